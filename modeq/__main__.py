@@ -1,0 +1,5 @@
+import sys
+
+from modeq.cli import main
+
+sys.exit(main())

@@ -1,0 +1,200 @@
+r"""The :class:`Optimizer` type and its hyperparameters.
+
+An optimizer is a name, a tuple of :class:`HyperParameter` specifications and a
+*build* function that returns the update direction :math:`U_n`
+(:math:`\theta_{n+1} = \theta_n + hU_n`) in the description language of
+:mod:`modeq.optimizers.language`. Options that change the *form* of the update
+(``eps_inside``, ``bias_correction``) are keyword-only arguments of the build
+function; calling an optimizer with options returns a re-configured copy::
+
+    adam(eps_inside=False).update()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import math
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any, Callable, Mapping
+
+import sympy
+
+from .language import RESERVED_NAMES, DescriptionError, check_smooth
+
+__all__ = ["Domain", "HyperParameter", "Optimizer", "optimizer", "exact_number", "decay", "positive", "nonnegative", "real"]
+
+
+class Domain(Enum):
+    """Where a hyperparameter's value may lie."""
+
+    UNIT_INTERVAL = "[0, 1)"
+    POSITIVE = "(0, inf)"
+    NONNEGATIVE = "[0, inf)"
+    REAL = "(-inf, inf)"
+
+    def contains(self, value: float) -> bool:
+        return {
+            Domain.UNIT_INTERVAL: 0 <= value < 1,
+            Domain.POSITIVE: value > 0,
+            Domain.NONNEGATIVE: value >= 0,
+            Domain.REAL: True,
+        }[self]
+
+    def assumptions(self) -> dict[str, bool]:
+        return {
+            Domain.UNIT_INTERVAL: {"nonnegative": True},
+            Domain.POSITIVE: {"positive": True},
+            Domain.NONNEGATIVE: {"nonnegative": True},
+            Domain.REAL: {"real": True},
+        }[self]
+
+
+def exact_number(value: Any) -> sympy.Expr:
+    """A number as an exact SymPy number: floats by their shortest decimal
+    (``0.9`` becomes ``9/10``), so derived coefficients stay exact."""
+    if isinstance(value, sympy.Basic):
+        return value
+    if isinstance(value, bool):
+        raise TypeError(f"expected a number, got {value!r}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite number, got {value!r}")
+        return sympy.Rational(repr(value))
+    return sympy.sympify(value)
+
+
+@dataclass(frozen=True)
+class HyperParameter:
+    """A hyperparameter: its name, domain, default value, LaTeX and meaning."""
+
+    name: str
+    domain: Domain
+    default: float | None = None
+    latex: str | None = None
+    description: str = ""
+
+    @property
+    def symbol(self) -> sympy.Symbol:
+        return sympy.Symbol(self.name, **self.domain.assumptions())
+
+    def validate(self, value: Any) -> sympy.Expr:
+        """The value as an exact number, or a clear error naming the domain."""
+        try:
+            number = exact_number(value)
+        except (TypeError, ValueError, sympy.SympifyError) as error:
+            raise ValueError(f"hyperparameter {self.name}: {error}") from None
+        if number.free_symbols:
+            return number
+        if not number.is_real:
+            raise ValueError(f"hyperparameter {self.name} must be a real number, got {value!r}")
+        if not self.domain.contains(float(number)):
+            raise ValueError(
+                f"hyperparameter {self.name} = {value!r} is outside its domain {self.domain.value}"
+                + (f" ({self.description})" if self.description else "")
+            )
+        return number
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """An optimizer described by its update direction :math:`U_n`."""
+
+    name: str
+    build: Callable[..., sympy.Expr] = field(repr=False)
+    hyperparameters: tuple[HyperParameter, ...]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self):
+        for hp in self.hyperparameters:
+            if hp.name in RESERVED_NAMES:
+                raise DescriptionError(f"hyperparameter name {hp.name!r} is reserved (h is the step size, theta the iterate)")
+
+    def __call__(self, **options) -> "Optimizer":
+        """A copy with some options changed, e.g. ``adam(eps_inside=False)``."""
+        unknown = set(options) - set(self.options)
+        if unknown:
+            known = ", ".join(sorted(self.options)) or "none"
+            raise TypeError(f"{self.name} has no option {', '.join(sorted(unknown))}; its options are: {known}")
+        return Optimizer(self.name, self.build, self.hyperparameters, {**self.options, **options}, self.description)
+
+    @property
+    def symbols(self) -> dict[str, sympy.Symbol]:
+        return {hp.name: hp.symbol for hp in self.hyperparameters}
+
+    def hyperparameter(self, name: str) -> HyperParameter:
+        for hp in self.hyperparameters:
+            if hp.name == name:
+                return hp
+        known = ", ".join(hp.name for hp in self.hyperparameters) or "none"
+        raise ValueError(f"{self.name} has no hyperparameter {name!r}; its hyperparameters are: {known}")
+
+    def substitutions(self, values: Mapping[str, Any] | None) -> dict[sympy.Symbol, sympy.Expr]:
+        """Validated ``{symbol: exact value}`` for the given ``{name: value}``."""
+        return {self.hyperparameter(name).symbol: self.hyperparameter(name).validate(v) for name, v in (values or {}).items()}
+
+    def defaults(self) -> dict[str, float]:
+        return {hp.name: hp.default for hp in self.hyperparameters if hp.default is not None}
+
+    def update(self, values: Mapping[str, Any] | None = None) -> sympy.Expr:
+        r"""The update direction :math:`U_n`, checked for smoothness, with the
+        given hyperparameter values substituted."""
+        expr = sympy.sympify(self.build(**self.symbols, **self.options))
+        check_smooth(expr, f"the update of {self.name}")
+        return expr.xreplace(self.substitutions(values)) if values else expr
+
+    def key(self, values: Mapping[str, Any] | None = None) -> str:
+        """A stable hash of the description (for caches)."""
+        return hashlib.sha256(sympy.srepr(self.update(values)).encode()).hexdigest()[:16]
+
+
+def optimizer(**hyperparameters: HyperParameter) -> Callable[[Callable[..., sympy.Expr]], Optimizer]:
+    """Declare an optimizer from its build function.
+
+    The build function takes the hyperparameter symbols (by name) and options
+    (keyword-only arguments with defaults) and returns the update direction::
+
+        @optimizer(beta=decay(0.9, r"\\beta", "momentum"))
+        def heavy_ball_ema(beta):
+            return -ema(grad(), beta)
+    """
+
+    def wrap(build: Callable[..., sympy.Expr]) -> Optimizer:
+        signature = inspect.signature(build)
+        options = {
+            name: parameter.default
+            for name, parameter in signature.parameters.items()
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        }
+        positional = [n for n, p in signature.parameters.items() if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+        if set(positional) != set(hyperparameters):
+            raise DescriptionError(
+                f"{build.__name__}: the build function's arguments {positional} must be the declared hyperparameters {list(hyperparameters)}"
+            )
+        specs = tuple(replace(hyperparameters[name], name=name) for name in positional)
+        doc = inspect.getdoc(build) or ""
+        return Optimizer(build.__name__, build, specs, options, doc)
+
+    return wrap
+
+
+def decay(default: float | None = None, latex: str | None = None, description: str = "") -> HyperParameter:
+    """A decay rate in :math:`[0, 1)` (EMA and momentum parameters)."""
+    return HyperParameter("", Domain.UNIT_INTERVAL, default, latex, description)
+
+
+def positive(default: float | None = None, latex: str | None = None, description: str = "") -> HyperParameter:
+    """A positive hyperparameter (:math:`\\varepsilon`, radii, smoothing widths)."""
+    return HyperParameter("", Domain.POSITIVE, default, latex, description)
+
+
+def nonnegative(default: float | None = None, latex: str | None = None, description: str = "") -> HyperParameter:
+    """A nonnegative hyperparameter (weight decay)."""
+    return HyperParameter("", Domain.NONNEGATIVE, default, latex, description)
+
+
+def real(default: float | None = None, latex: str | None = None, description: str = "") -> HyperParameter:
+    """A real hyperparameter without constraints."""
+    return HyperParameter("", Domain.REAL, default, latex, description)

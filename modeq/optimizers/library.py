@@ -1,0 +1,132 @@
+r"""The built-in optimizers, each a short description.
+
+All are written as the update direction :math:`U_n` of
+:math:`\theta_{n+1} = \theta_n + hU_n` (see :mod:`modeq.optimizers.language`).
+"""
+
+from __future__ import annotations
+
+from sympy import sqrt
+
+from .base import decay, nonnegative, optimizer, positive
+from .language import ema, grad, h, lag, norm, smooth_sign, theta
+
+__all__ = ["gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum", "lion"]
+
+_BETA = decay(0.9, r"\beta", "momentum / first-moment decay")
+_RHO = decay(0.999, r"\rho", "second-moment decay")
+_EPS = positive(1e-8, r"\varepsilon", "numerical stability constant")
+_DELTA = positive(1e-6, r"\delta", "width of the smooth sign x/sqrt(x^2+delta)")
+
+
+def _velocity():
+    r""":math:`(\theta_n - \theta_{n-1})/h`, with :math:`\theta_{-1} = \theta_0`."""
+    return (theta - lag(theta, 1)) / h
+
+
+def _normalize(m, v, eps, eps_inside: bool):
+    r""":math:`m/\sqrt{v+\varepsilon}` (ε inside) or :math:`m/(\sqrt{v}+\varepsilon)`."""
+    return m / sqrt(v + eps) if eps_inside else m / (sqrt(v) + eps)
+
+
+@optimizer()
+def gd():
+    r"""Gradient descent: :math:`\theta_{n+1} = \theta_n - h\nabla E(\theta_n)`."""
+    return -grad()
+
+
+@optimizer(beta=_BETA)
+def heavy_ball(beta):
+    r"""Heavy ball, Polyak form:
+    :math:`\theta_{n+1} = \theta_n - h\nabla E(\theta_n) + \beta(\theta_n - \theta_{n-1})`."""
+    return -grad() + beta * _velocity()
+
+
+@optimizer(beta=_BETA)
+def heavy_ball_ema(beta):
+    r"""Heavy ball, EMA form: :math:`m_{n+1} = \beta m_n + (1-\beta)\nabla E(\theta_n)`,
+    :math:`\theta_{n+1} = \theta_n - h m_{n+1}`."""
+    return -ema(grad(), beta)
+
+
+@optimizer(beta=_BETA)
+def nesterov(beta):
+    r"""Nesterov's accelerated gradient (Sutskever form):
+    :math:`\theta_{n+1} = \theta_n + \beta(\theta_n-\theta_{n-1}) - h\nabla E(\theta_n + \beta(\theta_n-\theta_{n-1}))`."""
+    return beta * _velocity() - grad(beta * h * _velocity())
+
+
+@optimizer(rho=_RHO, eps=_EPS)
+def rmsprop(rho, eps, *, eps_inside=True, bias_correction=False):
+    r"""RMSProp: :math:`\nu_{n+1} = \rho\nu_n + (1-\rho)(\nabla E)^2`,
+    :math:`\theta_{n+1} = \theta_n - h\nabla E/\sqrt{\nu_{n+1}+\varepsilon}`."""
+    g = grad()
+    return -_normalize(g, ema(g**2, rho, bias_correction=bias_correction), eps, eps_inside)
+
+
+@optimizer(beta=_BETA, rho=_RHO, eps=_EPS)
+def adam(beta, rho, eps, *, eps_inside=True, bias_correction=True):
+    r"""Adam ("On the Implicit Bias of Adam", Definition 1.1):
+    :math:`m_{n+1} = \beta m_n + (1-\beta)\nabla E`,
+    :math:`\nu_{n+1} = \rho\nu_n + (1-\rho)(\nabla E)^2`,
+    :math:`\theta_{n+1} = \theta_n - h\,\hat m_{n+1}/\sqrt{\hat\nu_{n+1}+\varepsilon}`
+    with :math:`\hat m = m/(1-\beta^{n+1})`, :math:`\hat\nu = \nu/(1-\rho^{n+1})`."""
+    g = grad()
+    m = ema(g, beta, bias_correction=bias_correction)
+    v = ema(g**2, rho, bias_correction=bias_correction)
+    return -_normalize(m, v, eps, eps_inside)
+
+
+@optimizer(beta=_BETA, rho=_RHO, eps=_EPS, weight_decay=nonnegative(1e-2, r"\lambda", "decoupled weight decay"))
+def adamw(beta, rho, eps, weight_decay, *, eps_inside=True, bias_correction=True):
+    r"""AdamW: Adam with decoupled weight decay,
+    :math:`\theta_{n+1} = \theta_n - h(\hat m_{n+1}/\sqrt{\hat\nu_{n+1}+\varepsilon} + \lambda\theta_n)`."""
+    g = grad()
+    m = ema(g, beta, bias_correction=bias_correction)
+    v = ema(g**2, rho, bias_correction=bias_correction)
+    return -_normalize(m, v, eps, eps_inside) - weight_decay * theta
+
+
+@optimizer(c=positive(1.0, "c", "SAM radius in units of the step size, r = c h"))
+def sam(c):
+    r"""Sharpness-aware minimization with radius :math:`r = ch`:
+    :math:`\theta_{n+1} = \theta_n - h\nabla E(\theta_n + r\nabla E/\|\nabla E\|)`."""
+    g = grad()
+    return -grad(c * h * g / norm(g))
+
+
+@optimizer(c=positive(1.0, "c", "USAM radius in units of the step size, r = c h"))
+def usam(c):
+    r"""Unnormalized SAM with radius :math:`r = ch`:
+    :math:`\theta_{n+1} = \theta_n - h\nabla E(\theta_n + r\nabla E)`."""
+    return -grad(c * h * grad())
+
+
+@optimizer(beta=_BETA, delta=_DELTA)
+def signum(beta, delta):
+    r"""Signum with a smooth sign: :math:`m_{n+1} = \beta m_n + (1-\beta)\nabla E`,
+    :math:`\theta_{n+1} = \theta_n - h\,m_{n+1}/\sqrt{m_{n+1}^2+\delta}`."""
+    return -smooth_sign(ema(grad(), beta), delta)
+
+
+@optimizer(beta1=decay(0.9, r"\beta_1", "interpolation weight"), beta2=decay(0.99, r"\beta_2", "momentum decay"), delta=_DELTA)
+def lion(beta1, beta2, delta):
+    r"""Lion with a smooth sign: :math:`c_n = \beta_1 m_n + (1-\beta_1)\nabla E`,
+    :math:`\theta_{n+1} = \theta_n - h\,c_n/\sqrt{c_n^2+\delta}`,
+    :math:`m_{n+1} = \beta_2 m_n + (1-\beta_2)\nabla E` (:math:`m_0 = 0`)."""
+    g = grad()
+    momentum_before_step = lag(ema(g, beta2), 1, init=0)
+    return -smooth_sign(beta1 * momentum_before_step + (1 - beta1) * g, delta)
+
+
+BUILTIN = {opt.name: opt for opt in (gd, heavy_ball, heavy_ball_ema, nesterov, rmsprop, adam, adamw, sam, usam, signum, lion)}
+
+
+def get(name: str):
+    """A built-in optimizer by name, or an error listing the known names."""
+    try:
+        return BUILTIN[name]
+    except KeyError:
+        raise ValueError(f"unknown optimizer {name!r}; the built-in optimizers are: {', '.join(BUILTIN)}") from None
+
+
