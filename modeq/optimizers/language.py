@@ -6,7 +6,7 @@ An optimizer is described once, as the *update direction* :math:`U_n` of
 
 written as a SymPy expression built from the primitives below, hyperparameter
 symbols and ordinary (smooth) SymPy functions. The same expression drives the
-symbolic expansion (:mod:`modeq.derive`) and the compiled discrete iteration,
+symbolic expansion (:mod:`modeq.solver`) and the compiled discrete iteration,
 so a variant is validated by writing it once.
 
 Primitives (all elementwise in the parameter index :math:`j` unless said):

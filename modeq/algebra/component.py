@@ -1,0 +1,170 @@
+r"""The component form: a field is :math:`p` explicit expressions.
+
+For a concrete loss :math:`E(\theta_1, \dots, \theta_p)` (or a generic
+``sympy.Function('E')(θ_1, …, θ_p)``) a field is the tuple of its components,
+:math:`L_f u = \sum_i f_i\,\partial_i u`, and contractions are explicit sums of
+partial derivatives. Used to materialize index-form results, to cross-check
+them by an independent derivation, and as the input of code generation.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Sequence
+
+import sympy
+
+from .base import FieldAlgebra, ImplicitUpdateError
+from .index import Contraction, Gradient, Reduction, expand
+
+__all__ = ["ComponentAlgebra", "check_loss"]
+
+Field = tuple  # tuple[sympy.Expr, ...] of length p
+
+
+def check_loss(loss, params) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
+    """Validate a loss and its parameters, with errors that name the fix."""
+    if isinstance(loss, str):
+        raise TypeError("the loss must be a SymPy expression; parse a string with modeq.parse_loss(text, params)")
+    try:
+        loss = sympy.sympify(loss)
+    except sympy.SympifyError as error:
+        raise TypeError(f"the loss is not a SymPy expression: {error}") from None
+    params = tuple(params)
+    if not params:
+        raise ValueError("give at least one parameter symbol")
+    if not all(isinstance(s, sympy.Symbol) for s in params):
+        raise TypeError(f"parameters must be SymPy symbols, got {params}")
+    if len(set(params)) != len(params):
+        raise ValueError(f"parameters must be distinct, got {params}")
+    if not isinstance(loss, sympy.Expr):
+        raise TypeError(f"the loss must be a scalar SymPy expression, got {type(loss).__name__}")
+    if not any(loss.has(s) for s in params):
+        raise ValueError(f"the loss {loss} does not depend on any of the parameters {', '.join(map(str, params))}")
+    return loss, params
+
+
+class ComponentAlgebra(FieldAlgebra[Field]):
+    r"""Fields as tuples of expressions in ``params`` for the loss ``loss``."""
+
+    def __init__(self, loss: sympy.Expr, params: Sequence[sympy.Symbol]) -> None:
+        super().__init__()
+        self.loss, self.params = check_loss(loss, params)
+        self.dimension = len(self.params)
+        self._derivatives: dict[tuple[int, ...], sympy.Expr] = {(): self.loss}
+        self._placeholders: dict[int, Field] = {}
+        self._atom_values: dict[sympy.Symbol, Field | None] = {}
+
+    def derivative(self, indices: Sequence[int]) -> sympy.Expr:
+        r""":math:`\partial_{i_1 \dots i_k} E` (cached on the sorted indices)."""
+        key = tuple(sorted(indices))
+        if key not in self._derivatives:
+            self._derivatives[key] = sympy.diff(self.derivative(key[:-1]), self.params[key[-1]])
+        return self._derivatives[key]
+
+    @property
+    def zero(self):
+        return (sympy.Integer(0),) * self.dimension
+
+    def constant(self, scalar):
+        return (sympy.sympify(scalar),) * self.dimension
+
+    def theta(self):
+        return self.params
+
+    def grad(self):
+        return tuple(self.derivative((j,)) for j in range(self.dimension))
+
+    def contract(self, args):
+        out = []
+        for j in range(self.dimension):
+            total = []
+            for indices in itertools.product(range(self.dimension), repeat=len(args)):
+                weight = sympy.Mul(*(x[i] for x, i in zip(args, indices)))
+                if weight != 0:
+                    total.append(self.derivative((j, *indices)) * weight)
+            out.append(sympy.Add(*total))
+        return tuple(out)
+
+    def reduce_sum(self, x):
+        return (sympy.Add(*x),) * self.dimension
+
+    def add(self, a, b):
+        return tuple(u + v for u, v in zip(a, b))
+
+    def mul(self, a, b):
+        return tuple(u * v for u, v in zip(a, b))
+
+    def apply(self, phi, x):
+        return tuple(phi(u) for u in x)
+
+    def is_zero(self, x):
+        return all(expand(u) == 0 for u in x)
+
+    def is_trivially_zero(self, x):
+        return all(u == 0 for u in x)
+
+    def is_finite(self, x):
+        return not any(u.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan) for u in x)
+
+    def canonical(self, x):
+        return tuple(expand(u) for u in x)
+
+    def placeholder(self):
+        k = len(self.terms)
+        if k not in self._placeholders:
+            self._placeholders[k] = tuple(sympy.Dummy(f"F{k}_{j}") for j in range(self.dimension))
+        return self._placeholders[k]
+
+    def solve(self, residual):
+        unknown = self.placeholder()
+        out = []
+        for j, (r, u) in enumerate(zip(residual, unknown)):
+            others = set(unknown) - {u}
+            slope = sympy.diff(r, u)
+            if slope.has(u) or not others.isdisjoint(r.free_symbols) or slope == 0:
+                raise ImplicitUpdateError(
+                    f"component {j} of the equation for f_{len(self.terms)} is not an elementwise linear equation"
+                )
+            out.append(expand(-r.xreplace({u: 0}) / slope))
+        return tuple(out)
+
+    def _lie(self, x, i):
+        if any(not set(u).isdisjoint(self._free(x)) for u in self._placeholders.values()):
+            raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
+        f = self.term(i)
+        return tuple(
+            sympy.Add(*(fl * sympy.diff(u, theta_l) for fl, theta_l in zip(f, self.params) if fl != 0)) for u in x
+        )
+
+    @staticmethod
+    def _free(x) -> set:
+        return set().union(*(u.free_symbols for u in x))
+
+    def materialize(self, expr: sympy.Expr, atoms) -> Field:
+        """An index-form expression (atoms of the registry ``atoms``) in components."""
+        values = {}
+        for symbol in expr.free_symbols:
+            value = self._atom_value(symbol, atoms)
+            if value is not None:
+                values[symbol] = value
+        return tuple(expr.xreplace({s: v[j] for s, v in values.items()}) for j in range(self.dimension))
+
+    def _atom_value(self, symbol, atoms):
+        if symbol in self._atom_values:
+            return self._atom_values[symbol]
+        definition = atoms.definition(symbol)
+        if symbol == atoms.dimension:
+            value = self.constant(sympy.Integer(self.dimension))
+        elif definition == "theta":
+            value = self.theta()
+        elif isinstance(definition, Gradient):
+            value = self.grad()
+        elif isinstance(definition, Contraction):
+            value = self.contract([self.materialize(a, atoms) for a in definition.args])
+        elif isinstance(definition, Reduction):
+            value = self.reduce_sum(self.materialize(definition.arg, atoms))
+        else:
+            value = None
+        self._atom_values[symbol] = value
+        return value

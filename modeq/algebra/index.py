@@ -1,0 +1,321 @@
+r"""The index form: dimension-free fields in the notation of the papers.
+
+A field is a SymPy expression for its component :math:`j` in *atoms*:
+
+* ``theta`` — :math:`\theta_j`;
+* ``g`` — :math:`\nabla_j E` (``g_b`` for the batch loss :math:`E_b`);
+* contractions ``D_k[X_1, ..., X_k]`` —
+  :math:`\sum_{i_1..i_k} \nabla_{j i_1 \dots i_k} E\; X_{1,i_1} \cdots X_{k,i_k}`,
+  symmetric in their arguments and linear over scalars;
+* reductions ``S[X]`` — the scalar :math:`\sum_i X_i`, constant across
+  components;
+* ``p`` — the dimension (from :math:`S[c] = p\,c` for a scalar :math:`c`).
+
+Each atom is an ordinary :class:`sympy.Symbol` whose meaning is kept in one
+process-wide registry (:data:`ATOMS`), so equal atoms are the same symbol
+across derivations, SymPy differentiates and collects them natively, and
+expressions print readably (``D_1[g/sqrt(eps + g**2)]``). Arguments are
+canonicalized when an atom is made: expanded, scalar factors pulled out,
+sorted.
+
+The Lie derivative closes on the atoms (DESIGN.md §2.1):
+:math:`L_f g = D_1[f]`, :math:`L_f \theta = f`, :math:`L_f S[X] = S[L_f X]`,
+:math:`L_f D_k[X_1..X_k] = D_{k+1}[X_1..X_k, f] + \sum_a D_k[.., L_f X_a, ..]`,
+and the chain rule for everything elementwise. Expression size does not grow
+with the dimension.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Sequence
+
+import sympy
+
+from .base import FieldAlgebra, ImplicitUpdateError
+
+__all__ = ["ATOMS", "IndexAlgebra", "Gradient", "Contraction", "Reduction", "Placeholder", "D", "S", "g", "theta", "p"]
+
+_EXPAND = dict(power_base=False, power_exp=False, log=False, mul=True, multinomial=True, deep=True)
+
+
+def expand(x: sympy.Expr) -> sympy.Expr:
+    """Distribute products over sums everywhere, denominators included (for
+    exact zero tests)."""
+    return sympy.expand(x, **_EXPAND)
+
+
+def distribute(x: sympy.Expr) -> sympy.Expr:
+    r"""Distribute products over the sums in numerators only.
+
+    Unlike :func:`sympy.expand`, denominators and function arguments stay as
+    they are, so a factored coefficient such as
+    :math:`1/((\beta-1)(\rho-1)\sqrt{g^2+\varepsilon})` keeps its scalar
+    factors separable from its component factors."""
+    if x.is_Add:
+        return sympy.Add(*(distribute(a) for a in x.args))
+    if x.is_Mul:
+        sums = [sympy.Add.make_args(distribute(a)) for a in x.args]
+        return sympy.Add(*(sympy.Mul(*combination) for combination in itertools.product(*sums)))
+    if x.is_Pow and x.exp.is_Integer and x.exp > 1 and x.base.is_Add:
+        return distribute(sympy.Mul(*([x.base] * int(x.exp)), evaluate=False))
+    return x
+
+
+@dataclass(frozen=True)
+class Gradient:
+    r""":math:`\nabla_j E` (``loss`` None) or :math:`\nabla_j E_b`."""
+
+    loss: int | None = None
+
+
+@dataclass(frozen=True)
+class Contraction:
+    r""":math:`D_k[X_1..X_k]` of the loss ``loss`` with canonical sorted ``args``."""
+
+    args: tuple[sympy.Expr, ...]
+    loss: int | None = None
+
+
+@dataclass(frozen=True)
+class Reduction:
+    r""":math:`S[X] = \sum_i X_i` with a canonical ``arg``."""
+
+    arg: sympy.Expr
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """The unknown term being solved for."""
+
+    order: int
+
+
+class AtomRegistry:
+    """Interns atom definitions as symbols; one per process (:data:`ATOMS`)."""
+
+    def __init__(self) -> None:
+        self.theta = sympy.Symbol("theta", real=True)
+        self.dimension = sympy.Symbol("p", positive=True, integer=True)
+        self._symbols: dict[object, sympy.Symbol] = {}
+        self._definitions: dict[sympy.Symbol, object] = {self.theta: "theta"}
+        self.component: set[sympy.Symbol] = {self.theta}
+        self.scalar: set[sympy.Symbol] = set()
+
+    def definition(self, symbol: sympy.Symbol):
+        return self._definitions.get(symbol)
+
+    def intern(self, definition) -> sympy.Symbol:
+        symbol = self._symbols.get(definition)
+        if symbol is not None:
+            return symbol
+        name = self._name(definition)
+        while sympy.Symbol(name) in self._definitions:
+            name += "'"
+        symbol = sympy.Symbol(name)
+        self._symbols[definition] = symbol
+        self._definitions[symbol] = definition
+        (self.scalar if isinstance(definition, Reduction) else self.component).add(symbol)
+        return symbol
+
+    @staticmethod
+    def _name(definition) -> str:
+        if isinstance(definition, Gradient):
+            return "g" if definition.loss is None else f"g_{definition.loss}"
+        if isinstance(definition, Contraction):
+            label = "" if definition.loss is None else f"^({definition.loss})"
+            return f"D_{len(definition.args)}{label}[{', '.join(map(str, definition.args))}]"
+        if isinstance(definition, Reduction):
+            return f"S[{definition.arg}]"
+        return f"F_{definition.order}"
+
+    def is_component(self, expr: sympy.Expr) -> bool:
+        """Whether ``expr`` varies with the component index :math:`j`."""
+        return not self.component.isdisjoint(expr.free_symbols)
+
+    def split(self, x: sympy.Expr) -> dict[sympy.Expr, sympy.Expr]:
+        r"""``x`` as :math:`\sum_t c_t\,X_t` with scalar :math:`c_t` and
+        component-only :math:`X_t`: the map :math:`X_t \mapsto c_t`."""
+        parts: dict[sympy.Expr, sympy.Expr] = defaultdict(lambda: sympy.Integer(0))
+        for term in sympy.Add.make_args(distribute(x)):
+            if term == 0:
+                continue
+            scalar, component = [], []
+            for factor in sympy.Mul.make_args(term):
+                (component if self.is_component(factor) else scalar).append(factor)
+            parts[sympy.Mul(*component)] += sympy.Mul(*scalar)
+        return {k: v for k, v in parts.items() if v != 0}
+
+    def contraction(self, args: Sequence[sympy.Expr], loss: int | None = None) -> sympy.Expr:
+        """:math:`D_k[args]`, multilinear and symmetric."""
+        splits = [self.split(a) for a in args]
+        total = []
+        for combination in itertools.product(*(s.items() for s in splits)):
+            components = tuple(sorted((c for c, _ in combination), key=sympy.default_sort_key))
+            coefficient = sympy.Mul(*(k for _, k in combination))
+            total.append(coefficient * self.intern(Contraction(components, loss)))
+        return sympy.Add(*total)
+
+    def reduction(self, x: sympy.Expr) -> sympy.Expr:
+        r""":math:`S[x]`, linear; :math:`S[c] = p\,c` for scalar :math:`c`."""
+        total = []
+        for component, coefficient in self.split(x).items():
+            total.append(coefficient * (self.dimension if component == 1 else self.intern(Reduction(component))))
+        return sympy.Add(*total)
+
+    def collect(self, x: sympy.Expr) -> sympy.Expr:
+        """``x`` as a sum over monomials in nested atoms with factored coefficients."""
+        nested = self.component - {self.theta} - {s for s, d in self._definitions.items() if isinstance(d, Gradient)}
+        nested |= self.scalar
+        groups: dict[sympy.Expr, list[sympy.Expr]] = defaultdict(list)
+        for term in sympy.Add.make_args(distribute(x)):
+            monomial, coefficient = [], []
+            for factor in sympy.Mul.make_args(term):
+                (monomial if not nested.isdisjoint(factor.free_symbols) and factor.is_Pow or factor in nested else coefficient).append(factor)
+            groups[sympy.Mul(*monomial)].append(sympy.Mul(*coefficient))
+        return sympy.Add(*(monomial * sympy.factor(sympy.Add(*c)) for monomial, c in groups.items()))
+
+    def depends_on(self, expr: sympy.Expr, symbol: sympy.Symbol) -> bool:
+        """Whether ``symbol`` occurs in ``expr``, inside atoms included."""
+        for s in expr.free_symbols:
+            if s == symbol:
+                return True
+            definition = self._definitions.get(s)
+            if isinstance(definition, Contraction) and any(self.depends_on(a, symbol) for a in definition.args):
+                return True
+            if isinstance(definition, Reduction) and self.depends_on(definition.arg, symbol):
+                return True
+        return False
+
+
+#: The process-wide atom registry.
+ATOMS = AtomRegistry()
+
+theta = ATOMS.theta
+p = ATOMS.dimension
+g = ATOMS.intern(Gradient())
+
+
+def D(*args, loss: int | None = None) -> sympy.Expr:
+    r""":math:`D_k[X_1..X_k]` (``loss`` labels a batch loss :math:`E_b`)."""
+    return ATOMS.contraction([sympy.sympify(a) for a in args], loss)
+
+
+def S(x) -> sympy.Expr:
+    r""":math:`S[x] = \sum_i x_i`."""
+    return ATOMS.reduction(sympy.sympify(x))
+
+
+class IndexAlgebra(FieldAlgebra[sympy.Expr]):
+    """Fields as dimension-free expressions for component :math:`j`."""
+
+    def __init__(self, loss: int | None = None) -> None:
+        super().__init__()
+        self.loss = loss
+        self.atoms = ATOMS
+
+    @property
+    def zero(self) -> sympy.Expr:
+        return sympy.Integer(0)
+
+    def constant(self, scalar):
+        return sympy.sympify(scalar)
+
+    def theta(self):
+        return self.atoms.theta
+
+    def grad(self):
+        return self.atoms.intern(Gradient(self.loss))
+
+    def contract(self, args):
+        return self.atoms.contraction(args, self.loss)
+
+    def reduce_sum(self, x):
+        return self.atoms.reduction(x)
+
+    def add(self, a, b):
+        return a + b
+
+    def mul(self, a, b):
+        return a * b
+
+    def apply(self, phi, x):
+        return phi(x)
+
+    def is_zero(self, x):
+        return self.atoms.collect(x) == 0
+
+    def is_trivially_zero(self, x):
+        return x == 0
+
+    def is_finite(self, x):
+        return not x.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan)
+
+    def canonical(self, x):
+        """Collected by products of contraction and reduction atoms, each
+        coefficient (a function of ``g``, ``theta`` and hyperparameters) put
+        over a common denominator and factored — small expressions, cheap."""
+        return self.atoms.collect(x)
+
+    def placeholder(self):
+        return self.atoms.intern(Placeholder(len(self.terms)))
+
+    def solve(self, residual):
+        unknown = self.placeholder()
+        nested = [s for s in residual.free_symbols if s != unknown and self.atoms.depends_on(s, unknown)]
+        if nested:
+            raise ImplicitUpdateError(
+                f"the unknown correction f_{len(self.terms)} enters its own equation inside {nested[0]}; "
+                "the update is implicit in a way the order-by-order solve cannot handle"
+            )
+        slope = sympy.diff(residual, unknown)
+        if slope.has(unknown) or self.is_zero(slope):
+            raise ImplicitUpdateError(f"the equation for f_{len(self.terms)} is not linear and solvable in it: slope {slope}")
+        return -residual.xreplace({unknown: 0}) / slope
+
+    # -- the Lie derivative -------------------------------------------------------
+
+    def _lie(self, x, i):
+        if x.is_Atom:
+            return self._lie_atom(x, i) if isinstance(x, sympy.Symbol) else sympy.Integer(0)
+        if isinstance(x, sympy.Add):
+            return sympy.Add(*(self.lie(a, i) for a in x.args))
+        if isinstance(x, sympy.Mul):
+            factors = x.args
+            return sympy.Add(
+                *(self.lie(a, i) * sympy.Mul(*factors[:n], *factors[n + 1 :]) for n, a in enumerate(factors))
+            )
+        if isinstance(x, sympy.Pow):
+            base, exponent = x.args
+            if not self._varies(exponent):
+                return exponent * base ** (exponent - 1) * self.lie(base, i)
+            return x * (self.lie(exponent, i) * sympy.log(base) + exponent * self.lie(base, i) / base)
+        if isinstance(x, sympy.Function):
+            return sympy.Add(*(x.fdiff(n + 1) * self.lie(a, i) for n, a in enumerate(x.args)))
+        raise TypeError(f"cannot take the Lie derivative of {x!r}")
+
+    def _varies(self, x):
+        return not (self.atoms.component | self.atoms.scalar).isdisjoint(x.free_symbols)
+
+    def _lie_atom(self, symbol, i):
+        definition = self.atoms.definition(symbol)
+        if definition is None:
+            return sympy.Integer(0)
+        f = self.term(i)
+        if definition == "theta":
+            return f
+        if isinstance(definition, Gradient):
+            return self.atoms.contraction([f], definition.loss)
+        if isinstance(definition, Contraction):
+            args = list(definition.args)
+            total = self.atoms.contraction(args + [f], definition.loss)
+            for n, a in enumerate(args):
+                derivative = self.lie(a, i)
+                if derivative != 0:
+                    total += self.atoms.contraction(args[:n] + [derivative] + args[n + 1 :], definition.loss)
+            return total
+        if isinstance(definition, Reduction):
+            return self.atoms.reduction(self.lie(definition.arg, i))
+        raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")

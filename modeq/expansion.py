@@ -1,0 +1,156 @@
+r"""Expansion of an optimizer's update as a power series in :math:`h`.
+
+:class:`Expander` walks the description (:mod:`modeq.optimizers.language`) and
+turns every node into a :class:`~modeq.series.Series` whose coefficients are
+fields at the current point :math:`\theta_n`, given the known terms of the
+modified field (held by the algebra):
+
+* ``h`` is the series :math:`0 + 1\cdot h`; hyperparameter expressions and
+  ``theta`` are constant series; ``grad()`` is :math:`\nabla E`;
+* ``grad(shift)`` is the Taylor series
+  :math:`\sum_r \frac{1}{r!} D_r[\delta, \dots, \delta]` of the gradient at the
+  shifted point, with :math:`\delta = O(h)`;
+* ``lag`` and ``ema`` are Lie series along the modified flow with the moments
+  given by the regime (:mod:`modeq.regimes`);
+* sums and products are series arithmetic; powers of :math:`h` shift the
+  series (division by :math:`h` needs the dropped terms to vanish);
+  elementwise functions compose by Taylor expansion around the leading term.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import combinations_with_replacement
+from math import factorial, prod
+
+import sympy
+
+from .algebra.base import FieldAlgebra
+from .optimizers.language import EMA, PRIMITIVES, DescriptionError, Grad, Lag, ReduceSum, h, theta
+from .regimes import Regime
+from .series import Series
+
+__all__ = ["Expander"]
+
+
+class Expander:
+    """Expands description nodes to a given order, memoized per node."""
+
+    def __init__(self, algebra: FieldAlgebra, regime: Regime) -> None:
+        self.algebra = algebra
+        self.regime = regime
+        self._cache: dict[tuple[sympy.Basic, int], Series] = {}
+
+    def expand(self, node: sympy.Expr, order: int) -> Series:
+        """The series of ``node`` known to ``order``."""
+        key = (node, order)
+        if key not in self._cache:
+            self._cache[key] = self._expand(node, order)
+        return self._cache[key]
+
+    def _constant(self, value, order: int) -> Series:
+        return Series.constant(self.algebra, value, order)
+
+    def _expand(self, node, order):
+        if node == h:
+            return Series.step(self.algebra, order)
+        if node == theta:
+            return self._constant(self.algebra.theta(), order)
+        if not node.has(h, theta, *PRIMITIVES):
+            return self._constant(self.algebra.constant(node), order)
+        if isinstance(node, Grad):
+            return self._grad(node.args[0], order)
+        if isinstance(node, Lag):
+            x, k, _init = node.args
+            return self.expand(x, order).flow_moments(self.regime.lag(int(k)))
+        if isinstance(node, EMA):
+            return self._ema(node, order)
+        if isinstance(node, ReduceSum):
+            return self.expand(node.args[0], order).map(self.algebra.reduce_sum)
+        if isinstance(node, sympy.Add):
+            terms = [self.expand(a, order) for a in node.args]
+            result = terms[0]
+            for t in terms[1:]:
+                result = result + t
+            return result
+        if isinstance(node, sympy.Mul) or (isinstance(node, sympy.Pow) and node.args[0] == h):
+            return self._mul(node, order)
+        if isinstance(node, sympy.Pow):
+            return self._pow(node, order)
+        if isinstance(node, sympy.Function) and len(node.args) == 1:
+            x = sympy.Dummy("x")
+            return self._compose(node.args[0], sympy.Lambda(x, node.func(x)), order, str(node.func))
+        raise DescriptionError(f"modeq cannot expand {node} (type {type(node).__name__}) in powers of h")
+
+    def _mul(self, node, order):
+        h_power, scalars, others = 0, [], []
+        for factor in sympy.Mul.make_args(node):
+            base, exponent = factor.as_base_exp()
+            if base == h:
+                if not exponent.is_Integer:
+                    raise DescriptionError(f"the update contains {factor}: only integer powers of the step size h have a power series")
+                h_power += int(exponent)
+            elif factor.has(h, theta, *PRIMITIVES):
+                others.append(factor)
+            else:
+                scalars.append(factor)
+        inner_order = order - h_power
+        if inner_order < 0:
+            return self._constant(self.algebra.zero, order)
+        result = self._constant(self.algebra.constant(sympy.Mul(*scalars)), inner_order)
+        for factor in others:
+            result = result * self.expand(factor, inner_order)
+        try:
+            return result.shift(h_power)
+        except ZeroDivisionError:
+            raise DescriptionError(
+                f"{node} is not O(1) as h -> 0: the factor h^{h_power} divides a quantity that does not vanish "
+                f"to order h^{-h_power}"
+            ) from None
+
+    def _pow(self, node, order):
+        base, exponent = node.args
+        if exponent.has(h, theta, *PRIMITIVES):
+            return self.expand(sympy.exp(exponent * sympy.log(base)), order)
+        if exponent.is_Integer and exponent > 0:
+            return self.expand(base, order).power(int(exponent))
+        x = sympy.Dummy("x")
+        return self._compose(base, sympy.Lambda(x, x**exponent), order, f"the power {exponent}")
+
+    def _compose(self, arg, phi, order, what):
+        result = self.expand(arg, order).compose(phi)
+        if not all(self.algebra.is_finite(c) for c in result.coeffs):
+            raise DescriptionError(
+                f"{what} is applied to {arg}, where it is not smooth (typically because the argument vanishes "
+                "as h -> 0); the update has no expansion in powers of h there (add a positive constant such as eps)"
+            )
+        return result
+
+    def _grad(self, shift, order):
+        alg = self.algebra
+        if shift == 0:
+            return self._constant(alg.grad(), order)
+        delta = self.expand(shift, order)
+        if not alg.is_zero(delta.coeffs[0]):
+            raise DescriptionError(
+                f"grad(shift) needs a shift that vanishes as h -> 0 (O(h)); the shift {shift} does not; "
+                "write the radius proportional to h, e.g. r = c*h"
+            )
+        coeffs = [alg.grad()] + [alg.zero] * order
+        for r in range(1, order + 1):
+            for indices in combinations_with_replacement(range(1, order + 1), r):
+                power = sum(indices)
+                if power > order:
+                    continue
+                multiplicity = prod(factorial(m) for m in Counter(indices).values())
+                term = alg.contract([delta.coeffs[i] for i in indices])
+                coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(sympy.Rational(1, multiplicity)), term))
+        return Series(alg, coeffs)
+
+    def _ema(self, node, order):
+        x, decay, init, bias_correction = node.args
+        moment, init_weight, scale = self.regime.ema(decay, init, bool(bias_correction))
+        result = self.expand(x, order).flow_moments(moment)
+        if init_weight != 0 and init != 0:
+            result = result + self.expand(init, order).scale(init_weight)
+        return result.scale(scale) if scale != 1 else result

@@ -1,0 +1,101 @@
+r"""The order-by-order solve for the modified field.
+
+Look for :math:`f_h = f_0 + h f_1 + \dots + h^N f_N` whose flow
+:math:`\varphi_t` passes through the iterates. With
+:math:`\mathrm{RHS}(h) = h\,U` (the update expanded along the modified flow,
+:mod:`modeq.expansion`) and
+:math:`\mathrm{LHS}(h) = \varphi_h(\theta) - \theta = \sum_{r\ge1} \frac{h^r}{r!} L_f^{r-1} f`,
+
+.. math:: [h^{k+1}]\,(\mathrm{RHS} - \mathrm{LHS}) = 0
+
+is, with :math:`f_0..f_{k-1}` known, an equation for :math:`f_k` alone: it enters
+the LHS as :math:`h^{k+1} f_k` and the RHS at :math:`h^{k+1}` at most linearly
+(Polyak-type updates :math:`\beta(\theta_n - \theta_{n-1})` give it the
+coefficient :math:`\beta`). So :math:`f_k` is read off — a triangular recursion,
+no guessing, no hand-written formulas — by the field algebra's
+:meth:`~modeq.algebra.FieldAlgebra.solve`. The recursion is the same for every
+representation (:mod:`modeq.algebra`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import sympy
+
+from .algebra import ComponentAlgebra, FieldAlgebra, IndexAlgebra
+from .algebra.base import ImplicitUpdateError
+from .equation import ComponentField, ModifiedEquation
+from .expansion import Expander
+from .optimizers.base import Optimizer
+from .optimizers.language import DescriptionError
+from .regimes import Regime, get_regime
+from .series import Series
+
+__all__ = ["derive", "derive_components", "solve_terms", "MAX_ORDER"]
+
+#: Orders above this are refused: the expressions grow combinatorially.
+MAX_ORDER = 12
+
+
+def check_order(order: Any) -> int:
+    if isinstance(order, bool) or not isinstance(order, int):
+        raise TypeError(f"order must be a whole number, got {order!r}")
+    if not 0 <= order <= MAX_ORDER:
+        raise ValueError(f"order must be between 0 and {MAX_ORDER}, got {order}")
+    return order
+
+
+def solve_terms(update: sympy.Expr, algebra: FieldAlgebra, regime: Regime, order: int) -> list:
+    r"""The terms :math:`f_0..f_N` of the modified field of ``update`` in ``algebra``."""
+    for k in range(order + 1):
+        algebra.begin_order(k)
+        rhs = Expander(algebra, regime).expand(update, k)
+        f = Series(algebra, [algebra.term(i) for i in range(k + 1)])
+        lhs = f.flow_moments(lambda s: sympy.Rational(1, s + 1)).shift(1)
+        residual = algebra.add(rhs.coeffs[k], algebra.mul(algebra.constant(-1), lhs.coeffs[k + 1]))
+        try:
+            algebra.fix(algebra.solve(residual))
+        except ImplicitUpdateError as error:
+            raise DescriptionError(f"order {k}: {error}") from None
+    return list(algebra.terms)
+
+
+def derive(
+    optimizer: Optimizer,
+    order: int = 1,
+    regime: str | Regime = "stationary",
+    values: Mapping[str, Any] | None = None,
+) -> ModifiedEquation:
+    r"""The modified equation of ``optimizer`` to ``order`` in index form.
+
+    ``values`` fixes some hyperparameters to numbers (exact rationals are kept:
+    ``0.9`` becomes ``9/10``); the others stay symbols.
+
+    >>> from modeq import derive, optimizers
+    >>> derive(optimizers.gd, order=1).terms
+    (-g, -D_1[g]/2)
+    """
+    order = check_order(order)
+    regime = get_regime(regime)
+    update = optimizer.update(values)
+    algebra = IndexAlgebra()
+    terms = solve_terms(update, algebra, regime, order)
+    return ModifiedEquation(optimizer, order, regime.name, dict(values or {}), tuple(terms), regime.description)
+
+
+def derive_components(
+    optimizer: Optimizer,
+    loss: sympy.Expr,
+    params: Sequence[sympy.Symbol],
+    order: int = 1,
+    regime: str | Regime = "stationary",
+    values: Mapping[str, Any] | None = None,
+) -> ComponentField:
+    """The modified field derived directly in components for a concrete loss —
+    the same recursion on the component algebra; an independent check of the
+    index form."""
+    order = check_order(order)
+    algebra = ComponentAlgebra(loss, params)
+    terms = solve_terms(optimizer.update(values), algebra, get_regime(regime), order)
+    return ComponentField(algebra.loss, algebra.params, tuple(terms))
