@@ -108,7 +108,9 @@ class ComponentAlgebra(FieldAlgebra[Field]):
         return not any(u.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan) for u in x)
 
     def canonical(self, x):
-        return tuple(expand(u) for u in x)
+        # Expanding explicit components multiplies out nested square roots and
+        # quotients into huge sums; the unexpanded tree is smaller and exact.
+        return x
 
     def placeholder(self):
         k = len(self.terms)
@@ -126,7 +128,7 @@ class ComponentAlgebra(FieldAlgebra[Field]):
                 raise ImplicitUpdateError(
                     f"component {j} of the equation for f_{len(self.terms)} is not an elementwise linear equation"
                 )
-            out.append(expand(-r.xreplace({u: 0}) / slope))
+            out.append(-r.xreplace({u: 0}) / slope)
         return tuple(out)
 
     def _lie(self, x, i):

@@ -75,13 +75,24 @@ class DescriptionError(ValueError):
     """An optimizer description that modeq cannot expand or run."""
 
 
-class Grad(sympy.Function):
+class _Primitive(sympy.Function):
+    """Base of the primitives: real-valued state, never a number (even
+    ``Grad(0)``, which has no free symbols), so SymPy neither evaluates nor
+    compares them."""
+
+    is_number = False
+
+    def _eval_is_extended_real(self):
+        return True
+
+
+class Grad(_Primitive):
     r"""``Grad(shift)``: :math:`\nabla_j E_n(\theta_n + \text{shift})`."""
 
     nargs = 1
 
 
-class Lag(sympy.Function):
+class Lag(_Primitive):
     r"""``Lag(x, k, init)``: the value of ``x`` at step :math:`n-k`.
 
     ``init`` is ``sympy.nan`` for "the first value :math:`x_0`"."""
@@ -89,13 +100,13 @@ class Lag(sympy.Function):
     nargs = 3
 
 
-class EMA(sympy.Function):
+class EMA(_Primitive):
     r"""``EMA(x, decay, init, bias_correction)``: exponential moving average."""
 
     nargs = 4
 
 
-class ReduceSum(sympy.Function):
+class ReduceSum(_Primitive):
     r"""``ReduceSum(x)``: :math:`\sum_i x_i`, a scalar."""
 
     nargs = 1

@@ -1,0 +1,63 @@
+"""Property: the index form, materialized for a concrete loss, equals the
+direct derivation in components (two independent field algebras), for every
+built-in optimizer, random polynomial losses in p = 1..3, random
+hyperparameters and orders up to 2."""
+
+import pytest
+import sympy
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from modeq import derive, derive_components
+from modeq.optimizers import BUILTIN
+from modeq.optimizers.base import Domain
+
+SYMBOLS = sympy.symbols("x0:3", real=True)
+
+
+@st.composite
+def polynomial_losses(draw):
+    p = draw(st.integers(1, 3))
+    params = SYMBOLS[:p]
+    monomials = [sympy.Mul(*(x**e for x, e in zip(params, exps)))
+                 for exps in draw(st.lists(st.tuples(*[st.integers(0, 2)] * p), min_size=2, max_size=4, unique=True))
+                 if sum(exps) > 0]
+    coefficients = draw(st.lists(st.integers(-3, 3).filter(bool), min_size=len(monomials), max_size=len(monomials)))
+    # a quadratic bowl keeps the loss nonconstant in every parameter
+    loss = sum(c * m for c, m in zip(coefficients, monomials)) + sum(x**2 for x in params) / 2
+    return loss, params
+
+
+def hyperparameter_values(opt, draw):
+    values = {}
+    for hp in opt.hyperparameters:
+        if hp.domain is Domain.UNIT_INTERVAL:
+            values[hp.name] = sympy.Rational(draw(st.integers(0, 19)), 20)
+        else:
+            values[hp.name] = sympy.Rational(draw(st.integers(1, 20)), 10)
+    return values
+
+
+VARIANTS = [BUILTIN[name] for name in BUILTIN] + [
+    BUILTIN["adam"](eps_inside=False),
+    BUILTIN["rmsprop"](eps_inside=False),
+]
+
+
+@pytest.mark.parametrize("opt", VARIANTS, ids=lambda o: o.name + "".join(f"-{k}={v}" for k, v in o.options.items()))
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=polynomial_losses(), order=st.integers(0, 2), data=st.data())
+def test_index_form_equals_component_derivation(opt, case, order, data):
+    loss, params = case
+    values = hyperparameter_values(opt, data.draw)
+    index = derive(opt, order=order, values=values).materialize(loss, params)
+    direct = derive_components(opt, loss, params, order=order, values=values)
+    points = data.draw(st.lists(st.tuples(*[st.integers(-9, 9)] * len(params)), min_size=2, max_size=2))
+    for point in points:
+        at = {x: sympy.Rational(v, 7) + sympy.Rational(1, 13) for x, v in zip(params, point)}
+        for k in range(order + 1):
+            for a, b in zip(index.terms[k], direct.terms[k]):
+                u, v = a.subs(at).evalf(30), b.subs(at).evalf(30)
+                assume(u.is_finite and v.is_finite)  # eps outside the root is singular where a gradient vanishes
+                u, v = complex(u), complex(v)
+                assert abs(u - v) <= 1e-20 * (1 + abs(u)), (k, a, b)

@@ -1,0 +1,106 @@
+"""Bad input gets a clear error that names the problem and the fix."""
+
+import pytest
+import sympy
+
+from modeq import derive, parse_loss
+from modeq.optimizers import DescriptionError, adam, ema, gd, grad, h, optimizer, positive, theta
+from modeq.optimizers.language import lag
+
+
+@pytest.mark.parametrize("order, kind, words", [(-1, ValueError, "between 0"), (1.5, TypeError, "whole number"),
+                                                (True, TypeError, "whole number"), (99, ValueError, "between 0")])
+def test_order_out_of_range(order, kind, words):
+    with pytest.raises(kind, match=words):
+        derive(gd, order=order)
+
+
+@pytest.mark.parametrize("values, words", [({"beta": 1.0}, r"beta = 1.0 is outside its domain \[0, 1\)"),
+                                           ({"beta": -0.1}, "outside its domain"),
+                                           ({"eps": 0}, r"eps = 0 is outside its domain \(0, inf\)"),
+                                           ({"rho": float("nan")}, "finite"),
+                                           ({"gamma": 0.5}, "has no hyperparameter 'gamma'; its hyperparameters are: beta, rho, eps")])
+def test_bad_hyperparameters(values, words):
+    with pytest.raises(ValueError, match=words):
+        derive(adam, order=1, values=values)
+
+
+def test_unknown_option_lists_the_options():
+    with pytest.raises(TypeError, match="adam has no option eps_in; its options are: bias_correction, eps_inside"):
+        adam(eps_in=True)
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: -sympy.sign(grad()), "smooth_sign"),
+    (lambda: -grad() / sympy.Abs(grad()), "sqrt\\(x\\*\\*2 \\+ delta\\)"),
+    (lambda: -sympy.Max(grad(), 0), "not smooth"),
+])
+def test_non_smooth_operations_are_rejected(make, words):
+    @optimizer()
+    def bad():
+        return make()
+
+    with pytest.raises(DescriptionError, match=words):
+        derive(bad, order=1)
+
+
+def test_shift_that_does_not_vanish_with_h():
+    @optimizer(r=positive(0.1))
+    def fixed_radius_sam(r):
+        return -grad(r * grad())
+
+    with pytest.raises(DescriptionError, match="O\\(h\\).*r = c\\*h"):
+        derive(fixed_radius_sam, order=1)
+
+
+def test_update_that_blows_up_as_h_goes_to_zero():
+    @optimizer()
+    def unscaled():
+        return -grad() / h
+
+    with pytest.raises(DescriptionError, match="not O\\(1\\) as h -> 0"):
+        derive(unscaled, order=1)
+
+
+def test_root_of_a_vanishing_quantity():
+    @optimizer()
+    def root_of_velocity():
+        return -grad() + sympy.sqrt(theta - lag(theta, 1))
+
+    with pytest.raises(DescriptionError, match="not smooth"):
+        derive(root_of_velocity, order=1)
+
+
+def test_reserved_hyperparameter_name():
+    with pytest.raises(DescriptionError, match="reserved"):
+        @optimizer(h=positive(0.1))
+        def clash(h):
+            return -grad()
+
+
+def test_build_arguments_must_match_declared_hyperparameters():
+    with pytest.raises(DescriptionError, match="must be the declared hyperparameters"):
+        @optimizer(beta=positive(0.1))
+        def mismatch(gamma):
+            return -ema(grad(), gamma)
+
+
+@pytest.mark.parametrize("text, words", [("x+", "cannot parse"), ("x + z", "uses z, which are not parameters"),
+                                         ("3", "does not depend"), ("abs(x)*y", "Abs, which is not smooth"),
+                                         ("x**2", None)])
+def test_malformed_loss_expressions(text, words):
+    if words is None:
+        loss, params = parse_loss(text, "x,y")
+        assert loss == params[0] ** 2
+        return
+    with pytest.raises(ValueError, match=words):
+        parse_loss(text, "x,y")
+
+
+def test_materialize_checks_the_loss():
+    x = sympy.Symbol("x")
+    eq = derive(gd, order=1)
+    with pytest.raises(ValueError, match="does not depend on any of the parameters"):
+        eq.materialize(sympy.Symbol("y") ** 2, [x])
+    with pytest.raises(TypeError, match="modeq.parse_loss"):
+        eq.materialize("x**2", [x])
