@@ -157,7 +157,7 @@ def gd(lr: float = 0.1, decay: float = 0.5, normalized: bool = False) -> Optimiz
 def sgd(lr: float = 0.1, decay: float = 0.5, batch_size: int = 1, sampling: Sampling = "shuffle",
         normalized: bool = False, seed: int = 0) -> Optimizer:
     """Mini-batch SGD (ℓ2 bias for any batch size); optionally normalized."""
-    name = f"{'normalized ' if normalized else ''}SGD (batch {batch_size}, {sampling})"
+    name = _label("normalized SGD" if normalized else "SGD", batch_size, sampling)
     return Optimizer(name, "normalized_gd" if normalized else "gd", lr, decay,
                      batch_size=batch_size, sampling=sampling, seed=seed)
 
@@ -167,19 +167,27 @@ def adam(lr: float = 0.1, decay: float = 0.5, beta1: float = 0.9, beta2: float =
     """Adam, full batch by default; with ``batch_size``, mini-batch Adam
     (``sampling="shuffle"`` without replacement by default, or ``"replace"``, ``"cyclic"``)."""
     sampling = ("full" if batch_size is None else "shuffle") if sampling is None else sampling
-    name = "Adam" if batch_size is None else f"Adam (batch {batch_size}, {sampling})"
+    name = _label("Adam", batch_size, sampling, β1=beta1, β2=beta2, ε=eps)
     return Optimizer(name, "adam", lr, decay, beta1, beta2, eps, batch_size, sampling, seed)
 
 
 def incremental_adam(lr: float = 0.1, decay: float = 0.5, beta1: float = 0.9, beta2: float = 0.99,
                      eps: float = 0.0) -> Optimizer:
     """Incremental Adam: one sample per step, in the fixed cyclic order ``0, 1, …, N-1, 0, …``."""
-    return Optimizer(f"incremental Adam (β2={beta2:g})", "adam", lr, decay, beta1, beta2, eps, 1, "cyclic")
+    return Optimizer(_label("incremental Adam", None, "full", β1=beta1, β2=beta2, ε=eps), "adam", lr, decay, beta1, beta2, eps, 1, "cyclic")
 
 
 def signum(lr: float = 0.1, decay: float = 0.5, beta: float = 0.9, batch_size: int | None = None,
            sampling: Sampling | None = None, seed: int = 0) -> Optimizer:
     """Signum (sign of the momentum), full batch or mini-batch of any size (ℓ∞ bias for β near 1)."""
     sampling = ("full" if batch_size is None else "shuffle") if sampling is None else sampling
-    name = "Signum" if batch_size is None else f"Signum (batch {batch_size})"
+    name = _label("Signum", batch_size, sampling, β=beta)
     return Optimizer(name, "signum", lr, decay, beta1=beta, batch_size=batch_size, sampling=sampling, seed=seed)
+
+
+def _label(base: str, batch_size: int | None, sampling: str, **hyper: float) -> str:
+    """A readable name such as ``Adam (batch 5, shuffle; β1=0.9, β2=0.99)``; ``ε = 0`` is left out."""
+    parts = [] if batch_size is None else [f"batch {batch_size}" + ("" if sampling == "shuffle" else f", {sampling}")]
+    values = ", ".join(f"{key}={value:g}" for key, value in hyper.items() if not (key == "ε" and value == 0))
+    inner = "; ".join(part for part in (", ".join(parts), values) if part)
+    return f"{base} ({inner})" if inner else base

@@ -40,7 +40,7 @@ def c_inc(beta1: float, beta2: float, n: int) -> float:
 def incremental_adam_epochs(lr: float = 0.1, decay: float = 0.5, beta1: float = 0.9,
                             beta2: float = 0.99) -> Optimizer:
     """The per-epoch recurrence above; one step of the returned optimizer is one epoch."""
-    return Optimizer(f"incremental Adam, epoch recurrence (β2={beta2:g})", "adam_epoch", lr, decay, beta1, beta2)
+    return Optimizer(f"incremental Adam epochs (β1={beta1:g}, β2={beta2:g})", "adam_epoch", lr, decay, beta1, beta2)
 
 
 def adam_proxy(lr: float = 0.1, decay: float = 0.5) -> Optimizer:
