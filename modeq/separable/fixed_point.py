@@ -53,7 +53,7 @@ from .margins import MaxMargin, max_margin
 __all__ = ["FixedPointError", "ProxyPrediction", "proxy_metric", "solve_fixed_point"]
 
 
-class FixedPointError(RuntimeError):
+class FixedPointError(ArithmeticError):
     """The dual fixed-point iteration did not converge."""
 
 

@@ -93,7 +93,7 @@ def max_margin(data: SeparableData, norm: Norm = "l2", metric: np.ndarray | None
     if linf[1] <= _SEPARABILITY_TOL:
         raise NotSeparableError(
             f"{data.name} is not linearly separable through the origin (best ℓ∞ margin "
-            f"{linf[1] * scale:.3g} ≤ 0), so no max-margin direction exists; remove conflicting "
+            f"{linf[1] * scale + 0.0:.3g} ≤ 0), so no max-margin direction exists; remove conflicting "
             "samples, or add a constant feature if a bias is intended")
     if norm == "linf":
         w, _, dual, unique = linf

@@ -104,7 +104,8 @@ class Optimizer:
             raise ValueError(f"{self.name}: the step size lr must be a positive number, got {self.lr}")
         if not (0.0 <= self.decay <= 1.0):
             raise ValueError(f"{self.name}: decay a in η_t = lr/(t+1)^a must lie in [0, 1], got {self.decay}")
-        for label, beta in (("beta1", self.beta1), ("beta2", self.beta2)):
+        momentum = "beta" if self.rule == "signum" else "beta1"
+        for label, beta in ((momentum, self.beta1), ("beta2", self.beta2)):
             if not (0.0 <= beta < 1.0):
                 raise ValueError(f"{self.name}: {label} must lie in [0, 1), got {beta}")
         if not (math.isfinite(self.eps) and self.eps >= 0):
