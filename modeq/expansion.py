@@ -61,10 +61,11 @@ class Expander:
         if isinstance(node, Grad):
             return self._grad(node.args[0], order)
         if isinstance(node, Lag):
-            x, k, _init = node.args
-            return self.expand(x, order).flow_moments(self.regime.lag(int(k)))
+            x, k, init = node.args
+            return self.regime.lag(self, x, int(k), init, order)
         if isinstance(node, EMA):
-            return self._ema(node, order)
+            x, decay, init, bias_correction = node.args
+            return self.regime.ema(self, x, decay, init, bool(bias_correction), order)
         if isinstance(node, ReduceSum):
             return self.expand(node.args[0], order).map(self.algebra.reduce_sum)
         if isinstance(node, sympy.Add):
@@ -146,11 +147,3 @@ class Expander:
                 term = alg.contract([delta.coeffs[i] for i in indices])
                 coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(sympy.Rational(1, multiplicity)), term))
         return Series(alg, coeffs)
-
-    def _ema(self, node, order):
-        x, decay, init, bias_correction = node.args
-        moment, init_weight, scale = self.regime.ema(decay, init, bool(bias_correction))
-        result = self.expand(x, order).flow_moments(moment)
-        if init_weight != 0 and init != 0:
-            result = result + self.expand(init, order).scale(init_weight)
-        return result.scale(scale) if scale != 1 else result

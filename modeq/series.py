@@ -133,28 +133,33 @@ class Series:
 
     # -- the flow -------------------------------------------------------------
 
-    def lie(self) -> "Series":
-        r""":math:`L_f` of this series, :math:`(L_f u)_m = \sum_{i+j=m} L_{f_i} u_j`."""
+    def lie(self, field: "Series | None" = None) -> "Series":
+        r""":math:`L_F` of this series, :math:`(L_F u)_m = \sum_{i+j=m} L_{F_i} u_j`.
+
+        ``field`` is the series :math:`F = \sum_i h^i F_i` (known at least to
+        order :math:`N`); by default the modified field :math:`f` held by the
+        algebra."""
         alg = self.algebra
+        along = alg.lie if field is None else (lambda u, i: alg.lie_along(u, field.coeffs[i]))
         out = []
         for m in range(self.order + 1):
             total = alg.zero
             for j in range(m + 1):
                 if not alg.is_trivially_zero(self.coeffs[j]):
-                    total = alg.add(total, alg.lie(self.coeffs[j], m - j))
+                    total = alg.add(total, along(self.coeffs[j], m - j))
             out.append(total)
         return Series(alg, out)
 
-    def flow_moments(self, moment: Callable[[int], sympy.Expr]) -> "Series":
-        r""":math:`\sum_{r=0}^{N} \frac{h^r}{r!}\,w_r\,L_f^r u` with :math:`w_r` = ``moment(r)``.
+    def flow_moments(self, moment: Callable[[int], sympy.Expr], field: "Series | None" = None) -> "Series":
+        r""":math:`\sum_{r=0}^{N} \frac{h^r}{r!}\,w_r\,L_F^r u` with :math:`w_r` = ``moment(r)``.
 
-        With :math:`w_r = t^r` this is :math:`u(\varphi_{th}(\theta))`; an average
-        over past steps :math:`\sum_k a_k\,u(\theta_{n-k})` has
-        :math:`w_r = \sum_k a_k (-k)^r`."""
+        With :math:`w_r = t^r` this is :math:`u(\varphi^F_{th}(\theta))`; an average
+        over past steps :math:`\sum_k a_k\,u(\theta_{n-k})` along one field has
+        :math:`w_r = \sum_k a_k (-k)^r`. ``field`` defaults to the modified field."""
         result = self.scale(moment(0))
         derived = self
         for r in range(1, self.order + 1):
-            derived = derived.truncate(self.order - r).lie()
+            derived = derived.truncate(self.order - r).lie(field)
             weight = moment(r) / factorial(r)
             if weight != 0:
                 result = result + derived.scale(weight).shift(r)

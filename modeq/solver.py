@@ -55,10 +55,23 @@ def solve_terms(update: sympy.Expr, algebra: FieldAlgebra, regime: Regime, order
         lhs = f.flow_moments(lambda s: sympy.Rational(1, s + 1)).shift(1)
         residual = algebra.add(rhs.coeffs[k], algebra.mul(algebra.constant(-1), lhs.coeffs[k + 1]))
         try:
-            algebra.fix(algebra.solve(residual))
+            algebra.fix(solve_linear(algebra, regime, residual))
         except ImplicitUpdateError as error:
             raise DescriptionError(f"order {k}: {error}") from None
     return list(algebra.terms)
+
+
+def solve_linear(algebra: FieldAlgebra, regime: Regime, residual):
+    r"""Solve :math:`aF^{(n)} + bF^{(n-1)} + c = 0` for the unknown term:
+    :math:`F = -c/a` when :math:`b = 0` (always in the stationary regime),
+    else the regime's recurrence."""
+    a, b, c = algebra.linear_parts(residual)
+    if not algebra.is_zero(b):
+        return regime.solve_recurrence(algebra, a, b, c)
+    if algebra.is_zero(a):
+        raise ImplicitUpdateError("the update does not determine its correction (its coefficient vanishes)")
+    x = sympy.Dummy("x")
+    return algebra.mul(algebra.apply(sympy.Lambda(x, -1 / x), a), c)
 
 
 def derive(

@@ -14,8 +14,9 @@ representation of vector fields:
 The algebra also owns the terms of the modified field: ``f_0, …, f_{k-1}`` are
 known while ``f_k`` is being solved for, and stands in the expansion as a
 placeholder value (:meth:`FieldAlgebra.begin_order`). The placeholder enters the
-order-:math:`h^{k+1}` residual linearly; :meth:`FieldAlgebra.solve` reads
-off :math:`f_k` from it.
+order-:math:`h^{k+1}` residual linearly (in the exact regime also at the previous
+step); :meth:`FieldAlgebra.linear_parts` separates it and the solver reads off
+:math:`f_k`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from typing import Generic, Sequence, TypeVar
 
 import sympy
 
-__all__ = ["FieldAlgebra", "ImplicitUpdateError"]
+__all__ = ["FieldAlgebra", "ImplicitUpdateError", "NotSeparableError", "STEP"]
+
+#: The step index :math:`n` of step-dependent (exact-regime) fields.
+STEP = sympy.Symbol("n", integer=True, nonnegative=True)
 
 V = TypeVar("V")
 
@@ -35,12 +39,17 @@ class ImplicitUpdateError(ValueError):
     elementwise linear equation (it would need a derivative of the unknown)."""
 
 
+class NotSeparableError(ValueError):
+    """A step-dependent field whose step index sits inside a nonlinearity, so
+    sums over the history have no closed form."""
+
+
 class FieldAlgebra(ABC, Generic[V]):
     """Operations on fields (and scalars, broadcast as constant fields)."""
 
     def __init__(self) -> None:
         self.terms: list[V] = []
-        self._lie_cache: dict[tuple[V, int], V] = {}
+        self._lie_cache: dict[tuple[V, V], V] = {}
 
     # -- values ---------------------------------------------------------------
 
@@ -97,13 +106,28 @@ class FieldAlgebra(ABC, Generic[V]):
     # -- the modified field -----------------------------------------------------
 
     @abstractmethod
-    def placeholder(self) -> V:
-        """The unknown term :math:`f_k` while it is solved for."""
+    def placeholder(self, offset: int = 0) -> V:
+        r"""The unknown term :math:`f_k^{(n - offset)}` while :math:`f_k` is solved for
+        (the offset is the number of steps back, used by the exact regime)."""
 
     @abstractmethod
-    def solve(self, residual: V) -> V:
-        r"""Solve ``residual = a·F + b = 0`` for the placeholder ``F``
-        (``a`` elementwise, free of ``F``)."""
+    def linear_parts(self, residual: V) -> tuple[V, V, V]:
+        r"""``(a, b, c)`` with ``residual = a·F^{(n)} + b·F^{(n-1)} + c`` for the
+        placeholder ``F`` (``a``, ``b`` elementwise and free of ``F``)."""
+
+    @abstractmethod
+    def as_scalar(self, x: V) -> sympy.Expr | None:
+        """``x`` as a scalar expression if it is the same in every component."""
+
+    @abstractmethod
+    def separate(self, x: V) -> list[tuple[sympy.Expr, V]]:
+        r"""``x`` as :math:`\sum_i s_i(n) X_i` with scalar :math:`s_i` holding all
+        dependence on the step :data:`STEP` and fields :math:`X_i` free of it;
+        :class:`NotSeparableError` when the step sits inside a nonlinearity."""
+
+    @abstractmethod
+    def shift_step(self, x: V, shift) -> V:
+        """``x`` at step :math:`n - shift` (placeholders move back too)."""
 
     def begin_order(self, k: int) -> None:
         """Start solving for :math:`f_k`: terms ``0..k-1`` must be known."""
@@ -123,20 +147,19 @@ class FieldAlgebra(ABC, Generic[V]):
         raise ImplicitUpdateError(f"f_{i} is needed before f_{len(self.terms)} is known")
 
     def lie(self, x: V, i: int) -> V:
-        r""":math:`L_{f_i} x = \nabla x \cdot f_i`.
+        r""":math:`L_{f_i} x` along the term :math:`f_i` (or its placeholder)."""
+        return self.lie_along(x, self.term(i))
 
-        Memoized along known terms (they never change). Along the term being
-        solved for, the result holds the placeholder (e.g. :math:`L_F\theta = F`,
-        :math:`L_F g = D_1[F]`) and is not cached; :meth:`solve` rejects a
-        placeholder that ends up inside a contraction."""
-        if i > len(self.terms):
-            raise ImplicitUpdateError(f"f_{i} is needed before f_{len(self.terms)} is known")
-        if i == len(self.terms):
-            return self._lie(x, i)
-        key = (x, i)
+    def lie_along(self, x: V, field: V) -> V:
+        r""":math:`L_F x = \nabla x \cdot F` (memoized on ``(x, F)``).
+
+        Along a placeholder the result is formal (e.g. :math:`L_F\theta = F`,
+        :math:`L_F g = D_1[F]`); :meth:`linear_parts` rejects a placeholder that
+        ends up inside a contraction."""
+        key = (x, field)
         if key not in self._lie_cache:
-            self._lie_cache[key] = self._lie(x, i)
+            self._lie_cache[key] = self._lie(x, field)
         return self._lie_cache[key]
 
     @abstractmethod
-    def _lie(self, x: V, i: int) -> V: ...
+    def _lie(self, x: V, field: V) -> V: ...

@@ -14,7 +14,9 @@ from typing import Sequence
 
 import sympy
 
-from .base import FieldAlgebra, ImplicitUpdateError
+from collections import defaultdict
+
+from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError
 from .index import Contraction, Gradient, Reduction, expand
 
 __all__ = ["ComponentAlgebra", "check_loss"]
@@ -52,7 +54,7 @@ class ComponentAlgebra(FieldAlgebra[Field]):
         self.loss, self.params = check_loss(loss, params)
         self.dimension = len(self.params)
         self._derivatives: dict[tuple[int, ...], sympy.Expr] = {(): self.loss}
-        self._placeholders: dict[int, Field] = {}
+        self._placeholders: dict[tuple[int, int], Field] = {}
         self._atom_values: dict[sympy.Symbol, Field | None] = {}
 
     def derivative(self, indices: Sequence[int]) -> sympy.Expr:
@@ -112,31 +114,71 @@ class ComponentAlgebra(FieldAlgebra[Field]):
         # quotients into huge sums; the unexpanded tree is smaller and exact.
         return x
 
-    def placeholder(self):
-        k = len(self.terms)
-        if k not in self._placeholders:
-            self._placeholders[k] = tuple(sympy.Dummy(f"F{k}_{j}") for j in range(self.dimension))
-        return self._placeholders[k]
+    def placeholder(self, offset=0):
+        return self._placeholder_at(len(self.terms), offset)
 
-    def solve(self, residual):
-        unknown = self.placeholder()
-        out = []
-        for j, (r, u) in enumerate(zip(residual, unknown)):
-            others = set(unknown) - {u}
-            slope = sympy.diff(r, u)
-            if slope.has(u) or not others.isdisjoint(r.free_symbols) or slope == 0:
+    def _unknown_symbols(self) -> set:
+        return set().union(*self._placeholders.values())
+
+    def linear_parts(self, residual):
+        current, previous = self.placeholder(0), self.placeholder(1)
+        a, b, c = [], [], []
+        for j, r in enumerate(residual):
+            own = {current[j], previous[j]}
+            slope_now, slope_before = sympy.diff(r, current[j]), sympy.diff(r, previous[j])
+            rest = r.xreplace({current[j]: 0, previous[j]: 0})
+            if (slope_now.has(*own) or slope_before.has(*own)
+                    or not (self._unknown_symbols() - own).isdisjoint(r.free_symbols)):
                 raise ImplicitUpdateError(
                     f"component {j} of the equation for f_{len(self.terms)} is not an elementwise linear equation"
                 )
-            out.append(-r.xreplace({u: 0}) / slope)
-        return tuple(out)
+            a.append(slope_now), b.append(slope_before), c.append(rest)
+        return tuple(a), tuple(b), tuple(c)
 
-    def _lie(self, x, i):
-        if any(not set(u).isdisjoint(self._free(x)) for u in self._placeholders.values()):
+    def as_scalar(self, x):
+        first = x[0]
+        if all(u == first for u in x) and not set(self.params) & first.free_symbols:
+            return first
+        return None
+
+    def separate(self, x):
+        parts: dict[sympy.Expr, list] = defaultdict(lambda: [sympy.Integer(0)] * self.dimension)
+        for j, u in enumerate(x):
+            for term in sympy.Add.make_args(sympy.expand(u, deep=False)):
+                stepped, rest = [], []
+                for factor in sympy.Mul.make_args(term):
+                    if STEP in factor.free_symbols:
+                        if not set(self.params).isdisjoint(factor.free_symbols):
+                            raise NotSeparableError(
+                                f"the step index n sits inside {factor}, so sums over the history have no closed form"
+                            )
+                        stepped.append(factor)
+                    else:
+                        rest.append(factor)
+                parts[sympy.Mul(*stepped)][j] += sympy.Mul(*rest)
+        return [(s, tuple(v)) for s, v in parts.items()]
+
+    def shift_step(self, x, shift):
+        mapping = {STEP: STEP - shift}
+        for (order, offset), symbols in list(self._placeholders.items()):
+            if not set(symbols).isdisjoint(self._free(x)):
+                if not isinstance(shift, int):
+                    raise NotSeparableError("an unknown correction would be summed over the history")
+                key_symbols = self._placeholder_at(order, offset + shift)
+                mapping.update(zip(symbols, key_symbols))
+        return tuple(u.xreplace(mapping) for u in x)
+
+    def _placeholder_at(self, order, offset):
+        key = (order, offset)
+        if key not in self._placeholders:
+            self._placeholders[key] = tuple(sympy.Dummy(f"F{order}_{j}(n-{offset})") for j in range(self.dimension))
+        return self._placeholders[key]
+
+    def _lie(self, x, field):
+        if not self._unknown_symbols().isdisjoint(self._free(x)):
             raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
-        f = self.term(i)
         return tuple(
-            sympy.Add(*(fl * sympy.diff(u, theta_l) for fl, theta_l in zip(f, self.params) if fl != 0)) for u in x
+            sympy.Add(*(fl * sympy.diff(u, theta_l) for fl, theta_l in zip(field, self.params) if fl != 0)) for u in x
         )
 
     @staticmethod

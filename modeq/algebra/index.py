@@ -34,7 +34,7 @@ from typing import Sequence
 
 import sympy
 
-from .base import FieldAlgebra, ImplicitUpdateError
+from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError
 
 __all__ = ["ATOMS", "IndexAlgebra", "Gradient", "Contraction", "Reduction", "Placeholder", "D", "S", "g", "theta", "p"]
 
@@ -88,9 +88,10 @@ class Reduction:
 
 @dataclass(frozen=True)
 class Placeholder:
-    """The unknown term being solved for."""
+    r"""The unknown term :math:`f_k^{(n - offset)}` being solved for."""
 
     order: int
+    offset: int = 0
 
 
 class AtomRegistry:
@@ -129,7 +130,7 @@ class AtomRegistry:
             return f"D_{len(definition.args)}{label}[{', '.join(map(str, definition.args))}]"
         if isinstance(definition, Reduction):
             return f"S[{definition.arg}]"
-        return f"F_{definition.order}"
+        return f"F_{definition.order}" + (f"(n-{definition.offset})" if definition.offset else "")
 
     def is_component(self, expr: sympy.Expr) -> bool:
         """Whether ``expr`` varies with the component index :math:`j`."""
@@ -175,19 +176,61 @@ class AtomRegistry:
             for factor in sympy.Mul.make_args(term):
                 (monomial if not nested.isdisjoint(factor.free_symbols) and factor.is_Pow or factor in nested else coefficient).append(factor)
             groups[sympy.Mul(*monomial)].append(sympy.Mul(*coefficient))
-        return sympy.Add(*(monomial * sympy.factor(sympy.Add(*c)) for monomial, c in groups.items()))
+        # expand_power_exp writes beta**(n+1) as beta*beta**n so step-dependent factors cancel
+        return sympy.Add(*(monomial * sympy.factor(sympy.expand_power_exp(sympy.Add(*c))) for monomial, c in groups.items()))
 
-    def depends_on(self, expr: sympy.Expr, symbol: sympy.Symbol) -> bool:
-        """Whether ``symbol`` occurs in ``expr``, inside atoms included."""
+    def depends_on(self, expr: sympy.Expr, predicate) -> bool:
+        """Whether a symbol satisfying ``predicate`` occurs in ``expr``, inside atoms included."""
         for s in expr.free_symbols:
-            if s == symbol:
+            if predicate(s):
                 return True
             definition = self._definitions.get(s)
-            if isinstance(definition, Contraction) and any(self.depends_on(a, symbol) for a in definition.args):
+            if isinstance(definition, Contraction) and any(self.depends_on(a, predicate) for a in definition.args):
                 return True
-            if isinstance(definition, Reduction) and self.depends_on(definition.arg, symbol):
+            if isinstance(definition, Reduction) and self.depends_on(definition.arg, predicate):
                 return True
         return False
+
+    def is_placeholder(self, symbol: sympy.Symbol) -> bool:
+        return isinstance(self._definitions.get(symbol), Placeholder)
+
+    def shift_step(self, expr: sympy.Expr, shift) -> sympy.Expr:
+        """``expr`` at step :math:`n - shift`: the step symbol, placeholders
+        and atoms whose arguments hold either are moved back."""
+        mapping = {STEP: STEP - shift}
+        for s in expr.free_symbols:
+            definition = self._definitions.get(s)
+            if isinstance(definition, Placeholder):
+                if not isinstance(shift, int):
+                    raise NotSeparableError("an unknown correction would be summed over the history")
+                mapping[s] = self.intern(Placeholder(definition.order, definition.offset + shift))
+            elif isinstance(definition, (Contraction, Reduction)) and self.depends_on(
+                s, lambda t: t == STEP or self.is_placeholder(t)
+            ):
+                if isinstance(definition, Contraction):
+                    mapping[s] = self.contraction([self.shift_step(a, shift) for a in definition.args], definition.loss)
+                else:
+                    mapping[s] = self.reduction(self.shift_step(definition.arg, shift))
+        return expr.xreplace(mapping)
+
+    def separate(self, expr: sympy.Expr) -> dict[sympy.Expr, sympy.Expr]:
+        r"""``expr`` as :math:`\sum_i s_i(n) X_i`: the map :math:`s_i \mapsto X_i`."""
+        parts: dict[sympy.Expr, sympy.Expr] = defaultdict(lambda: sympy.Integer(0))
+        for term in sympy.Add.make_args(distribute(expr)):
+            stepped, rest = [], []
+            for factor in sympy.Mul.make_args(term):
+                if STEP in factor.free_symbols:
+                    if self.is_component(factor):
+                        raise NotSeparableError(
+                            f"the step index n sits inside {factor}, so sums over the history have no closed form"
+                        )
+                    stepped.append(factor)
+                else:
+                    rest.append(factor)
+            if self.depends_on(sympy.Mul(*rest), lambda t: t == STEP):
+                raise NotSeparableError(f"the step index n sits inside an atom of {term}")
+            parts[sympy.Mul(*stepped)] += sympy.Mul(*rest)
+        return {k: v for k, v in parts.items() if v != 0}
 
 
 #: The process-wide atom registry.
@@ -259,63 +302,73 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
         over a common denominator and factored — small expressions, cheap."""
         return self.atoms.collect(x)
 
-    def placeholder(self):
-        return self.atoms.intern(Placeholder(len(self.terms)))
+    def placeholder(self, offset=0):
+        return self.atoms.intern(Placeholder(len(self.terms), offset))
 
-    def solve(self, residual):
-        unknown = self.placeholder()
-        nested = [s for s in residual.free_symbols if s != unknown and self.atoms.depends_on(s, unknown)]
+    def linear_parts(self, residual):
+        current, previous = self.placeholder(0), self.placeholder(1)
+        unknowns = {current, previous}
+        nested = [s for s in residual.free_symbols
+                  if s not in unknowns and self.atoms.depends_on(s, self.atoms.is_placeholder)]
         if nested:
             raise ImplicitUpdateError(
                 f"the unknown correction f_{len(self.terms)} enters its own equation inside {nested[0]}; "
                 "the update is implicit in a way the order-by-order solve cannot handle"
             )
-        slope = sympy.diff(residual, unknown)
-        if slope.has(unknown) or self.is_zero(slope):
-            raise ImplicitUpdateError(f"the equation for f_{len(self.terms)} is not linear and solvable in it: slope {slope}")
-        return -residual.xreplace({unknown: 0}) / slope
+        a, b = sympy.diff(residual, current), sympy.diff(residual, previous)
+        if a.has(current, previous) or b.has(current, previous):
+            raise ImplicitUpdateError(f"the equation for f_{len(self.terms)} is not linear in it")
+        return a, b, residual.xreplace({current: 0, previous: 0})
+
+    def as_scalar(self, x):
+        return None if self.atoms.is_component(x) else x
+
+    def separate(self, x):
+        return list(self.atoms.separate(x).items())
+
+    def shift_step(self, x, shift):
+        return self.atoms.shift_step(x, shift)
 
     # -- the Lie derivative -------------------------------------------------------
 
-    def _lie(self, x, i):
+    def _lie(self, x, field):
         if x.is_Atom:
-            return self._lie_atom(x, i) if isinstance(x, sympy.Symbol) else sympy.Integer(0)
+            return self._lie_atom(x, field) if isinstance(x, sympy.Symbol) else sympy.Integer(0)
         if isinstance(x, sympy.Add):
-            return sympy.Add(*(self.lie(a, i) for a in x.args))
+            return sympy.Add(*(self.lie_along(a, field) for a in x.args))
         if isinstance(x, sympy.Mul):
             factors = x.args
             return sympy.Add(
-                *(self.lie(a, i) * sympy.Mul(*factors[:n], *factors[n + 1 :]) for n, a in enumerate(factors))
+                *(self.lie_along(a, field) * sympy.Mul(*factors[:n], *factors[n + 1 :]) for n, a in enumerate(factors))
             )
         if isinstance(x, sympy.Pow):
             base, exponent = x.args
             if not self._varies(exponent):
-                return exponent * base ** (exponent - 1) * self.lie(base, i)
-            return x * (self.lie(exponent, i) * sympy.log(base) + exponent * self.lie(base, i) / base)
+                return exponent * base ** (exponent - 1) * self.lie_along(base, field)
+            return x * (self.lie_along(exponent, field) * sympy.log(base) + exponent * self.lie_along(base, field) / base)
         if isinstance(x, sympy.Function):
-            return sympy.Add(*(x.fdiff(n + 1) * self.lie(a, i) for n, a in enumerate(x.args)))
+            return sympy.Add(*(x.fdiff(n + 1) * self.lie_along(a, field) for n, a in enumerate(x.args)))
         raise TypeError(f"cannot take the Lie derivative of {x!r}")
 
     def _varies(self, x):
         return not (self.atoms.component | self.atoms.scalar).isdisjoint(x.free_symbols)
 
-    def _lie_atom(self, symbol, i):
+    def _lie_atom(self, symbol, field):
         definition = self.atoms.definition(symbol)
         if definition is None:
             return sympy.Integer(0)
-        f = self.term(i)
         if definition == "theta":
-            return f
+            return field
         if isinstance(definition, Gradient):
-            return self.atoms.contraction([f], definition.loss)
+            return self.atoms.contraction([field], definition.loss)
         if isinstance(definition, Contraction):
             args = list(definition.args)
-            total = self.atoms.contraction(args + [f], definition.loss)
+            total = self.atoms.contraction(args + [field], definition.loss)
             for n, a in enumerate(args):
-                derivative = self.lie(a, i)
+                derivative = self.lie_along(a, field)
                 if derivative != 0:
                     total += self.atoms.contraction(args[:n] + [derivative] + args[n + 1 :], definition.loss)
             return total
         if isinstance(definition, Reduction):
-            return self.atoms.reduction(self.lie(definition.arg, i))
+            return self.atoms.reduction(self.lie_along(definition.arg, field))
         raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
