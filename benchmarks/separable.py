@@ -100,17 +100,14 @@ def time_to_099() -> None:
     for name, data, opt, target, label, steps in cases:
         opt.run(data, 10)
         traj = opt.run(data, steps, record=sep.log_steps(steps, 400))
-        cos = traj.cosines(target)
-        below = np.flatnonzero(cos < 0.99)
-        first = int(traj.steps[below[-1] + 1]) if below.size and below[-1] + 1 < cos.size else (
-            None if below.size else int(traj.steps[0]))
+        first = traj.first_step_above(target, 0.99)
         if first is None:
-            print(f"{name:<11} {opt.name:<36} {label:<12} {'—':>8} {'—':>8} {cos[-1]:10.4f}")
+            print(f"{name:<11} {opt.name:<36} {label:<12} {'—':>8} {'—':>8} {traj.cosines(target)[-1]:10.4f}")
             continue
         start = time.perf_counter()
         opt.run(data, first, record=[first])
         seconds = time.perf_counter() - start
-        print(f"{name:<11} {opt.name:<36} {label:<12} {first:8d} {seconds:8.3f} {cos[-1]:10.4f}")
+        print(f"{name:<11} {opt.name:<36} {label:<12} {first:8d} {seconds:8.3f} {traj.cosines(target)[-1]:10.4f}")
 
 
 if __name__ == "__main__":

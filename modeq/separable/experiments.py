@@ -52,10 +52,7 @@ class Experiment:
 
     def first_step_above(self, optimizer: str, reference: str, level: float = 0.99) -> int | None:
         """The first recorded step from which the cosine stays ``≥ level``, or ``None``."""
-        cos = self.cosines(optimizer, reference)
-        below = np.flatnonzero(~(cos >= level))
-        start = 0 if below.size == 0 else below[-1] + 1
-        return None if start >= cos.size else int(self.trajectories[optimizer].steps[start])
+        return self.trajectories[optimizer].first_step_above(self.references[reference], level)
 
     def table(self) -> str:
         """The final cosines as a plain-text table."""

@@ -109,7 +109,7 @@ def max_margin(data: SeparableData, norm: Norm = "l2", metric: np.ndarray | None
     w = w / _norm(w, norm, metric)
     margins = z @ w
     margin = float(margins.min())
-    support = np.flatnonzero(margins <= margin * (1 + _ACTIVE_TOL) + _ACTIVE_TOL * scale * 1e-3)
+    support = np.flatnonzero(margins <= margin * (1 + _ACTIVE_TOL))
     return MaxMargin(norm, w, margin, dual, support, unique, None if metric is None else np.asarray(metric, float))
 
 
@@ -184,6 +184,6 @@ def _face_is_point(res, cost, a_ub, b_ub, bounds, gamma, norm, d) -> bool:
     lo = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
     hi = linprog(-c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
     if lo.status != 0 or hi.status != 0:
-        return True
+        raise RuntimeError(f"the {norm} optimal-face check failed: {lo.message} / {hi.message}")
     spread = -hi.fun - lo.fun
     return bool(spread <= 1e-6 * (np.abs(c[:d]).sum()))

@@ -77,6 +77,12 @@ class Trajectory:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(norms > 0, self.weights @ direction / np.where(norms > 0, norms, 1.0), np.nan)
 
+    def first_step_above(self, direction: np.ndarray, level: float = 0.99) -> int | None:
+        """The first recorded step from which ``cos(w_t, direction) ≥ level`` holds to the end, or ``None``."""
+        below = np.flatnonzero(~(self.cosines(direction) >= level))
+        start = 0 if below.size == 0 else below[-1] + 1
+        return None if start >= self.steps.size else int(self.steps[start])
+
 
 @dataclass(frozen=True)
 class Optimizer:

@@ -133,3 +133,10 @@ def test_divergence_is_reported_not_returned():
 def test_experiment_names_must_be_distinct():
     with pytest.raises(ValueError, match="distinct"):
         sep.run_experiment(DATA, [sep.gd(), dataclasses.replace(sep.adam(), name="GD")], 10)
+
+
+def test_first_step_above_is_where_the_cosine_stays_above():
+    traj = sep.Trajectory(sep.gd(), np.array([1, 2, 3, 4]),
+                          np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0]]))
+    assert traj.first_step_above(np.array([1.0, 0.0]), 0.99) == 3
+    assert traj.first_step_above(np.array([0.0, 1.0]), 0.99) is None
