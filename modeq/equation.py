@@ -72,9 +72,12 @@ class ModifiedEquation:
             raise ValueError(f"this equation has terms up to order {self.order}, not {order}")
         return sympy.Add(*(h**k * self.terms[k] for k in range(order + 1)))
 
-    def materialize(self, loss: sympy.Expr, params: Sequence[sympy.Symbol]) -> ComponentField:
-        """The terms as component expressions for a concrete loss."""
-        algebra = ComponentAlgebra(loss, params)
+    def materialize(self, loss: sympy.Expr | None, params: Sequence[sympy.Symbol],
+                    batches: Sequence[sympy.Expr] | None = None) -> ComponentField:
+        """The terms as component expressions for a concrete loss (and the
+        batch losses :math:`E_1..E_m` of mini-batch equations; the loss then
+        defaults to their mean)."""
+        algebra = ComponentAlgebra(loss, params, batches)
         return ComponentField(algebra.loss, algebra.params, tuple(algebra.materialize(t, ATOMS) for t in self.terms))
 
     def __str__(self) -> str:

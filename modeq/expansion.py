@@ -34,11 +34,19 @@ __all__ = ["Expander"]
 
 
 class Expander:
-    """Expands description nodes to a given order, memoized per node."""
+    r"""Expands description nodes to a given order, memoized per node.
 
-    def __init__(self, algebra: FieldAlgebra, regime: Regime) -> None:
+    ``loss`` labels the batch loss :math:`E_b` that ``grad`` differentiates
+    (``None``: the full loss). ``offset`` evaluates a memoryless update at the
+    displaced point :math:`\theta + \delta` (a series with :math:`\delta_0 = 0`),
+    as when composing the steps of an epoch."""
+
+    def __init__(self, algebra: FieldAlgebra, regime: Regime, loss: int | None = None,
+                 offset: Series | None = None) -> None:
         self.algebra = algebra
         self.regime = regime
+        self.loss = loss
+        self.offset = offset
         self._cache: dict[tuple[sympy.Basic, int], Series] = {}
 
     def expand(self, node: sympy.Expr, order: int) -> Series:
@@ -55,11 +63,17 @@ class Expander:
         if node == h:
             return Series.step(self.algebra, order)
         if node == theta:
-            return self._constant(self.algebra.theta(), order)
+            position = self._constant(self.algebra.theta(), order)
+            return position if self.offset is None else position + self.offset.truncate(order)
         if not node.has(h, theta, *PRIMITIVES):
             return self._constant(self.algebra.constant(node), order)
         if isinstance(node, Grad):
             return self._grad(node.args[0], order)
+        if self.offset is not None and isinstance(node, (Lag, EMA)):
+            raise DescriptionError(
+                "composing the steps of an epoch needs a memoryless update (no lag or ema): with memory, "
+                "use the exact regime's per-step fields"
+            )
         if isinstance(node, Lag):
             x, k, init = node.args
             return self.regime.lag(self, x, int(k), init, order)
@@ -129,21 +143,23 @@ class Expander:
 
     def _grad(self, shift, order):
         alg = self.algebra
-        if shift == 0:
-            return self._constant(alg.grad(), order)
+        if shift == 0 and self.offset is None:
+            return self._constant(alg.grad(self.loss), order)
         delta = self.expand(shift, order)
+        if self.offset is not None:
+            delta = delta + self.offset.truncate(order)
         if not alg.is_zero(delta.coeffs[0]):
             raise DescriptionError(
                 f"grad(shift) needs a shift that vanishes as h -> 0 (O(h)); the shift {shift} does not; "
                 "write the radius proportional to h, e.g. r = c*h"
             )
-        coeffs = [alg.grad()] + [alg.zero] * order
+        coeffs = [alg.grad(self.loss)] + [alg.zero] * order
         for r in range(1, order + 1):
             for indices in combinations_with_replacement(range(1, order + 1), r):
                 power = sum(indices)
                 if power > order:
                     continue
                 multiplicity = prod(factorial(m) for m in Counter(indices).values())
-                term = alg.contract([delta.coeffs[i] for i in indices])
+                term = alg.contract([delta.coeffs[i] for i in indices], self.loss)
                 coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(sympy.Rational(1, multiplicity)), term))
         return Series(alg, coeffs)

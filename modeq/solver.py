@@ -19,7 +19,7 @@ representation (:mod:`modeq.algebra`).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import sympy
 
@@ -46,19 +46,32 @@ def check_order(order: Any) -> int:
     return order
 
 
-def solve_terms(update: sympy.Expr, algebra: FieldAlgebra, regime: Regime, order: int) -> list:
-    r"""The terms :math:`f_0..f_N` of the modified field of ``update`` in ``algebra``."""
+def solve_terms(
+    increment: Callable[[int], Series], algebra: FieldAlgebra, regime: Regime, order: int, steps: int = 1
+) -> list:
+    r"""The terms :math:`f_0..f_N` of the modified field in ``algebra``.
+
+    ``increment(k)`` is the series of one map's displacement (:math:`hU` for an
+    optimizer step) known to order :math:`h^{k+1}`, computed with
+    :math:`f_0..f_{k-1}` known; the map is matched with the flow over ``steps``
+    steps, :math:`\varphi_{steps\cdot h}(\theta) - \theta
+    = \sum_{r\ge1} \frac{(steps\,h)^r}{r!} L_f^{r-1} f`."""
     for k in range(order + 1):
         algebra.begin_order(k)
-        rhs = Expander(algebra, regime).expand(update, k)
+        rhs = increment(k)
         f = Series(algebra, [algebra.term(i) for i in range(k + 1)])
-        lhs = f.flow_moments(lambda s: sympy.Rational(1, s + 1)).shift(1)
-        residual = algebra.add(rhs.coeffs[k], algebra.mul(algebra.constant(-1), lhs.coeffs[k + 1]))
+        lhs = f.flow_moments(lambda s: sympy.Integer(steps) ** s / (s + 1)).shift(1).scale(steps)
+        residual = algebra.add(rhs.coeffs[k + 1], algebra.mul(algebra.constant(-1), lhs.coeffs[k + 1]))
         try:
             algebra.fix(solve_linear(algebra, regime, residual))
         except ImplicitUpdateError as error:
             raise DescriptionError(f"order {k}: {error}") from None
     return list(algebra.terms)
+
+
+def step_increment(update: sympy.Expr, algebra: FieldAlgebra, regime: Regime) -> Callable[[int], Series]:
+    """:math:`hU` of one optimizer step, expanded along the modified flow."""
+    return lambda k: Expander(algebra, regime).expand(update, k).shift(1)
 
 
 def solve_linear(algebra: FieldAlgebra, regime: Regime, residual):
@@ -93,7 +106,7 @@ def derive(
     regime = get_regime(regime)
     update = optimizer.update(values)
     algebra = IndexAlgebra()
-    terms = solve_terms(update, algebra, regime, order)
+    terms = solve_terms(step_increment(update, algebra, regime), algebra, regime, order)
     return ModifiedEquation(optimizer, order, regime.name, dict(values or {}), tuple(terms), regime.description)
 
 
@@ -110,5 +123,6 @@ def derive_components(
     index form."""
     order = check_order(order)
     algebra = ComponentAlgebra(loss, params)
-    terms = solve_terms(optimizer.update(values), algebra, get_regime(regime), order)
+    regime = get_regime(regime)
+    terms = solve_terms(step_increment(optimizer.update(values), algebra, regime), algebra, regime, order)
     return ComponentField(algebra.loss, algebra.params, tuple(terms))

@@ -47,21 +47,35 @@ def check_loss(loss, params) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
 
 
 class ComponentAlgebra(FieldAlgebra[Field]):
-    r"""Fields as tuples of expressions in ``params`` for the loss ``loss``."""
+    r"""Fields as tuples of expressions in ``params`` for the loss ``loss``.
 
-    def __init__(self, loss: sympy.Expr, params: Sequence[sympy.Symbol]) -> None:
+    ``batches`` are the mini-batch losses :math:`E_1, \dots, E_m` (labels
+    1..m); the loss ``loss`` is then their mean unless given."""
+
+    def __init__(self, loss: sympy.Expr | None, params: Sequence[sympy.Symbol],
+                 batches: Sequence[sympy.Expr] | None = None) -> None:
         super().__init__()
+        if loss is None:
+            if not batches:
+                raise ValueError("give a loss or a list of batch losses")
+            loss = sympy.Add(*batches) / len(batches)
         self.loss, self.params = check_loss(loss, params)
+        self.losses: dict[int | None, sympy.Expr] = {None: self.loss}
+        for label, batch in enumerate(batches or (), start=1):
+            self.losses[label] = check_loss(batch, params)[0]
         self.dimension = len(self.params)
-        self._derivatives: dict[tuple[int, ...], sympy.Expr] = {(): self.loss}
+        self._derivatives: dict[tuple, sympy.Expr] = {}
         self._placeholders: dict[tuple[int, int], Field] = {}
         self._atom_values: dict[sympy.Symbol, Field | None] = {}
 
-    def derivative(self, indices: Sequence[int]) -> sympy.Expr:
-        r""":math:`\partial_{i_1 \dots i_k} E` (cached on the sorted indices)."""
-        key = tuple(sorted(indices))
+    def derivative(self, indices: Sequence[int], loss: int | None = None) -> sympy.Expr:
+        r""":math:`\partial_{i_1 \dots i_k} E` (of :math:`E_b` for ``loss`` = b; cached on the sorted indices)."""
+        if loss not in self.losses:
+            raise ValueError(f"no batch loss E_{loss}: this materialization has batches 1..{len(self.losses) - 1}")
+        key = (loss, tuple(sorted(indices)))
         if key not in self._derivatives:
-            self._derivatives[key] = sympy.diff(self.derivative(key[:-1]), self.params[key[-1]])
+            self._derivatives[key] = (sympy.diff(self.derivative(key[1][:-1], loss), self.params[key[1][-1]])
+                                      if key[1] else self.losses[loss])
         return self._derivatives[key]
 
     @property
@@ -74,17 +88,17 @@ class ComponentAlgebra(FieldAlgebra[Field]):
     def theta(self):
         return self.params
 
-    def grad(self):
-        return tuple(self.derivative((j,)) for j in range(self.dimension))
+    def grad(self, loss=None):
+        return tuple(self.derivative((j,), loss) for j in range(self.dimension))
 
-    def contract(self, args):
+    def contract(self, args, loss=None):
         out = []
         for j in range(self.dimension):
             total = []
             for indices in itertools.product(range(self.dimension), repeat=len(args)):
                 weight = sympy.Mul(*(x[i] for x, i in zip(args, indices)))
                 if weight != 0:
-                    total.append(self.derivative((j, *indices)) * weight)
+                    total.append(self.derivative((j, *indices), loss) * weight)
             out.append(sympy.Add(*total))
         return tuple(out)
 
@@ -203,9 +217,9 @@ class ComponentAlgebra(FieldAlgebra[Field]):
         elif definition == "theta":
             value = self.theta()
         elif isinstance(definition, Gradient):
-            value = self.grad()
+            value = self.grad(definition.loss)
         elif isinstance(definition, Contraction):
-            value = self.contract([self.materialize(a, atoms) for a in definition.args])
+            value = self.contract([self.materialize(a, atoms) for a in definition.args], definition.loss)
         elif isinstance(definition, Reduction):
             value = self.reduce_sum(self.materialize(definition.arg, atoms))
         else:

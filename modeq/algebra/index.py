@@ -254,9 +254,8 @@ def S(x) -> sympy.Expr:
 class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     """Fields as dimension-free expressions for component :math:`j`."""
 
-    def __init__(self, loss: int | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.loss = loss
         self.atoms = ATOMS
 
     @property
@@ -269,11 +268,11 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     def theta(self):
         return self.atoms.theta
 
-    def grad(self):
-        return self.atoms.intern(Gradient(self.loss))
+    def grad(self, loss=None):
+        return self.atoms.intern(Gradient(loss))
 
-    def contract(self, args):
-        return self.atoms.contraction(args, self.loss)
+    def contract(self, args, loss=None):
+        return self.atoms.contraction(args, loss)
 
     def reduce_sum(self, x):
         return self.atoms.reduction(x)
