@@ -80,6 +80,17 @@ class ModifiedEquation:
         algebra = ComponentAlgebra(loss, params, batches)
         return ComponentField(algebra.loss, algebra.params, tuple(algebra.materialize(t, ATOMS) for t in self.terms))
 
+    def latex(self, notation: str = "index", symbols: dict[str, str] | None = None, standalone: bool = False) -> str:
+        r"""The equation in LaTeX, in the papers' notation (:mod:`modeq.printing`).
+
+        ``notation`` is ``"index"`` (:math:`\nabla_j E`, :math:`\sum_i \nabla_{ij} E \dots`)
+        or ``"vector"`` (:math:`\nabla^2 E\,\nabla E`); ``symbols`` renames symbols,
+        e.g. ``{"h": r"\eta", "beta": r"\beta_1"}``; ``standalone`` gives a
+        complete document."""
+        from .printing import equation_latex
+
+        return equation_latex(self, notation, symbols, standalone)
+
     def __str__(self) -> str:
         values = ", ".join(f"{k}={v}" for k, v in self.values.items())
         lines = [f"modified equation of {self.optimizer.name} ({self.regime} regime, order {self.order}{', ' + values if values else ''}):"]

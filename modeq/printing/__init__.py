@@ -1,0 +1,14 @@
+r"""Paper-ready output of modified equations.
+
+* :mod:`~modeq.printing.latex` — the SymPy printers, one per notation
+  (:class:`IndexLatexPrinter`, :class:`VectorLatexPrinter`);
+* :mod:`~modeq.printing.layout` — how a term is collected and ordered;
+* :mod:`~modeq.printing.equation` — the equation and the standalone document;
+* :mod:`~modeq.printing.symbols` — the user's symbol names.
+"""
+
+from .equation import NOTATIONS, equation_latex, printer_for
+from .latex import IndexLatexPrinter, VectorLatexPrinter
+from .layout import arrange
+
+__all__ = ["NOTATIONS", "equation_latex", "printer_for", "IndexLatexPrinter", "VectorLatexPrinter", "arrange"]

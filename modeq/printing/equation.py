@@ -1,0 +1,157 @@
+r"""A modified equation as LaTeX: :math:`\dot{\tilde\theta}_j = f_0 + h f_1 + \dots`,
+laid out by :mod:`modeq.printing.layout` and printed by the printers of
+:mod:`modeq.printing.latex`.
+
+Each power of :math:`h` is one group: a single term carries its coefficient as
+one fraction (:math:`-\frac{h(1+\beta)}{4(1-\beta)^3}\nabla_j\|\nabla E\|^2`);
+several terms share :math:`h^k` in front of parentheses. The output depends
+only on the equation, so it is the same text on every run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping
+
+import sympy
+
+from .latex import IndexLatexPrinter, VectorLatexPrinter, join_factors
+from .layout import Block, Group, Summand, arrange
+from ..optimizers.language import h
+from .symbols import symbol_names
+
+if TYPE_CHECKING:
+    from ..equation import ModifiedEquation
+
+__all__ = ["NOTATIONS", "printer_for", "equation_latex", "terms_latex", "document"]
+
+NOTATIONS = {"index": IndexLatexPrinter, "vector": VectorLatexPrinter}
+
+
+def printer_for(optimizer, notation: str = "index", symbols: Mapping[str, str] | None = None) -> IndexLatexPrinter:
+    """The printer of ``notation`` with the user's symbol names."""
+    if notation not in NOTATIONS:
+        raise ValueError(f"unknown notation {notation!r}; choose one of: {', '.join(NOTATIONS)}")
+    return NOTATIONS[notation](optimizer, symbol_names(optimizer, symbols))
+
+
+def _fraction(numerator: list[str], denominator: list[str]) -> str:
+    top = " ".join(t for t in numerator if t) or "1"
+    bottom = " ".join(t for t in denominator if t)
+    if not bottom:
+        return "" if top == "1" else top
+    return rf"\frac{{{top}}}{{{bottom}}}"
+
+
+def _split_factors(summand: Summand, extra: sympy.Expr) -> tuple[list[sympy.Expr], list[sympy.Expr]]:
+    """Numerator and denominator factors: the number, the power of :math:`h`,
+    the hyperparameters, then the elementwise factors."""
+    hpower = sympy.Mul(*(f for f in sympy.Mul.make_args(extra) if f.has(h)))
+    extra = extra / hpower
+    num = [sympy.Integer(summand.number.p), hpower] + [b**e for b, e in summand.scalar if e > 0]
+    den = [sympy.Integer(summand.number.q)] + [b**-e for b, e in summand.scalar if e < 0]
+    top, bottom = sympy.fraction(extra)
+    return num + list(sympy.Mul.make_args(top)), den + list(sympy.Mul.make_args(bottom))
+
+
+def _product(printer, num: list[sympy.Expr], den: list[sympy.Expr]) -> str:
+    return _fraction([join_factors(printer, num)], [join_factors(printer, den)])
+
+
+def _summand(printer, summand: Summand, extra: sympy.Expr, separate: bool) -> str:
+    """A summand's coefficient; ``separate`` keeps the scalar and elementwise
+    fractions apart (inside parentheses)."""
+    if separate:
+        scalar = _product(printer, *_split_factors(summand, sympy.Integer(1)))
+        component = _product(printer, *_split_factors(Summand(1, sympy.Integer(1), (), 1), summand.component * extra))
+        return " ".join(t for t in (scalar, component) if t)
+    return _product(printer, *_split_factors(summand, summand.component * extra))
+
+
+def _block(printer, block: Block, hpower: sympy.Expr) -> tuple[int, str]:
+    quantity = "" if block.quantity == 1 else printer.quantity(block.quantity)
+    if len(block.summands) == 1:
+        (only,) = block.summands
+        sign = only.sign * (1 if block.prefactor > 0 else -1)
+        scaled = Summand(sign, only.number * abs(block.prefactor), only.scalar, only.component)
+        coefficient = _summand(printer, scaled, hpower * block.outer, separate=False)
+    else:
+        sign = 1 if block.prefactor > 0 else -1
+        front = _summand(printer, Summand(1, abs(block.prefactor), (), 1), hpower * block.outer, separate=False)
+        inner = _join([(s.sign, _summand(printer, s, sympy.Integer(1), separate=True) or "1") for s in block.summands])
+        coefficient = rf"{front}\left({inner}\right)"
+    body = " ".join(t for t in (coefficient, quantity) if t) or "1"
+    return sign, body
+
+
+def _join(signed: list[tuple[int, str]]) -> str:
+    text = ""
+    for n, (sign, body) in enumerate(signed):
+        text += ("- " if sign < 0 else "") + body if n == 0 else (" - " if sign < 0 else " + ") + body
+    return text
+
+
+def _group(printer, group: Group) -> tuple[int, str]:
+    hpower = h**group.power
+    if len(group.blocks) == 1:
+        return _block(printer, group.blocks[0], hpower)
+    blocks = [_block(printer, b, sympy.Integer(1)) for b in group.blocks]
+    sign = -1 if all(s < 0 for s, _ in blocks) else 1
+    inner = _join([(s * sign, body) for s, body in blocks])
+    return sign, rf"{printer._print(hpower)} \left({inner}\right)"
+
+
+def _lhs(printer: IndexLatexPrinter) -> str:
+    theta = printer.names["theta"]
+    index = "" if isinstance(printer, VectorLatexPrinter) else f"_{{{printer.names['j']}}}"
+    return rf"\dot{{\tilde{{{theta}}}}}{index}"
+
+
+def terms_latex(equation: "ModifiedEquation", printer: IndexLatexPrinter) -> list[tuple[int, str]]:
+    """The signed LaTeX of each power of :math:`h` of the equation."""
+    return [_group(printer, g) for g in arrange(equation.terms)]
+
+
+def equation_latex(equation: "ModifiedEquation", notation: str = "index",
+                   symbols: Mapping[str, str] | None = None, standalone: bool = False) -> str:
+    r"""The modified equation as one line of LaTeX math, or (``standalone``) a
+    complete document that compiles as it is."""
+    printer = printer_for(equation.optimizer, notation, symbols)
+    groups = terms_latex(equation, printer) or [(1, "0")]
+    if not standalone:
+        return f"{_lhs(printer)} = {_join(groups)}"
+    lines = [f"{_lhs(printer)} &= {_join(groups[:1])}"]
+    lines += [f"&\\quad {'-' if sign < 0 else '+'} {body}" for sign, body in groups[1:]]
+    return document(equation, printer, " \\\\\n".join(lines), notation)
+
+
+def _escape(text: str) -> str:
+    for char, replacement in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("&", r"\&"), ("%", r"\%"),
+                              ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}"), ("^", r"\^{}"), ("~", r"\~{}")):
+        text = text.replace(char, replacement)
+    return text.encode("ascii", "replace").decode().replace("?", " ")
+
+
+def document(equation: "ModifiedEquation", printer: IndexLatexPrinter, body: str, notation: str) -> str:
+    """A standalone ``article`` holding the aligned equation and the
+    definitions of the named quantities it uses."""
+    values = ", ".join(f"{k} = {v}" for k, v in equation.values.items())
+    title = (f"Modified equation of \\texttt{{{_escape(equation.optimizer.name)}}} "
+             f"({_escape(equation.regime)} regime, terms up to order {equation.order} in ${printer.names['h']}$"
+             + (f"; {_escape(values)}" if values else "") + ").")
+    notes = []
+    if notation == "vector":
+        notes.append("Products, quotients and powers of vectors are taken elementwise.")
+    if r"_{1," in body:
+        notes.append(r"Here $\|v\|_{1,c} = \sum_i \sqrt{v_i^2 + c}$ and $\|v\|_1 = \sum_i |v_i|$.")
+    return "\n".join([
+        r"\documentclass{article}",
+        r"\usepackage{amsmath,amssymb}",
+        r"\begin{document}",
+        r"\noindent " + title,
+        r"\begin{align*}",
+        body,
+        r"\end{align*}",
+        *notes,
+        r"\end{document}",
+        "",
+    ])

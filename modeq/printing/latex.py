@@ -1,0 +1,237 @@
+r"""LaTeX printers for index-form fields, in the notation of "On the Implicit Bias of Adam".
+
+* :class:`IndexLatexPrinter` — component :math:`j`: :math:`\nabla_j E`,
+  :math:`D_1[X]_j = \sum_i \nabla_{ij} E\, X_i`, :math:`\tilde\theta_j`;
+* :class:`VectorLatexPrinter` — whole vectors: :math:`\nabla E`,
+  :math:`D_1[X] = \nabla^2 E\, X`, :math:`D_k[X_1..X_k] = \nabla^{k+1} E[X_1, \dots, X_k]`
+  (products, quotients and powers of vectors are elementwise).
+
+Both print the named quantities of :mod:`modeq.quantities`:
+:math:`\nabla_j\|\nabla E\|^2`, :math:`\nabla_j\|\nabla E\|_1`,
+:math:`\nabla_j\|\nabla E\|_{1,\varepsilon}` and the norms themselves. They are
+SymPy printers: anything else (fractions, radicals, powers) is SymPy's own
+LaTeX, with sums ordered as a person writes them (:math:`1-\beta`,
+:math:`|\nabla_j E|^2 + \varepsilon`).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+
+from ..algebra import ATOMS
+from ..algebra.base import STEP
+from ..algebra.index import Contraction, Gradient, Reduction
+from ..optimizers.base import Optimizer
+from ..optimizers.language import h
+from ..quantities import loss_batch, named_gradient, norm_kind
+from .symbols import SymbolNames
+
+__all__ = ["IndexLatexPrinter", "VectorLatexPrinter"]
+
+#: Summation indices, in the order they are taken (the component's own is skipped).
+INDEX_LETTERS = "iklmqrsuvw"
+
+
+class IndexLatexPrinter(LatexPrinter):
+    r"""Index notation: the field's component :math:`j`."""
+
+    printmethod = "_modeq_latex"
+
+    def __init__(self, optimizer: Optimizer, names: SymbolNames) -> None:
+        symbol_names = {hp.symbol: names[hp.name] for hp in optimizer.hyperparameters}
+        symbol_names.update({h: names["h"], STEP: names["n"]})
+        super().__init__({"symbol_names": symbol_names})
+        self.names = names
+        self._index = names["j"]
+        self._used = [names["j"]]
+        self._bare = False
+
+    # -- entry points used by the equation layout ---------------------------------
+
+    def quantity(self, expr: sympy.Expr) -> str:
+        """A quantity standing last in a term: a lone sum needs no parentheses."""
+        self._bare = isinstance(expr, sympy.Symbol)
+        try:
+            return self._print(expr)
+        finally:
+            self._bare = False
+
+    # -- atoms ----------------------------------------------------------------------
+
+    def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
+        if expr in self._settings["symbol_names"]:
+            return self._settings["symbol_names"][expr]
+        bare, self._bare = self._bare, False
+        definition = ATOMS.definition(expr)
+        if definition == "theta":
+            return self._theta()
+        if isinstance(definition, Gradient):
+            return self._gradient(definition.loss)
+        if isinstance(definition, Contraction):
+            text = self._contraction(definition)
+            return text if bare else rf"\left({text}\right)"
+        if isinstance(definition, Reduction):
+            return self._scalar(expr)
+        if expr == ATOMS.dimension:
+            return "p"
+        scalar = named_gradient(expr)
+        if scalar is not None:
+            return self._nabla() + self._scalar(scalar)
+        is_loss, batch = loss_batch(expr)
+        if is_loss:
+            return self._loss(batch)
+        return super()._print_Symbol(expr, style)
+
+    def _loss(self, batch: int | None) -> str:
+        return self.names["E"] if batch is None else f"{self.names['E']}_{{{batch}}}"
+
+    def _theta(self) -> str:
+        return rf"\tilde{{{self.names['theta']}}}_{{{self._index}}}"
+
+    def _nabla(self) -> str:
+        return rf"\nabla_{{{self._index}}}"
+
+    def _gradient(self, batch: int | None) -> str:
+        return rf"{self._nabla()} {self._loss(batch)}"
+
+    def _fresh(self, count: int) -> list[str]:
+        free = [c for c in INDEX_LETTERS if c not in self._used]
+        if len(free) < count:
+            raise ValueError("the expression nests more sums than there are index letters")
+        return free[:count]
+
+    def _at(self, index: str, expr: sympy.Expr, last: bool = False) -> str:
+        """``expr`` printed for component ``index`` (parenthesized if a sum, or
+        if a sum over an index that is not ``last`` in its product)."""
+        outer, self._index = self._index, index
+        self._bare = last and isinstance(expr, sympy.Symbol)
+        try:
+            text = self._print(expr)
+        finally:
+            self._index, self._bare = outer, False
+        return rf"\left({text}\right)" if expr.is_Add else text
+
+    def _contraction(self, definition: Contraction) -> str:
+        letters = self._fresh(len(definition.args))
+        self._used += letters
+        try:
+            last = len(definition.args) - 1
+            args = [self._at(letter, arg, n == last) for n, (letter, arg) in enumerate(zip(letters, definition.args))]
+        finally:
+            del self._used[-len(letters):]
+        derivative = rf"\nabla_{{{''.join(letters)}{self._index}}} {self._loss(definition.loss)}"
+        return rf"\sum_{{{','.join(letters)}}} {derivative}\, " + r"\, ".join(args)
+
+    def _norm(self, kind: tuple, power: sympy.Expr = sympy.Integer(1)) -> str:
+        name, batch, c = kind
+        vector = rf"\nabla {self._loss(batch)}"
+        if name == "2":
+            exponent = 2 * power
+            return rf"\|{vector}\|" + ("" if exponent == 1 else f"^{{{self._print(exponent)}}}")
+        subscript = "1" if name == "1" else f"1,{self._print(c)}"
+        base = rf"\|{vector}\|_{{{subscript}}}"
+        return base if power == 1 else rf"{base}^{{{self._print(power)}}}"
+
+    def _scalar(self, scalar: sympy.Expr) -> str:
+        kind = norm_kind(scalar)
+        if kind is not None:
+            return self._norm(kind)
+        definition = ATOMS.definition(scalar)
+        if isinstance(definition, Reduction):
+            (letter,) = self._fresh(1)
+            self._used.append(letter)
+            try:
+                return rf"\sum_{{{letter}}} {self._at(letter, definition.arg)}"
+            finally:
+                self._used.pop()
+        return self._print(scalar)
+
+    # -- powers and sums ------------------------------------------------------------
+
+    def _print_Pow(self, expr: sympy.Pow) -> str:
+        base, exponent = expr.as_base_exp()
+        kind = norm_kind(base) if isinstance(base, sympy.Symbol) else None
+        if kind is not None and kind[0] == "2" and exponent.is_Rational and exponent > 0:
+            return self._norm(kind, exponent)
+        if base.is_Pow and base.exp == 2 and isinstance(ATOMS.definition(base.base), Gradient):
+            return self._absolute(base.base, 2 * exponent)
+        definition = ATOMS.definition(base) if isinstance(base, sympy.Symbol) else None
+        if isinstance(definition, Gradient) and exponent.is_Integer and exponent > 0:
+            if exponent.is_even:
+                return self._absolute(base, exponent)
+            return rf"\left({self._print(base)}\right)^{{{exponent}}}"
+        if definition is not None and exponent.is_Rational and exponent > 0 and exponent != sympy.S.Half:
+            return rf"\left({self._print(base)}\right)^{{{self._print(exponent)}}}"
+        return super()._print_Pow(expr)
+
+    def _absolute(self, gradient: sympy.Symbol, exponent: sympy.Expr) -> str:
+        text = rf"\left|{self._print(gradient)}\right|"
+        return text if exponent == 1 else f"{text}^{{{self._print(exponent)}}}"
+
+    def _print_sign(self, expr: sympy.Expr, exp=None) -> str:
+        return rf"\operatorname{{sign}}\left({self._print(expr.args[0])}\right)"
+
+    def _as_ordered_terms(self, expr: sympy.Expr, order=None) -> list[sympy.Expr]:
+        """Numbers first (:math:`1-\\beta`), then terms that vary with the
+        component (:math:`|\\nabla_j E|^2 + \\varepsilon`), then the rest, each
+        in SymPy's default order."""
+        def key(term: sympy.Expr):
+            rank = 0 if term.is_Number else 1 if ATOMS.is_component(term) else 2
+            return rank, sympy.default_sort_key(term)
+
+        return sorted(sympy.Add.make_args(expr), key=key)
+
+
+class VectorLatexPrinter(IndexLatexPrinter):
+    r"""Vector notation: :math:`\nabla^2 E\,\nabla E`, :math:`\nabla^3 E[\nabla E, \nabla E]`."""
+
+    def _theta(self) -> str:
+        return rf"\tilde{{{self.names['theta']}}}"
+
+    def _nabla(self) -> str:
+        return r"\nabla "
+
+    def _gradient(self, batch: int | None) -> str:
+        return rf"\nabla {self._loss(batch)}"
+
+    def _at(self, index: str, expr: sympy.Expr, last: bool = True) -> str:
+        """Arguments of :math:`\\nabla^k E` are applied in order: no sum needs parentheses."""
+        self._bare = isinstance(expr, sympy.Symbol)
+        try:
+            text = self._print(expr)
+        finally:
+            self._bare = False
+        return rf"\left({text}\right)" if expr.is_Add else text
+
+    def _contraction(self, definition: Contraction) -> str:
+        loss = self._loss(definition.loss)
+        args = [self._at("", arg) for arg in definition.args]
+        if len(args) == 1:
+            return rf"\nabla^{{2}} {loss}\, {args[0]}"
+        return rf"\nabla^{{{len(args) + 1}}} {loss}\left[{', '.join(args)}\right]"
+
+    def _scalar(self, scalar: sympy.Expr) -> str:
+        kind = norm_kind(scalar)
+        if kind is not None:
+            return self._norm(kind)
+        definition = ATOMS.definition(scalar)
+        if isinstance(definition, Reduction):
+            return rf"\sum_{{i}} \left({self._print(definition.arg)}\right)_{{i}}"
+        return self._print(scalar)
+
+    def _absolute(self, gradient: sympy.Symbol, exponent: sympy.Expr) -> str:
+        if exponent == 1:
+            return rf"\left|{self._print(gradient)}\right|"
+        return rf"\left({self._print(gradient)}\right)^{{{self._print(exponent)}}}"
+
+
+def join_factors(printer: IndexLatexPrinter, factors: Iterable[sympy.Expr]) -> str:
+    """A product of factors, sums in parentheses when there is more than one factor."""
+    factors = [f for f in factors if f != 1]
+    texts = [printer._print(f) for f in factors]
+    if len(factors) > 1:
+        texts = [rf"\left({t}\right)" if f.is_Add else t for f, t in zip(factors, texts)]
+    return " ".join(texts)

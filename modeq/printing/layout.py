@@ -1,0 +1,262 @@
+r"""How a person writes a term of a modified equation: the layout the printers render.
+
+A term :math:`f_k` (index form) is written as a sum of *blocks*, one per
+*quantity* :math:`Q` (a named gradient such as :math:`\nabla_j\|\nabla E\|^2`,
+a contraction, a product of them, or 1):
+
+.. math:: f_k = \sum_Q \text{outer}_Q \Big(\sum_a s_a\, m_a\Big)\, Q ,
+
+where :math:`s_a` are *scalar* coefficients (fractions of hyperparameters,
+factored, with :math:`1-\beta` rather than :math:`\beta-1`), :math:`m_a` are
+elementwise monomials in :math:`\nabla_j E` and :math:`\theta_j`, and
+:math:`\text{outer}_Q` is the elementwise factor they share. When the
+coefficient holds a radical :math:`R_j = \sqrt{|\nabla_j E|^2+\varepsilon}` or
+:math:`R_j = \varepsilon + |\nabla_j E|` (Adam, RMSProp), it is written as a
+polynomial in :math:`\varepsilon/R_j^2` (resp. :math:`\varepsilon/R_j`) over a
+power of :math:`R_j` — the form of "On the Implicit Bias of Adam", eq. (4).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from math import gcd
+
+import sympy
+
+from ..algebra import ATOMS
+from ..algebra.index import Gradient, distribute
+from ..quantities import name_gradients, named_gradient
+
+__all__ = ["Summand", "Block", "Group", "arrange", "tidy_scalar"]
+
+Factors = tuple[tuple[sympy.Expr, sympy.Expr], ...]
+
+
+@dataclass(frozen=True)
+class Summand:
+    r""":math:`\text{sign}\cdot\text{number}\cdot\prod(\text{base}^{\text{exp}})\cdot\text{component}`."""
+
+    sign: int
+    number: sympy.Rational
+    scalar: Factors
+    component: sympy.Expr
+
+    def value(self) -> sympy.Expr:
+        return self.sign * self.number * sympy.Mul(*(b**e for b, e in self.scalar)) * self.component
+
+
+@dataclass(frozen=True)
+class Block:
+    r""":math:`\text{prefactor}\cdot\text{outer}\cdot(\sum \text{summands})\cdot\text{quantity}`."""
+
+    quantity: sympy.Expr
+    prefactor: sympy.Rational
+    outer: sympy.Expr
+    summands: tuple[Summand, ...]
+
+    def value(self) -> sympy.Expr:
+        return self.prefactor * self.outer * sympy.Add(*(s.value() for s in self.summands)) * self.quantity
+
+
+@dataclass(frozen=True)
+class Group:
+    """The blocks of the term at :math:`h^{\\text{power}}`."""
+
+    power: int
+    blocks: tuple[Block, ...]
+
+    def value(self) -> sympy.Expr:
+        return sympy.Add(*(b.value() for b in self.blocks))
+
+
+def _is_quantity(symbol: sympy.Symbol) -> bool:
+    if named_gradient(symbol) is not None or symbol in ATOMS.scalar:
+        return True
+    return symbol in ATOMS.component and symbol != ATOMS.theta and not isinstance(ATOMS.definition(symbol), Gradient)
+
+
+def _component(expr: sympy.Expr) -> bool:
+    return any(s in ATOMS.component for s in expr.free_symbols)
+
+
+def arrange(terms: tuple[sympy.Expr, ...]) -> tuple[Group, ...]:
+    """The layout of the terms :math:`f_0..f_N` (zero terms are left out)."""
+    groups = []
+    for power, term in enumerate(terms):
+        blocks = _blocks(name_gradients(term))
+        if blocks:
+            groups.append(Group(power, blocks))
+    return tuple(groups)
+
+
+def _blocks(expr: sympy.Expr) -> tuple[Block, ...]:
+    parts: dict[sympy.Expr, list[sympy.Expr]] = defaultdict(list)
+    for term in sympy.Add.make_args(distribute(expr)):
+        quantity, coefficient = [], []
+        for factor in sympy.Mul.make_args(term):
+            (quantity if any(_is_quantity(s) for s in factor.free_symbols) else coefficient).append(factor)
+        parts[sympy.Mul(*quantity)].append(sympy.Mul(*coefficient))
+    blocks = []
+    for quantity in sorted(parts, key=lambda q: (q != 1, sympy.count_ops(q), sympy.default_sort_key(q))):
+        coefficient = sympy.factor(sympy.together(sympy.Add(*parts[quantity])))
+        if coefficient != 0:
+            blocks.append(_block(quantity, coefficient))
+    return tuple(blocks)
+
+
+def _radical(den_factors: list[sympy.Expr]) -> tuple[str, sympy.Expr, sympy.Symbol, sympy.Expr] | None:
+    r"""``(kind, base, g, c)`` for a single radical :math:`\sqrt{g^2+c}` ("sqrt")
+    or :math:`c+\sqrt{g^2}` ("abs") among the denominator's factors."""
+    found = set()
+    for factor in den_factors:
+        base = factor.as_base_exp()[0]
+        if not base.is_Add:
+            continue
+        for g in base.free_symbols:
+            if not isinstance(ATOMS.definition(g), Gradient):
+                continue
+            for kind, core in (("sqrt", g**2), ("abs", sympy.sqrt(g**2))):
+                c = sympy.expand(base - core)
+                if c != 0 and not _component(c) and c.free_symbols.isdisjoint(ATOMS.scalar):
+                    found.add((kind, base, g, c))
+    return found.pop() if len(found) == 1 else None
+
+
+def _absolute_values(coefficient: sympy.Expr) -> sympy.Expr:
+    r"""The coefficient with :math:`|g| = \sqrt{g^2}` and even powers of
+    :math:`g` cancelled against each other (:math:`g^2/|g| = |g|`), factored."""
+    mapping = {}
+    for g in coefficient.free_symbols:
+        if isinstance(ATOMS.definition(g), Gradient) and coefficient.has(sympy.sqrt(g**2)):
+            mapping[g] = sympy.Dummy("A", positive=True)
+    if not mapping:
+        return coefficient
+    x = coefficient
+    for g, a in mapping.items():
+        x = x.replace(lambda e: e.is_Pow and e.base == g**2, lambda e: a ** (2 * e.exp))
+        x = x.replace(lambda e: e.is_Pow and e.base == g and e.exp.is_even, lambda e: a**e.exp)
+    return sympy.factor(x).xreplace({a: sympy.sqrt(g**2) for g, a in mapping.items()})
+
+
+def _block(quantity: sympy.Expr, coefficient: sympy.Expr) -> Block:
+    num, den = sympy.fraction(_absolute_values(coefficient))
+    den_component = list(sympy.Mul.make_args(sympy.powsimp(sympy.Mul(*(f for f in sympy.Mul.make_args(den) if _component(f))))))
+    den_scalar = sympy.Mul(*(f for f in sympy.Mul.make_args(den) if not _component(f)))
+    radical = _radical(den_component)
+    monomials: dict[sympy.Expr, sympy.Expr] = defaultdict(lambda: sympy.Integer(0))
+    outer = 1 / sympy.Mul(*den_component)
+    rewritten = None if radical is None else _in_radical(num, sympy.Mul(*den_component), radical)
+    if rewritten is not None:
+        outer, pairs = rewritten
+        for s, m in pairs:
+            monomials[m] += s
+    else:
+        for term in sympy.Add.make_args(distribute(num)):
+            s, m = [], []
+            for factor in sympy.Mul.make_args(term):
+                (m if _component(factor) else s).append(factor)
+            monomials[sympy.powsimp(sympy.Mul(*m) * outer)] += sympy.Mul(*s)
+        outer = sympy.Integer(1)
+    summands = [tidy_scalar(s / den_scalar, m) for m, s in monomials.items() if sympy.cancel(s) != 0]
+    summands.sort(key=lambda x: (sympy.count_ops(x.component), sympy.default_sort_key(x.component)))
+    numerators = [x.number.p for x in summands]
+    denominators = [x.number.q for x in summands]
+    common = sympy.Rational(_gcd(numerators), _lcm(denominators))
+    sign = -1 if all(x.sign < 0 for x in summands) else 1
+    summands = [Summand(x.sign * sign, x.number / common, x.scalar, x.component) for x in summands]
+    return Block(quantity, sign * common, outer, tuple(summands))
+
+
+def _gcd(values: list[int]) -> int:
+    result = 0
+    for v in values:
+        result = gcd(result, int(v))
+    return result or 1
+
+
+def _lcm(values: list[int]) -> int:
+    result = 1
+    for v in values:
+        result = result * int(v) // gcd(result, int(v))
+    return result
+
+
+def _in_radical(num, den, radical) -> tuple[sympy.Expr, list[tuple[sympy.Expr, sympy.Expr]]] | None:
+    r"""``num/den`` as :math:`\text{outer}\cdot\sum_a s_a m_a` with monomials
+    :math:`m_a = g^b (c/R^d)^e`; ``None`` if the radical does not capture all
+    dependence on :math:`g`."""
+    kind, base, g, c = radical
+    R = sympy.Dummy("R", positive=True)
+    absolute = sympy.Dummy("A", positive=True)
+    power = 2 if kind == "sqrt" else 1
+
+    def substitute(x):
+        x = x.replace(lambda e: e.is_Pow and e.base == base, lambda e: R ** (power * e.exp))
+        x = x.replace(lambda e: e.is_Pow and e.base == g**2, lambda e: absolute ** (2 * e.exp))
+        try:
+            poly = sympy.Poly(sympy.expand(x), g)
+        except sympy.PolynomialError:
+            return None
+        total = 0
+        for (n,), a in poly.terms():
+            total += a * g ** (n % 2) * (R**2 - c) ** (n // 2) if kind == "sqrt" else a * g ** (n % 2) * absolute ** (n - n % 2)
+        total = total.xreplace({absolute: R - c}) if kind == "abs" else total.xreplace({absolute: sympy.sqrt(R**2 - c)})
+        return sympy.expand(total)
+
+    num_r, den_r = substitute(num), substitute(den)
+    if num_r is None or den_r is None:
+        return None
+    base_r, m = den_r.as_base_exp()
+    if base_r != R:
+        return None
+    try:
+        poly = sympy.Poly(num_r, R, g)
+    except sympy.PolynomialError:
+        return None
+    if any(_component(a) for a in poly.coeffs()):
+        return None
+    top = max(a for (a, _), _ in poly.terms())
+    back = sympy.sqrt(base) if kind == "sqrt" else base
+    pairs = []
+    for (a, b), s in poly.terms():
+        e = top - a
+        monomial = g**b
+        if e and e % power == 0:
+            candidate = sympy.cancel(s / c ** (e // power))
+            if not sympy.fraction(candidate)[1].has(*c.free_symbols):
+                s, monomial = candidate, monomial * (c / base) ** (e // power)
+                e = 0
+        pairs.append((s, monomial * back ** (-e)))
+    return back ** (top - m), pairs
+
+
+def _orient(base: sympy.Expr) -> tuple[sympy.Expr, int]:
+    """``(±base, ±1)`` with a positive constant term (:math:`1-\\beta`), or
+    else a positive first term in the default order."""
+    constant = base.as_coeff_Add()[0]
+    if constant < 0 or constant == 0 and sympy.Add.make_args(base)[0].could_extract_minus_sign():
+        return sympy.expand(-base), -1
+    return base, 1
+
+
+def tidy_scalar(scalar: sympy.Expr, component: sympy.Expr = sympy.Integer(1)) -> Summand:
+    r"""``scalar·component`` as a :class:`Summand`: the scalar factored, its
+    number, sign and factors separated, factors oriented as
+    :math:`1-\beta`."""
+    factored = sympy.factor(sympy.cancel(scalar))
+    number, rest = factored.as_coeff_Mul()
+    sign = -1 if number < 0 else 1
+    factors = []
+    for factor in sympy.Mul.make_args(rest):
+        base, exponent = factor.as_base_exp()
+        if base.is_Add:
+            base, flip = _orient(base)
+            if flip < 0 and exponent.is_Integer and exponent % 2:
+                sign = -sign
+            elif flip < 0 and not exponent.is_Integer:
+                base = -base
+        if base != 1:
+            factors.append((base, exponent))
+    factors.sort(key=lambda f: (f[0].is_Add, sympy.default_sort_key(f[0])))
+    return Summand(sign, abs(sympy.Rational(number)), tuple(factors), component)

@@ -1,0 +1,148 @@
+r"""Named scalar quantities and the gradients that index-form fields contain.
+
+A scalar built elementwise from the gradient is a reduction atom
+:math:`S[\varphi(g)] = \sum_i \varphi(\nabla_i E)`; its gradient is the
+contraction
+
+.. math:: \nabla_j \sum_i \varphi(\nabla_i E) = \sum_i \nabla_{ij} E\,\varphi'(\nabla_i E) = D_1[\varphi'(g)]_j .
+
+Three such scalars have names in the papers:
+
+* :math:`\|\nabla E\|^2 = S[g^2]`, so :math:`D_1[g] = \tfrac12\nabla_j\|\nabla E\|^2`;
+* :math:`\|\nabla E\|_1 = S[|g|]`, so :math:`D_1[\operatorname{sign} g] = \nabla_j\|\nabla E\|_1`;
+* :math:`\|\nabla E\|_{1,\varepsilon} = S[\sqrt{g^2+\varepsilon}]`, so
+  :math:`D_1[g/\sqrt{g^2+\varepsilon}] = \nabla_j\|\nabla E\|_{1,\varepsilon}`.
+
+:func:`name_gradients` rewrites a field with these gradients as *named
+gradient* symbols (:func:`gradient_of`), which the printers and the
+modified-loss search read. :data:`LOSS` is the loss value :math:`E` itself
+(:func:`loss` gives :math:`E_b` of a batch).
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from .algebra import ATOMS
+from .algebra.index import Contraction, Gradient, Reduction
+
+__all__ = ["LOSS", "loss", "gradient_of", "named_gradient", "name_gradients", "norm_kind", "antiderivative"]
+
+#: The loss value :math:`E` (a scalar).
+LOSS = sympy.Symbol("E")
+
+_LOSSES: dict[sympy.Symbol, int | None] = {LOSS: None}
+_GRADIENTS: dict[sympy.Symbol, sympy.Expr] = {}
+
+
+def loss(batch: int | None = None) -> sympy.Symbol:
+    r"""The scalar :math:`E` (``batch`` None) or the batch loss :math:`E_b`."""
+    if batch is None:
+        return LOSS
+    symbol = sympy.Symbol(f"E_{batch}")
+    _LOSSES[symbol] = batch
+    return symbol
+
+
+def loss_batch(symbol: sympy.Symbol) -> tuple[bool, int | None]:
+    """Whether ``symbol`` is a loss value, and of which batch."""
+    return symbol in _LOSSES, _LOSSES.get(symbol)
+
+
+def gradient_of(scalar: sympy.Expr) -> sympy.Symbol:
+    r"""The symbol for :math:`\nabla_j` of the scalar ``scalar`` (a reduction
+    atom or the loss), interned so equal gradients are one symbol."""
+    symbol = sympy.Symbol(f"grad[{scalar}]")
+    _GRADIENTS[symbol] = scalar
+    return symbol
+
+
+def named_gradient(symbol: sympy.Symbol) -> sympy.Expr | None:
+    """The scalar whose gradient ``symbol`` stands for, or ``None``."""
+    return _GRADIENTS.get(symbol)
+
+
+def norm_kind(scalar: sympy.Expr) -> tuple[str, int | None, sympy.Expr | None] | None:
+    r"""``("2", b, None)`` for :math:`\|\nabla E_b\|^2`, ``("1", b, None)`` for
+    :math:`\|\nabla E_b\|_1`, ``("1,eps", b, c)`` for
+    :math:`\|\nabla E_b\|_{1,c}`; ``None`` for any other scalar."""
+    definition = ATOMS.definition(scalar) if isinstance(scalar, sympy.Symbol) else None
+    if not isinstance(definition, Reduction):
+        return None
+    arg = definition.arg
+    for symbol in arg.free_symbols:
+        gradient = ATOMS.definition(symbol)
+        if isinstance(gradient, Gradient):
+            if arg == symbol**2:
+                return "2", gradient.loss, None
+            if arg == sympy.Abs(symbol) or arg == sympy.sqrt(symbol**2):
+                return "1", gradient.loss, None
+            if arg.is_Pow and arg.exp == sympy.S.Half and arg.base.is_Add:
+                rest = arg.base - symbol**2
+                if not ATOMS.is_component(rest) and rest.free_symbols.isdisjoint(ATOMS.scalar) and rest != 0:
+                    return "1,eps", gradient.loss, rest
+    return None
+
+
+def _gradient_symbol(loss: int | None) -> sympy.Symbol:
+    return ATOMS.intern(Gradient(loss))
+
+
+def _named_potential(psi: sympy.Expr, g: sympy.Symbol) -> tuple[sympy.Expr, sympy.Expr] | None:
+    r"""``(c, φ)`` with :math:`\psi = c\,\varphi'` for the three named norms."""
+    if psi == g:
+        return sympy.Rational(1, 2), g**2
+    if psi == sympy.sign(g):
+        return sympy.Integer(1), sympy.Abs(g)
+    numerator, denominator = sympy.fraction(psi)
+    if numerator == g and denominator.is_Pow and denominator.exp == sympy.S.Half:
+        rest = sympy.expand(denominator.base - g**2)
+        if rest != 0 and g not in rest.free_symbols and rest.free_symbols.isdisjoint(ATOMS.component | ATOMS.scalar):
+            return sympy.Integer(1), sympy.sqrt(g**2 + rest)
+    return None
+
+
+def antiderivative(psi: sympy.Expr, g: sympy.Symbol) -> tuple[sympy.Expr, sympy.Expr] | None:
+    r"""``(c, φ)`` with :math:`c\,\varphi'(g) = \psi(g)`: the named norms first,
+    then SymPy's integral (checked by differentiating); ``None`` if there is
+    none in closed form."""
+    named = _named_potential(psi, g)
+    if named is not None:
+        return named
+    x = sympy.Dummy("x", real=True)
+    try:
+        phi = sympy.integrate(psi.xreplace({g: x}), x)
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    if phi.has(sympy.Integral) or sympy.simplify(sympy.diff(phi, x) - psi.xreplace({g: x})) != 0:
+        return None
+    return sympy.Integer(1), phi.xreplace({x: g})
+
+
+def _elementwise_argument(symbol: sympy.Symbol) -> tuple[sympy.Expr, sympy.Symbol] | None:
+    """``(ψ, g_b)`` if ``symbol`` is :math:`D_1[\\psi(g_b)]` of the loss :math:`E_b`."""
+    definition = ATOMS.definition(symbol)
+    if not isinstance(definition, Contraction) or len(definition.args) != 1:
+        return None
+    g = _gradient_symbol(definition.loss)
+    (psi,) = definition.args
+    if not (psi.free_symbols & (ATOMS.component | ATOMS.scalar)) <= {g}:
+        return None
+    return psi, g
+
+
+def name_gradients(expr: sympy.Expr) -> sympy.Expr:
+    r"""``expr`` with every :math:`D_1[\psi(g)]` whose :math:`\psi` is the
+    derivative of a named norm replaced by :func:`gradient_of` that norm (times
+    its constant, e.g. :math:`D_1[g] = \tfrac12\nabla_j\|\nabla E\|^2`)."""
+    mapping = {}
+    for symbol in expr.free_symbols:
+        found = _elementwise_argument(symbol)
+        if found is None:
+            continue
+        psi, g = found
+        named = _named_potential(psi, g)
+        if named is not None:
+            constant, phi = named
+            mapping[symbol] = constant * gradient_of(ATOMS.reduction(phi))
+    return expr.xreplace(mapping)
