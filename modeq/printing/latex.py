@@ -167,8 +167,12 @@ class IndexLatexPrinter(LatexPrinter):
             return rf"\left({self._print(base)}\right)^{{{self._print(exponent)}}}"
         return super()._print_Pow(expr)
 
+    def _print_Abs(self, expr: sympy.Expr, exp=None) -> str:
+        text = rf"\left\lvert {self._print(expr.args[0])}\right\rvert"
+        return text if exp is None else f"{text}^{{{exp}}}"
+
     def _absolute(self, gradient: sympy.Symbol, exponent: sympy.Expr) -> str:
-        text = rf"\left|{self._print(gradient)}\right|"
+        text = rf"\left\lvert {self._print(gradient)}\right\rvert"
         return text if exponent == 1 else f"{text}^{{{self._print(exponent)}}}"
 
     def _print_sign(self, expr: sympy.Expr, exp=None) -> str:
@@ -224,7 +228,7 @@ class VectorLatexPrinter(IndexLatexPrinter):
 
     def _absolute(self, gradient: sympy.Symbol, exponent: sympy.Expr) -> str:
         if exponent == 1:
-            return rf"\left|{self._print(gradient)}\right|"
+            return rf"\left\lvert {self._print(gradient)}\right\rvert"
         return rf"\left({self._print(gradient)}\right)^{{{self._print(exponent)}}}"
 
 

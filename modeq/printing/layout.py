@@ -26,7 +26,7 @@ import sympy
 
 from ..algebra import ATOMS
 from ..algebra.index import Gradient, distribute
-from ..quantities import name_gradients, named_gradient
+from ..quantities import loss_batch, name_gradients, named_gradient
 
 __all__ = ["Summand", "Block", "Group", "arrange", "tidy_scalar"]
 
@@ -71,7 +71,7 @@ class Group:
 
 
 def _is_quantity(symbol: sympy.Symbol) -> bool:
-    if named_gradient(symbol) is not None or symbol in ATOMS.scalar:
+    if named_gradient(symbol) is not None or symbol in ATOMS.scalar or loss_batch(symbol)[0]:
         return True
     return symbol in ATOMS.component and symbol != ATOMS.theta and not isinstance(ATOMS.definition(symbol), Gradient)
 

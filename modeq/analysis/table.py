@@ -1,0 +1,94 @@
+r"""Table 1 of "On the Implicit Bias of Adam", generated from the engine.
+
+For each optimizer (and, when it has :math:`\varepsilon`, each limit
+:math:`\varepsilon \to 0`, :math:`\varepsilon \to \infty`): the
+preconditioner :math:`P`, the modified loss :math:`\tilde E` of the first
+order (:math:`\dot\theta = -P\nabla\tilde E`) and the verdict on what it
+penalizes — all derived, none typed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import sympy
+
+from ..optimizers import adam, gd, heavy_ball, heavy_ball_ema, rmsprop
+from ..optimizers.base import Optimizer
+from ..solver import derive
+from .limits import eps_limit
+from .potential import ModifiedLoss, modified_loss
+from .verdict import classify, quantity_name
+
+__all__ = ["Row", "table1", "DEFAULT_OPTIMIZERS"]
+
+DEFAULT_OPTIMIZERS = (adam, rmsprop, heavy_ball, heavy_ball_ema, gd)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    optimizer: str
+    regime: str
+    loss: ModifiedLoss
+    verdict: str
+
+
+def rows(optimizers: Sequence[Optimizer] = DEFAULT_OPTIMIZERS) -> list[Row]:
+    """The rows: every optimizer at order 1, its :math:`\\varepsilon` limits if it has one."""
+    result = []
+    for opt in optimizers:
+        equation = derive(opt, order=1)
+        has_eps = any(hp.name == "eps" for hp in opt.hyperparameters)
+        cases = [("eps -> 0", eps_limit(equation, 0)), ("eps -> inf", eps_limit(equation, "inf"))] if has_eps else [("", equation)]
+        for regime, eq in cases:
+            loss = modified_loss(eq, 1)
+            verdict = "; ".join(v.text for v in classify(eq)) if loss else loss.reason
+            result.append(Row(opt.name, regime, loss, verdict))
+    return result
+
+
+def _plain(expr: sympy.Expr) -> str:
+    from ..algebra import ATOMS
+
+    names = {s: sympy.Symbol(quantity_name(s)) for s in expr.free_symbols if s in ATOMS.scalar}
+    return sympy.sstr(expr.xreplace(names)).replace("Abs(g)", "|∇_j E|")
+
+
+def _latex_cells(row: Row) -> tuple[str, str]:
+    from ..printing.equation import _group, _join, printer_for
+    from ..printing.layout import Group, _blocks
+    from ..printing.potential import scalar_latex
+
+    printer = printer_for(row.loss.equation.optimizer)
+    p = _join([_group(printer, Group(0, _blocks(row.loss.preconditioner)))])
+    return p, scalar_latex(printer, row.loss.terms)
+
+
+def table1(fmt: str = "markdown", optimizers: Sequence[Optimizer] = DEFAULT_OPTIMIZERS) -> str:
+    """The table as ``"text"``, ``"markdown"`` or ``"latex"`` (a ``tabular``)."""
+    if fmt not in ("text", "markdown", "latex"):
+        raise ValueError(f"unknown table format {fmt!r}; choose text, markdown or latex")
+    table = rows(optimizers)
+    header = ("optimizer", "limit", "preconditioner P_j", "modified loss (order 1)", "first correction")
+    if fmt == "text":
+        cells = [(r.optimizer, r.regime or "-", _plain(r.loss.preconditioner), _plain(r.loss.potential), r.verdict) for r in table]
+        widths = [max(len(c[i]) for c in cells + [header]) for i in range(len(header))]
+        line = lambda c: "  ".join(x.ljust(w) for x, w in zip(c, widths)).rstrip()  # noqa: E731
+        return "\n".join([line(header), line(["-" * w for w in widths])] + [line(c) for c in cells])
+    latex = [(r.optimizer, r.regime, *_latex_cells(r), r.verdict) for r in table]
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for name, regime, p, e, verdict in latex:
+            limit = {"eps -> 0": r"$\varepsilon \to 0$", "eps -> inf": r"$\varepsilon \to \infty$"}.get(regime, "")
+            lines.append(f"| {name} | {limit} | ${p}$ | ${e}$ | {verdict} |")
+        return "\n".join(lines)
+    body = [r"\begin{tabular}{lllll}", r"optimizer & limit & $P_j$ & $\tilde E$ & first correction \\ \hline"]
+    for name, regime, p, e, verdict in latex:
+        limit = {"eps -> 0": r"$\varepsilon \to 0$", "eps -> inf": r"$\varepsilon \to \infty$"}.get(regime, "")
+        verdict = verdict.replace("‖∇E‖₁", r"$\|\nabla E\|_1$").replace("‖∇E‖²", r"$\|\nabla E\|^2$").replace("‖∇E‖", r"$\|\nabla E\|$").replace(" > ", " $>$ ")
+        body.append(rf"\texttt{{{name.replace('_', chr(92) + '_')}}} & {limit} & ${p}$ & ${e}$ & {verdict} \\")
+    body.append(r"\end{tabular}")
+    return "\n".join(body)

@@ -1,0 +1,33 @@
+r"""A modified loss as LaTeX: :math:`\tilde E = E + \frac{h(1+\beta)}{4(1-\beta)^2}\|\nabla E\|^2`
+and its preconditioner :math:`\dot{\tilde\theta}_j = -P_j\nabla_j\tilde E`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping
+
+import sympy
+
+from .equation import _group, _join, printer_for
+from .layout import Group, _blocks
+
+if TYPE_CHECKING:
+    from ..analysis.potential import ModifiedLoss
+
+__all__ = ["modified_loss_latex", "scalar_latex"]
+
+
+def scalar_latex(printer, terms: tuple[sympy.Expr, ...]) -> str:
+    r""":math:`\sum_k h^k \Phi_k` laid out like an equation's right-hand side."""
+    groups = [Group(k, _blocks(t)) for k, t in enumerate(terms) if t != 0]
+    return _join([_group(printer, g) for g in groups]) or "0"
+
+
+def modified_loss_latex(loss: "ModifiedLoss", symbols: Mapping[str, str] | None = None) -> str:
+    r"""``\tilde E = …`` followed by the preconditioned flow (when :math:`P \ne 1`)."""
+    printer = printer_for(loss.equation.optimizer, "index", symbols)
+    text = rf"\tilde{{{printer.names['E']}}} = {scalar_latex(printer, loss.terms)}"
+    if loss.preconditioner != 1:
+        theta, j = printer.names["theta"], printer.names["j"]
+        text += (rf", \qquad \dot{{\tilde{{{theta}}}}}_{{{j}}} = -P_{{{j}}}\nabla_{{{j}}}\tilde{{{printer.names['E']}}},"
+                 rf"\quad P_{{{j}}} = {_join([_group(printer, Group(0, _blocks(loss.preconditioner)))])}")
+    return text
