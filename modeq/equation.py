@@ -91,6 +91,13 @@ class ModifiedEquation:
 
         return equation_latex(self, notation, symbols, standalone)
 
+    def modified_loss(self, order: int | None = None):
+        r""":math:`\dot{\tilde\theta} = -P\nabla\tilde E` through ``order``, or the
+        reason there is no modified loss (:func:`modeq.analysis.modified_loss`)."""
+        from .analysis import modified_loss
+
+        return modified_loss(self, order)
+
     def __str__(self) -> str:
         values = ", ".join(f"{k}={v}" for k, v in self.values.items())
         lines = [f"modified equation of {self.optimizer.name} ({self.regime} regime, order {self.order}{', ' + values if values else ''}):"]

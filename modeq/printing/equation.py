@@ -142,7 +142,7 @@ def document(equation: "ModifiedEquation", printer: IndexLatexPrinter, body: str
     if notation == "vector":
         notes.append("Products, quotients and powers of vectors are taken elementwise.")
     if r"_{1," in body:
-        notes.append(r"Here $\|v\|_{1,c} = \sum_i \sqrt{v_i^2 + c}$ and $\|v\|_1 = \sum_i |v_i|$.")
+        notes.append(r"Here $\lVert v\rVert_{1,c} = \sum_i \sqrt{v_i^2 + c}$ and $\lVert v\rVert_1 = \sum_i \lvert v_i\rvert$.")
     return "\n".join([
         r"\documentclass{article}",
         r"\usepackage{amsmath,amssymb}",

@@ -130,9 +130,9 @@ class IndexLatexPrinter(LatexPrinter):
         vector = rf"\nabla {self._loss(batch)}"
         if name == "2":
             exponent = 2 * power
-            return rf"\|{vector}\|" + ("" if exponent == 1 else f"^{{{self._print(exponent)}}}")
+            return rf"\lVert {vector}\rVert" + ("" if exponent == 1 else f"^{{{self._print(exponent)}}}")
         subscript = "1" if name == "1" else f"1,{self._print(c)}"
-        base = rf"\|{vector}\|_{{{subscript}}}"
+        base = rf"\lVert {vector}\rVert_{{{subscript}}}"
         return base if power == 1 else rf"{base}^{{{self._print(power)}}}"
 
     def _scalar(self, scalar: sympy.Expr) -> str:
