@@ -1,0 +1,210 @@
+r"""Push-button verification of a modified equation against the optimizer.
+
+For step sizes :math:`h_1 > h_2 > \dots` and every truncation
+:math:`f_h^{[N']} = \sum_{k\le N'} h^k f_k` (:math:`N' = 0..N`):
+
+* ``"global"`` — run the optimizer from :math:`\theta_0` for :math:`T/h`
+  steps, integrate :math:`f^{[N']}` from :math:`\theta_0`, error
+  :math:`\max_{nh\le T}\|\theta_n - \tilde\theta(nh)\|_\infty = O(h^{N'+1})`.
+  Right for memoryless optimizers, and for the exact regime (its fields start
+  at step 0);
+* ``"history"`` — the same from a history-consistent state
+  (:mod:`modeq.numerics.history`): past iterates are sampled backwards on the
+  flow of :math:`f^{[N']}` and replayed, so moving averages and lags hold what
+  they would hold on the modified trajectory. Removes the :math:`O(h^2)`
+  transient of empty moving averages (DESIGN.md §1.6); the default for
+  optimizers with memory in the stationary regime;
+* ``"defect"`` — one step from that state against the flow over :math:`h`:
+  :math:`O(h^{N'+2})`.
+
+The integrator's sub-steps are refined (:math:`s \to 2s`) at the largest and
+smallest :math:`h` of every order; the report gives the worst ratio of
+integration error to measured error.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import sympy
+
+from ..loss import parse_loss, parse_params
+from ..optimizers.base import Domain, Optimizer
+from ..optimizers.language import EMA, Lag
+from ..optimizers.library import get
+from ..solver import check_order
+from .discrete import compile_optimizer
+from .history import consistent_history, history_length
+from .report import VerificationReport, assess
+from .store import derived_field, has_memory
+
+__all__ = ["verify", "default_step_sizes"]
+
+#: Largest sub-step of the integrator (DOP853: global error ~ T * delta^8).
+MAX_SUBSTEP = 0.01
+#: An iterate this much larger than the start counts as diverged.
+EXPLODED = 1e6
+
+
+def _optimizer(optimizer: Optimizer | str) -> Optimizer:
+    if isinstance(optimizer, str):
+        return get(optimizer)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an Optimizer or the name of a built-in one, got {type(optimizer).__name__}")
+    return optimizer
+
+
+def _values(optimizer: Optimizer, values: Mapping[str, Any] | None) -> dict[str, float]:
+    """All hyperparameters as numbers: the given ones, the defaults for the rest."""
+    merged = {**optimizer.defaults(), **dict(values or {})}
+    optimizer.substitutions(merged)  # names and domains, with clear errors
+    missing = [hp.name for hp in optimizer.hyperparameters if hp.name not in merged]
+    if missing:
+        raise ValueError(f"give values for the hyperparameters {', '.join(missing)} of {optimizer.name}")
+    return {k: float(v) for k, v in merged.items()}
+
+
+def default_step_sizes(optimizer: Optimizer, values: Mapping[str, float], count: int = 5) -> tuple[float, ...]:
+    r""":math:`h_0 2^{-k}`, :math:`k < count`, with :math:`h_0 = \min(0.1, (1-\beta)/10)`
+    over the decay hyperparameters (DESIGN.md §1.6: :math:`h \ll 1-\beta`)."""
+    h0 = 0.1
+    for hp in optimizer.hyperparameters:
+        if hp.domain is Domain.UNIT_INTERVAL:
+            h0 = min(h0, (1 - values[hp.name]) / 10)
+    return tuple(h0 * 0.5**k for k in range(count))
+
+
+def _check_hs(hs: Sequence[float], T: float) -> tuple[float, ...]:
+    hs = tuple(float(h) for h in hs)
+    if len(hs) < 3:
+        raise ValueError(f"give at least 3 step sizes to fit a slope, got {len(hs)}")
+    if not all(math.isfinite(h) and 0 < h <= T for h in hs):
+        raise ValueError(f"step sizes must be positive and at most T = {T}, got {hs}")
+    if len(set(hs)) != len(hs):
+        raise ValueError(f"step sizes must be distinct, got {hs}")
+    return tuple(sorted(hs, reverse=True))
+
+
+def _theta0(theta0, params) -> np.ndarray:
+    try:
+        array = np.asarray(theta0, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"theta0 must be {len(params)} numbers, got {theta0!r}") from None
+    if array.shape != (len(params),):
+        raise ValueError(f"theta0 must have {len(params)} values, one per parameter ({', '.join(map(str, params))}), "
+                         f"got {array.size}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"theta0 must be finite, got {theta0!r}")
+    return array
+
+
+def _method(method: str, regime: str, memory: bool) -> str:
+    if method == "auto":
+        return "history" if memory and regime == "stationary" else "global"
+    if method not in ("global", "history", "defect"):
+        raise ValueError(f"unknown method {method!r}; use auto, global, history or defect")
+    if method != "global" and regime != "stationary":
+        raise ValueError(f"the {regime} regime starts at step 0: use method='global' (or 'auto')")
+    return method
+
+
+def verify(
+    optimizer: Optimizer | str,
+    loss: sympy.Expr | str | None,
+    params: Sequence[sympy.Symbol] | Sequence[str] | str,
+    theta0: Sequence[float],
+    order: int = 1,
+    values: Mapping[str, Any] | None = None,
+    hs: Sequence[float] | None = None,
+    T: float = 1.0,
+    regime: str = "stationary",
+    batches: Sequence[sympy.Expr | str] | None = None,
+    schedule: Sequence[int] | None = None,
+    method: str = "auto",
+    tolerance: float = 0.3,
+    cache_dir: str | os.PathLike | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerificationReport:
+    """Check the modified equation of ``optimizer`` to ``order`` against its
+    iterates on ``loss`` (see the module docs for the methods).
+
+    ``values`` fixes hyperparameters (defaults for the others); ``hs`` are the
+    step sizes (default :func:`default_step_sizes`); ``batches`` are batch
+    losses used by step :math:`n` as ``schedule[n mod len]`` (labels 1..m);
+    ``progress(done, total)`` is called after every unit of work."""
+    optimizer = _optimizer(optimizer)
+    order = check_order(order)
+    if regime not in ("stationary", "exact"):
+        raise ValueError(f"unknown regime {regime!r}; the regimes are: stationary, exact")
+    if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0):
+        raise ValueError(f"the time T must be a positive number, got {T!r}")
+    if isinstance(params, str) or (params and isinstance(params[0], str)):
+        params = parse_params(params)
+    params = tuple(params)
+    if isinstance(loss, str):
+        loss, params = parse_loss(loss, params)
+    batches = [parse_loss(b, params)[0] if isinstance(b, str) else b for b in batches] if batches else None
+    start = _theta0(theta0, params)
+    values = _values(optimizer, values)
+    memory = has_memory(optimizer, values)
+    method = _method(method, regime, memory)
+    hs = _check_hs(hs if hs is not None else default_step_sizes(optimizer, values), T)
+
+    field = derived_field(optimizer, loss, params, order, regime, values, batches, schedule, cache_dir)
+    stepper = compile_optimizer(optimizer, loss, params, values, batches, cache_dir)
+    update = optimizer.update(values)
+    replay = history_length([float(e.args[1]) for e in update.atoms(EMA) if not e.args[1].free_symbols],
+                            max([int(e.args[1]) for e in update.atoms(Lag)], default=1))
+
+    errors = np.full((order + 1, len(hs)), np.nan)
+    floors = np.zeros((order + 1, len(hs)))
+    scales = np.ones((order + 1, len(hs)))
+    integration = 0.0
+    total, done = (order + 1) * len(hs), 0
+    notes = []
+    plain = None
+    for i, h in enumerate(hs):
+        steps = 1 if method == "defect" else max(1, round(T / h))
+        substeps = max(2, math.ceil(h / MAX_SUBSTEP))
+        if method == "global":
+            plain = stepper.run(start, h, steps, schedule)
+        for k in range(order + 1):
+            try:
+                history = consistent_history(field, start, h, k, replay, substeps) if method != "global" else None
+            except ValueError as error:
+                notes.append(f"order {k}, h = {h:.3g}: {error}")
+                done += 1
+                continue
+            iterates = plain if method == "global" else stepper.run(start, h, steps, schedule, history)
+            flow = field.flow(start, h, steps, order=k, substeps=substeps)
+            scale = float(np.nanmax(np.abs(flow))) if np.isfinite(flow).any() else 1.0
+            exploded = not np.all(np.isfinite(iterates)) or np.abs(iterates).max() > EXPLODED * (1 + np.abs(start).max())
+            if exploded or not np.all(np.isfinite(flow)):
+                errors[k, i] = np.inf if not exploded else np.nan
+                what = "the optimizer's iterates" if exploded else "the modified flow"
+                notes.append(f"order {k}, h = {h:.3g}: {what} diverged (non-finite or > {EXPLODED:g} x |theta0|)")
+            else:
+                errors[k, i] = np.abs(iterates - flow).max()
+                if i in (0, len(hs) - 1):
+                    finer = field.flow(start, h, steps, order=k, substeps=2 * substeps)
+                    ratio = np.abs(finer - flow).max() / max(errors[k, i], 1e-300)
+                    integration = max(integration, float(ratio) if errors[k, i] > 0 else 0.0)
+            floors[k, i] = 64 * np.finfo(float).eps * scale * math.sqrt(steps)
+            scales[k, i] = scale
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    errors[~np.isfinite(errors)] = np.nan
+    expected_shift = 2 if method == "defect" else 1
+    results = tuple(assess(k, k + expected_shift, hs, errors[k], floors[k], scales[k], tolerance)
+                    for k in range(order + 1))
+    if integration > 1e-2:
+        notes.append(f"warning: the integration error reaches {integration:.1e} of the measured error")
+    if memory and method == "global" and regime == "stationary":
+        notes.append("note: started with empty moving averages, the stationary field has an O(h^2) transient "
+                     "(use method='history')")
+    return VerificationReport(optimizer.name, regime, method, values, tuple(map(float, start)), float(T), hs,
+                              results, tolerance, integration, tuple(dict.fromkeys(notes)))
