@@ -12,7 +12,7 @@ import importlib
 import sys
 
 #: Modules of :mod:`modeq.cli` that define sub-commands, in help order.
-COMMANDS = ("list_", "derive", "separable")
+COMMANDS = ("list_", "derive", "separable", "verify")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,7 @@ r"""The result of :func:`modeq.verify`: errors against :math:`h`, slopes, verdic
 For each truncation order :math:`N` the error :math:`e(h)` should fall like
 :math:`h^{p}` with :math:`p = N+1` (global error) or :math:`N+2` (local
 defect). The slope is fitted by least squares on :math:`\log e` against
-:math:`\log h` over the *usable* points, and its spread is the range of the
+:math:`\log h` over the smallest (at most four) *usable* step sizes, and its spread is the range of the
 slopes between consecutive usable step sizes. A point is not usable when the
 run diverged there, when the error is at the rounding level (floored), or when
 the error is as large as the trajectory itself (the step size is outside the
@@ -22,6 +22,9 @@ __all__ = ["OrderResult", "VerificationReport", "assess", "MIN_POINTS"]
 
 #: Usable step sizes needed for a slope.
 MIN_POINTS = 3
+#: The slope is fitted on at most this many of the smallest usable step sizes
+#: (the asymptotic end; the largest h is often pre-asymptotic).
+FIT_POINTS = 4
 
 CONFIRMED, EXCEEDS, FAILED = "confirmed", "exceeds", "FAILED"
 DIVERGED, ROUNDING, OUT_OF_RANGE, NO_DECREASE = "DIVERGED", "ROUNDING", "OUT OF RANGE", "NO DECREASE"
@@ -73,7 +76,8 @@ def assess(order: int, expected: int, hs: Sequence[float], errors: Sequence[floa
             status, note = OUT_OF_RANGE, (f"errors as large as the trajectory at h = {hs_text(too_large)}; "
                                           "the step sizes are too large for an expansion in h")
         return OrderResult(order, expected, tuple(errors), tuple(usable), slopes, None, status, note)
-    fitted = float(np.polyfit(log_h[index], log_e[index], 1)[0])
+    asymptotic = index[-FIT_POINTS:]
+    fitted = float(np.polyfit(log_h[asymptotic], log_e[asymptotic], 1)[0])
     skipped = []
     for mask, why in ((diverged, "diverged"), (rounding, "at rounding level"), (too_large, "too large")):
         if mask.any():
@@ -128,7 +132,7 @@ class VerificationReport:
         head = [f"verify {self.optimizer} ({self.regime} regime{', ' + values if values else ''}), "
                 f"theta0 = {list(self.theta0)}, T = {self.T:g}",
                 f"method: {self.method} - {METHODS[self.method]}",
-                f"integration error (sub-step refinement) <= {self.integration_error:.1e} of the smallest error measured"]
+                f"integration error (sub-step refinement): at most {self.integration_error:.1e} of the measured errors"]
         width = 12
         cols = [f"order {r.order}".rjust(width) for r in self.orders]
         lines = ["h".ljust(10) + "".join(cols)]
