@@ -1,0 +1,88 @@
+"""Each added term of the modified field gains one order in h (DESIGN.md §1.6).
+
+Step sizes respect h << 1 - beta, h << 1 - rho; starting points keep the
+trajectories away from where the expansion is singular (|grad E| -> 0 for the
+normalized methods) and the errors above rounding."""
+
+import pytest
+import sympy
+
+from modeq import verify
+from modeq.optimizers import adam, adamw, gd, heavy_ball, nesterov, rmsprop, sam
+
+x, y = sympy.symbols("x y", real=True)
+BILINEAR = (sympy.Rational(3, 2) - 2 * x * y) ** 2 / 2
+
+TOL = 0.3
+
+
+def assert_slopes(report, expected_shift=1):
+    assert report.passed, report.table()
+    for r in report.orders:
+        assert r.expected == r.order + expected_shift
+        assert abs(r.fitted - r.expected) < TOL, report.table()
+        lo, hi = r.spread
+        assert lo > r.expected - 1 and hi < r.expected + 1, report.table()
+
+
+def test_gd_bilinear_orders_0_to_4(cache):
+    report = verify(gd, BILINEAR, (x, y), [1.0, 0.5], order=4, hs=[0.1, 0.05, 0.025, 0.0125, 0.00625], T=1.0,
+                    cache_dir=cache)
+    assert report.method == "global"
+    assert_slopes(report)
+    assert [round(r.fitted) for r in report.orders] == [1, 2, 3, 4, 5]
+
+
+ADAM_SMALL_EPS = dict(beta=0.9, rho=0.95, eps=1e-3)
+
+CASES = {
+    # the paper's start; |grad E| ~ 100 >> sqrt(eps): the small-eps regime
+    "adam-small-eps": (adam, ADAM_SMALL_EPS, [2.8, 3.5], {}),
+    # |grad E| ~ 1 << sqrt(eps): the large-eps regime
+    "adam-large-eps": (adam, dict(beta=0.9, rho=0.95, eps=10.0), [1.0, 0.5], {}),
+    "rmsprop": (rmsprop, dict(rho=0.95, eps=1e-3), [2.8, 3.5], {}),
+    "adamw": (adamw, dict(beta=0.9, rho=0.95, eps=1e-3, weight_decay=0.1), [2.8, 3.5], {}),
+    "heavy-ball": (heavy_ball, dict(beta=0.5), [1.0, 0.5], {}),
+    "nesterov": (nesterov, dict(beta=0.5), [1.0, 0.5], {}),
+    # SAM's field has 1/|grad E|^k: stop before the valley xy = 3/4
+    "sam": (sam, dict(c=1.0), [1.0, 0.5], dict(T=0.25, hs=[0.025, 0.0125, 0.00625, 0.003125, 0.0015625])),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_order_gains_one_power_of_h_through_order_3(case, cache):
+    opt, values, start, extra = CASES[case]
+    report = verify(opt, BILINEAR, (x, y), start, order=3, values=values, cache_dir=cache, **extra)
+    assert report.method == ("global" if case == "sam" else "history")
+    assert_slopes(report)
+
+
+def test_adam_local_defect_gains_one_order_more(cache):
+    report = verify(adam, BILINEAR, (x, y), [2.8, 3.5], order=3, values=ADAM_SMALL_EPS, method="defect",
+                    cache_dir=cache)
+    assert report.method == "defect"
+    assert_slopes(report, expected_shift=2)
+
+
+def test_adam_empty_start_shows_the_transient(cache):
+    """Started with empty moving averages, the stationary field's error stalls at O(h^2)."""
+    report = verify(adam, BILINEAR, (x, y), [2.8, 3.5], order=3, values=ADAM_SMALL_EPS, method="global",
+                    cache_dir=cache)
+    assert not report.passed
+    assert abs(report.orders[3].fitted - 2) < TOL
+    assert "transient" in report.table()
+
+
+def test_adam_exact_regime_from_step_zero_has_global_slope_2(cache):
+    report = verify(adam, BILINEAR, (x, y), [2.8, 3.5], order=1, values=ADAM_SMALL_EPS, regime="exact",
+                    cache_dir=cache)
+    assert report.method == "global"
+    assert_slopes(report)
+
+
+def test_minibatch_gd_cyclic_schedule(cache):
+    """Memoryless: step n follows the modified field of its batch b(n)."""
+    batches = [(x - 1) ** 2 / 2 + y**2 / 4, (x + y - 1) ** 2 / 2, (2 * x - y) ** 2 / 2 + x * y / 4]
+    report = verify(gd, None, (x, y), [1.0, 0.5], order=3, batches=batches, schedule=[2, 1, 3, 3],
+                    hs=[0.05, 0.025, 0.0125, 0.00625, 0.003125], cache_dir=cache)
+    assert_slopes(report)
