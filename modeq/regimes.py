@@ -163,7 +163,8 @@ class Exact(Regime):
         except NotSeparableError as error:
             raise DescriptionError(
                 f"exact regime: {what}: {error}. Closed forms in n need every step dependence to be a scalar "
-                "factor (e.g. with bias correction); use the stationary regime"
+                "factor (e.g. with bias correction); modeq.derive_steps(optimizer, steps=N) gives the fields of "
+                "concrete steps 0..N-1 with the sums evaluated step by step, or use the stationary regime"
             ) from None
 
     def _history(self, alg, value, weight, what):
@@ -198,7 +199,8 @@ class Exact(Regime):
             raise DescriptionError(
                 f"exact regime: order {order} of a moving average over step-dependent fields needs ordered "
                 "products of the step flows, which modeq does not expand; the exact regime is available to "
-                "first order for optimizers with memory (use the stationary regime for higher orders)"
+                "first order for optimizers with memory; modeq.derive_steps(optimizer, steps=N, order=k) gives "
+                "every order for concrete steps 0..N-1, the stationary regime every order for late steps"
             )
         return series.flow_moments(lambda r: closed_sum(weight * (-_k) ** r, _k, 0, STEP))
 

@@ -47,6 +47,20 @@ def expand(x: sympy.Expr) -> sympy.Expr:
     return sympy.expand(x, **_EXPAND)
 
 
+def _tidy_coefficient(c: sympy.Expr) -> sympy.Expr:
+    """A collected coefficient in a canonical form.
+
+    Coefficients with hyperparameter symbols are factored, so they print as
+    fractions of hyperparameters (``(beta + 1)/(2*(beta - 1)**3)``) and
+    ``expand_power_exp`` first writes ``beta**(n+1)`` as ``beta*beta**n`` so
+    step-dependent factors cancel. Purely numeric ones (the step-by-step fields)
+    are only expanded: factoring their large rationals costs most of a
+    derivation and reads no better."""
+    if all(s in ATOMS._definitions for s in c.free_symbols):
+        return expand(c)
+    return sympy.factor(sympy.expand_power_exp(c))
+
+
 def distribute(x: sympy.Expr) -> sympy.Expr:
     r"""Distribute products over the sums in numerators only.
 
@@ -176,8 +190,7 @@ class AtomRegistry:
             for factor in sympy.Mul.make_args(term):
                 (monomial if not nested.isdisjoint(factor.free_symbols) and factor.is_Pow or factor in nested else coefficient).append(factor)
             groups[sympy.Mul(*monomial)].append(sympy.Mul(*coefficient))
-        # expand_power_exp writes beta**(n+1) as beta*beta**n so step-dependent factors cancel
-        return sympy.Add(*(monomial * sympy.factor(sympy.expand_power_exp(sympy.Add(*c))) for monomial, c in groups.items()))
+        return sympy.Add(*(monomial * _tidy_coefficient(sympy.Add(*c)) for monomial, c in groups.items()))
 
     def depends_on(self, expr: sympy.Expr, predicate) -> bool:
         """Whether a symbol satisfying ``predicate`` occurs in ``expr``, inside atoms included."""

@@ -1,0 +1,187 @@
+r"""Step-by-step exact modified equations, for concrete steps and batch schedules.
+
+For the steps :math:`n = 0, 1, \dots, N_{steps}-1` one field
+:math:`f^{(n)} = \sum_k h^k f^{(n)}_k` each, derived forward in :math:`n`
+(the piecewise ODE of the paper's Theorem 3.1). At step :math:`s` every
+earlier field is known, so the history is explicit: the value of a quantity at
+step :math:`t < s` is pulled back to the current point through the step flows,
+:math:`u(\theta_t) = e^{-hL_{f^{(s-1)}}}\cdots e^{-hL_{f^{(t)}}}u\,(\theta_s)`,
+exact to every order. An EMA is summed in Horner form,
+
+.. math:: \sum_{k=0}^{s} a_k\,P_k\,u_{s-k}
+          = a_0 u_s + B_{s-1}\big(a_1 u_{s-1} + B_{s-2}(a_2 u_{s-2} + \dots + B_0(a_s u_0))\big),
+
+with :math:`B_t = e^{-hL_{f^{(t)}}}`, so a step costs :math:`s` flows. Nothing
+needs a closed form: the step dependence may sit anywhere (RMSProp without bias
+correction, Lion), mini-batch losses follow the schedule (``g_b`` is the
+gradient of batch :math:`b`), and every order is available. The price is that
+the fields are per concrete step; closed forms in :math:`n` are the
+:class:`~modeq.regimes.Exact` regime's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import sympy
+
+from .algebra import ATOMS, ComponentAlgebra, IndexAlgebra
+from .equation import ComponentField, ModifiedEquation
+from .expansion import Expander
+from .optimizers.base import Optimizer
+from .regimes import Regime
+from .series import Series
+from .solver import check_order, solve_terms
+
+__all__ = ["derive_steps", "StepwiseEquation", "BatchSchedule"]
+
+
+@dataclass(frozen=True)
+class BatchSchedule:
+    """Which batch loss :math:`E_b` (labels 1..m) step :math:`n` uses: the
+    cyclic order, or a given permutation repeated every epoch."""
+
+    batches: int
+    order: tuple[int, ...]
+
+    @classmethod
+    def make(cls, batches: int | None, schedule: str | Sequence[int] = "cyclic") -> "BatchSchedule | None":
+        if batches is None:
+            return None
+        if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
+            raise ValueError(f"batches must be a whole number >= 1, got {batches!r}")
+        labels = tuple(range(1, batches + 1))
+        if schedule == "cyclic":
+            return cls(batches, labels)
+        order = tuple(schedule) if not isinstance(schedule, str) else ()
+        if sorted(order) != list(labels):
+            raise ValueError(f"a schedule must be 'cyclic' or a permutation of 1..{batches}, got {schedule!r}")
+        return cls(batches, order)
+
+    def batch(self, step: int) -> int:
+        return self.order[step % self.batches]
+
+
+class StepHistory(Regime):
+    """The history seen from step ``step``, with the fields of earlier steps known."""
+
+    def __init__(self, derivation: "_Derivation", step: int) -> None:
+        object.__setattr__(self, "name", "exact")
+        object.__setattr__(self, "description", "")
+        self.derivation = derivation
+        self.step = step
+
+    def __hash__(self):
+        return hash(("step", self.step))
+
+    def lag(self, expander, x, k, init, order):
+        s = self.step
+        if s - k < 0:
+            if init is sympy.nan:  # before the start the value is the first value x_0
+                return self.lag(expander, x, s, init, order) if s else expander.expand(x, order)
+            return Series.constant(expander.algebra, expander.algebra.constant(init), order)
+        return self.derivation.pull_back(self.derivation.expander(s - k).expand(x, order), s - k, s)
+
+    def ema(self, expander, x, decay, init, bias_correction, order):
+        s, alg = self.step, expander.algebra
+        normalization = 1 / (1 - decay ** (s + 1)) if bias_correction else sympy.Integer(1)
+        # Horner: acc_t = a_{s-t} u_t + B_{t-1}(acc_{t-1}), a_k = (1 - decay) decay^k
+        acc = None
+        for t in range(s + 1):
+            u = self.derivation.expander(t).expand(x, order) if t < s else expander.expand(x, order)
+            term = u.scale((1 - decay) * decay ** (s - t) * normalization)
+            acc = term if acc is None else term + self.derivation.pull_back(acc, t - 1, t)
+        if init != 0:
+            acc = acc + Series.constant(alg, alg.constant(init * decay ** (s + 1) * normalization), order)
+        return acc
+
+
+class _Derivation:
+    """Forward-in-steps state: the fields of earlier steps and their expanders."""
+
+    def __init__(self, update: sympy.Expr, schedule: BatchSchedule | None, order: int) -> None:
+        self.update, self.schedule, self.order = update, schedule, order
+        self.algebra = IndexAlgebra()
+        self.fields: list[list[sympy.Expr]] = []
+        self._expanders: dict[int, Expander] = {}
+
+    def batch(self, step: int) -> int | None:
+        return None if self.schedule is None else self.schedule.batch(step)
+
+    def expander(self, step: int) -> Expander:
+        """Expansions at an earlier (fully known) step, as functions of the point."""
+        if step not in self._expanders:
+            self._expanders[step] = Expander(self.algebra, StepHistory(self, step), loss=self.batch(step))
+        return self._expanders[step]
+
+    def pull_back(self, series: Series, start: int, end: int) -> Series:
+        r"""``series`` (a quantity at the point of step ``start``) at the point of
+        step ``end``: backward flows of :math:`f^{(end-1)}, \dots, f^{(start)}`."""
+        alg = self.algebra
+        for t in range(start, end):  # innermost first: B_{end-1}(...B_start(u))
+            field = Series(alg, self.fields[t][: max(series.order, 1)])
+            series = series.flow_moments(lambda r: sympy.Integer(-1) ** r, field)
+        return series
+
+    def derive_step(self, step: int) -> list[sympy.Expr]:
+        algebra = IndexAlgebra()
+        algebra._lie_cache = self.algebra._lie_cache  # Lie derivatives along known fields are shared
+        regime = StepHistory(self, step)
+        increment = lambda k: Expander(algebra, regime, loss=self.batch(step)).expand(self.update, k).shift(1)  # noqa: E731
+        terms = solve_terms(increment, algebra, regime, self.order)
+        self.fields.append(terms)
+        return terms
+
+
+@dataclass(frozen=True)
+class StepwiseEquation:
+    r"""The fields :math:`f^{(n)}` of the steps :math:`n = 0..N-1`:
+    ``terms[n][k]`` is :math:`f^{(n)}_k` in index form."""
+
+    optimizer: Optimizer
+    order: int
+    values: dict[str, Any]
+    schedule: BatchSchedule | None
+    terms: tuple[tuple[sympy.Expr, ...], ...]
+
+    @property
+    def steps(self) -> int:
+        return len(self.terms)
+
+    def at(self, step: int) -> ModifiedEquation:
+        """The modified equation of one step."""
+        where = "" if self.schedule is None else f", batch {self.schedule.batch(step)} of {self.schedule.batches}"
+        return ModifiedEquation(self.optimizer, self.order, f"exact, step n={step}{where}", self.values,
+                                self.terms[step], "exact regime at a concrete step")
+
+    def materialize(self, loss: sympy.Expr | None, params: Sequence[sympy.Symbol],
+                    batches: Sequence[sympy.Expr] | None = None) -> list[ComponentField]:
+        """Per step, the terms as component expressions for a concrete loss
+        (and the batch losses of a schedule)."""
+        algebra = ComponentAlgebra(loss, params, batches)
+        return [ComponentField(algebra.loss, algebra.params, tuple(algebra.materialize(t, ATOMS) for t in terms))
+                for terms in self.terms]
+
+
+def derive_steps(
+    optimizer: Optimizer,
+    steps: int,
+    order: int = 1,
+    batches: int | None = None,
+    schedule: str | Sequence[int] = "cyclic",
+    values: Mapping[str, Any] | None = None,
+) -> StepwiseEquation:
+    r"""The exact-regime fields of the first ``steps`` steps, to ``order``.
+
+    With ``batches`` = m, step :math:`n` uses the batch loss :math:`E_{b(n)}` of
+    the schedule (``"cyclic"`` or a permutation of 1..m repeated each epoch).
+    Numeric hyperparameters (``values``) keep the expressions small."""
+    order = check_order(order)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
+    derivation = _Derivation(optimizer.update(values), BatchSchedule.make(batches, schedule), order)
+    for step in range(steps):
+        derivation.derive_step(step)
+    return StepwiseEquation(optimizer, order, dict(values or {}), derivation.schedule,
+                            tuple(tuple(t) for t in derivation.fields))
