@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import math
+import numbers
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Callable, Mapping
@@ -56,9 +57,12 @@ def exact_number(value: Any) -> sympy.Expr:
     (``0.9`` becomes ``9/10``), so derived coefficients stay exact."""
     if isinstance(value, sympy.Basic):
         return value
-    if isinstance(value, bool):
-        raise TypeError(f"expected a number, got {value!r}")
-    if isinstance(value, float):
+    if isinstance(value, bool) or (isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real)):
+        raise TypeError(f"expected a real number, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        return sympy.Integer(int(value))
+    if isinstance(value, numbers.Real):  # float and NumPy's floating types
+        value = float(value)
         if not math.isfinite(value):
             raise ValueError(f"expected a finite number, got {value!r}")
         return sympy.Rational(repr(value))

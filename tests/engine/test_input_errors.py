@@ -25,6 +25,19 @@ def test_bad_hyperparameters(values, words):
         derive(adam, order=1, values=values)
 
 
+def test_numpy_numbers_are_exact_hyperparameters():
+    import numpy as np
+
+    assert derive(adam, order=1, values={"beta": np.float64(0.9), "rho": np.float32(0.5), "eps": np.int64(1)}).terms == \
+        derive(adam, order=1, values={"beta": 0.9, "rho": 0.5, "eps": 1}).terms
+
+
+@pytest.mark.parametrize("value", [True, 1j])
+def test_non_real_hyperparameters_are_named(value):
+    with pytest.raises(ValueError, match="hyperparameter beta: expected a real number"):
+        derive(adam, order=1, values={"beta": value})
+
+
 def test_unknown_option_lists_the_options():
     with pytest.raises(TypeError, match="adam has no option eps_in; its options are: bias_correction, eps_inside"):
         adam(eps_in=True)
