@@ -80,7 +80,7 @@ def classify(equation: "ModifiedEquation", values: Mapping[str, Any] | None = No
     positive = domain_positive(equation)
     verdicts = []
     for quantity, coefficient in _by_quantity(loss.terms[1]).items():
-        c = sympy.factor(coefficient.xreplace(substitutions) / h)
+        c = sympy.factor(coefficient.xreplace(substitutions))
         verdicts.append(_verdict(quantity, c, positive))
     return tuple(verdicts)
 

@@ -122,6 +122,9 @@ def test_classification_symbolic_and_numeric():
     assert verdict.text == "penalizes ‖∇E‖₁ when beta > rho; anti-penalizes it when rho > beta"
     assert classify(small, {"beta": 0.9, "rho": 0.999})[0].text == "anti-penalizes ‖∇E‖₁"
     assert classify(small, {"beta": 0.9, "rho": 0.5})[0].text == "penalizes ‖∇E‖₁"
+    # the coefficient c of E~ = E + h c ||grad E||_1: (beta - rho)/((1 - beta)(1 - rho))
+    assert classify(small, {"beta": 0.5, "rho": 0.75})[0].coefficient == Rational(-2)
+    assert sympy.simplify(verdict.coefficient - (beta - rho) / ((1 - beta) * (1 - rho))) == 0
     assert classify(eps_limit(modeq.derive(rmsprop, order=1), 0))[0].text == "anti-penalizes ‖∇E‖₁"
     assert [v.text for v in classify(modeq.derive(heavy_ball, order=1))] == ["penalizes ‖∇E‖²"]
     with pytest.raises(NotAGradient, match="take a limit"):
