@@ -39,8 +39,9 @@ __all__ = ["derive_steps", "StepwiseEquation", "BatchSchedule"]
 
 @dataclass(frozen=True)
 class BatchSchedule:
-    """Which batch loss :math:`E_b` (labels 1..m) step :math:`n` uses: the
-    cyclic order, or a given permutation repeated every epoch."""
+    """Which batch loss :math:`E_b` (labels 1..m) step :math:`n` uses:
+    ``order[n mod len(order)]`` — the cyclic order 1..m, a permutation, or any
+    repeating pattern of labels."""
 
     batches: int
     order: tuple[int, ...]
@@ -51,16 +52,20 @@ class BatchSchedule:
             return None
         if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
             raise ValueError(f"batches must be a whole number >= 1, got {batches!r}")
-        labels = tuple(range(1, batches + 1))
-        if schedule == "cyclic":
-            return cls(batches, labels)
-        order = tuple(schedule) if not isinstance(schedule, str) else ()
-        if sorted(order) != list(labels):
-            raise ValueError(f"a schedule must be 'cyclic' or a permutation of 1..{batches}, got {schedule!r}")
+        if isinstance(schedule, str):
+            if schedule == "shuffled":
+                raise ValueError("per-step fields need a fixed order of batches; the average over shuffled orders "
+                                 "of an epoch is modeq.derive_epoch(optimizer, batches, schedule='shuffled')")
+            if schedule != "cyclic":
+                raise ValueError(f"a schedule is 'cyclic' or a sequence of batch labels 1..{batches}, got {schedule!r}")
+            return cls(batches, tuple(range(1, batches + 1)))
+        order = tuple(schedule)
+        if not order or not all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= batches for b in order):
+            raise ValueError(f"a schedule is 'cyclic' or a sequence of batch labels 1..{batches}, got {schedule!r}")
         return cls(batches, order)
 
     def batch(self, step: int) -> int:
-        return self.order[step % self.batches]
+        return self.order[step % len(self.order)]
 
 
 class StepHistory(Regime):
@@ -175,7 +180,8 @@ def derive_steps(
     r"""The exact-regime fields of the first ``steps`` steps, to ``order``.
 
     With ``batches`` = m, step :math:`n` uses the batch loss :math:`E_{b(n)}` of
-    the schedule (``"cyclic"`` or a permutation of 1..m repeated each epoch).
+    the schedule (``"cyclic"``, or a sequence of labels 1..m such as a
+    permutation, repeated).
     Numeric hyperparameters (``values``) keep the expressions small."""
     order = check_order(order)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:

@@ -12,7 +12,10 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "verify", help="check the modified equation against the optimizer's iterates (errors and slopes in h)")
     add_optimizer_arguments(parser)
-    parser.add_argument("--loss", required=True, help='the loss, e.g. "(3/2 - 2*x*y)**2/2"')
+    parser.add_argument("--loss", help='the loss, e.g. "(3/2 - 2*x*y)**2/2" (or give --batch losses)')
+    parser.add_argument("--batch", action="append", default=[], metavar="EXPR",
+                        help="a mini-batch loss E_k (repeat for E_1, E_2, ...); step n uses the schedule's batch")
+    parser.add_argument("--schedule", help="comma-separated batch labels repeated over the steps (default 1,2,..,m)")
     parser.add_argument("--params", required=True, help="comma-separated parameter names, e.g. x,y")
     parser.add_argument("--theta0", required=True, help="comma-separated starting point, e.g. 2.8,3.5")
     parser.add_argument("--regime", default="stationary", help="stationary (default) or exact")
@@ -47,13 +50,27 @@ class ProgressBar:
         sys.stderr.flush()
 
 
+def _labels(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--schedule must be comma-separated batch labels such as 1,2,3, got {text!r}") from None
+
+
 def run(args) -> int:
     from ..numerics.verify import verify
 
+    if args.loss is None and not args.batch:
+        raise ValueError("give the loss with --loss, or mini-batch losses with --batch (once per batch)")
+    if args.schedule is not None and not args.batch:
+        raise ValueError("--schedule needs mini-batch losses (--batch)")
     report = verify(
         configured_optimizer(args), args.loss, args.params, _numbers(args.theta0, "--theta0"), order=args.order,
         values=dict(args.values), hs=_numbers(args.hs, "--hs") if args.hs else None, T=args.T, regime=args.regime,
-        method=args.method, progress=ProgressBar(f"verify {args.optimizer}"),
+        batches=args.batch or None, schedule=_labels(args.schedule), method=args.method,
+        progress=ProgressBar(f"verify {args.optimizer}"),
     )
     print(report.table())
     if args.plot:

@@ -45,6 +45,9 @@ __all__ = ["verify", "default_step_sizes"]
 
 #: Largest sub-step of the integrator (DOP853: global error ~ T * delta^8).
 MAX_SUBSTEP = 0.01
+#: Mini-batch optimizers with memory get one derived field per step; their
+#: derivation and compilation grow quickly with the number of steps.
+MAX_STEPWISE_STEPS = 64
 #: An iterate this much larger than the start counts as diverged.
 EXPLODED = 1e6
 
@@ -171,7 +174,14 @@ def verify(
     method = _method(method, regime, memory)
     hs = _check_hs(hs if hs is not None else default_step_sizes(optimizer, values), T)
 
-    field = derived_field(optimizer, loss, params, order, regime, values, batches, schedule, cache_dir)
+    steps = None
+    if batches and memory and regime == "exact":
+        steps = max(1, round(T / hs[-1]))
+        if steps > MAX_STEPWISE_STEPS:
+            raise ValueError(
+                f"mini-batch {optimizer.name} needs one derived field per step, and T/h = {steps} steps is more than "
+                f"{MAX_STEPWISE_STEPS}; give a shorter T or larger step sizes (e.g. T=0.2, hs=0.05,0.025,0.0125)")
+    field = derived_field(optimizer, loss, params, order, regime, values, batches, schedule, cache_dir, steps)
     stepper = compile_optimizer(optimizer, loss, params, values, batches, cache_dir)
     update = optimizer.update(values)
     replay = history_length([float(e.args[1]) for e in update.atoms(EMA) if not e.args[1].free_symbols],

@@ -200,7 +200,8 @@ def test_rmsprop_without_bias_correction_has_no_closed_form_but_steps_work():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(steps=0), "steps must be a whole number"),
     (dict(steps=3, batches=0), "batches must be a whole number"),
-    (dict(steps=3, batches=3, schedule=(1, 1, 2)), "permutation of 1..3"),
+    (dict(steps=3, batches=3, schedule=(1, 4, 2)), "sequence of batch labels 1..3"),
+    (dict(steps=3, batches=3, schedule="shuffled"), "derive_epoch"),
     (dict(steps=3, order=-1), "order"),
 ])
 def test_bad_input_is_named(kwargs, message):

@@ -35,7 +35,8 @@ def test_rounding_floor_is_reported(cache):
     (dict(hs=[0.1, 0.05]), "at least 3 step sizes"),
     (dict(optimizer=heavy_ball, values=dict(beta=1.5)), "outside its domain"),
     (dict(optimizer="adan"), "unknown optimizer"),
-    (dict(optimizer=adam, batches=[x**2, y**2], loss=None), "memory"),
+    (dict(optimizer=adam, batches=[x**2, y**2], loss=None), "memory.*regime='exact'"),
+    (dict(optimizer=adam, batches=[x**2, y**2], loss=None, regime="exact"), "more than 64; give a shorter T"),
 ])
 def test_bad_input(kwargs, message, cache):
     args = dict(optimizer=gd, loss=BILINEAR, params=(x, y), theta0=[1.0, 0.5], order=1, cache_dir=cache)
@@ -63,3 +64,24 @@ def test_cli_fails_when_an_order_is_not_confirmed(cache, monkeypatch, capsys):
     assert "NOT CONFIRMED" in capsys.readouterr().out
     assert main(["verify", "gd", "--loss", "x*y", "--params", "x,y", "--theta0", "1"]) == 2
     assert "theta0 must have 2 values" in capsys.readouterr().err
+
+
+LEAST_SQUARES = ["(x + 2*y - 1)**2/2", "(2*x - y + 1/2)**2/2", "(x - y - 2)**2/2"]
+
+
+def test_cli_minibatch_heavy_ball_step_by_step_fields(cache, monkeypatch, capsys):
+    """Mini-batch heavy ball (memory): one exact-regime field per step, derived step by step."""
+    monkeypatch.setenv("MODEQ_CACHE_DIR", str(cache))
+    batches = [arg for b in LEAST_SQUARES for arg in ("--batch", b)]
+    status = main(["verify", "heavy_ball", *batches, "--params", "x,y", "--theta0", "0.5,-0.3", "--order", "1",
+                   "--set", "beta=0.5", "--regime", "exact", "--T", "0.1", "--hs", "0.0125,0.00625,0.003125"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    slopes = next(line for line in out.splitlines() if line.startswith("slope")).split()[1:]
+    assert [round(float(s)) for s in slopes] == [1, 2], out
+
+
+def test_cli_needs_a_loss_or_batches(capsys):
+    status = main(["verify", "gd", "--params", "x,y", "--theta0", "1,0.5"])
+    assert status == 2
+    assert "give the loss with --loss, or mini-batch losses with --batch" in capsys.readouterr().err
