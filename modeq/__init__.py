@@ -11,12 +11,15 @@ The names below are imported on first use, so that loading a compiled field
 from the cache (:mod:`modeq.numerics`) does not import SymPy.
 """
 
-import importlib
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
 #: Public name -> module that defines it (imported on first access).
 _EXPORTS = {
+    "optimizers": ".optimizers",
+    "analysis": ".analysis",
+    "numerics": ".numerics",
     "derive": ".solver",
     "derive_components": ".solver",
     "ComponentField": ".equation",
@@ -29,19 +32,6 @@ _EXPORTS = {
     "VerificationReport": ".numerics.report",
 }
 
-__all__ = ["optimizers", "derive", "derive_components", "ModifiedEquation", "ComponentField", "parse_loss",
-           "derive_epoch", "derive_steps", "StepwiseEquation", "verify", "VerificationReport", "__version__"]
+__all__ = [*_EXPORTS, "__version__"]
 
-
-def __getattr__(name: str):
-    if name == "optimizers":
-        return importlib.import_module(".optimizers", __name__)
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'modeq' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

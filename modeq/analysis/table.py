@@ -19,7 +19,7 @@ from ..optimizers.base import Optimizer
 from ..solver import derive
 from .limits import eps_limit
 from .potential import ModifiedLoss, modified_loss
-from .verdict import classify, quantity_name
+from .verdict import Verdict, classify, quantity_name
 
 __all__ = ["Row", "table1", "DEFAULT_OPTIMIZERS"]
 
@@ -33,7 +33,11 @@ class Row:
     optimizer: str
     regime: str
     loss: ModifiedLoss
-    verdict: str
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def verdict(self) -> str:
+        return "; ".join(v.text for v in self.verdicts) if self.loss else self.loss.reason
 
 
 def rows(optimizers: Sequence[Optimizer] = DEFAULT_OPTIMIZERS) -> list[Row]:
@@ -45,8 +49,7 @@ def rows(optimizers: Sequence[Optimizer] = DEFAULT_OPTIMIZERS) -> list[Row]:
         cases = [("eps -> 0", eps_limit(equation, 0)), ("eps -> inf", eps_limit(equation, "inf"))] if has_eps else [("", equation)]
         for regime, eq in cases:
             loss = modified_loss(eq, 1)
-            verdict = "; ".join(v.text for v in classify(eq)) if loss else loss.reason
-            result.append(Row(opt.name, regime, loss, verdict))
+            result.append(Row(opt.name, regime, loss, classify(eq) if loss else ()))
     return result
 
 
@@ -57,14 +60,17 @@ def _plain(expr: sympy.Expr) -> str:
     return sympy.sstr(expr.xreplace(names)).replace("Abs(g)", "|∇_j E|")
 
 
-def _latex_cells(row: Row) -> tuple[str, str]:
+def _latex_cells(row: Row) -> tuple[str, str, str]:
+    """The preconditioner, the modified loss and the verdict (text with inline math)."""
     from ..printing.equation import _group, _join, printer_for
     from ..printing.layout import Group, _blocks
     from ..printing.potential import scalar_latex
 
     printer = printer_for(row.loss.equation.optimizer)
     p = _join([_group(printer, Group(0, _blocks(row.loss.preconditioner)))])
-    return p, scalar_latex(printer, row.loss.terms)
+    greater = lambda a, b: f"${printer.doprint(a)} > {printer.doprint(b)}$"  # noqa: E731
+    verdict = "; ".join(v.describe(f"${printer.quantity(v.quantity)}$", greater) for v in row.verdicts)
+    return p, scalar_latex(printer, row.loss.terms), verdict
 
 
 def table1(fmt: str = "markdown", optimizers: Sequence[Optimizer] = DEFAULT_OPTIMIZERS) -> str:
@@ -78,7 +84,7 @@ def table1(fmt: str = "markdown", optimizers: Sequence[Optimizer] = DEFAULT_OPTI
         widths = [max(len(c[i]) for c in cells + [header]) for i in range(len(header))]
         line = lambda c: "  ".join(x.ljust(w) for x, w in zip(c, widths)).rstrip()  # noqa: E731
         return "\n".join([line(header), line(["-" * w for w in widths])] + [line(c) for c in cells])
-    latex = [(r.optimizer, r.regime, *_latex_cells(r), r.verdict) for r in table]
+    latex = [(r.optimizer, r.regime, *_latex_cells(r)) for r in table]
     if fmt == "markdown":
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for name, regime, p, e, verdict in latex:
@@ -88,7 +94,6 @@ def table1(fmt: str = "markdown", optimizers: Sequence[Optimizer] = DEFAULT_OPTI
     body = [r"\begin{tabular}{lllll}", r"optimizer & limit & $P_j$ & $\tilde E$ & first correction \\ \hline"]
     for name, regime, p, e, verdict in latex:
         limit = {"eps -> 0": r"$\varepsilon \to 0$", "eps -> inf": r"$\varepsilon \to \infty$"}.get(regime, "")
-        verdict = verdict.replace("‖∇E‖₁", r"$\|\nabla E\|_1$").replace("‖∇E‖²", r"$\|\nabla E\|^2$").replace("‖∇E‖", r"$\|\nabla E\|$").replace(" > ", " $>$ ")
         body.append(rf"\texttt{{{name.replace('_', chr(92) + '_')}}} & {limit} & ${p}$ & ${e}$ & {verdict} \\")
     body.append(r"\end{tabular}")
     return "\n".join(body)

@@ -13,7 +13,7 @@ correction off at 0) are dropped and the rest is the condition, e.g.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Callable, TYPE_CHECKING, Any, Mapping
 
 import sympy
 
@@ -49,22 +49,28 @@ class Verdict:
 
     @property
     def text(self) -> str:
-        name = quantity_name(self.quantity)
+        """In plain text: "penalizes ‖∇E‖₁ when beta > rho; anti-penalizes it when rho > beta"."""
+        return self.describe(quantity_name(self.quantity), lambda a, b: f"{sympy.sstr(a)} > {sympy.sstr(b)}")
+
+    def describe(self, name: str, greater: Callable[[sympy.Expr, sympy.Expr], str]) -> str:
+        """The verdict with the quantity written as ``name`` and conditions
+        :math:`a > b` written by ``greater(a, b)`` (for other output formats)."""
         if self.sign == 1:
             return f"penalizes {name}"
         if self.sign == -1:
             return f"anti-penalizes {name}"
         if self.sign == 0:
             return f"leaves {name} alone"
-        return f"penalizes {name} when {_relation(self.condition, 1)}; anti-penalizes it when {_relation(self.condition, -1)}"
+        return (f"penalizes {name} when {greater(*_sides(self.condition))}; "
+                f"anti-penalizes it when {greater(*_sides(-self.condition))}")
 
 
-def _relation(expr: sympy.Expr, sign: int) -> str:
-    """``expr > 0`` (sign 1) or ``expr < 0`` as "a > b"."""
-    terms = sympy.Add.make_args(sympy.expand(sign * expr))
+def _sides(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
+    """``expr > 0`` as ``a > b`` with the positive terms in ``a``."""
+    terms = sympy.Add.make_args(sympy.expand(expr))
     plus = sympy.Add(*(t for t in terms if not t.could_extract_minus_sign()))
     minus = sympy.Add(*(-t for t in terms if t.could_extract_minus_sign()))
-    return f"{sympy.sstr(plus)} > {sympy.sstr(minus)}"
+    return plus, minus
 
 
 def classify(equation: "ModifiedEquation", values: Mapping[str, Any] | None = None) -> tuple[Verdict, ...]:

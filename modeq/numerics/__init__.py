@@ -12,7 +12,7 @@ Names are imported on first use: loading a cached field
 (``modeq.numerics.load_field``) imports neither SymPy nor the derivation engine.
 """
 
-import importlib
+from .._lazy import lazy_exports
 
 _EXPORTS = {
     "CompiledField": ".field",
@@ -29,13 +29,4 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'modeq.numerics' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -136,10 +136,12 @@ def test_table_1_is_regenerated_from_the_engine():
     assert len(markdown) == 2 + 7
     adam_small, adam_large = markdown[2], markdown[3]
     assert r"$\varepsilon \to 0$" in adam_small and r"\lVert \nabla E\rVert_{1}" in adam_small
-    assert "anti-penalizes it when rho > beta" in adam_small
+    assert r"penalizes $\lVert \nabla E\rVert_{1}$ when $\beta > \rho$; anti-penalizes it when $\rho > \beta$" in adam_small
     assert r"\frac{h \left(1 + \beta\right)}{4 \sqrt{\varepsilon} \left(1 - \beta\right)}" in adam_large
     text = table1("text")
     assert "heavy_ball " in text and "penalizes ‖∇E‖²" in text
-    assert table1("latex").startswith(r"\begin{tabular}")
+    assert "anti-penalizes it when rho > beta" in text
+    latex = table1("latex")
+    assert latex.startswith(r"\begin{tabular}") and r"when $\rho > \beta$" in latex and "when beta >" not in latex
     with pytest.raises(ValueError, match="unknown table format"):
         table1("html")
