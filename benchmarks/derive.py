@@ -3,7 +3,8 @@
 Each case runs in a fresh interpreter, so no cache or interned atom from an
 earlier case helps it; the time excludes the import of modeq/SymPy.
 Targets (issue 2): Adam order 1 < 1 s, order 2 < 10 s, order 3 < 2 min;
-GD order 6 < 10 s.
+GD order 6 < 10 s. The last table is the cost of the step-by-step (mini-batch)
+fields, which verify caps at 64 steps.
 
     python benchmarks/derive.py
 """
@@ -38,6 +39,17 @@ start = time.perf_counter(); derive_components(adam, loss, params, order=1, valu
 print(json.dumps({{"index": index, "components": direct}}))
 """
 
+STEPWISE_PROBE = """
+import json, time, sympy
+from modeq import derive_steps
+from modeq.optimizers import get
+start = time.perf_counter()
+eq = derive_steps(get({name!r}), {steps}, order={order}, batches=3, values={values!r})
+elapsed = time.perf_counter() - start
+print(json.dumps({{"seconds": elapsed, "ops": int(sum(sympy.count_ops(t) for t in eq.terms[-1]))}}))
+"""
+STEPWISE_CASES = [("adam", 1, {"beta": 0.9, "rho": 0.95, "eps": 1e-3}), ("heavy_ball", 2, {"beta": 0.5})]
+
 
 def run(code: str) -> dict:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -57,6 +69,13 @@ def main() -> None:
     for p in (2, 4, 8):
         r = run(DIMENSION_PROBE.format(p=p))
         print(f"{p:>3} {r['index']:>9.3f} {r['components']:>13.3f}")
+    print()
+    print("Step-by-step fields (derive_steps, 3 batches, cyclic): all steps 0..N-1; cost grows ~N^2")
+    print(f"{'optimizer':<12} {'order':>5} {'steps':>6} {'seconds':>9} {'ops in f^(N-1)':>15}")
+    for name, order, values in STEPWISE_CASES:
+        for steps in (4, 8, 16, 32):
+            r = run(STEPWISE_PROBE.format(name=name, order=order, steps=steps, values=values))
+            print(f"{name:<12} {order:>5} {steps:>6} {r['seconds']:>9.3f} {r['ops']:>15}")
 
 
 if __name__ == "__main__":
