@@ -21,7 +21,7 @@ the fields are per concrete step; closed forms in :math:`n` are the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import sympy
@@ -68,17 +68,14 @@ class BatchSchedule:
         return self.order[step % len(self.order)]
 
 
+@dataclass(frozen=True, eq=False)
 class StepHistory(Regime):
     """The history seen from step ``step``, with the fields of earlier steps known."""
 
-    def __init__(self, derivation: "_Derivation", step: int) -> None:
-        object.__setattr__(self, "name", "exact")
-        object.__setattr__(self, "description", "")
-        self.derivation = derivation
-        self.step = step
-
-    def __hash__(self):
-        return hash(("step", self.step))
+    name: str = "exact"
+    description: str = "exact regime at a concrete step"
+    derivation: "_Derivation | None" = field(default=None, repr=False)
+    step: int = 0
 
     def lag(self, expander, x, k, init, order):
         s = self.step
@@ -107,7 +104,8 @@ class _Derivation:
 
     def __init__(self, update: sympy.Expr, schedule: BatchSchedule | None, order: int) -> None:
         self.update, self.schedule, self.order = update, schedule, order
-        self.algebra = IndexAlgebra()
+        self.lie_cache: dict = {}  # L_f x along the known fields, shared by every step's algebra
+        self.algebra = IndexAlgebra(lie_cache=self.lie_cache)
         self.fields: list[list[sympy.Expr]] = []
         self._expanders: dict[int, Expander] = {}
 
@@ -117,7 +115,7 @@ class _Derivation:
     def expander(self, step: int) -> Expander:
         """Expansions at an earlier (fully known) step, as functions of the point."""
         if step not in self._expanders:
-            self._expanders[step] = Expander(self.algebra, StepHistory(self, step), loss=self.batch(step))
+            self._expanders[step] = Expander(self.algebra, StepHistory(derivation=self, step=step), loss=self.batch(step))
         return self._expanders[step]
 
     def pull_back(self, series: Series, start: int, end: int) -> Series:
@@ -130,10 +128,14 @@ class _Derivation:
         return series
 
     def derive_step(self, step: int) -> list[sympy.Expr]:
-        algebra = IndexAlgebra()
-        algebra._lie_cache = self.algebra._lie_cache  # Lie derivatives along known fields are shared
-        regime = StepHistory(self, step)
-        increment = lambda k: Expander(algebra, regime, loss=self.batch(step)).expand(self.update, k).shift(1)  # noqa: E731
+        # a fresh algebra holds this step's unknown terms; Lie derivatives along
+        # the known fields of earlier steps are shared with theirs
+        algebra = IndexAlgebra(lie_cache=self.lie_cache)
+        regime = StepHistory(derivation=self, step=step)
+
+        def increment(k: int) -> Series:
+            return Expander(algebra, regime, loss=self.batch(step)).expand(self.update, k).shift(1)
+
         terms = solve_terms(increment, algebra, regime, self.order)
         self.fields.append(terms)
         return terms

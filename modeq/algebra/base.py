@@ -47,9 +47,11 @@ class NotSeparableError(ValueError):
 class FieldAlgebra(ABC, Generic[V]):
     """Operations on fields (and scalars, broadcast as constant fields)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lie_cache: dict[tuple[V, V], V] | None = None) -> None:
+        """``lie_cache`` memoizes :math:`L_f x` by ``(x, f)``; algebras solving
+        for several fields along the same known fields may share one."""
         self.terms: list[V] = []
-        self._lie_cache: dict[tuple[V, V], V] = {}
+        self._lie_cache: dict[tuple[V, V], V] = {} if lie_cache is None else lie_cache
 
     # -- values ---------------------------------------------------------------
 

@@ -267,8 +267,8 @@ def S(x) -> sympy.Expr:
 class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     """Fields as dimension-free expressions for component :math:`j`."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, lie_cache: dict | None = None) -> None:
+        super().__init__(lie_cache)
         self.atoms = ATOMS
 
     @property
