@@ -8,6 +8,8 @@ from typing import Sequence
 import sympy
 from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
+from .optimizers.language import check_smooth
+
 __all__ = ["parse_loss", "parse_params"]
 
 
@@ -45,8 +47,6 @@ def parse_loss(text: str, params: str | Sequence[str] | Sequence[sympy.Symbol]) 
                          "add them to the parameters or replace them by numbers")
     if not loss.free_symbols:
         raise ValueError(f"the loss {text!r} does not depend on the parameters {', '.join(map(str, symbols))}")
-    for kind in (sympy.Abs, sympy.sign, sympy.Max, sympy.Min, sympy.Piecewise, sympy.Heaviside):
-        if loss.has(kind):
-            raise ValueError(f"the loss {text!r} uses {kind.__name__}, which is not smooth; modified equations need a smooth loss")
+    check_smooth(loss, f"the loss {text!r}")  # modified equations need a smooth loss
     return loss, symbols
 

@@ -99,7 +99,8 @@ def test_build_arguments_must_match_declared_hyperparameters():
 
 
 @pytest.mark.parametrize("text, words", [("x+", "cannot parse"), ("x + z", "uses z, which are not parameters"),
-                                         ("3", "does not depend"), ("abs(x)*y", "Abs, which is not smooth"),
+                                         ("3", "does not depend"), ("abs(x)*y", r"uses Abs: .* use sqrt\(x\*\*2 \+ delta\)"),
+                                         ("Max(x, y)", "uses Max: .*smooth surrogate"), ("x/0 + y", "division by zero"),
                                          ("x**2", None)])
 def test_malformed_loss_expressions(text, words):
     if words is None:
