@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .options import add_optimizer_arguments, configured_optimizer
+
+if TYPE_CHECKING:
+    from ..equation import ModifiedEquation
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("derive", help="derive and print the modified equation of an optimizer")
     add_optimizer_arguments(parser)
-    parser.add_argument("--regime", default="stationary", help="stationary (default)")
+    parser.add_argument("--regime", help="stationary (default) or exact (fields f^(n), closed forms in n)")
+    parser.add_argument("--steps", type=int, metavar="N",
+                        help="the fields of the concrete steps 0..N-1 (exact, any order, step by step)")
+    parser.add_argument("--batches", type=int, metavar="M",
+                        help="mini-batch losses E_1..E_M: with --steps, per-step fields; with --epoch, one epoch")
+    parser.add_argument("--epoch", action="store_true", help="with --batches: the modified field of one epoch of M steps")
+    parser.add_argument("--schedule", help="the order of the batches: cyclic (default), shuffled (--epoch only: "
+                                           "averaged over all orders) or labels such as 2,3,1")
     parser.add_argument("--latex", action="store_true", help="print the equation as LaTeX in the papers' notation")
     parser.add_argument("--vector", action="store_true", help="with --latex: vector notation instead of index notation")
     parser.add_argument("--standalone", action="store_true", help="with --latex: a complete document that compiles")
@@ -18,17 +30,53 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..solver import derive
-
     if (args.vector or args.standalone or args.symbols) and not args.latex:
         raise ValueError("--vector, --standalone and --symbol only apply with --latex")
     symbols = dict(_symbol(text) for text in args.symbols)
-    equation = derive(configured_optimizer(args), order=args.order, regime=args.regime, values=dict(args.values))
-    if args.latex:
-        print(equation.latex("vector" if args.vector else "index", symbols, args.standalone))
-    else:
-        print(equation)
+    equations = _derive(args)
+    if args.standalone and len(equations) > 1:
+        raise ValueError("--standalone writes one equation; with --steps print the steps' LaTeX without it")
+    for label, equation in equations:
+        if label:
+            print(f"% {label}" if args.latex else f"# {label}")
+        if args.latex:
+            print(equation.latex("vector" if args.vector else "index", symbols, args.standalone))
+        else:
+            print(equation)
     return 0
+
+
+def _derive(args) -> list[tuple[str, "ModifiedEquation"]]:
+    """The equations to print, each with a label (empty for a single one)."""
+    from ..epoch import derive_epoch
+    from ..solver import derive
+    from ..stepwise import derive_steps
+
+    optimizer, values = configured_optimizer(args), dict(args.values)
+    if args.regime is not None and (args.epoch or args.steps is not None):
+        raise ValueError("--steps and --epoch choose their own regime (concrete steps, one epoch); drop --regime")
+    if args.epoch:
+        if args.batches is None or args.steps is not None:
+            raise ValueError("--epoch needs --batches M (and no --steps): it derives the field of one epoch of M steps")
+        return [("", derive_epoch(optimizer, args.batches, args.order, _schedule(args.schedule, "shuffled"), values))]
+    if args.steps is not None:
+        derived = derive_steps(optimizer, args.steps, args.order, args.batches, _schedule(args.schedule, "cyclic"), values)
+        return [(f"step n = {n}" + (f", batch {derived.schedule.batch(n)}" if derived.schedule else ""), derived.at(n))
+                for n in range(derived.steps)]
+    if args.batches is not None or args.schedule is not None:
+        raise ValueError("--batches and --schedule go with --steps N (per-step fields) or --epoch (one epoch)")
+    return [("", derive(optimizer, order=args.order, regime=args.regime or "stationary", values=values))]
+
+
+def _schedule(text: str | None, default: str):
+    if text is None:
+        return default
+    if text in ("cyclic", "shuffled"):
+        return text
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"--schedule is cyclic, shuffled or batch labels such as 2,3,1, got {text!r}") from None
 
 
 def _symbol(text: str) -> tuple[str, str]:

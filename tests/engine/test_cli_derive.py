@@ -31,7 +31,28 @@ def test_derive_applies_options(capsys):
     assert "f_0 = -g/(eps + sqrt(g**2))" in capsys.readouterr().out
 
 
+def test_derive_one_epoch_of_shuffled_batches_is_smith_et_al(capsys):
+    # E + h/(4m) sum_k |grad E_k|^2 with m = 2: f_1 = -(h/4) sum_k grad_j |grad E_k|^2 / 2
+    assert main(["derive", "gd", "--batches", "2", "--epoch"]) == 0
+    out = capsys.readouterr().out
+    assert "f_0 = -g_1/2 - g_2/2" in out and "f_1 = -D_1^(1)[g_1]/4 - D_1^(2)[g_2]/4" in out
+
+
+def test_derive_concrete_steps(capsys):
+    # heavy ball from theta_{-1} = theta_0: f_0^(n) = -(1 - beta^(n+1))/(1 - beta) g
+    assert main(["derive", "heavy_ball", "--steps", "3", "--set", "beta=0.5"]) == 0
+    out = capsys.readouterr().out
+    assert [line.strip() for line in out.splitlines() if line.strip().startswith("f_0 =")] == [
+        "f_0 = -g", "f_0 = -3*g/2", "f_0 = -7*g/4"]
+    assert "# step n = 2" in out
+
+
 @pytest.mark.parametrize("argv, words", [
+    (["derive", "gd", "--batches", "2"], "--batches and --schedule go with --steps N"),
+    (["derive", "adam", "--steps", "2", "--latex", "--standalone"], "--standalone writes one equation"),
+    (["derive", "adam", "--steps", "2", "--regime", "exact"], "drop --regime"),
+    (["derive", "gd", "--epoch"], "--epoch needs --batches M"),
+    (["derive", "gd", "--batches", "2", "--epoch", "--schedule", "1,x"], "--schedule is cyclic, shuffled or batch labels"),
     (["derive", "adamz"], "unknown optimizer 'adamz'; the built-in optimizers are: gd"),
     (["derive", "adam", "--order", "-2"], "order must be between 0 and"),
     (["derive", "adam", "--set", "beta=2"], "beta = 2.0 is outside its domain"),
