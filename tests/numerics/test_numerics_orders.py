@@ -8,7 +8,7 @@ import pytest
 import sympy
 
 from modeq import verify
-from modeq.optimizers import adam, adamw, gd, heavy_ball, nesterov, rmsprop, sam
+from modeq.optimizers import adam, adamw, gd, heavy_ball, heavy_ball_ema, lion, nesterov, rmsprop, sam, signum, usam
 
 x, y = sympy.symbols("x y", real=True)
 BILINEAR = (sympy.Rational(3, 2) - 2 * x * y) ** 2 / 2
@@ -85,4 +85,20 @@ def test_minibatch_gd_cyclic_schedule(cache):
     batches = [(x - 1) ** 2 / 2 + y**2 / 4, (x + y - 1) ** 2 / 2, (2 * x - y) ** 2 / 2 + x * y / 4]
     report = verify(gd, None, (x, y), [1.0, 0.5], order=3, batches=batches, schedule=[2, 1, 3, 3],
                     hs=[0.05, 0.025, 0.0125, 0.00625, 0.003125], cache_dir=cache)
+    assert_slopes(report)
+
+
+OTHER_BUILTINS = {
+    "heavy-ball-ema": (heavy_ball_ema, dict(beta=0.5), [1.0, 0.5], {}),
+    "usam": (usam, dict(c=1.0), [1.0, 0.5], dict(T=0.5)),
+    # the smooth sign x/sqrt(x^2 + delta) with |grad E| ~ 100 >> sqrt(delta)
+    "signum": (signum, dict(beta=0.9, delta=1e-2), [2.8, 3.5], {}),
+    "lion": (lion, dict(beta1=0.9, beta2=0.9, delta=1e-2), [2.8, 3.5], {}),
+}
+
+
+@pytest.mark.parametrize("case", list(OTHER_BUILTINS))
+def test_the_other_builtins_gain_one_power_of_h_per_term(case, cache):
+    opt, values, start, extra = OTHER_BUILTINS[case]
+    report = verify(opt, BILINEAR, (x, y), start, order=2, values=values, cache_dir=cache, **extra)
     assert_slopes(report)
