@@ -145,4 +145,23 @@ def name_gradients(expr: sympy.Expr) -> sympy.Expr:
         if named is not None:
             constant, phi = named
             mapping[symbol] = constant * gradient_of(ATOMS.reduction(phi))
-    return expr.xreplace(mapping)
+    return _chain_rule(expr.xreplace(mapping))
+
+
+def _chain_rule(expr: sympy.Expr) -> sympy.Expr:
+    r"""Each term :math:`c\,Q^a\,\nabla_j Q` with a named scalar :math:`Q` as
+    :math:`\frac{c}{a+1}\nabla_j Q^{a+1}` when :math:`a > -1` (a gradient of a
+    negative power reads worse than the product), e.g. SAM's
+    :math:`\tfrac12\nabla_j\|\nabla E\|^2/\|\nabla E\| = \nabla_j\|\nabla E\|`."""
+    terms = []
+    for term in sympy.Add.make_args(expr):
+        factors = sympy.Mul.make_args(term)
+        gradients = [f for f in factors if named_gradient(f) is not None]
+        if len(gradients) == 1:
+            q = named_gradient(gradients[0])
+            powers = [f for f in factors if f.is_Pow and f.base == q and f.exp.is_number and f.exp > -1]
+            if len(powers) == 1:
+                a = powers[0].exp
+                term = term / (gradients[0] * powers[0]) / (a + 1) * gradient_of(q ** (a + 1))
+        terms.append(term)
+    return sympy.Add(*terms)

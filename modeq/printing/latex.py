@@ -139,6 +139,8 @@ class IndexLatexPrinter(LatexPrinter):
         kind = norm_kind(scalar)
         if kind is not None:
             return self._norm(kind)
+        if scalar.is_Pow and norm_kind(scalar.base) is not None:
+            return self._norm(norm_kind(scalar.base), scalar.exp)
         definition = ATOMS.definition(scalar)
         if isinstance(definition, Reduction):
             (letter,) = self._fresh(1)
@@ -221,6 +223,8 @@ class VectorLatexPrinter(IndexLatexPrinter):
         kind = norm_kind(scalar)
         if kind is not None:
             return self._norm(kind)
+        if scalar.is_Pow and norm_kind(scalar.base) is not None:
+            return self._norm(norm_kind(scalar.base), scalar.exp)
         definition = ATOMS.definition(scalar)
         if isinstance(definition, Reduction):
             return rf"\sum_{{i}} \left({self._print(definition.arg)}\right)_{{i}}"

@@ -88,6 +88,18 @@ def test_layout_preserves_every_term():
             assert sympy.simplify(group.value() - name_gradients(equation.terms[group.power])) == 0
 
 
+def test_gradients_of_powers_of_named_scalars_are_named():
+    """SAM's (c/2) grad|grad E|^2 / |grad E| is c grad|grad E| (chain rule), in both notations."""
+    from modeq.quantities import name_gradients
+
+    equation = modeq.derive(modeq.optimizers.sam, order=1)
+    c = modeq.optimizers.sam.hyperparameter("c").symbol
+    norm = S(g**2) ** Rational(1, 2)
+    assert name_gradients(equation.terms[1]) == -gradient_of(S(g**2)) / 4 - c * gradient_of(norm)
+    assert r"c \nabla_{j}\lVert \nabla E\rVert\right)" in equation.latex()
+    assert r"c \nabla \lVert \nabla E\rVert\right)" in equation.latex(notation="vector")
+
+
 def test_symbol_names_and_determinism():
     equation = modeq.derive(adam, order=1)
     text = equation.latex(symbols={"h": r"\eta", "beta": r"\beta_1", "rho": r"\beta_2"})
