@@ -62,12 +62,12 @@ def _plain(expr: sympy.Expr) -> str:
 
 def _latex_cells(row: Row) -> tuple[str, str, str]:
     """The preconditioner, the modified loss and the verdict (text with inline math)."""
-    from ..printing.equation import _group, _join, printer_for
-    from ..printing.layout import Group, _blocks
+    from ..printing.equation import group_latex, join_signed, printer_for
+    from ..printing.layout import Group, term_blocks
     from ..printing.potential import scalar_latex
 
     printer = printer_for(row.loss.equation.optimizer)
-    p = _join([_group(printer, Group(0, _blocks(row.loss.preconditioner)))])
+    p = join_signed([group_latex(printer, Group(0, term_blocks(row.loss.preconditioner)))])
     greater = lambda a, b: f"${printer.doprint(a)} > {printer.doprint(b)}$"  # noqa: E731
     verdict = "; ".join(v.describe(f"${printer.quantity(v.quantity)}$", greater) for v in row.verdicts)
     return p, scalar_latex(printer, row.loss.terms), verdict

@@ -22,7 +22,7 @@ from .symbols import symbol_names
 if TYPE_CHECKING:
     from ..equation import ModifiedEquation
 
-__all__ = ["NOTATIONS", "printer_for", "equation_latex", "terms_latex", "document"]
+__all__ = ["NOTATIONS", "printer_for", "equation_latex", "terms_latex", "group_latex", "join_signed", "document"]
 
 NOTATIONS = {"index": IndexLatexPrinter, "vector": VectorLatexPrinter}
 
@@ -77,26 +77,31 @@ def _block(printer, block: Block, hpower: sympy.Expr) -> tuple[int, str]:
     else:
         sign = 1 if block.prefactor > 0 else -1
         front = _summand(printer, Summand(1, abs(block.prefactor), (), 1), hpower * block.outer, separate=False)
-        inner = _join([(s.sign, _summand(printer, s, sympy.Integer(1), separate=True) or "1") for s in block.summands])
+        inner = join_signed([(s.sign, _summand(printer, s, sympy.Integer(1), separate=True) or "1") for s in block.summands])
         coefficient = rf"{front}\left({inner}\right)"
     body = " ".join(t for t in (coefficient, quantity) if t) or "1"
     return sign, body
 
 
-def _join(signed: list[tuple[int, str]]) -> str:
+def join_signed(signed: list[tuple[int, str]]) -> str:
+    """Signed LaTeX pieces ``(sign, body)`` joined into one sum
+    (:math:`a - b + c`; a leading minus when the first sign is negative)."""
     text = ""
     for n, (sign, body) in enumerate(signed):
         text += ("- " if sign < 0 else "") + body if n == 0 else (" - " if sign < 0 else " + ") + body
     return text
 
 
-def _group(printer, group: Group) -> tuple[int, str]:
+def group_latex(printer, group: Group) -> tuple[int, str]:
+    r"""``(sign, body)`` of one power of :math:`h`: a single block carries
+    :math:`h^k` in its fraction, several share :math:`h^k` in front of
+    parentheses (the sign is pulled out when every block is negative)."""
     hpower = h**group.power
     if len(group.blocks) == 1:
         return _block(printer, group.blocks[0], hpower)
     blocks = [_block(printer, b, sympy.Integer(1)) for b in group.blocks]
     sign = -1 if all(s < 0 for s, _ in blocks) else 1
-    inner = _join([(s * sign, body) for s, body in blocks])
+    inner = join_signed([(s * sign, body) for s, body in blocks])
     return sign, rf"{printer._print(hpower)} \left({inner}\right)"
 
 
@@ -108,7 +113,7 @@ def _lhs(printer: IndexLatexPrinter) -> str:
 
 def terms_latex(equation: "ModifiedEquation", printer: IndexLatexPrinter) -> list[tuple[int, str]]:
     """The signed LaTeX of each power of :math:`h` of the equation."""
-    return [_group(printer, g) for g in arrange(equation.terms)]
+    return [group_latex(printer, g) for g in arrange(equation.terms)]
 
 
 def equation_latex(equation: "ModifiedEquation", notation: str = "index",
@@ -118,8 +123,8 @@ def equation_latex(equation: "ModifiedEquation", notation: str = "index",
     printer = printer_for(equation.optimizer, notation, symbols)
     groups = terms_latex(equation, printer) or [(1, "0")]
     if not standalone:
-        return f"{_lhs(printer)} = {_join(groups)}"
-    lines = [f"{_lhs(printer)} &= {_join(groups[:1])}"]
+        return f"{_lhs(printer)} = {join_signed(groups)}"
+    lines = [f"{_lhs(printer)} &= {join_signed(groups[:1])}"]
     lines += [f"&\\quad {'-' if sign < 0 else '+'} {body}" for sign, body in groups[1:]]
     return document(equation, printer, " \\\\\n".join(lines), notation)
 

@@ -28,7 +28,7 @@ from ..algebra import ATOMS
 from ..algebra.index import Gradient, distribute
 from ..quantities import loss_batch, name_gradients, named_gradient
 
-__all__ = ["Summand", "Block", "Group", "arrange", "tidy_scalar"]
+__all__ = ["Summand", "Block", "Group", "arrange", "term_blocks", "tidy_scalar"]
 
 Factors = tuple[tuple[sympy.Expr, sympy.Expr], ...]
 
@@ -84,13 +84,16 @@ def arrange(terms: tuple[sympy.Expr, ...]) -> tuple[Group, ...]:
     """The layout of the terms :math:`f_0..f_N` (zero terms are left out)."""
     groups = []
     for power, term in enumerate(terms):
-        blocks = _blocks(name_gradients(term))
+        blocks = term_blocks(name_gradients(term))
         if blocks:
             groups.append(Group(power, blocks))
     return tuple(groups)
 
 
-def _blocks(expr: sympy.Expr) -> tuple[Block, ...]:
+def term_blocks(expr: sympy.Expr) -> tuple[Block, ...]:
+    """The blocks of one index-form expression (named gradients already
+    substituted): one per quantity, the quantity 1 first, each coefficient
+    factored; zero blocks are left out."""
     parts: dict[sympy.Expr, list[sympy.Expr]] = defaultdict(list)
     for term in sympy.Add.make_args(distribute(expr)):
         quantity, coefficient = [], []

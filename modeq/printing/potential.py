@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Mapping
 
 import sympy
 
-from .equation import _group, _join, printer_for
-from .layout import Group, _blocks
+from .equation import group_latex, join_signed, printer_for
+from .layout import Group, term_blocks
 
 if TYPE_CHECKING:
     from ..analysis.potential import ModifiedLoss
@@ -18,8 +18,8 @@ __all__ = ["modified_loss_latex", "scalar_latex"]
 
 def scalar_latex(printer, terms: tuple[sympy.Expr, ...]) -> str:
     r""":math:`\sum_k h^k \Phi_k` laid out like an equation's right-hand side."""
-    groups = [Group(k, _blocks(t)) for k, t in enumerate(terms) if t != 0]
-    return _join([_group(printer, g) for g in groups]) or "0"
+    groups = [Group(k, term_blocks(t)) for k, t in enumerate(terms) if t != 0]
+    return join_signed([group_latex(printer, g) for g in groups]) or "0"
 
 
 def modified_loss_latex(loss: "ModifiedLoss", symbols: Mapping[str, str] | None = None) -> str:
@@ -29,5 +29,5 @@ def modified_loss_latex(loss: "ModifiedLoss", symbols: Mapping[str, str] | None 
     if loss.preconditioner != 1:
         theta, j = printer.names["theta"], printer.names["j"]
         text += (rf", \qquad \dot{{\tilde{{{theta}}}}}_{{{j}}} = -P_{{{j}}}\nabla_{{{j}}}\tilde{{{printer.names['E']}}},"
-                 rf"\quad P_{{{j}}} = {_join([_group(printer, Group(0, _blocks(loss.preconditioner)))])}")
+                 rf"\quad P_{{{j}}} = {join_signed([group_latex(printer, Group(0, term_blocks(loss.preconditioner)))])}")
     return text
