@@ -99,8 +99,7 @@ class ModifiedEquation:
         return modified_loss(self, order)
 
     def __str__(self) -> str:
-        values = ", ".join(f"{k}={v}" for k, v in self.values.items())
-        lines = [f"modified equation of {self.optimizer.name} ({self.regime} regime, order {self.order}{', ' + values if values else ''}):"]
-        lines.append("  d theta_j/dt = " + " + ".join(f"h^{k} f_{k}" if k else "f_0" for k in range(self.order + 1)))
-        lines += [f"  f_{k} = {sympy.sstr(t)}" for k, t in enumerate(self.terms)]
-        return "\n".join(lines)
+        """The equation in the papers' notation, in Unicode, with a legend (:mod:`modeq.printing.text`)."""
+        from .printing.text import equation_text
+
+        return equation_text(self)

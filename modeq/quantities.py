@@ -26,7 +26,14 @@ import sympy
 from .algebra import ATOMS
 from .algebra.index import Contraction, Gradient, Reduction
 
-__all__ = ["LOSS", "loss", "gradient_of", "named_gradient", "name_gradients", "norm_kind", "antiderivative"]
+__all__ = ["atoms_of", "LOSS", "loss", "gradient_of", "named_gradient", "name_gradients", "norm_kind", "antiderivative"]
+
+def atoms_of(equation=None):
+    """The atom table of ``equation`` (its own when it has one), else the
+    process-wide :data:`~modeq.algebra.ATOMS`: the one place output code looks
+    atoms up."""
+    return getattr(equation, "atoms", ATOMS)
+
 
 #: The loss value :math:`E` (a scalar).
 LOSS = sympy.Symbol("E")

@@ -1,4 +1,4 @@
-"""``modeq list``: the built-in optimizers and their hyperparameters."""
+"""``modeq list``: the built-in optimizers, their descriptions and hyperparameters."""
 
 from __future__ import annotations
 
@@ -11,12 +11,17 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    for opt in BUILTIN.values():
-        summary = (opt.description.splitlines() or [""])[0]
-        print(f"{opt.name}: {summary}")
+    from ..printing.text import hyperparameter_name, plain_docstring
+
+    for n, opt in enumerate(BUILTIN.values()):
+        print(("\n" if n else "") + opt.name)
+        if opt.description:
+            print(plain_docstring(opt.description, width=88, indent="    "))
         for hp in opt.hyperparameters:
+            symbol = hyperparameter_name(hp)
+            name = hp.name if symbol == hp.name else f"{hp.name} = {symbol}"
             default = "" if hp.default is None else f", default {hp.default:g}"
-            print(f"    {hp.name} in {hp.domain.value}{default}: {hp.description}")
-        for option, value in opt.options.items():
-            print(f"    option {option}={value}")
+            print(f"    {name} in {hp.domain.value}{default}" + (f": {hp.description}" if hp.description else ""))
+        if opt.options:
+            print("    options: " + ", ".join(f"{k}={v}" for k, v in opt.options.items()))
     return 0

@@ -1,0 +1,596 @@
+r"""Plain-text output in the papers' notation, in Unicode: what ``print(eq)`` and
+``modeq derive`` show.
+
+The text reads like the LaTeX of :mod:`modeq.printing.latex`, one line per
+power of :math:`h`:
+
+.. code-block:: text
+
+    modified equation of adam (stationary regime, order 1):
+      dθ̃_j/dt = f_0 + h f_1
+      f_0 = -∇_j E/√(|∇_j E|² + ε)
+      f_1 = -(2(β-ρ)/((1-β)(1-ρ)) + (1+ρ)/(1-ρ)·ε/(|∇_j E|² + ε))/(2√(|∇_j E|² + ε)) ∇_j‖∇E‖₁,ε
+      notation: ∇_j E = ∂E/∂θ_j; ‖∇E‖₁,c = Σ_i √(|∇_i E|² + c)
+
+A coefficient stands in front of its quantity as the papers write
+``h/(4m) Σ_k ‖∇E_k‖²``; factors side by side multiply (``2h``, ``λθ̃_j``), and
+``·`` separates factors that carry an index.
+
+* :class:`TextPrinter` — a SymPy printer for index-form expressions:
+  :math:`\nabla_j E` is ``∇_j E``, :math:`D_1[X]` is ``Σ_i ∇_{ji}E·X_i``
+  (the argument written for component ``i``), :math:`S[|g|]` is ``‖∇E‖₁``,
+  the parameter is ``θ̃_j``, hyperparameters are their LaTeX names in Unicode
+  (``β``, ``ρ``, ``ε``, ``β₁``);
+* :func:`equation_text` — a modified equation, laid out by
+  :func:`modeq.printing.layout.arrange` like the LaTeX, with a one-line legend
+  of the notation it uses;
+* :func:`plain_math` — LaTeX math as Unicode text (hyperparameter names,
+  docstrings in ``modeq list``); :func:`plain_docstring` — a reST docstring as
+  readable text.
+
+Unlike :class:`sympy.printing.str.StrPrinter` the output is for reading, not for
+pasting into Python.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from decimal import Decimal
+from typing import TYPE_CHECKING, Iterable
+
+import sympy
+from sympy.printing.str import StrPrinter
+
+from ..algebra.base import STEP
+from ..algebra.index import Contraction, Gradient, Reduction
+from ..optimizers.base import Optimizer, exact_number
+from ..optimizers.language import h
+from ..quantities import atoms_of, loss_batch, named_gradient, norm_kind
+from .layout import Block, Summand, arrange
+
+if TYPE_CHECKING:
+    from ..equation import ModifiedEquation
+
+__all__ = ["TextPrinter", "equation_text", "plain_math", "plain_docstring", "legend"]
+
+#: Summation indices, in the order they are taken (the component's own is skipped).
+INDEX_LETTERS = "iklmqrsuvw"
+
+_GREEK = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ϵ", "varepsilon": "ε", "zeta": "ζ",
+    "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν",
+    "xi": "ξ", "pi": "π", "rho": "ρ", "varrho": "ϱ", "sigma": "σ", "tau": "τ", "upsilon": "υ", "phi": "ϕ",
+    "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ",
+    "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
+}
+_SYMBOLS = {
+    "nabla": "∇", "sum": "Σ", "prod": "Π", "partial": "∂", "infty": "∞", "cdot": "·", "times": "×",
+    "|": "‖", "lVert": "‖", "rVert": "‖", "lvert": "|",
+    "rvert": "|", "ell": "ℓ", "odot": "⊙", "circ": "∘", "pm": "±", "dots": "…", "ldots": "…",
+    "cdots": "⋯", "langle": "⟨", "rangle": "⟩", "top": "ᵀ", ",": " ", ";": " ",
+    ":": " ", "!": "", " ": " ", "{": "{", "}": "}", "_": "_", "%": "%", "&": "&", "#": "#",
+}
+_RELATIONS = {"le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "approx": "≈", "to": "→",
+              "rightarrow": "→", "mapsto": "↦", "in": "∈", "sim": "∼", "quad": "", "qquad": ""}
+_ACCENTS = {"hat": "\u0302", "widehat": "\u0302", "tilde": "\u0303", "widetilde": "\u0303", "bar": "\u0304",
+            "overline": "\u0305", "dot": "\u0307", "ddot": "\u0308", "vec": "\u20d7"}
+_WORDS = ("operatorname", "mathrm", "text", "textrm", "mathit", "mathbf", "boldsymbol", "mathcal", "mathbb")
+_DROP = ("left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr",
+         "displaystyle", "limits", "nolimits")
+_SUPERSCRIPT = str.maketrans("0123456789-+()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ⁿ")
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def superscript(text: str) -> str:
+    """``text`` as Unicode superscript characters, or ``^(text)`` when some have none."""
+    if all(c in "0123456789-" for c in text) and text:
+        return text.translate(_SUPERSCRIPT)
+    return f"^{text}" if len(text) == 1 else f"^({text})"
+
+
+def subscript(text: str) -> str:
+    """Digits as Unicode subscripts (``β₁``), anything else as ``_text`` or ``_{text}``."""
+    if text.isdigit():
+        return text.translate(_SUBSCRIPT)
+    return f"_{text}" if len(text) == 1 else f"_{{{text}}}"
+
+
+# -- LaTeX math and reST as text ------------------------------------------------------------------
+
+
+def _group(text: str, start: int) -> tuple[str, int]:
+    """The braced group (or single token) at ``start``: ``(content, end)``."""
+    while start < len(text) and text[start] == " ":
+        start += 1
+    if start >= len(text):
+        return "", start
+    if text[start] == "{":
+        depth = 0
+        for end in range(start, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            if depth == 0:
+                return text[start + 1:end], end + 1
+        return text[start + 1:], len(text)
+    if text[start] == "\\":
+        match = re.match(r"\\([A-Za-z]+|.)", text[start:])
+        return match.group(0), start + len(match.group(0))
+    return text[start], start + 1
+
+
+def _atomic(text: str) -> bool:
+    return len(text) <= 1 or bool(re.fullmatch(r"[\w\u0300-\u036f\u0370-\u03ff∇]+", text)) and len(text) <= 2
+
+
+def plain_math(latex: str) -> str:
+    r"""LaTeX math as Unicode text: ``\hat m_{n+1}/\sqrt{\hat\nu_{n+1}+\varepsilon}``
+    becomes ``m̂_{n+1}/√(ν̂_{n+1}+ε)``, ``\beta_1`` becomes ``β₁``."""
+    out, i = [], 0
+    while i < len(latex):
+        char = latex[i]
+        if char == "\\":
+            match = re.match(r"\\([A-Za-z]+|.)", latex[i:])
+            name, i = match.group(1), i + len(match.group(0))
+            if name.isalpha():  # TeX ignores the spaces after a control word
+                while latex[i:i + 1] == " ":
+                    i += 1
+            if name in _RELATIONS:
+                out.append(f" {_RELATIONS[name]} ")
+            elif name in _GREEK:
+                out.append(_GREEK[name])
+            elif name in _SYMBOLS:
+                out.append(_SYMBOLS[name])
+            elif name in _ACCENTS:
+                arg, i = _group(latex, i)
+                arg = plain_math(arg)
+                out.append(arg + _ACCENTS[name])
+            elif name == "frac" or name in ("dfrac", "tfrac"):
+                top, i = _group(latex, i)
+                bottom, i = _group(latex, i)
+                top, bottom = plain_math(top), plain_math(bottom)
+                top = top if _atomic(top) else f"({top})"
+                bottom = bottom if _atomic(bottom) else f"({bottom})"
+                rest = latex[i:].lstrip()
+                # a coefficient reads as one when a space follows it: h/4 ‖∇E‖²
+                out.append(f"{top}/{bottom}" + (" " if rest and rest[0] not in "+-=,.;)]}&^_" else ""))
+            elif name == "sqrt":
+                arg, i = _group(latex, i)
+                arg = plain_math(arg)
+                out.append(f"√{arg}" if _atomic(arg) else f"√({arg})")
+            elif name in _WORDS:
+                arg, i = _group(latex, i)
+                out.append(plain_math(arg))
+            elif name in _DROP:
+                if latex[i:i + 1] in ".":
+                    i += 1
+            else:
+                out.append(name)
+        elif char in "^_":
+            arg, i = _group(latex, i + 1)
+            arg = plain_math(arg)
+            out.append(superscript(arg) if char == "^" else subscript(arg))
+        elif char in "{}":
+            i += 1
+        elif char == "~":
+            out.append(" ")
+            i += 1
+        else:
+            out.append(char)
+            i += 1
+    return re.sub(r" {2,}", " ", "".join(out))
+
+
+_ROLE = re.compile(r":(?:math|mod|func|class|meth|attr|data|obj|exc|ref):`~?([^`]*)`")
+
+
+def _inline(text: str) -> str:
+    def role(match: re.Match) -> str:
+        kind = match.group(0)[1:].split(":")[0]
+        body = match.group(1)
+        if kind == "math":  # a formula is not broken across lines
+            return plain_math(body).strip().replace(" ", "\N{NO-BREAK SPACE}")
+        body = body.split(".")[-1] if match.group(0).split("`")[1].startswith("~") else body
+        return body + "()" if kind in ("func", "meth") else body
+
+    text = _ROLE.sub(role, text)
+    return re.sub(r"``([^`]*)``", r"\1", text)
+
+
+def plain_docstring(doc: str, width: int = 88, indent: str = "") -> str:
+    """A reST docstring as readable text: roles and math in Unicode, paragraphs
+    re-wrapped to ``width``, ``.. math::`` blocks indented on their own lines."""
+    doc = textwrap.dedent(doc.strip("\n")).strip()
+    paragraphs, lines = [], []
+    for block in re.split(r"\n\s*\n", doc):
+        block = block.strip("\n")
+        if block.lstrip().startswith(".. math::"):
+            body = block.lstrip()[len(".. math::"):]
+            paragraphs.append(indent + "    " + plain_math(" ".join(body.split())))
+            continue
+        for item in re.split(r"\n(?=\s*[*-] )", block):
+            lines = " ".join(line.strip() for line in item.splitlines())
+            bullet = re.match(r"[*-] ", lines)
+            first = indent + ("• " if bullet else "")
+            rest = indent + ("  " if bullet else "")
+            paragraphs.append(textwrap.fill(_inline(lines[2:] if bullet else lines), width, initial_indent=first,
+                                            subsequent_indent=rest, break_on_hyphens=False, break_long_words=False))
+    return "\n".join(paragraphs).replace("\N{NO-BREAK SPACE}", " ")
+
+
+# -- the printer ----------------------------------------------------------------------------------
+
+
+class TextPrinter(StrPrinter):
+    r"""Index-form expressions as Unicode text, component ``j``."""
+
+    printmethod = "_modeq_text"
+
+    def __init__(self, optimizer: Optimizer | None = None, atoms=None) -> None:
+        super().__init__()
+        self.atoms = atoms_of(None) if atoms is None else atoms
+        self.names: dict[sympy.Symbol, str] = {h: "h", STEP: "n"}
+        for hp in optimizer.hyperparameters if optimizer is not None else ():
+            self.names[hp.symbol] = hyperparameter_name(hp)
+        self._index = "j"
+        self._used = ["j"]
+        self._bare = False
+        self._compact = False
+
+    def quantity(self, expr: sympy.Expr) -> str:
+        """A quantity standing last in a term: a lone sum over an index needs no parentheses."""
+        self._bare = isinstance(expr, sympy.Symbol)
+        try:
+            return self._print(expr)
+        finally:
+            self._bare = False
+
+    # -- atoms --------------------------------------------------------------------------------
+
+    def _print_Symbol(self, expr: sympy.Symbol) -> str:
+        if expr in self.names:
+            return self.names[expr]
+        bare, self._bare = self._bare, False
+        definition = self.atoms.definition(expr)
+        if definition == "theta":
+            return f"θ̃_{self._index}"
+        if isinstance(definition, Gradient):
+            return f"∇_{self._index} {self._loss(definition.loss)}"
+        if isinstance(definition, Contraction):
+            text = self._contraction(definition)
+            return text if bare else f"({text})"
+        if isinstance(definition, Reduction):
+            return self._scalar(expr)
+        if expr == self.atoms.dimension:
+            return "p"
+        scalar = named_gradient(expr)
+        if scalar is not None:
+            return f"∇_{self._index}" + self._scalar(scalar)
+        is_loss, batch = loss_batch(expr)
+        if is_loss:
+            return self._loss(batch)
+        return plain_math(expr.name) if "\\" in expr.name else expr.name
+
+    def _loss(self, batch: int | None) -> str:
+        return "E" if batch is None else "E" + subscript(str(batch))
+
+    def _fresh(self, count: int) -> list[str]:
+        free = [c for c in INDEX_LETTERS if c not in self._used]
+        if len(free) < count:
+            raise ValueError("the expression nests more sums than there are index letters")
+        return free[:count]
+
+    def _at(self, index: str, expr: sympy.Expr, last: bool = False) -> str:
+        """``expr`` written for component ``index``, in parentheses unless it is one factor."""
+        outer, self._index = self._index, index
+        self._bare = last and isinstance(expr, sympy.Symbol)
+        try:
+            text = self._print(expr)
+        finally:
+            self._index, self._bare = outer, False
+        simple = expr.is_Symbol or expr.is_Pow and expr.exp.is_Integer and expr.exp > 0 or expr.is_Function
+        return text if simple else f"({text})"
+
+    def _contraction(self, definition: Contraction) -> str:
+        letters = self._fresh(len(definition.args))
+        self._used += letters
+        try:
+            last = len(definition.args) - 1
+            args = [self._at(letter, arg, n == last) for n, (letter, arg) in enumerate(zip(letters, definition.args))]
+        finally:
+            del self._used[-len(letters):]
+        sums = letters[0] if len(letters) == 1 else "{" + ",".join(letters) + "}"
+        derivative = f"∇_{{{self._index}{''.join(letters)}}}{self._loss(definition.loss)}"
+        return f"Σ_{sums} " + "·".join([derivative] + args)
+
+    def _norm(self, kind: tuple, power: sympy.Expr = sympy.Integer(1)) -> str:
+        name, batch, c = kind
+        vector = f"‖∇{self._loss(batch)}‖"
+        if name == "2":
+            exponent = 2 * power
+            return vector + ("" if exponent == 1 else self._exponent(exponent))
+        if name == "1":
+            base = vector + "₁"
+        else:
+            constant = self._print(c)
+            base = vector + (f"₁,{constant}" if len(constant) == 1 else f"_{{1,{constant}}}")
+        return base if power == 1 else f"({base}){self._exponent(power)}"
+
+    def _scalar(self, scalar: sympy.Expr) -> str:
+        kind = norm_kind(scalar)
+        if kind is not None:
+            return self._norm(kind)
+        if scalar.is_Pow and norm_kind(scalar.base) is not None:
+            return self._norm(norm_kind(scalar.base), scalar.exp)
+        definition = self.atoms.definition(scalar)
+        if isinstance(definition, Reduction):
+            (letter,) = self._fresh(1)
+            self._used.append(letter)
+            try:
+                return f"Σ_{letter} {self._at(letter, definition.arg, last=True)}"
+            finally:
+                self._used.pop()
+        return self._print(scalar)
+
+    # -- numbers, powers, products and sums ---------------------------------------------------
+
+    def _exponent(self, exponent: sympy.Expr) -> str:
+        return superscript(self._print(exponent).replace(" ", ""))
+
+    def _print_Rational(self, expr: sympy.Rational) -> str:
+        return decimal(expr) or (str(expr.p) if expr.q == 1 else f"{expr.p}/{expr.q}")
+
+    def _print_Integer(self, expr: sympy.Integer) -> str:
+        return decimal(expr) or str(expr.p)
+
+    def _print_Float(self, expr: sympy.Float) -> str:
+        return f"{float(expr):g}"
+
+    def _print_Abs(self, expr: sympy.Expr) -> str:
+        return f"|{self._print(expr.args[0])}|"
+
+    def _print_sign(self, expr: sympy.Expr) -> str:
+        return f"sign({self._print(expr.args[0])})"
+
+    def _base(self, base: sympy.Expr) -> str:
+        text = self._print(base)
+        if base.is_Add or base.is_Mul or base.is_Pow or base.is_Rational and not base.is_Integer or text.startswith("-"):
+            return f"({text})"
+        if isinstance(base, sympy.Symbol) and isinstance(self.atoms.definition(base), Gradient):
+            return f"({text})"
+        return text
+
+    def _print_Pow(self, expr: sympy.Pow) -> str:
+        base, exponent = expr.as_base_exp()
+        if exponent.is_Rational and exponent < 0:
+            return self._print_Mul(expr)
+        kind = norm_kind(base) if isinstance(base, sympy.Symbol) else None
+        if kind is not None and kind[0] == "2" and exponent.is_Rational:
+            return self._norm(kind, exponent)
+        if base.is_Pow and base.exp == 2 and isinstance(self.atoms.definition(base.base), Gradient):
+            return self._absolute(base.base, 2 * exponent)
+        if isinstance(self.atoms.definition(base), Gradient) and exponent.is_Integer and exponent.is_even:
+            return self._absolute(base, exponent)
+        if exponent == sympy.S.Half:
+            text = self._print(base)
+            return f"√{text}" if isinstance(base, sympy.Symbol) and len(text) == 1 or base.is_Integer else f"√({text})"
+        return self._base(base) + self._exponent(exponent)
+
+    def _absolute(self, gradient: sympy.Symbol, exponent: sympy.Expr) -> str:
+        text = f"|{self._print(gradient)}|"
+        return text if exponent == 1 else text + self._exponent(exponent)
+
+    def _factor_key(self, factor: sympy.Expr):
+        if factor.is_Number:
+            rank = 0
+        elif self.atoms.is_component(factor) or factor.free_symbols & self.atoms.scalar:
+            rank = 4 if any(isinstance(self.atoms.definition(s), Contraction) for s in factor.free_symbols) else 3
+        else:
+            rank = 2 if factor.as_base_exp()[0].is_Add else 1
+        return rank, sympy.default_sort_key(factor)
+
+    def _factor(self, factor: sympy.Expr, last: bool) -> str:
+        if factor.is_Add:
+            return f"({self._print(factor)})"
+        self._bare = last and isinstance(factor, sympy.Symbol)
+        try:
+            return self._print(factor)
+        finally:
+            self._bare = False
+
+    def factors_text(self, factors: Iterable[sympy.Expr], last_bare: bool = True) -> list[str]:
+        """Each factor printed, sums in parentheses, sorted as a person writes them
+        (number, :math:`h`, hyperparameters, their sums, component factors, sums over indices)."""
+        factors = sorted((f for f in factors if f != 1), key=self._factor_key)
+        return [self._factor(f, last_bare and n == len(factors) - 1) for n, f in enumerate(factors)]
+
+    def _print_Mul(self, expr: sympy.Expr) -> str:
+        number, rest = expr.as_coeff_Mul()
+        sign = "-" if number < 0 else ""
+        number = abs(number)
+        num, den = [], []
+        if number.is_Rational:
+            num += [sympy.Integer(number.p)] if number.p != 1 else []
+            den += [sympy.Integer(number.q)] if number.q != 1 else []
+        elif number != 1:
+            num.append(number)
+        for factor in sympy.Mul.make_args(rest):
+            base, exponent = factor.as_base_exp()
+            if exponent.is_Rational and exponent < 0:
+                den.append(base ** -exponent)
+            elif factor != 1:
+                num.append(factor)
+        bottom = self.factors_text(den)
+        top = self.factors_text(num, last_bare=not bottom)
+        return sign + fraction(top, bottom)
+
+    def _print_Add(self, expr: sympy.Expr, order=None) -> str:
+        text = super()._print_Add(expr, order)
+        if not self.atoms.is_component(expr) and not expr.free_symbols & self.atoms.scalar and len(expr.args) <= 3:
+            text = text.replace(" + ", "+").replace(" - ", "-")
+        return text
+
+    def _as_ordered_terms(self, expr: sympy.Expr, order=None) -> list[sympy.Expr]:
+        """Numbers first (``1-β``), then terms that vary with the component, then the rest."""
+        def key(term: sympy.Expr):
+            rank = 0 if term.is_Number else 1 if self.atoms.is_component(term) else 2
+            return rank, sympy.default_sort_key(term)
+
+        return sorted(sympy.Add.make_args(expr), key=key)
+
+
+_NUMBER = re.compile(r"[\d.]+(e-?\d+)?")
+
+
+def _separator(previous: str, piece: str) -> str:
+    """How two factors are written side by side: ``2h``, ``h(1+β)``, ``λθ̃_j`` juxtaposed;
+    ``∇_{ji}E·∇_i E`` with a dot after anything that carries an index; a space before a sum."""
+    if piece[:1].isdigit():
+        return "·"
+    if piece.startswith("Σ"):
+        return " "
+    if _NUMBER.fullmatch(previous) and "e" not in previous or not any(c in previous for c in "∇θ|‖_ΣEe"):
+        return ""
+    return "·"
+
+
+def product(pieces: list[str]) -> str:
+    """Factors side by side where that reads unambiguously, else joined by ``·``."""
+    text, previous = "", ""
+    for piece in pieces:
+        text += piece if not text else _separator(previous, piece) + piece
+        previous = piece
+    return text
+
+
+def fraction(top: list[str], bottom: list[str]) -> str:
+    """``top/bottom`` with parentheses only where a product or sum needs them."""
+    numerator = product(top) or "1"
+    if not bottom:
+        return numerator
+    denominator = product(bottom)
+    if len(bottom) > 1 or not re.fullmatch(r"[\w\u0300-\u036f\u0370-\u03ff⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉]+|\(.*\)|√\(.*\)|\|.*\|[⁰¹²³⁴⁵⁶⁷⁸⁹]*",
+                                            denominator):
+        denominator = f"({denominator})"
+    return f"{numerator}/{denominator}"
+
+
+def decimal(number: sympy.Rational) -> str | None:
+    """A number given in decimals, such as ``1e-8``, ``1e8`` or ``0.999``, written
+    that way (it was exact, so the text is too); ``None`` for other numbers."""
+    p, q = abs(int(number.p)), int(number.q)
+    sign = "-" if number < 0 else ""
+    if q == 1:
+        mantissa = str(p).rstrip("0")
+        return f"{sign}{mantissa}e{len(str(p)) - len(mantissa)}" if p >= 10**5 and len(mantissa) == 1 else None
+    digits = len(str(q)) - 1
+    if q != 10**digits:
+        return None
+    value = Decimal(p).scaleb(-digits)
+    if digits < 5:
+        return sign + format(value, "f")
+    mantissa, exponent = f"{value:e}".split("e")
+    return f"{sign}{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def hyperparameter_name(hp) -> str:
+    """A hyperparameter in text: its LaTeX name in Unicode (``β₁``), or its own name."""
+    if hp.latex:
+        text = plain_math(hp.latex).strip()
+        if text and "\\" not in text and len(text) <= 4:
+            return text
+    return hp.name
+
+
+# -- the layout as text ---------------------------------------------------------------------------
+
+
+def _split(printer: TextPrinter, summand: Summand, extra: sympy.Expr) -> tuple[list[sympy.Expr], list[sympy.Expr]]:
+    num = [sympy.Integer(summand.number.p)] + [b**e for b, e in summand.scalar if e > 0]
+    den = [sympy.Integer(summand.number.q)] + [b**-e for b, e in summand.scalar if e < 0]
+    top, bottom = sympy.fraction(extra)
+    return num + list(sympy.Mul.make_args(top)), den + list(sympy.Mul.make_args(bottom))
+
+
+def _summand_text(printer: TextPrinter, summand: Summand) -> str:
+    """A summand inside a bracket: its scalar fraction, then its elementwise one
+    (``(1+ρ)/(1-ρ)·ε/(|∇_j E|² + ε)``)."""
+    top, bottom = (printer.factors_text(f) for f in _split(printer, summand, sympy.Integer(1)))
+    unit = Summand(1, sympy.Integer(1), (), 1)
+    ctop, cbottom = (printer.factors_text(f) for f in _split(printer, unit, summand.component))
+    if not bottom or not ctop:
+        return fraction(top + ctop, bottom + cbottom)
+    return fraction(top, bottom) + "·" + fraction(ctop, cbottom)
+
+
+def _signed(parts: list[tuple[int, str]]) -> str:
+    text = ""
+    for n, (sign, body) in enumerate(parts):
+        text += ("-" if sign < 0 else "") + body if n == 0 else (" - " if sign < 0 else " + ") + body
+    return text
+
+
+def _block_text(printer: TextPrinter, block: Block, hpower: sympy.Expr) -> tuple[int, str]:
+    """``coefficient quantity``, as the papers write ``h/(4m) Σ_k ‖∇E_k‖²``."""
+    quantity = "" if block.quantity == 1 else printer.quantity(block.quantity)
+    if len(block.summands) == 1:
+        (only,) = block.summands
+        sign = only.sign * (1 if block.prefactor > 0 else -1)
+        scaled = Summand(sign, only.number * abs(block.prefactor), only.scalar, only.component)
+        component = block.outer * only.component
+        num, den = _split(printer, scaled, hpower)
+        ctop, cbottom = sympy.fraction(component)
+        if not quantity and component != 1 and cbottom == 1 and any(f != 1 for f in den):
+            # a scalar fraction in front of a plain elementwise factor: -1/(1-β) ∇_j E
+            quantity = product(printer.factors_text(sympy.Mul.make_args(ctop)))
+        else:
+            num, den = _split(printer, scaled, hpower * component)
+        coefficient = fraction(printer.factors_text(num, last_bare=not quantity), printer.factors_text(den))
+    else:
+        sign = 1 if block.prefactor > 0 else -1
+        num, den = _split(printer, Summand(1, abs(block.prefactor), (), 1), hpower * block.outer)
+        inner = _signed([(s.sign, _summand_text(printer, s)) for s in block.summands])
+        coefficient = fraction(printer.factors_text(num) + [f"({inner})"], printer.factors_text(den))
+    if not quantity:
+        return sign, coefficient
+    return sign, quantity if coefficient == "1" else f"{coefficient} {quantity}"
+
+
+def legend(text: str) -> str:
+    """One line explaining the notation that ``text`` uses."""
+    items = ["∇_j E = ∂E/∂θ_j"]
+    if "θ̃" in text:
+        items.append("θ̃ the parameters on the modified flow")
+    if re.search(r"∇_\{j\w+\}", text):
+        items.append("∇_{ji}E = ∂²E/∂θ_j∂θ_i (more indices: higher derivatives)")
+    if "Σ_" in text:
+        items.append("Σ_i sums over all parameters i")
+    if "‖²" in text or "‖∇E‖" in text and "‖∇E‖₁" not in text and "‖∇E‖_" not in text:
+        items.append("‖∇E‖² = Σ_i |∇_i E|²")
+    if "‖₁," in text or "‖_{1," in text:
+        items.append("‖∇E‖₁,c = Σ_i √(|∇_i E|² + c)")
+    if re.search(r"‖∇E[₀-₉]*‖₁(?!,)", text):
+        items.append("‖∇E‖₁ = Σ_i |∇_i E|")
+    if re.search(r"E[₀-₉]", text):
+        items.append("E_b the loss of batch b, E their mean")
+    if "p" in re.findall(r"\b\w\b", text):
+        items.append("p the number of parameters")
+    return "notation: " + "; ".join(items)
+
+
+def equation_text(equation: "ModifiedEquation") -> str:
+    r"""The equation as text: a header, :math:`\dot{\tilde\theta}_j = f_0 + h f_1 + \dots`,
+    one line per term :math:`f_k`, and a legend."""
+    printer = TextPrinter(equation.optimizer, atoms_of(equation))
+    names = {hp.name: printer.names[hp.symbol] for hp in equation.optimizer.hyperparameters}
+    values = ", ".join(f"{names.get(k, k)} = {printer.doprint(exact_number(v))}" for k, v in equation.values.items())
+    header = f"modified equation of {equation.optimizer.name} ({equation.regime} regime, order {equation.order}"
+    lines = [header + (f", {values}" if values else "") + "):"]
+    powers = ["f_0"] + [f"h{superscript(str(k)) if k > 1 else ''} f_{k}" for k in range(1, equation.order + 1)]
+    lines.append("  dθ̃_j/dt = " + " + ".join(powers))
+    terms = {group.power: group for group in arrange(equation.terms)}
+    for k in range(equation.order + 1):
+        group = terms.get(k)
+        body = _signed([_block_text(printer, b, sympy.Integer(1)) for b in group.blocks]) if group else "0"
+        lines.append(f"  f_{k} = {body}")
+    lines.append("  " + legend("\n".join(lines[2:])))
+    return "\n".join(lines)
