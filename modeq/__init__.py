@@ -29,6 +29,7 @@ _EXPORTS = {
     "derive_steps": ".stepwise",
     "StepwiseEquation": ".stepwise",
     "verify": ".numerics.verify",
+    "iterates": ".iteration",
     "VerificationReport": ".numerics.report",
 }
 
