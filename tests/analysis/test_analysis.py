@@ -119,7 +119,7 @@ def test_gradient_detection_agrees_with_numeric_jacobian_symmetry(opt, order, va
 def test_classification_symbolic_and_numeric():
     small = eps_limit(modeq.derive(adam, order=1), 0)
     (verdict,) = classify(small)
-    assert verdict.text == "penalizes ‖∇E‖₁ when beta > rho; anti-penalizes it when rho > beta"
+    assert verdict.text == "penalizes ‖∇E‖₁ when β > ρ; anti-penalizes it when ρ > β"
     assert classify(small, {"beta": 0.9, "rho": 0.999})[0].text == "anti-penalizes ‖∇E‖₁"
     assert classify(small, {"beta": 0.9, "rho": 0.5})[0].text == "penalizes ‖∇E‖₁"
     # the coefficient c of E~ = E + h c ||grad E||_1: (beta - rho)/((1 - beta)(1 - rho))
@@ -140,8 +140,46 @@ def test_table_1_is_regenerated_from_the_engine():
     assert r"\frac{h \left(1 + \beta\right)}{4 \sqrt{\varepsilon} \left(1 - \beta\right)}" in adam_large
     text = table1("text")
     assert "heavy_ball " in text and "penalizes ‖∇E‖²" in text
-    assert "anti-penalizes it when rho > beta" in text
+    assert "anti-penalizes it when ρ > β" in text
     latex = table1("latex")
     assert latex.startswith(r"\begin{tabular}") and r"when $\rho > \beta$" in latex and "when beta >" not in latex
     with pytest.raises(ValueError, match="unknown table format"):
         table1("html")
+
+
+def _nadam():
+    from modeq.optimizers.base import decay, optimizer, positive
+    from modeq.optimizers.language import ema, grad
+
+    @optimizer(beta1=decay(0.9, r"\beta_1"), beta2=decay(0.999, r"\beta_2"), eps=positive(1e-8, r"\varepsilon"))
+    def nadam(beta1, beta2, eps):
+        g = grad()
+        m, v = ema(g, beta1), ema(g**2, beta2)
+        return -(beta1 * m + (1 - beta1) * g) / sqrt(v + eps)
+
+    return nadam
+
+
+def test_conditions_are_written_as_a_person_would():
+    """NAdam (Nesterov momentum in Adam), eps -> 0: the sign of the one-norm's
+    coefficient is that of beta1^2/(1-beta1) - beta2/(1-beta2), written
+    beta1^2(1-beta2) > beta2(1-beta1), not as expanded polynomials."""
+    nadam = _nadam()
+    small = eps_limit(modeq.derive(nadam, order=1), 0)
+    (verdict,) = classify(small)
+    assert verdict.text == "penalizes ‖∇E‖₁ when β₁²(1-β₂) > β₂(1-β₁); anti-penalizes it when β₂(1-β₁) > β₁²(1-β₂)"
+    assert [v.text for v in classify(small)] == [verdict.text]  # deterministic
+    b1, b2 = nadam.hyperparameter("beta1").symbol, nadam.hyperparameter("beta2").symbol
+    a, b = verdict.sides
+    assert sympy.expand(a - b - verdict.condition) == 0
+    # by value: the side that wins decides the sign of the coefficient classify finds with numbers
+    rng = np.random.default_rng(7)
+    for x, y in rng.uniform(0.01, 0.99, (20, 2)):
+        x, y = Rational(round(x, 3)).limit_denominator(1000), Rational(round(y, 3)).limit_denominator(1000)
+        difference = (a - b).xreplace({b1: x, b2: y})
+        if difference != 0:
+            sign = classify(small, {"beta1": x, "beta2": y})[0].sign
+            assert sign == (1 if difference > 0 else -1), (x, y)
+    # and the latex table form uses the same sides
+    assert verdict.describe("Q", lambda p, q: f"{sympy.latex(p)} > {sympy.latex(q)}").startswith(
+        r"penalizes Q when \beta_{1}^{2} \left(1 - \beta_{2}\right) > \beta_{2} \left(1 - \beta_{1}\right)")
