@@ -63,11 +63,11 @@ def _optimizer(optimizer: Optimizer | str) -> Optimizer:
 def _values(optimizer: Optimizer, values: Mapping[str, Any] | None) -> dict[str, float]:
     """All hyperparameters as numbers: the given ones, the defaults for the rest."""
     merged = {**optimizer.defaults(), **dict(values or {})}
-    optimizer.substitutions(merged)  # names and domains, with clear errors
+    exact = optimizer.substitutions(merged)  # names and domains, with clear errors
     missing = [hp.name for hp in optimizer.hyperparameters if hp.name not in merged]
     if missing:
         raise ValueError(f"give values for the hyperparameters {', '.join(missing)} of {optimizer.name}")
-    return {k: float(v) for k, v in merged.items()}
+    return {k: float(exact[optimizer.hyperparameter(k).symbol]) for k in merged}
 
 
 def default_step_sizes(optimizer: Optimizer, values: Mapping[str, float], count: int = 5) -> tuple[float, ...]:

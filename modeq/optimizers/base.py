@@ -13,6 +13,8 @@ function; calling an optimizer with options returns a re-configured copy::
 from __future__ import annotations
 
 import hashlib
+import collections.abc
+import decimal
 import inspect
 import math
 import numbers
@@ -22,6 +24,7 @@ from typing import Any, Callable, Mapping
 
 import sympy
 
+from ..parsing import parse_number
 from .language import RESERVED_NAMES, DescriptionError, check_smooth
 
 __all__ = ["Domain", "HyperParameter", "Optimizer", "optimizer", "exact_number", "decay", "positive", "nonnegative", "real"]
@@ -54,19 +57,28 @@ class Domain(Enum):
 
 def exact_number(value: Any) -> sympy.Expr:
     """A number as an exact SymPy number: floats by their shortest decimal
-    (``0.9`` becomes ``9/10``), so derived coefficients stay exact."""
-    if isinstance(value, sympy.Basic):
+    (``0.9`` becomes ``9/10``), so derived coefficients stay exact. Text
+    (``"0.9"``, ``"1/10"``) is parsed by :func:`modeq.parsing.parse_number`,
+    never evaluated; containers and other objects are refused (``sympify``
+    would evaluate the text inside them)."""
+    if isinstance(value, sympy.Expr):
         return value
+    if isinstance(value, str):
+        return parse_number(value)
+    if getattr(value, "shape", None) == () and hasattr(value, "item"):  # a NumPy scalar or 0-d array
+        value = value.item()
     if isinstance(value, bool) or (isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real)):
         raise TypeError(f"expected a real number, got {value!r}")
     if isinstance(value, numbers.Integral):
         return sympy.Integer(int(value))
-    if isinstance(value, numbers.Real):  # float and NumPy's floating types
-        value = float(value)
+    if isinstance(value, numbers.Rational):  # fractions.Fraction
+        return sympy.Rational(int(value.numerator), int(value.denominator))
+    if isinstance(value, (numbers.Real, decimal.Decimal)):  # float and NumPy's floating types
         if not math.isfinite(value):
             raise ValueError(f"expected a finite number, got {value!r}")
-        return sympy.Rational(repr(value))
-    return sympy.sympify(value)
+        return sympy.Rational(str(value) if isinstance(value, decimal.Decimal) else repr(float(value)))
+    kind = "None" if value is None else f"a {type(value).__name__} ({value!r})"
+    raise TypeError(f"expected one number such as 0.9 or '1/10', got {kind}")
 
 
 @dataclass(frozen=True)
@@ -87,12 +99,20 @@ class HyperParameter:
         """The value as an exact number, or a clear error naming the domain."""
         try:
             number = exact_number(value)
-        except (TypeError, ValueError, sympy.SympifyError) as error:
-            raise ValueError(f"hyperparameter {self.name}: {error}") from None
+        except (TypeError, ValueError) as error:
+            default = f" (leave {self.name} out to use its default {self.default:g})" \
+                if value is None and self.default is not None else ""
+            raise ValueError(f"hyperparameter {self.name}: {error}{default}") from None
         if number.free_symbols:
             return number
         if not number.is_real:
             raise ValueError(f"hyperparameter {self.name} must be a real number, got {value!r}")
+        try:
+            finite = math.isfinite(float(number))
+        except (OverflowError, TypeError):
+            finite = False
+        if not finite:
+            raise ValueError(f"hyperparameter {self.name} must be a finite number, got {value!r}")
         if not self.domain.contains(float(number)):
             raise ValueError(
                 f"hyperparameter {self.name} = {value!r} is outside its domain {self.domain.value}"
@@ -137,6 +157,8 @@ class Optimizer:
 
     def substitutions(self, values: Mapping[str, Any] | None) -> dict[sympy.Symbol, sympy.Expr]:
         """Validated ``{symbol: exact value}`` for the given ``{name: value}``."""
+        if values is not None and not isinstance(values, collections.abc.Mapping):
+            raise TypeError(f"values must map hyperparameter names to numbers, e.g. values=dict(beta=0.9), got {values!r}")
         return {self.hyperparameter(name).symbol: self.hyperparameter(name).validate(v) for name, v in (values or {}).items()}
 
     def defaults(self) -> dict[str, float]:

@@ -28,7 +28,7 @@ def test_rounding_floor_is_reported(cache):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(loss="(x - z)**2", params="x,y"), "z, which are not parameters"),
+    (dict(loss="(x - z)**2", params="x,y"), "the name z; it is not a parameter"),
     (dict(theta0=[1.0]), "2 values, one per parameter"),
     (dict(order=13), "between 0 and 12"),
     (dict(method="magic"), "unknown method"),
