@@ -11,12 +11,14 @@ import argparse
 import importlib
 import sys
 
+from .options import ArgumentParser
+
 #: Modules of :mod:`modeq.cli` that define sub-commands, in help order.
 COMMANDS = ("list_", "derive", "separable", "verify")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="modeq",
         description="Modified equations (backward error analysis) of optimization algorithms.",
     )
