@@ -2,13 +2,32 @@ r"""The result of :func:`modeq.verify`: errors against :math:`h`, slopes, verdic
 
 For each truncation order :math:`N` the error :math:`e(h)` should fall like
 :math:`h^{p}` with :math:`p = N+1` (global error) or :math:`N+2` (local
-defect). The slope is fitted by least squares on :math:`\log e` against
-:math:`\log h` over the smallest (at most four) *usable* step sizes, and its spread is the range of the
-slopes between consecutive usable step sizes. A point is not usable when the
-run diverged there, when the error is at the rounding level (floored), or when
-the error is as large as the trajectory itself (the step size is outside the
-range where an expansion in :math:`h` means anything); the status of an order
-says which, instead of fitting nonsense.
+defect). A verdict must not pass wrongly, so every measured point is first
+classified, and only *usable* points enter the fit. A point is not usable when
+
+* the optimizer's iterates diverged (non-finite, or :math:`10^6` times the
+  start), or the history-consistent start could not be built (the flow run
+  backwards diverged) — ``diverged``;
+* the truncated modified flow is non-finite, or its distance to the iterates
+  exceeds the trajectory's own size :math:`\max_n\|\theta_n\|_\infty` — the
+  field *blows up* (e.g. Adam near a minimum with a tiny :math:`\varepsilon`:
+  the terms carry :math:`1/|\nabla E|^k`, and no step size is small enough);
+* the error is above 10% of the trajectory's size — *too large*: the step
+  sizes are outside the range where an expansion in :math:`h` means anything;
+* the error is at the rounding level — *rounding*;
+* the integrator's own error (the change when its sub-steps are doubled) is
+  above 10% of the measured error — *integration*: the number would measure
+  the integrator, not the modified equation.
+
+The slope is fitted by least squares on :math:`\log e` against :math:`\log h`
+over the smallest (at most four) usable step sizes; its spread is the range
+of the slopes between consecutive usable step sizes. An order is confirmed
+only when at least three points are usable, none of the step sizes *smaller*
+than the finest usable one diverged, blew up or was too large (errors must not
+grow as :math:`h` shrinks), the fitted slope is within the tolerance of the
+expected one, and the slope on the finest pair of usable points is not below
+it (a slope that sinks at the small end is a lower order taking over).
+Otherwise the status names the reason, and the note says where and what to do.
 """
 
 from __future__ import annotations
@@ -18,21 +37,47 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["OrderResult", "VerificationReport", "assess", "MIN_POINTS"]
+__all__ = ["OrderResult", "VerificationReport", "assess", "MIN_POINTS", "STATUSES"]
 
 #: Usable step sizes needed for a slope.
 MIN_POINTS = 3
 #: The slope is fitted on at most this many of the smallest usable step sizes
 #: (the asymptotic end; the largest h is often pre-asymptotic).
 FIT_POINTS = 4
+#: An error above this fraction of the trajectory's size is out of range.
+LARGE = 0.1
+#: The integration error may be at most this fraction of a fitted error.
+INTEGRATION = 0.1
 
-CONFIRMED, EXCEEDS, FAILED = "confirmed", "exceeds", "FAILED"
-DIVERGED, ROUNDING, OUT_OF_RANGE, NO_DECREASE = "DIVERGED", "ROUNDING", "OUT OF RANGE", "NO DECREASE"
+CONFIRMED, EXCEEDS = "confirmed", "exceeds"
+LOW_ORDER, NO_DECREASE, SLOPE_DRIFTS = "LOW ORDER", "NO DECREASE", "SLOPE DRIFTS"
+DIVERGED, BLOWS_UP, OUT_OF_RANGE = "DIVERGED", "FIELD BLOWS UP", "OUT OF RANGE"
+ROUNDING, INTEGRATION_ERROR = "ROUNDING", "INTEGRATION"
+#: Every status; the first two pass.
+STATUSES = (CONFIRMED, EXCEEDS, LOW_ORDER, NO_DECREASE, SLOPE_DRIFTS, DIVERGED, BLOWS_UP, OUT_OF_RANGE, ROUNDING,
+            INTEGRATION_ERROR)
+
+#: Why a point is not usable, its status when too few points are left, and the advice; most serious first.
+_REASONS = {
+    "blows up": (BLOWS_UP, "the truncated modified flow leaves the trajectory (non-finite, or farther from the "
+                           "iterates than their own size): the expansion in h does not hold here; use much smaller "
+                           "step sizes, a lower order, or a start away from where the field is singular"),
+    "diverged": (DIVERGED, "the optimizer's iterates (or the modified flow run backwards to fill its history) "
+                           "are non-finite or exploding; use smaller step sizes"),
+    "too large": (OUT_OF_RANGE, "the errors exceed 10% of the trajectory's size; the step sizes are too large "
+                                "for an expansion in h"),
+    "integration": (INTEGRATION_ERROR, "the integrator's error exceeds 10% of the measured errors; use a shorter "
+                                       "time T or larger step sizes"),
+    "rounding": (ROUNDING, "errors at the rounding level; use larger step sizes or a longer time T"),
+}
+#: Reasons that must not appear at step sizes smaller than the fitted ones.
+_GROWING = ("blows up", "diverged", "too large")
 
 
 @dataclass(frozen=True)
 class OrderResult:
-    """One truncation order: errors per step size, slopes and the verdict."""
+    """One truncation order: errors per step size, why each point is (not)
+    used (``reasons``, empty when used), slopes and the verdict."""
 
     order: int
     expected: int
@@ -42,6 +87,8 @@ class OrderResult:
     fitted: float | None
     status: str
     note: str = ""
+    reasons: tuple[str, ...] = ()
+    finest: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -53,47 +100,77 @@ class OrderResult:
         return (min(finite), max(finite)) if finite else None
 
 
-def assess(order: int, expected: int, hs: Sequence[float], errors: Sequence[float], floors: Sequence[float],
-           scales: Sequence[float], tolerance: float) -> OrderResult:
-    """Classify the points, fit the slope and decide (see the module docs)."""
+def classify(errors: Sequence[float], floors: Sequence[float], scales: Sequence[float],
+             integration: Sequence[float], diverged: Sequence[bool]) -> tuple[str, ...]:
+    """The reason each point is not usable ("" when it is), see the module docs.
+    ``errors`` are ``inf`` where the modified flow is non-finite; ``scales`` are
+    the trajectory's sizes; ``integration`` the integrator's error relative to
+    the measured one."""
+    reasons = []
+    for e, floor, scale, ratio, bad in zip(errors, floors, scales, integration, diverged):
+        if bad or np.isnan(e):
+            reasons.append("diverged")
+        elif not np.isfinite(e) or e > scale:
+            reasons.append("blows up")
+        elif e > LARGE * scale:
+            reasons.append("too large")
+        elif e <= floor:
+            reasons.append("rounding")
+        elif not ratio <= INTEGRATION:
+            reasons.append("integration")
+        else:
+            reasons.append("")
+    return tuple(reasons)
+
+
+def assess(order: int, expected: int, hs: Sequence[float], errors: Sequence[float], reasons: Sequence[str],
+           tolerance: float) -> OrderResult:
+    """Fit the slope on the usable points (``reasons`` from :func:`classify`)
+    and decide (see the module docs)."""
     errors = np.asarray(errors, dtype=float)
-    diverged = ~np.isfinite(errors)
-    rounding = ~diverged & (errors <= np.asarray(floors))
-    too_large = ~diverged & (errors > 0.1 * np.asarray(scales))
-    usable = ~(diverged | rounding | too_large)
+    usable = np.array([not r for r in reasons])
     log_h, log_e = np.log(np.asarray(hs, dtype=float)), np.log(np.where(usable, errors, 1.0))
     index = np.flatnonzero(usable)
     slopes = tuple(float((log_e[b] - log_e[a]) / (log_h[b] - log_h[a])) for a, b in zip(index[:-1], index[1:])
                    if b == a + 1)
-    hs_text = lambda mask: ", ".join(f"{h:.3g}" for h, m in zip(hs, mask) if m)  # noqa: E731
+    shown = tuple(float(e) if np.isfinite(e) else float("nan") for e in errors)
+
+    def at(reason: str, after: int = -1) -> str:
+        return ", ".join(f"{h:.3g}" for i, (h, r) in enumerate(zip(hs, reasons)) if r == reason and i > after)
+
+    skipped = "; ".join(f"h = {at(r)} {r}" for r in _REASONS if at(r))
+
+    def result(status, note, fitted=None, finest=None):
+        return OrderResult(order, expected, shown, tuple(bool(u) for u in usable), slopes, fitted, status, note,
+                           tuple(reasons), finest)
+
     if index.size < MIN_POINTS:
-        if diverged.any():
-            status, note = DIVERGED, f"non-finite or exploding values at h = {hs_text(diverged)}"
-        elif rounding.any():
-            status, note = ROUNDING, (f"errors at the rounding level at h = {hs_text(rounding)}; "
-                                      "use larger step sizes or a longer time T")
-        else:
-            status, note = OUT_OF_RANGE, (f"errors as large as the trajectory at h = {hs_text(too_large)}; "
-                                          "the step sizes are too large for an expansion in h")
-        return OrderResult(order, expected, tuple(errors), tuple(usable), slopes, None, status, note)
+        reason = next(r for r in _REASONS if at(r))
+        status, advice = _REASONS[reason]
+        return result(status, f"only {index.size} usable step size{'s' * (index.size != 1)} ({skipped}): {advice}")
+    growing = next((r for r in _GROWING if at(r, after=index[-1])), None)
     asymptotic = index[-FIT_POINTS:]
     fitted = float(np.polyfit(log_h[asymptotic], log_e[asymptotic], 1)[0])
-    skipped = []
-    for mask, why in ((diverged, "diverged"), (rounding, "at rounding level"), (too_large, "too large")):
-        if mask.any():
-            skipped.append(f"h = {hs_text(mask)} {why}")
-    note = "not fitted: " + "; ".join(skipped) if skipped else ""
+    a, b = index[-2], index[-1]
+    finest = float((log_e[b] - log_e[a]) / (log_h[b] - log_h[a]))
+    note = "not fitted: " + skipped if skipped else ""
+    if growing is not None:
+        status, advice = _REASONS[growing]
+        return result(status, f"at h = {at(growing, after=index[-1])}, smaller than the fitted step sizes, the "
+                              f"point is {growing}: {advice}", fitted, finest)
     if fitted < 0.5:
-        status = NO_DECREASE
-        note = "; ".join(filter(None, ["the errors do not decrease with h", note]))
-    elif fitted < expected - tolerance:
-        status = FAILED
-    elif fitted > expected + tolerance:
-        status = EXCEEDS
-        note = "; ".join(filter(None, [f"higher than h^{expected}: the next term vanishes here", note]))
-    else:
-        status = CONFIRMED
-    return OrderResult(order, expected, tuple(errors), tuple(usable), slopes, fitted, status, note)
+        return result(NO_DECREASE, "; ".join(filter(None, ["the errors do not decrease with h", note])), fitted, finest)
+    if fitted < expected - tolerance:
+        return result(LOW_ORDER, "; ".join(filter(None, [f"slope {fitted:.2f} is below h^{expected}", note])),
+                      fitted, finest)
+    if finest < expected - tolerance:
+        return result(SLOPE_DRIFTS, "; ".join(filter(None, [
+            f"the slope on the finest pair (h = {hs[a]:.3g}, {hs[b]:.3g}) is {finest:.2f}, below h^{expected}: "
+            "the fit is not in the asymptotic range (a lower order takes over as h shrinks)", note])), fitted, finest)
+    if fitted > expected + tolerance:
+        return result(EXCEEDS, "; ".join(filter(None, [f"higher than h^{expected}: the next term vanishes here", note])),
+                      fitted, finest)
+    return result(CONFIRMED, note, fitted, finest)
 
 
 METHODS = {
@@ -132,26 +209,30 @@ class VerificationReport:
         head = [f"verify {self.optimizer} ({self.regime} regime{', ' + values if values else ''}), "
                 f"theta0 = {list(self.theta0)}, T = {self.T:g}",
                 f"method: {self.method} - {METHODS[self.method]}",
-                f"integration error (sub-step refinement): at most {self.integration_error:.1e} of the measured errors"]
-        width = 12
-        cols = [f"order {r.order}".rjust(width) for r in self.orders]
-        lines = ["h".ljust(10) + "".join(cols)]
-        for i, h in enumerate(self.hs):
-            cells = []
-            for r in self.orders:
-                e = r.errors[i]
-                text = "diverged" if not np.isfinite(e) else f"{e:.3e}" + ("" if r.usable[i] else "*")
-                cells.append(text.rjust(width))
-            lines.append(f"{h:<10.4g}" + "".join(cells))
+                f"integration error (sub-step refinement): at most {self.integration_error:.1e} of the fitted errors"]
         fmt = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
-        lines.append("slope".ljust(10) + "".join(fmt(r.fitted).rjust(width) for r in self.orders))
-        lines.append("spread".ljust(10) + "".join(
-            ("-" if r.spread is None else f"{r.spread[0]:.2f}..{r.spread[1]:.2f}").rjust(width) for r in self.orders))
-        lines.append("expected".ljust(10) + "".join(str(r.expected).rjust(width) for r in self.orders))
-        lines.append("status".ljust(10) + "".join(r.status.rjust(width) for r in self.orders))
+        rows = [["h"] + [f"order {r.order}" for r in self.orders]]
+        for i, h in enumerate(self.hs):
+            cells = [f"{h:.4g}"]
+            for r in self.orders:
+                reason = r.reasons[i] if r.reasons else ""
+                e = r.errors[i]
+                if reason in ("diverged", "blows up") or not np.isfinite(e):
+                    cells.append(reason or "diverged")
+                else:
+                    cells.append(f"{e:.3e}" + ("*" if reason else ""))
+            rows.append(cells)
+        rows.append(["slope"] + [fmt(r.fitted) for r in self.orders])
+        rows.append(["spread"] + ["-" if r.spread is None else f"{r.spread[0]:.2f}..{r.spread[1]:.2f}"
+                                  for r in self.orders])
+        rows.append(["expected"] + [str(r.expected) for r in self.orders])
+        rows.append(["status"] + [r.status for r in self.orders])
+        first = max(len(row[0]) for row in rows)
+        width = max(len(cell) for row in rows for cell in row[1:])
+        lines = [row[0].ljust(first) + "".join("  " + cell.rjust(width) for cell in row[1:]) for row in rows]
         tail = [f"order {r.order}: {r.note}" for r in self.orders if r.note]
         if any(not all(r.usable) for r in self.orders):
-            tail.append("* not used in the fit")
+            tail.append("* not used in the fit (see the notes)")
         verdict = "all orders confirmed" if self.passed else "NOT CONFIRMED: " + ", ".join(
             f"order {r.order} ({r.status})" for r in self.orders if not r.passed)
         return "\n".join(head + lines + tail + list(self.notes) + [verdict])
