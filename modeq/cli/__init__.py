@@ -13,7 +13,6 @@ import sys
 import warnings
 
 from ..numerics.cache import CacheWarning
-
 from .options import ArgumentParser
 
 #: Modules of :mod:`modeq.cli` that define sub-commands, in help order.
