@@ -22,7 +22,7 @@ from .symbols import symbol_names
 if TYPE_CHECKING:
     from ..equation import ModifiedEquation
 
-__all__ = ["NOTATIONS", "printer_for", "equation_latex", "terms_latex", "group_latex", "join_signed", "document"]
+__all__ = ["NOTATIONS", "printer_for", "equation_latex", "terms_latex", "group_latex", "join_signed"]
 
 NOTATIONS = {"index": IndexLatexPrinter, "vector": VectorLatexPrinter}
 
@@ -119,44 +119,12 @@ def terms_latex(equation: "ModifiedEquation", printer: IndexLatexPrinter) -> lis
 def equation_latex(equation: "ModifiedEquation", notation: str = "index",
                    symbols: Mapping[str, str] | None = None, standalone: bool = False) -> str:
     r"""The modified equation as one line of LaTeX math, or (``standalone``) a
-    complete document that compiles as it is."""
+    complete document that compiles as it is and fits the page
+    (:mod:`modeq.printing.document`)."""
     printer = printer_for(equation.optimizer, notation, symbols)
+    if standalone:
+        from .document import document
+
+        return document(equation, printer)
     groups = terms_latex(equation, printer) or [(1, "0")]
-    if not standalone:
-        return f"{_lhs(printer)} = {join_signed(groups)}"
-    lines = [f"{_lhs(printer)} &= {join_signed(groups[:1])}"]
-    lines += [f"&\\quad {'-' if sign < 0 else '+'} {body}" for sign, body in groups[1:]]
-    return document(equation, printer, " \\\\\n".join(lines), notation)
-
-
-def _escape(text: str) -> str:
-    for char, replacement in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("&", r"\&"), ("%", r"\%"),
-                              ("#", r"\#"), ("$", r"\$"), ("{", r"\{"), ("}", r"\}"), ("^", r"\^{}"), ("~", r"\~{}")):
-        text = text.replace(char, replacement)
-    return text.encode("ascii", "replace").decode().replace("?", " ")
-
-
-def document(equation: "ModifiedEquation", printer: IndexLatexPrinter, body: str, notation: str) -> str:
-    """A standalone ``article`` holding the aligned equation and the
-    definitions of the named quantities it uses."""
-    values = ", ".join(f"{k} = {v}" for k, v in equation.values.items())
-    title = (f"Modified equation of \\texttt{{{_escape(equation.optimizer.name)}}} "
-             f"({_escape(equation.regime)} regime, terms up to order {equation.order} in ${printer.names['h']}$"
-             + (f"; {_escape(values)}" if values else "") + ").")
-    notes = []
-    if notation == "vector":
-        notes.append("Products, quotients and powers of vectors are taken elementwise.")
-    if r"_{1," in body:
-        notes.append(r"Here $\lVert v\rVert_{1,c} = \sum_i \sqrt{v_i^2 + c}$ and $\lVert v\rVert_1 = \sum_i \lvert v_i\rvert$.")
-    return "\n".join([
-        r"\documentclass{article}",
-        r"\usepackage{amsmath,amssymb}",
-        r"\begin{document}",
-        r"\noindent " + title,
-        r"\begin{align*}",
-        body,
-        r"\end{align*}",
-        *notes,
-        r"\end{document}",
-        "",
-    ])
+    return f"{_lhs(printer)} = {join_signed(groups)}"
