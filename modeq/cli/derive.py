@@ -43,7 +43,21 @@ def run(args) -> int:
             print(equation.latex("vector" if args.vector else "index", symbols, args.standalone))
         else:
             print(equation)
+            if args.epoch:
+                print(_epoch_loss(equation))
     return 0
+
+
+def _epoch_loss(equation: "ModifiedEquation") -> str:
+    """The modified loss of an epoch (Smith et al.), through the highest order
+    that has one, and why the next order has none."""
+    full = loss = equation.modified_loss()
+    while loss.terms is None and loss.order > 1:
+        loss = equation.modified_loss(loss.order - 1)
+    lines = str(loss).splitlines()
+    if loss is not full:  # before the legend
+        lines.insert(len(lines) - 1, f"  order {loss.order + 1}: {full.reason}")
+    return "\n".join(lines)
 
 
 def _derive(args) -> list[tuple[str, "ModifiedEquation"]]:

@@ -1,5 +1,6 @@
-r"""A modified loss as LaTeX: :math:`\tilde E = E + \frac{h(1+\beta)}{4(1-\beta)^2}\|\nabla E\|^2`
-and its preconditioner :math:`\dot{\tilde\theta}_j = -P_j\nabla_j\tilde E`."""
+r"""A modified loss as LaTeX: :math:`\tilde E = E + \frac{h(1+\beta)}{4(1-\beta)^2}\|\nabla E\|^2`,
+its preconditioner :math:`\dot{\tilde\theta}_j = -P_j\nabla_j\tilde E`, and the part
+:math:`N_k` of the field that is not a gradient (a fixed batch order)."""
 
 from __future__ import annotations
 
@@ -30,4 +31,13 @@ def modified_loss_latex(loss: "ModifiedLoss", symbols: Mapping[str, str] | None 
         theta, j = printer.names["theta"], printer.names["j"]
         text += (rf", \qquad \dot{{\tilde{{{theta}}}}}_{{{j}}} = -P_{{{j}}}\nabla_{{{j}}}\tilde{{{printer.names['E']}}},"
                  rf"\quad P_{{{j}}} = {join_signed([group_latex(printer, Group(0, term_blocks(loss.preconditioner)))])}")
+    rest = [(k, r) for k, r in enumerate(loss.remainder) if r != 0]
+    if rest:
+        theta, j, h = printer.names["theta"], printer.names["j"], printer.names["h"]
+        flow = " + ".join(f"{h}{'' if k == 1 else f'^{{{k}}}'} N_{{{k}}}" for k, _ in rest)
+        scale = "" if loss.preconditioner == 1 else f"P_{{{j}}}"
+        text += rf", \qquad \dot{{\tilde{{{theta}}}}}_{{{j}}} = -{scale}\nabla_{{{j}}}\tilde{{{printer.names['E']}}} + {flow}"
+        for k, r in rest:  # block by block, each with its own coefficient
+            blocks = [group_latex(printer, Group(0, (block,))) for block in term_blocks(r)]
+            text += rf",\quad N_{{{k}}} = {join_signed(blocks)}"
     return text

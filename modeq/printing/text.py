@@ -52,7 +52,7 @@ from .layout import Block, Summand, arrange
 if TYPE_CHECKING:
     from ..equation import ModifiedEquation
 
-__all__ = ["TextPrinter", "equation_text", "plain_math", "plain_docstring", "legend"]
+__all__ = ["TextPrinter", "equation_text", "modified_loss_text", "plain_math", "plain_docstring", "legend"]
 
 #: Summation indices, in the order they are taken (the component's own is skipped).
 INDEX_LETTERS = "iklmqrsuvw"
@@ -593,4 +593,36 @@ def equation_text(equation: "ModifiedEquation") -> str:
         body = _signed([_block_text(printer, b, sympy.Integer(1)) for b in group.blocks]) if group else "0"
         lines.append(f"  f_{k} = {body}")
     lines.append("  " + legend("\n".join(lines[2:])))
+    return "\n".join(lines)
+
+
+def _scalar_text(printer: TextPrinter, terms: Iterable[sympy.Expr]) -> str:
+    r""":math:`\sum_k h^k \Phi_k` with each order laid out like an equation's term."""
+    from .layout import term_blocks
+
+    parts = [_block_text(printer, block, h**k) for k, term in enumerate(terms) if term != 0
+             for block in term_blocks(term)]
+    return _signed(parts) or "0"
+
+
+def modified_loss_text(loss) -> str:
+    r"""A :class:`~modeq.analysis.ModifiedLoss` as text: :math:`\tilde E`, the
+    preconditioned flow when :math:`P \ne 1`, the part that is not a gradient
+    (a fixed batch order), or the reason there is no modified loss."""
+    equation = loss.equation
+    head = f"modified loss of {equation.optimizer.name} ({equation.regime} regime, order {loss.order})"
+    if loss.terms is None:
+        return f"{head}: none: {loss.reason}"
+    printer = TextPrinter(equation.optimizer, atoms_of(equation))
+    lines = [head + ":", "  Ẽ = " + _scalar_text(printer, loss.terms)]
+    if loss.preconditioner != 1:
+        lines.append("  dθ̃_j/dt = -P_j ∇_j Ẽ,  P_j = " + _scalar_text(printer, [loss.preconditioner]))
+    rest = [(k, r) for k, r in enumerate(loss.remainder) if r != 0]
+    if rest:
+        flow = "-P_j ∇_j Ẽ" if loss.preconditioner != 1 else "-∇_j Ẽ"
+        lines.append(f"  not a gradient flow: dθ̃_j/dt = {flow} + " + " + ".join(
+            f"h{superscript(str(k)) if k > 1 else ''} N_{k}" for k, _ in rest))
+        lines += [f"  N_{k} = {_scalar_text(printer, [r])}  (not a gradient: its Jacobian is not symmetric)"
+                  for k, r in rest]
+    lines.append("  " + legend("\n".join(lines[1:])))
     return "\n".join(lines)
