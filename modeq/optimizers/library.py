@@ -10,6 +10,7 @@ from sympy import sqrt
 
 from .base import decay, nonnegative, optimizer, positive
 from .language import ema, grad, h, lag, norm, smooth_sign, theta
+from .variants import adabelief, adan, ademamix, qhadam, qhm
 
 __all__ = ["gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum", "lion"]
 
@@ -119,7 +120,8 @@ def lion(beta1, beta2, delta):
     return -smooth_sign(beta1 * momentum_before_step + (1 - beta1) * g, delta)
 
 
-BUILTIN = {opt.name: opt for opt in (gd, heavy_ball, heavy_ball_ema, nesterov, rmsprop, adam, adamw, sam, usam, signum, lion)}
+BUILTIN = {opt.name: opt for opt in (gd, heavy_ball, heavy_ball_ema, nesterov, rmsprop, adam, adamw, sam, usam, signum, lion,
+                                     adabelief, adan, ademamix, qhadam, qhm)}
 
 
 def get(name: str):
