@@ -48,6 +48,7 @@ import keyword
 import math
 import re
 import tokenize
+import warnings
 from typing import Callable, Mapping, Sequence
 
 import sympy
@@ -114,7 +115,7 @@ _HINTS = {
     "E": "E is not Euler's number here; write exp(1) for it",
     "e": "e is not Euler's number here; write exp(1) for it",
 }
-_BAD_VALUES = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
+_BAD_VALUES = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)  # -oo is Mul(-1, oo): has(oo) finds it too
 
 _OPERATORS: Mapping[type, str] = {
     ast.Mod: "the operator % (remainder)", ast.FloorDiv: "the operator // (floor division)",
@@ -166,14 +167,19 @@ class _Builder:
         return result
 
     def check(self, result: sympy.Expr, node: ast.AST) -> None:
-        """Refuse a value that is not finite and real, or a number too large."""
-        parts = (result, *result.args)
-        if any(part in _BAD_VALUES for part in parts):
-            raise self.fail(f"is undefined or infinite at {_excerpt(node)} (a division by zero or log(0)); "
-                            "write an expression that is finite")
-        if any(part == sympy.I or (part.is_Number and part.is_real is False) for part in parts):
-            raise self.fail(f"is not real at {_excerpt(node)}; write a real expression")
-        for part in parts:
+        """Refuse a value that is not finite and real, or a number too large.
+
+        Only a power or a function can turn finite real numbers into ``zoo``,
+        ``nan`` or a complex number (a division by zero is refused before it
+        happens), so the whole result is searched there; elsewhere its
+        top-level parts are checked for the size of their numbers."""
+        if isinstance(node, (ast.Call, ast.BinOp)) and (isinstance(node, ast.Call) or isinstance(node.op, ast.Pow)):
+            if result.has(*_BAD_VALUES):
+                raise self.fail(f"is undefined or infinite at {_excerpt(node)}; "
+                                "write an expression that is finite")
+            if result.has(sympy.I) or (result.is_number and result.is_real is False):
+                raise self.fail(f"is not real at {_excerpt(node)}; write a real expression")
+        for part in (result, *result.args):
             if isinstance(part, sympy.Rational) and int(part.p).bit_length() + int(part.q).bit_length() > MAX_BITS:
                 raise self.fail(f"has a number larger than {MAX_BITS} bits at {_excerpt(node)}; use smaller numbers")
 
@@ -352,7 +358,9 @@ def parse_expression(
     if not source:
         raise ExpressionError(f"{what} is empty; write an expression such as x**2")
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():  # "invalid decimal literal" and the like: the error says it
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as error:
         where = f" at column {error.offset}" if error.offset and "\n" not in source else ""
         raise ExpressionError(f"{what} is not a valid expression ({error.msg}{where})") from None

@@ -26,12 +26,10 @@ Field = tuple  # tuple[sympy.Expr, ...] of length p
 
 def check_loss(loss, params) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
     """Validate a loss and its parameters, with errors that name the fix."""
-    if isinstance(loss, str):
-        raise TypeError("the loss must be a SymPy expression; parse a string with modeq.parse_loss(text, params)")
-    try:
-        loss = sympy.sympify(loss)
-    except sympy.SympifyError as error:
-        raise TypeError(f"the loss is not a SymPy expression: {error}") from None
+    if not isinstance(loss, (sympy.Basic, int, float)):  # sympify would evaluate text, also inside a list or tuple
+        raise TypeError(f"the loss must be a SymPy expression, got {type(loss).__name__}; "
+                        "parse a string with modeq.parse_loss(text, params)")
+    loss = sympy.sympify(loss)
     params = tuple(params)
     if not params:
         raise ValueError("give at least one parameter symbol")

@@ -167,7 +167,11 @@ class Optimizer:
     def update(self, values: Mapping[str, Any] | None = None) -> sympy.Expr:
         r"""The update direction :math:`U_n`, checked for smoothness, with the
         given hyperparameter values substituted."""
-        expr = sympy.sympify(self.build(**self.symbols, **self.options))
+        built = self.build(**self.symbols, **self.options)
+        if not isinstance(built, (sympy.Basic, int, float)):  # sympify would evaluate text, also inside containers
+            raise DescriptionError(f"the build function of {self.name} must return an expression such as "
+                                   f"-ema(grad(), beta), got {type(built).__name__}")
+        expr = sympy.sympify(built)
         check_smooth(expr, f"the update of {self.name}")
         return expr.xreplace(self.substitutions(values)) if values else expr
 
