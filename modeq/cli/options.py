@@ -96,7 +96,7 @@ def _option(opt, text: str) -> tuple[str, Any]:
             raise ValueError(str(error)) from None
         if isinstance(default, int) and not number.is_Integer:
             raise ValueError(f"--option {name} must be a whole number, got {value!r}")
-        return name, int(number) if isinstance(default, int) else float(number)
+        return name, int(number) if isinstance(default, int) else number  # exact, as --set values
     if isinstance(default, str):
         return name, value
     raise ValueError(f"--option {name}: its default {default!r} is a {type(default).__name__}, which the command line "

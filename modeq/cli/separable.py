@@ -9,6 +9,7 @@ cosine of ``w_T`` to each reference direction (see :mod:`modeq.separable`).
 
 from __future__ import annotations
 
+import csv
 import inspect
 from pathlib import Path
 
@@ -65,13 +66,25 @@ def run(args) -> int:
 
 def _dataset(sep, args):
     sizes = {key: value for key, value in (("n", args.n), ("d", args.d), ("seed", args.seed)) if value is not None}
+    if args.seed is not None and args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer (0, 1, 2, ...), got {args.seed}")
     if args.data in _DATASETS:
         return getattr(sep, _DATASETS[args.data])(**sizes)
     if sizes:
         raise ValueError("--n, --d and --seed apply to the built-in data sets, not to a CSV file")
     if not Path(args.data).exists():
         raise ValueError(f"--data must be one of {', '.join(_DATASETS)} or an existing CSV file, got {args.data!r}")
+    width = _columns(Path(args.data))
+    if width and not -width <= args.label_column < width:
+        raise ValueError(f"--label-column {args.label_column} is not a column of {args.data}, which has {width} "
+                         f"columns; give 0..{width - 1}, or -1 for the last")
     return sep.from_csv(args.data, label_column=args.label_column)
+
+
+def _columns(path: Path) -> int:
+    """The number of columns of the first non-empty row of a CSV file (0 if none)."""
+    with path.open(newline="") as handle:
+        return next((len(row) for row in csv.reader(handle) if any(cell.strip() for cell in row)), 0)
 
 
 def _optimizer(sep, spec: str):

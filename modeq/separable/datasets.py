@@ -30,7 +30,9 @@ class SeparableData:
     """Samples ``x`` (shape ``(N, d)``), labels ``y`` in ``{-1, +1}`` and a name.
 
     Separability is checked where it matters (:func:`modeq.separable.max_margin`);
-    this class only checks shapes, finiteness and labels.
+    this class only checks shapes, finiteness, labels, and that no sample is
+    zero (``⟨w, 0⟩ = 0`` for every ``w``: such data are never
+    separable through the origin).
     """
 
     x: np.ndarray
@@ -48,6 +50,11 @@ class SeparableData:
             raise ValueError("samples contain NaN or infinity; remove or impute those entries")
         if not np.all(np.isin(y, (-1.0, 1.0))):
             raise ValueError(f"labels must be -1 or +1, got the values {sorted(set(y.tolist()))[:6]}")
+        zero = np.flatnonzero(~x.any(axis=1))
+        if zero.size:
+            which = "every sample has" if zero.size == x.shape[0] else f"sample {zero[0]} has"
+            raise ValueError(f"{which} all-zero features, so no direction separates the data through the origin; "
+                             "remove such samples, or add a constant feature column if a bias is intended")
         x.setflags(write=False)
         y.setflags(write=False)
         object.__setattr__(self, "x", x)
@@ -96,6 +103,11 @@ def from_csv(path: str | Path, label_column: int = -1) -> SeparableData:
         if not _numeric(row):
             raise ValueError(f"{path}: data row {number} is not all numbers: {row}")
     table = np.array(rows, dtype=np.float64)
+    width = table.shape[1]
+    if isinstance(label_column, bool) or not isinstance(label_column, (int, np.integer)) \
+            or not -width <= label_column < width:
+        raise ValueError(f"label_column={label_column!r} is not a column of {path}, which has {width} columns; "
+                         f"give 0..{width - 1}, or -1 for the last")
     labels = table[:, label_column]
     features = np.delete(table, label_column % table.shape[1], axis=1)
     return from_arrays(features, labels, name=path.stem)
@@ -117,7 +129,7 @@ def gaussian_clusters(n: int = 40, d: int = 50, separation: float = 1.0, seed: i
     constant mean would make them nearly equal). With ``n ≤ d`` the data are
     separable with probability one.
     """
-    _check_size(n, d)
+    _check_arguments(n, d, seed)
     rng = np.random.default_rng(seed)
     mu = rng.exponential(size=d)
     mu *= separation / np.linalg.norm(mu)
@@ -139,7 +151,7 @@ def generalized_rademacher(n: int = 30, d: int = 20, seed: int = 1) -> Separable
     rather than a point for some draws; :class:`~modeq.separable.MaxMargin`
     reports ``unique``. The default draw has a unique one.)
     """
-    _check_size(n, d)
+    _check_arguments(n, d, seed)
     rng = np.random.default_rng(seed)
     s = rng.choice((-1.0, 1.0), size=(n, d))
     a = rng.uniform(1.0, 2.0, size=n)
@@ -157,7 +169,7 @@ def shifted_diagonal(n: int = 6, d: int = 8, shift: float = 0.5, seed: int = 0) 
     vector (generically), and so is the Adam proxy's prediction
     (:mod:`modeq.separable.fixed_point`), while the ℓ2 direction differs.
     """
-    _check_size(n, d)
+    _check_arguments(n, d, seed)
     if n > d:
         raise ValueError(f"the shifted diagonal family needs n ≤ d, got n={n}, d={d}")
     if shift < 0:
@@ -168,6 +180,8 @@ def shifted_diagonal(n: int = 6, d: int = 8, shift: float = 0.5, seed: int = 0) 
     return SeparableData(x, np.ones(n), f"shifted-diagonal(n={n}, d={d}, shift={shift:g})")
 
 
-def _check_size(n: int, d: int) -> None:
+def _check_arguments(n: int, d: int, seed: int) -> None:
     if int(n) != n or int(d) != d or n < 1 or d < 1:
         raise ValueError(f"n and d must be positive integers, got n={n}, d={d}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer (NumPy's generators take 0, 1, 2, ...), got {seed!r}")
