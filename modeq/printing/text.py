@@ -83,8 +83,8 @@ _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def superscript(text: str) -> str:
-    """``text`` as Unicode superscript characters, or ``^(text)`` when some have none."""
-    if all(c in "0123456789-" for c in text) and text:
+    """``text`` as Unicode superscript characters (``²``, ``ⁿ⁺¹``), or ``^(text)`` when some have none."""
+    if text and all(c in "0123456789-+n" for c in text):
         return text.translate(_SUPERSCRIPT)
     return f"^{text}" if len(text) == 1 else f"^({text})"
 
@@ -334,6 +334,11 @@ class TextPrinter(StrPrinter):
     # -- numbers, powers, products and sums ---------------------------------------------------
 
     def _exponent(self, exponent: sympy.Expr) -> str:
+        if exponent.is_Add:  # n+1, not 1+n
+            terms = sorted(sympy.Add.make_args(exponent), key=lambda t: (t.is_Number, sympy.default_sort_key(t)))
+            text = "".join(("" if n == 0 or t.could_extract_minus_sign() else "+") + self._print(t)
+                           for n, t in enumerate(terms))
+            return superscript(text.replace(" ", ""))
         return superscript(self._print(exponent).replace(" ", ""))
 
     def _print_Rational(self, expr: sympy.Rational) -> str:
@@ -385,7 +390,8 @@ class TextPrinter(StrPrinter):
         elif self.atoms.is_component(factor) or factor.free_symbols & self.atoms.scalar:
             rank = 4 if any(isinstance(self.atoms.definition(s), Contraction) for s in factor.free_symbols) else 3
         else:
-            rank = 2 if factor.as_base_exp()[0].is_Add else 1
+            base, exponent = factor.as_base_exp()
+            rank = 2 if base.is_Add else 1.5 if not exponent.is_Number else 1
         return rank, sympy.default_sort_key(factor)
 
     def _factor(self, factor: sympy.Expr, last: bool) -> str:
@@ -404,6 +410,11 @@ class TextPrinter(StrPrinter):
         return [self._factor(f, last_bare and n == len(factors) - 1) for n, f in enumerate(factors)]
 
     def _print_Mul(self, expr: sympy.Expr) -> str:
+        if any(f.is_Pow and not f.exp.is_Number for f in sympy.Mul.make_args(expr)):
+            combined = sympy.powsimp(expr, combine="exp")  # β·βⁿ is βⁿ⁺¹ (the exact regime's coefficients)
+            if not combined.is_Mul:
+                return self._print(combined)
+            expr = combined
         number, rest = expr.as_coeff_Mul()
         sign = "-" if number < 0 else ""
         number = abs(number)
@@ -424,6 +435,11 @@ class TextPrinter(StrPrinter):
         return sign + fraction(top, bottom)
 
     def _print_Add(self, expr: sympy.Expr, order=None) -> str:
+        if expr.has(sympy.Pow) and any(p.is_Pow and not p.exp.is_Number for p in expr.atoms(sympy.Pow)):
+            combined = sympy.powsimp(expr, combine="exp")  # and like terms collect
+            if not combined.is_Add:
+                return self._print(combined)
+            expr = combined
         text = super()._print_Add(expr, order)
         if not self.atoms.is_component(expr) and not expr.free_symbols & self.atoms.scalar and len(expr.args) <= 3:
             text = text.replace(" + ", "+").replace(" - ", "-")

@@ -97,7 +97,7 @@ def test_user_hyperparameter_names_and_the_ademamix_like_example():
 def test_plain_math():
     assert plain_math(r"\hat m_{n+1}/\sqrt{\hat\nu_{n+1}+\varepsilon}") == "m̂_{n+1}/√(ν̂_{n+1}+ε)"
     assert plain_math(r"\beta_1") == "β₁"
-    assert plain_math(r"\frac{1}{1-\beta^{n+1}}") == "1/(1-β^(n+1))"
+    assert plain_math(r"\frac{1}{1-\beta^{n+1}}") == "1/(1-βⁿ⁺¹)"
     assert plain_math(r"\|\nabla E\|^2 \to 0") == "‖∇E‖² → 0"
     assert plain_math(r"\left\lvert x\right\rvert_{1,\varepsilon}") == "|x|_{1,ε}"
 
@@ -130,7 +130,7 @@ def test_modeq_list_reads_as_text(capsys):
     out = capsys.readouterr().out
     assert ":math:" not in out and "\\" not in out and "``" not in out
     # whole docstrings, not their first lines
-    assert "ν̂ = ν/(1-ρ^(n+1))" in out and "m_{n+1} = β₂ m_n + (1-β₂)∇E (m₀ = 0)." in out
+    assert "ν̂ = ν/(1-ρⁿ⁺¹)" in out and "m_{n+1} = β₂ m_n + (1-β₂)∇E (m₀ = 0)." in out
     assert "    beta = β in [0, 1), default 0.9: momentum / first-moment decay" in out
     assert max(len(line) for line in out.splitlines()) <= 100
 
@@ -152,3 +152,11 @@ def test_the_printer_takes_the_atoms_of_the_equation():
 
     table = Table()
     assert TextPrinter(gd, table).doprint(-g) == "-∇_j E" and g in table.looked_up
+
+
+def test_exact_regime_powers_read_as_powers():
+    """Heavy ball from rest: f_0^(n) = -(Σ_{k≤n} β^k) ∇_j E = -(1-β^(n+1))/(1-β) ∇_j E, with
+    β·β^n combined into βⁿ⁺¹ and like terms collected."""
+    text = lines(modeq.derive(heavy_ball, order=1, regime="exact"))
+    assert text["f_0"] == "-(1-βⁿ⁺¹)/(1-β) ∇_j E"
+    assert "β^" not in text["f_1"] and "ββ" not in text["f_1"]
