@@ -28,14 +28,14 @@ def ademamix_like(alpha, eps, wd):
     return -((1 + alpha) * g / (sqrt(ema(g**2, 0)) + eps) + wd * theta)
 
 
-#: Order 3 of the adaptive methods with weight decay or a smooth sign costs minutes
-#: to derive; their order-3 terms have the same shape as Adam's, which is compiled.
-HEAVY = {"adamw", "signum", "lion"}
+#: AdamW at order 3 costs minutes to derive and print; its terms have the shape of Adam's (compiled).
+HEAVY = {"adamw"}
 CASES = [(name, order) for name in BUILTIN for order in (1, 2, 3) if order < 3 or name not in HEAVY]
 CASES.append(("ademamix_like", 2))
-#: Vector notation shares the layout code; at order 3 (the costly printing) GD stands for the rest.
+#: Vector notation shares the layout code: the built-ins to order 2, and GD at order 3, stand for the
+#: rest (printing the largest equations is what costs time).
 NOTATION_CASES = [(notation, name, order) for notation in ("index", "vector") for name, order in CASES
-                  if notation == "index" or order < 3 or name == "gd"]
+                  if notation == "index" or name == "gd" or order < 3]
 
 
 @functools.cache
