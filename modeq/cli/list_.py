@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from ..optimizers import BUILTIN
 
 
@@ -21,7 +23,8 @@ def run(args) -> int:
             symbol = hyperparameter_name(hp)
             name = hp.name if symbol == hp.name else f"{hp.name} = {symbol}"
             default = "" if hp.default is None else f", default {hp.default:g}"
-            print(f"    {name} in {hp.domain.value}{default}" + (f": {hp.description}" if hp.description else ""))
+            line = f"    {name} in {hp.domain.value}{default}" + (f": {hp.description}" if hp.description else "")
+            print(textwrap.fill(line, 88, subsequent_indent="        ", break_on_hyphens=False))
         if opt.options:
             print("    options: " + ", ".join(f"{k}={v}" for k, v in opt.options.items()))
     return 0

@@ -72,6 +72,7 @@ _SYMBOLS = {
     ":": " ", "!": "", " ": " ", "{": "{", "}": "}", "_": "_", "%": "%", "&": "&", "#": "#",
 }
 _RELATIONS = {"le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "approx": "≈", "to": "→",
+              "ll": "≪", "gg": "≫", "equiv": "≡", "propto": "∝", "Rightarrow": "⇒", "leftarrow": "←",
               "rightarrow": "→", "mapsto": "↦", "in": "∈", "sim": "∼", "quad": "", "qquad": ""}
 _ACCENTS = {"hat": "\u0302", "widehat": "\u0302", "tilde": "\u0303", "widetilde": "\u0303", "bar": "\u0304",
             "overline": "\u0305", "dot": "\u0307", "ddot": "\u0308", "vec": "\u20d7"}
@@ -86,7 +87,8 @@ def superscript(text: str) -> str:
     """``text`` as Unicode superscript characters (``²``, ``ⁿ⁺¹``), or ``^(text)`` when some have none."""
     if text and all(c in "0123456789-+n" for c in text):
         return text.translate(_SUPERSCRIPT)
-    return f"^{text}" if len(text) == 1 else f"^({text})"
+    wrapped = len(text) == 1 or text.startswith("(") and text.endswith(")") and text.count("(") == 1
+    return f"^{text}" if wrapped else f"^({text})"
 
 
 def subscript(text: str) -> str:
@@ -118,8 +120,12 @@ def _group(text: str, start: int) -> tuple[str, int]:
     return text[start], start + 1
 
 
+_ATOM = re.compile(r"[\w∇][\u0300-\u036f]*(_\w|_\{[^{}]*\})?[⁰¹²³⁴⁵⁶⁷⁸⁹ⁿ⁺⁻₀₁₂₃₄₅₆₇₈₉]*")
+
+
 def _atomic(text: str) -> bool:
-    return len(text) <= 1 or bool(re.fullmatch(r"[\w\u0300-\u036f\u0370-\u03ff∇]+", text)) and len(text) <= 2
+    """Whether ``text`` reads as one symbol (``x``, ``D_n``, ``β₂``, ``m̂_{n+1}``): no parentheses needed."""
+    return len(text) <= 1 or bool(_ATOM.fullmatch(text))
 
 
 def plain_math(latex: str) -> str:
@@ -196,24 +202,55 @@ def _inline(text: str) -> str:
     return re.sub(r"``([^`]*)``", r"\1", text)
 
 
+def _blocks(doc: str) -> list[tuple[str, str]]:
+    """``(kind, text)`` of a docstring: ``"math"`` for each equation of a ``..
+    math::`` directive (its indented lines, blank lines separating equations),
+    ``"text"`` for each paragraph or bullet."""
+    blocks, lines, n = [], doc.splitlines(), 0
+    while n < len(lines):
+        line = lines[n]
+        if line.lstrip().startswith(".. math::"):
+            indent = len(line) - len(line.lstrip())
+            equation = [line.lstrip()[len(".. math::"):]]
+            n += 1
+            while n < len(lines) and (not lines[n].strip() or len(lines[n]) - len(lines[n].lstrip()) > indent):
+                if lines[n].strip():
+                    equation.append(lines[n])
+                elif " ".join(equation).strip():
+                    blocks.append(("math", " ".join(equation)))
+                    equation = []
+                n += 1
+            if " ".join(equation).strip():
+                blocks.append(("math", " ".join(equation)))
+            continue
+        if not line.strip():
+            n += 1
+            continue
+        paragraph = []
+        while n < len(lines) and lines[n].strip() and not lines[n].lstrip().startswith(".. math::"):
+            if paragraph and re.match(r"\s*[*-] ", lines[n]):
+                break
+            paragraph.append(lines[n].strip())
+            n += 1
+        blocks.append(("text", " ".join(paragraph)))
+    return blocks
+
+
 def plain_docstring(doc: str, width: int = 88, indent: str = "") -> str:
     """A reST docstring as readable text: roles and math in Unicode, paragraphs
-    re-wrapped to ``width``, ``.. math::`` blocks indented on their own lines."""
-    doc = textwrap.dedent(doc.strip("\n")).strip()
-    paragraphs, lines = [], []
-    for block in re.split(r"\n\s*\n", doc):
-        block = block.strip("\n")
-        if block.lstrip().startswith(".. math::"):
-            body = block.lstrip()[len(".. math::"):]
-            paragraphs.append(indent + "    " + plain_math(" ".join(body.split())))
+    re-wrapped to ``width``, each equation of a ``.. math::`` block on its own
+    indented line."""
+    paragraphs = []
+    for kind, text in _blocks(textwrap.dedent(doc.strip("\n")).strip()):
+        if kind == "math":  # equations set apart by \qquad go on lines of their own
+            for equation in re.split(r"\\qquad|\\quad", text):
+                paragraphs.append(indent + "    " + plain_math(" ".join(equation.split())).strip())
             continue
-        for item in re.split(r"\n(?=\s*[*-] )", block):
-            lines = " ".join(line.strip() for line in item.splitlines())
-            bullet = re.match(r"[*-] ", lines)
-            first = indent + ("• " if bullet else "")
-            rest = indent + ("  " if bullet else "")
-            paragraphs.append(textwrap.fill(_inline(lines[2:] if bullet else lines), width, initial_indent=first,
-                                            subsequent_indent=rest, break_on_hyphens=False, break_long_words=False))
+        bullet = re.match(r"[*-] ", text)
+        first = indent + ("• " if bullet else "")
+        rest = indent + ("  " if bullet else "")
+        paragraphs.append(textwrap.fill(_inline(text[2:] if bullet else text), width, initial_indent=first,
+                                        subsequent_indent=rest, break_on_hyphens=False, break_long_words=False))
     return "\n".join(paragraphs).replace("\N{NO-BREAK SPACE}", " ")
 
 
@@ -426,8 +463,12 @@ class TextPrinter(StrPrinter):
             num.append(number)
         for factor in sympy.Mul.make_args(rest):
             base, exponent = factor.as_base_exp()
+            if base.is_Add and exponent.is_Integer and base.as_coeff_Add()[0] < 0:
+                base = sympy.Add(*(-t for t in base.args), evaluate=False)  # 1-β, not -1+β
+                sign = ("" if sign else "-") if exponent % 2 else sign
+                factor = sympy.Pow(base, exponent, evaluate=False)
             if exponent.is_Rational and exponent < 0:
-                den.append(base ** -exponent)
+                den.append(sympy.Pow(base, -exponent, evaluate=False) if exponent != -1 else base)
             elif factor != 1:
                 num.append(factor)
         bottom = self.factors_text(den)
