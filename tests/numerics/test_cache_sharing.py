@@ -65,9 +65,9 @@ def drop_file_capabilities():
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
-def start(name, cache, restricted=False):
+def start(name, cache, restricted=False, **environ):
     env = {**os.environ, "MODEQ_CACHE_DIR": str(cache),
-           "PYTHONPATH": str(Path(modeq.__file__).parent.parent)}
+           "PYTHONPATH": str(Path(modeq.__file__).parent.parent), **environ}
     script = SCRIPT.format(loss=SOURCES[name], points=[p.tolist() for p in POINTS])
     return subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd="/", preexec_fn=drop_file_capabilities if restricted and ROOT else None)
@@ -84,8 +84,8 @@ def finish(name, process):
     return result["warnings"]
 
 
-def run(name, cache, restricted=False):
-    return finish(name, start(name, cache, restricted))
+def run(name, cache, restricted=False, **environ):
+    return finish(name, start(name, cache, restricted, **environ))
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,11 @@ def test_a_cache_written_by_another_user_is_read_without_writing(tmp_path, can_d
     cache = tmp_path / "shared"
     assert run("A", cache) == []
     hand_to_other_user(cache, 0o755)  # files 0644: readable, nothing writable for us
-    assert run("A", cache, restricted=True) == []
+    assert run("A", cache, restricted=True) == []  # numba keeps its code in ~/.cache/numba
+    # no writable home either: numba finds no place for its cache next to the module
+    environ = dict(HOME="/proc", XDG_CACHE_HOME="/proc/cache", NUMBA_CACHE_DIR="")
+    (message,) = run("A", cache, restricted=True, **environ)
+    assert "private temporary directory" in message, message
 
 
 # -- caches that cannot be written --------------------------------------------------------------
