@@ -34,9 +34,16 @@ Nothing read from :math:`C` is trusted until checked:
   behind its index is what a concurrent writer leaves for a moment (numba writes
   the index first); numba treats it as a miss, so do we.
 
+The name hashes the bytes alone, not the modeq version (DESIGN §4 suggested
+both): equal bytes are the same module whatever wrote them, and every index key
+already carries the version and :data:`FORMAT`. numba 0.68 stamps its index with
+the SHA-256 of the source file (older releases used its mtime and size) and keys
+each entry by the function's bytecode, so a content-addressed module never
+meets stale numba code — except through a fault, which the checks above catch.
+
 A failed check means *regenerate*, announced by one :class:`CacheWarning` line
 (the CLI prints it as one line), never a traceback and never a wrong number;
-regenerating overwrites the bad file, so the next run is clean. This protects
+the bad file is removed and regenerated, so the next run is clean. This protects
 against accidents (edits, truncation, copies, crashes, two versions of modeq
 or numba) — not against someone who can write to :math:`C` on purpose: numba's
 cache is pickles, and pickles run code. Trust a cache directory as you trust
@@ -51,7 +58,9 @@ in it cannot be replaced, the process compiles in a private temporary directory
 (removed at exit) after one warning line.
 
 Not detected: bytes flipped *inside* the machine code of a numba data file
-(the pickle stays well-formed and numba keeps no checksum).
+(the pickle stays well-formed and numba keeps no checksum). The numba check uses
+numba's private reader (``Dispatcher._cache._cache_file``); a numba release
+without it skips the check, and the tests of the numba faults fail.
 """
 
 from __future__ import annotations
