@@ -198,11 +198,16 @@ def write_module(source: str, kind: str, directory: str | os.PathLike | None = N
         if _verified(folder / name) is not None:
             return folder / name
     target = _FALLBACK.get(home, home)
+    bad = (target / name).exists()
     try:
         _atomic_write(target / name, data)
     except OSError as error:
-        target = _fall_back(home, error)
+        target = _fall_back(home, error if not bad else
+                            f"{target / name} does not match the hash in its name and cannot be replaced ({error.strerror})")
         _atomic_write(target / name, data)
+    else:
+        if bad:
+            _warn(f"{target / name} did not match the hash in its name (edited, truncated or replaced); regenerated it")
     return target / name
 
 

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import sympy
 
-from modeq.numerics import derived_field, load_field
+import modeq
+from modeq.numerics import compile_field, derived_field, load_field
 from modeq.numerics.cache import MODULE_NAME, CacheError, CacheWarning
 from modeq.optimizers import gd
 
@@ -128,6 +129,18 @@ def test_a_changed_module_is_regenerated_with_one_warning(fault, cache_a, primed
     field, messages = derive("A", cache_a)
     np.testing.assert_array_equal(field.terms([1.0, 1.0])[0], [-1.0, -5.0])
     assert_one_line_then_clean(cache_a, messages, "does not match the hash", "regenerating")
+
+
+def test_compiling_over_a_bad_module_replaces_it_with_one_warning(cache_a, primed):
+    truncate(cache_a, primed)
+    equation = modeq.derive(gd, order=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        field = compile_field(equation.materialize(LOSSES["A"][0], (x, y)), cache_dir=cache_a)
+    np.testing.assert_allclose(field.terms(POINTS[1]), expected_terms("A", POINTS[1]), rtol=1e-15)
+    (message,) = [str(w.message) for w in caught if issubclass(w.category, CacheWarning)]
+    assert "did not match the hash" in message and "regenerated" in message
+    assert_one_line_then_clean(cache_a, [message])
 
 
 def test_a_module_given_by_path_is_checked(cache_a, primed):
