@@ -97,6 +97,17 @@ def can_drop_capabilities():
         pytest.skip("cannot drop capabilities here (prctl refused)")
 
 
+def fill(cache):
+    """Field A's module, index entry and numba files in ``cache`` (written by this process, umask 022)."""
+    forget()
+    old = os.umask(0o022)
+    try:
+        assert derive("A", cache)[1] == []
+    finally:
+        os.umask(old)
+    assert glob.glob(str(cache / "__pycache__" / "*.nbc"))
+
+
 def hand_to_other_user(path, dir_mode, file_mode=0o644):
     for folder, dirs, names in os.walk(path):
         for name in names:
@@ -124,7 +135,7 @@ def test_files_are_created_with_the_process_umask(umask, tmp_path):
 
 def test_a_cache_written_by_another_user_is_read_without_writing(tmp_path, can_drop_capabilities):
     cache = tmp_path / "shared"
-    assert run("A", cache) == []
+    fill(cache)
     hand_to_other_user(cache, 0o755)  # files 0644: readable, nothing writable for us
     assert run("A", cache, restricted=True) == []  # numba keeps its code in ~/.cache/numba
     # no writable home either: numba finds no place for its cache next to the module
@@ -168,7 +179,7 @@ def corrupt_numba(cache):
 def test_bad_files_of_another_user_that_cannot_be_replaced(corrupt, tmp_path, can_drop_capabilities):
     """A world-writable sticky cache (like /tmp): another user's bad files cannot be removed by us."""
     cache = tmp_path / "sticky"
-    assert run("A", cache) == []
+    fill(cache)
     corrupt(cache)
     hand_to_other_user(cache, 0o1777)
     (message,) = run("A", cache, restricted=True)  # the bad files stay: every run works around them
