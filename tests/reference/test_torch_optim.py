@@ -7,6 +7,7 @@ built-ins are checked through the identities documented in
 
 import numpy as np
 import pytest
+import sympy
 import torch
 
 import modeq
@@ -147,3 +148,12 @@ def test_from_torch_refuses_other_optimizers_and_unequal_groups():
         from_torch(torch.optim.SGD([{"params": [p], "lr": 0.1}, {"params": [q], "lr": 0.2}]))
     with pytest.raises(ValueError, match="momentum"):
         from_torch(torch.optim.SGD([p], lr=0.1, momentum=1.5))
+
+
+def test_torch_nesterov_changes_the_modified_equation_from_order_2_on():
+    # the look-ahead points y = theta + O(h) follow the same field to order 1, not beyond
+    half = sympy.Rational(1, 2)
+    sutskever = modeq.derive(nesterov, order=2, values={"beta": half})
+    pytorch = modeq.derive(SGD(nesterov=True), order=2, values={"momentum": half, "weight_decay": 0})
+    assert [sympy.expand(a - b) for a, b in zip(sutskever.terms[:2], pytorch.terms[:2])] == [0, 0]
+    assert sympy.expand(sutskever.terms[2] - pytorch.terms[2]) != 0
