@@ -106,7 +106,9 @@ class CacheError(ValueError):
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, CacheWarning, stacklevel=3)
+    """One :class:`CacheWarning` line: attributed to ``modeq``, line 0, so that Python prints no source line
+    (the caller's code did nothing wrong); filters on this module apply."""
+    warnings.warn_explicit(message, CacheWarning, "modeq", 0, module=__name__)
 
 
 def cache_dir(override: str | os.PathLike | None = None) -> Path:
