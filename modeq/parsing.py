@@ -272,6 +272,8 @@ class _Builder:
                             "pass the arguments by position")
         if name in self.names:
             raise self.fail(f"calls {name}, which is a name, not a function; write {name}*(...) for a product")
+        if name.startswith("__"):
+            raise self.fail(f"calls {name}, which is not allowed (no dunder names); the functions are {_functions()}")
         if name in SMOOTH:
             arity, function = 1, SMOOTH[name]
         elif name in NON_SMOOTH:

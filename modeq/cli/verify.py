@@ -27,10 +27,10 @@ def register(subparsers) -> None:
 
 
 def _numbers(text: str, what: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise ValueError(f"{what} must be comma-separated numbers, got {text!r}") from None
+    """Comma-separated numbers such as ``-1,1/2,pi/4``: parsed, never evaluated."""
+    from ..parsing import parse_numbers
+
+    return [float(v) for v in parse_numbers(text, what)]
 
 
 class ProgressBar:

@@ -55,6 +55,17 @@ def test_negative_values_on_the_command_line(capsys, tmp_path, monkeypatch):
     assert status == 0 and "theta0 = [-1.0, 1.0]" in out
 
 
+@pytest.mark.parametrize("flag, text, words", [
+    ("--theta0", "1,a", "--theta0: the entry 'a' uses the name a; a number may use only digits"),
+    ("--theta0", "1,", "--theta0 must be comma-separated numbers such as 1,-2.5, got '1,'"),
+    ("--theta0", "__import__('os').getcwd(),1", "--theta0: the entry"),
+    ("--hs", "0.1,0.05,nan", "--hs: the entry 'nan' uses nan, which is not a finite number"),
+])
+def test_number_lists_name_the_flag_and_the_entry(flag, text, words, capsys):
+    argv = ["verify", "gd", "--loss", "x**2", "--params", "x", "--theta0", "1", flag, text]
+    assert words in cli_error(argv, capsys)
+
+
 # --- hyperparameter values -----------------------------------------------------------------
 
 @pytest.mark.parametrize("value, words", [
