@@ -34,7 +34,7 @@ def test_rounding_floor_is_reported(cache):
     (dict(method="magic"), "unknown method"),
     (dict(hs=[0.1, 0.05]), "at least 3 step sizes"),
     (dict(optimizer=heavy_ball, values=dict(beta=1.5)), "outside its domain"),
-    (dict(optimizer="adan"), "unknown optimizer"),
+    (dict(optimizer="adamz"), "unknown optimizer"),
     (dict(optimizer=adam, batches=[x**2, y**2], loss=None), "memory.*regime='exact'"),
     (dict(optimizer=adam, batches=[x**2, y**2], loss=None, regime="exact"), "more than 64; give a shorter T"),
 ])
