@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from .options import add_optimizer_arguments, configured_optimizer
@@ -26,12 +27,14 @@ def register(subparsers) -> None:
     parser.add_argument("--standalone", action="store_true", help="with --latex: a complete document that compiles")
     parser.add_argument("--symbol", dest="symbols", metavar="NAME=LATEX", action="append", default=[],
                         help=r"with --latex: rename a symbol, e.g. --symbol 'h=\eta' --symbol 'beta=\beta_1' (repeatable)")
+    parser.add_argument("--check", action="store_true",
+                        help="with --latex: read the printed LaTeX back and check it equals the derived terms (exit 1 if not)")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    if (args.vector or args.standalone or args.symbols) and not args.latex:
-        raise ValueError("--vector, --standalone and --symbol only apply with --latex")
+    if (args.vector or args.standalone or args.symbols or args.check) and not args.latex:
+        raise ValueError("--vector, --standalone, --symbol and --check only apply with --latex")
     symbols = dict(_symbol(text) for text in args.symbols)
     equations = _derive(args)
     if args.standalone and len(equations) > 1:
@@ -45,7 +48,20 @@ def run(args) -> int:
             print(equation)
             if args.epoch:
                 print(_epoch_loss(equation))
-    return 0
+    return _check(equations, "vector" if args.vector else "index", symbols) if args.check else 0
+
+
+def _check(equations: list[tuple[str, "ModifiedEquation"]], notation: str, symbols: dict[str, str]) -> int:
+    """The round trip of :mod:`modeq.printing.reader`: 0 if every printed term
+    reads back as the derived one, else 1 with the differing terms on stderr."""
+    from ..printing.reader import round_trip
+
+    failures = [(label, f) for label, equation in equations for f in round_trip(equation, notation, symbols)]
+    for label, failure in failures:
+        print((f"{label}: " if label else "") + f"round trip failed: {failure}", file=sys.stderr)
+    if not failures:
+        print(f"round trip: the printed LaTeX ({notation} notation) reads back as the derived terms", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def _epoch_loss(equation: "ModifiedEquation") -> str:

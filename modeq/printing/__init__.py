@@ -4,11 +4,13 @@ r"""Paper-ready output of modified equations.
   (:class:`IndexLatexPrinter`, :class:`VectorLatexPrinter`);
 * :mod:`~modeq.printing.layout` — how a term is collected and ordered;
 * :mod:`~modeq.printing.equation` — the equation and the standalone document;
-* :mod:`~modeq.printing.symbols` — the user's symbol names.
+* :mod:`~modeq.printing.symbols` — the user's symbol names;
+* :mod:`~modeq.printing.reader` — the LaTeX read back (:func:`parse_latex`), the round trip.
 """
 
 from .equation import NOTATIONS, equation_latex, printer_for
 from .latex import IndexLatexPrinter, VectorLatexPrinter
 from .layout import arrange
+from .reader import parse_latex
 
-__all__ = ["NOTATIONS", "equation_latex", "printer_for", "IndexLatexPrinter", "VectorLatexPrinter", "arrange"]
+__all__ = ["NOTATIONS", "equation_latex", "printer_for", "IndexLatexPrinter", "VectorLatexPrinter", "arrange", "parse_latex"]

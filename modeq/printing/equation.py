@@ -63,6 +63,9 @@ def _summand(printer, summand: Summand, extra: sympy.Expr, separate: bool) -> st
     if separate:
         scalar = _product(printer, *_split_factors(summand, sympy.Integer(1)))
         component = _product(printer, *_split_factors(Summand(1, sympy.Integer(1), (), 1), summand.component * extra))
+        lone_sum = summand.number == 1 and len(summand.scalar) == 1 and summand.scalar[0][0].is_Add and summand.scalar[0][1] == 1
+        if lone_sum and component:  # (1 + alpha) grad_j E, not 1 + alpha grad_j E
+            scalar = rf"\left({scalar}\right)"
         return " ".join(t for t in (scalar, component) if t)
     return _product(printer, *_split_factors(summand, summand.component * extra))
 
@@ -102,6 +105,8 @@ def group_latex(printer, group: Group) -> tuple[int, str]:
     blocks = [_block(printer, b, sympy.Integer(1)) for b in group.blocks]
     sign = -1 if all(s < 0 for s, _ in blocks) else 1
     inner = join_signed([(s * sign, body) for s, body in blocks])
+    if group.power == 0:  # no "1 \left(" in front
+        return sign, rf"\left({inner}\right)" if sign < 0 else inner
     return sign, rf"{printer._print(hpower)} \left({inner}\right)"
 
 

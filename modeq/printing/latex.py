@@ -160,6 +160,9 @@ class IndexLatexPrinter(LatexPrinter):
             return self._norm(kind, exponent)
         if base.is_Pow and base.exp == 2 and isinstance(ATOMS.definition(base.base), Gradient):
             return self._absolute(base.base, 2 * exponent)
+        if isinstance(base, sympy.Symbol) and named_gradient(base) is not None:
+            # (\nabla_j Q)^2, not \nabla_j Q^2 (which is the gradient of Q^2)
+            return rf"\left({self._print(base)}\right)^{{{self._print(exponent)}}}"
         definition = ATOMS.definition(base) if isinstance(base, sympy.Symbol) else None
         if isinstance(definition, Gradient) and exponent.is_Integer and exponent > 0:
             if exponent.is_even:

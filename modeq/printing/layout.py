@@ -144,23 +144,33 @@ def _absolute_values(coefficient: sympy.Expr) -> sympy.Expr:
 
 def _block(quantity: sympy.Expr, coefficient: sympy.Expr) -> Block:
     num, den = sympy.fraction(_absolute_values(coefficient))
-    den_component = list(sympy.Mul.make_args(sympy.powsimp(sympy.Mul(*(f for f in sympy.Mul.make_args(den) if _component(f))))))
-    den_scalar = sympy.Mul(*(f for f in sympy.Mul.make_args(den) if not _component(f)))
-    radical = _radical(den_component)
+    den_scalar, den_component = sympy.Integer(1), sympy.Integer(1)
+    for factor in sympy.Mul.make_args(den):
+        if not _component(factor):
+            den_scalar *= factor
+            continue
+        base, exponent = factor.as_base_exp()
+        content, primitive = base.as_content_primitive()  # 2|g| + 2c = 2(|g| + c)
+        if content != 1 and exponent.is_Integer:
+            den_scalar *= content**exponent
+            factor = primitive**exponent
+        den_component *= factor
+    groups: dict[sympy.Expr, list[sympy.Expr]] = defaultdict(list)
+    for term in sympy.Add.make_args(distribute(num)):
+        key = sympy.Mul(*(f for f in sympy.Mul.make_args(term) if _has_theta(f)))
+        groups[key].append(term / key)
+    parts = []
+    for key, terms in groups.items():
+        group_num, group_den = sympy.Add(*terms), den_component
+        if len(groups) > 1:  # each power of theta on its own: (c theta + theta|g|)/(c + |g|) = theta
+            group_num, group_den = sympy.fraction(sympy.cancel(group_num / group_den))
+        parts.append(_monomials(group_num, group_den, key))
+    outers = {outer for outer, _ in parts}
+    outer = outers.pop() if len(outers) == 1 else sympy.Integer(1)
     monomials: dict[sympy.Expr, sympy.Expr] = defaultdict(lambda: sympy.Integer(0))
-    outer = 1 / sympy.Mul(*den_component)
-    rewritten = None if radical is None else _in_radical(num, sympy.Mul(*den_component), radical)
-    if rewritten is not None:
-        outer, pairs = rewritten
+    for part_outer, pairs in parts:
         for s, m in pairs:
-            monomials[m] += s
-    else:
-        for term in sympy.Add.make_args(distribute(num)):
-            s, m = [], []
-            for factor in sympy.Mul.make_args(term):
-                (m if _component(factor) else s).append(factor)
-            monomials[sympy.powsimp(sympy.Mul(*m) * outer)] += sympy.Mul(*s)
-        outer = sympy.Integer(1)
+            monomials[m if part_outer == outer else sympy.powsimp(m * part_outer)] += s
     summands = [tidy_scalar(s / den_scalar, m) for m, s in monomials.items() if sympy.cancel(s) != 0]
     summands.sort(key=lambda x: (sympy.count_ops(x.component), sympy.default_sort_key(x.component)))
     numerators = [x.number.p for x in summands]
@@ -169,6 +179,30 @@ def _block(quantity: sympy.Expr, coefficient: sympy.Expr) -> Block:
     sign = -1 if all(x.sign < 0 for x in summands) else 1
     summands = [Summand(x.sign * sign, x.number / common, x.scalar, x.component) for x in summands]
     return Block(quantity, sign * common, outer, tuple(summands))
+
+
+def _has_theta(expr: sympy.Expr) -> bool:
+    return ATOMS.theta in expr.free_symbols
+
+
+def _monomials(num: sympy.Expr, den: sympy.Expr, key: sympy.Expr) -> tuple[sympy.Expr, list[tuple[sympy.Expr, sympy.Expr]]]:
+    r"""``key·num/den`` (``den`` elementwise) as :math:`\text{outer}\cdot\sum_a s_a m_a`
+    with scalar :math:`s_a` and elementwise monomials :math:`m_a`: in powers of
+    the radical when the denominator is one (:func:`_in_radical`), else over
+    the denominator itself."""
+    den_factors = list(sympy.Mul.make_args(sympy.powsimp(den)))
+    radical = _radical(den_factors)
+    rewritten = None if radical is None else _in_radical(num, den, radical)
+    if rewritten is not None:
+        outer, pairs = rewritten
+        return outer, [(s, m * key) for s, m in pairs]
+    pairs = []
+    for term in sympy.Add.make_args(distribute(num)):
+        s, m = [], []
+        for factor in sympy.Mul.make_args(term):
+            (m if _component(factor) else s).append(factor)
+        pairs.append((sympy.Mul(*s), sympy.powsimp(sympy.Mul(*m) * key / den)))
+    return sympy.Integer(1), pairs
 
 
 def _gcd(values: list[int]) -> int:

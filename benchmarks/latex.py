@@ -1,0 +1,99 @@
+"""LaTeX printing time against derivation time (prints a table).
+
+Target (issue 12): for every built-in at orders 1-3 and for AdEMAMix, NAdam
+and Adan (written below in the description language, unless the built-ins
+``ademamix``, ``nadam``, ``adan`` exist) at order 2, ``latex()`` in either
+notation takes at most the derivation's time. Each case runs in a fresh
+interpreter (no SymPy cache or interned atom from an earlier case helps it);
+times exclude imports. The last column says whether the printed equation
+reads back as the derived one (:func:`modeq.printing.reader.round_trip`).
+
+    python benchmarks/latex.py            # all cases
+    python benchmarks/latex.py adam:2     # some cases
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+BUILTINS = ["gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum", "lion"]
+CASES = [(name, k) for name in BUILTINS for k in (1, 2, 3)] + [(name, 2) for name in ("ademamix", "nadam", "adan")]
+
+DESCRIPTIONS = '''
+from sympy import sqrt
+from modeq.optimizers.base import decay, nonnegative, optimizer, positive
+from modeq.optimizers.language import ema, grad, lag, theta
+
+_EPS = positive(1e-8, r"\\varepsilon")
+
+
+@optimizer(beta1=decay(0.9, r"\\beta_1"), beta2=decay(0.999, r"\\beta_2"), beta3=decay(0.9999, r"\\beta_3"),
+           alpha=positive(5.0, r"\\alpha"), eps=_EPS, wd=nonnegative(0.0, r"\\lambda"))
+def ademamix(beta1, beta2, beta3, alpha, eps, wd):
+    """AdEMAMix (Pagliardini et al. 2024): a fast and a slow EMA of the gradient."""
+    g = grad()
+    m = ema(g, beta1, bias_correction=True) + alpha * ema(g, beta3)
+    return -(m / (sqrt(ema(g**2, beta2, bias_correction=True)) + eps) + wd * theta)
+
+
+@optimizer(beta1=decay(0.9, r"\\beta_1"), beta2=decay(0.999, r"\\beta_2"), eps=_EPS)
+def nadam(beta1, beta2, eps):
+    """NAdam (Dozat 2016), stationary form: Nesterov momentum inside Adam."""
+    g = grad()
+    m = beta1 * ema(g, beta1, bias_correction=True) + (1 - beta1) * g
+    return -m / (sqrt(ema(g**2, beta2, bias_correction=True)) + eps)
+
+
+@optimizer(beta1=decay(0.98, r"\\beta_1"), beta2=decay(0.92, r"\\beta_2"), beta3=decay(0.99, r"\\beta_3"),
+           eps=_EPS, wd=nonnegative(0.0, r"\\lambda"))
+def adan(beta1, beta2, beta3, eps, wd):
+    """Adan (Xie et al. 2022): EMAs of the gradient, of its difference and of
+    the squared look-ahead gradient."""
+    g = grad()
+    d = g - lag(g, 1)
+    m, v = ema(g, beta1), ema(d, beta2)
+    n = ema((g + beta2 * d) ** 2, beta3)
+    return -((m + beta2 * v) / (sqrt(n) + eps) + wd * theta)
+'''
+
+PROBE = '''
+import json, time
+from modeq import derive
+from modeq.optimizers import BUILTIN
+from modeq.printing.reader import round_trip
+{descriptions}
+name = {name!r}
+opt = BUILTIN[name] if name in BUILTIN else globals()[name]
+start = time.perf_counter(); eq = derive(opt, order={order}); derive_s = time.perf_counter() - start
+start = time.perf_counter(); index = eq.latex(); index_s = time.perf_counter() - start
+start = time.perf_counter(); vector = eq.latex(notation="vector"); vector_s = time.perf_counter() - start
+ok = not round_trip(eq, "index") and not round_trip(eq, "vector")
+print(json.dumps({{"derive": derive_s, "index": index_s, "vector": vector_s, "chars": len(index), "round_trip": ok}}))
+'''
+
+
+def run(name: str, order: int, timeout: float = 1200) -> dict:
+    code = PROBE.format(descriptions=DESCRIPTIONS, name=name, order=order)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    if result.returncode:
+        return {"error": result.stderr.strip().splitlines()[-1]}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str]) -> None:
+    cases = [(a.split(":")[0], int(a.split(":")[1])) for a in argv] or CASES
+    print(f"{'optimizer':<16}{'order':>6}{'derive s':>10}{'index s':>10}{'vector s':>10}{'chars':>8}  {'<= derive':>9}  round trip")
+    for name, order in cases:
+        r = run(name, order)
+        if "error" in r:
+            print(f"{name:<16}{order:>6}  {r['error']}")
+            continue
+        within = "yes" if max(r["index"], r["vector"]) <= r["derive"] else "NO"
+        print(f"{name:<16}{order:>6}{r['derive']:>10.2f}{r['index']:>10.2f}{r['vector']:>10.2f}{r['chars']:>8}  {within:>9}  "
+              f"{'ok' if r['round_trip'] else 'FAILED'}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,529 @@
+r"""Reading modeq's LaTeX back into index-form expressions: the proof that a
+printed equation says what was derived.
+
+:func:`parse_latex` reads what the printers of :mod:`modeq.printing.latex`
+write, in either notation, with a grammar of its own (``lark``, LALR) and a
+table of names of its own (built here from the optimizer's hyperparameters and
+the user's renames, not from the printer), so it cannot share the printer's
+mistakes. Its reading is the mathematical one:
+
+* index notation — :math:`\nabla_x E` and :math:`\tilde\theta_x` are the
+  component :math:`x` of the gradient and the iterate; a sum
+  :math:`\sum_{i_1..i_k} \nabla_{i_1..i_k x} E\; X_{1,i_1}\cdots X_{k,i_k}`
+  is the contraction :math:`D_k[X_1..X_k]` at component :math:`x`, and a sum
+  :math:`\sum_i X_i` without a derivative of :math:`E` is the reduction
+  :math:`S[X]`. A sum extends over the rest of its product (as in a paper);
+  which factors it actually acts on is decided by their indices, so the
+  reading does not depend on where the printer put factors that are constant
+  in the summation index;
+* vector notation — :math:`\nabla^2 E\, X = D_1[X]` (the rest of the
+  product is :math:`X`), :math:`\nabla^{k+1} E[X_1, .., X_k] = D_k[X_1..X_k]`,
+  :math:`\sum_i (X)_i = S[X]`, products and powers elementwise;
+* named quantities by their definitions: :math:`\|\nabla E\|^2 = S[g^2]`,
+  :math:`\|\nabla E\| = S[g^2]^{1/2}`, :math:`\|\nabla E\|_1 = S[|g|]`,
+  :math:`\|\nabla E\|_{1,c} = S[\sqrt{g^2 + c}]`, and the gradient of a
+  function :math:`F` of them by the chain rule,
+  :math:`\nabla_j F = \sum_Q \partial_Q F\, D_1[\varphi_Q'(g)]` with
+  :math:`\varphi' = 2g,\ \operatorname{sign} g,\ g/\sqrt{g^2+c}`;
+* :math:`|x| = \sqrt{x^2}` (the form the derivation produces for real
+  :math:`x`).
+
+:func:`round_trip` prints an equation, reads it back and compares each power
+of :math:`h` with the derived term by an exact zero test of the index algebra
+(:meth:`~modeq.algebra.index.AtomRegistry.collect`), after rebuilding every
+atom from its definition; it returns the terms that differ.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Mapping
+
+import sympy
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, VisitError
+
+from ..algebra import ATOMS
+from ..algebra.base import STEP
+from ..algebra.index import Contraction, Gradient, Reduction, distribute
+from ..optimizers.language import h
+from ..quantities import loss as loss_symbol
+
+if TYPE_CHECKING:
+    from ..equation import ModifiedEquation
+    from ..optimizers.base import Optimizer
+
+__all__ = ["parse_latex", "LatexReadError", "RoundTripFailure", "round_trip", "same_field"]
+
+
+class LatexReadError(ValueError):
+    """Text that is not modeq's LaTeX notation."""
+
+
+#: The grammar; ``NAME``, ``THETA``, ``LOSS`` and ``LHS`` are filled in from the
+#: table of names (they depend on the optimizer and the user's renames).
+GRAMMAR = r"""
+start: LHS? sum
+
+?sum: product
+    | "-" product           -> neg
+    | sum "+" product       -> add
+    | sum "-" product       -> sub
+
+product: factor+
+       | factor* bigop
+bigop: SUM product                  -> summation
+     | HESS LOSS product            -> hessian
+
+?factor: primary
+       | primary "^" primary        -> power
+
+?primary: NUMBER                    -> number
+    | NAME                          -> name
+    | LOSS                          -> loss_value
+    | THETA                         -> theta
+    | NABLA_SUB LOSS                -> nabla_sub
+    | NABLA LOSS                    -> nabla
+    | NABLA_SUB norm                -> nabla_sub_norm
+    | NABLA norm                    -> nabla_norm
+    | NABLA_SUB norm "^" primary    -> nabla_sub_norm_power
+    | NABLA norm "^" primary        -> nabla_norm_power
+    | norm
+    | HESS LOSS "\\left[" sum ("," sum)+ "\\right]"  -> hessian_bracket
+    | "{" sum "}"
+    | "\\left(" sum "\\right)"
+    | "\\left(" sum PAREN_SUB      -> component
+    | "\\left\\lvert" sum "\\right\\rvert"  -> absolute
+    | "\\frac" "{" sum "}" "{" sum "}"      -> fraction
+    | "\\sqrt" "{" sum "}"          -> sqrt
+    | "\\sqrt" "[" NUMBER "]" "{" sum "}"   -> root
+    | "\\operatorname{sign}" "\\left(" sum "\\right)"  -> sign
+    | FUNCTION "{" "\\left(" sum "\\right)" "}"       -> function
+    | FUNCTION "\\left(" sum "\\right)"               -> function
+
+norm: "\\lVert" NABLA LOSS "\\rVert"                          -> norm2
+    | "\\lVert" NABLA LOSS "\\rVert" "_{" NUMBER "}"          -> norm1
+    | "\\lVert" NABLA LOSS "\\rVert" "_{" NUMBER "," sum "}"  -> norm1c
+
+SUM: /\\sum_\{[^}]*\}/
+HESS: /\\nabla\^\{\d+\}/
+NABLA_SUB: /\\nabla_\{[^}]*\}/
+NABLA: /\\nabla(?![a-zA-Z_^])/
+PAREN_SUB: /\\right\)_\{[^}]*\}/
+NUMBER: /\d+(\.\d+)?/
+FUNCTION: /\\(log|exp|tanh|sinh|cosh|sin|cos|atan|arctan)(?![a-zA-Z])/
+WS: /(\s|\\[,;:! ]|\\q?quad(?![a-zA-Z])|\\cdot(?![a-zA-Z])|&|\\\\)+/
+%ignore WS
+"""
+
+_FUNCTIONS = {"log": sympy.log, "exp": sympy.exp, "tanh": sympy.tanh, "sinh": sympy.sinh, "cosh": sympy.cosh,
+              "sin": sympy.sin, "cos": sympy.cos, "atan": sympy.atan, "arctan": sympy.atan}
+
+
+def _literal(latex: str) -> str:
+    """A regular expression for the LaTeX ``latex``, which must not run on into a longer name."""
+    pattern = re.escape(latex)
+    return pattern + "(?![a-zA-Z])" if latex[-1].isalpha() else pattern
+
+
+@lru_cache(maxsize=32)
+def _parser(names: tuple[str, ...], theta: str, loss: str, lhs: str) -> Lark:
+    terminals = [
+        f"NAME: /{'|'.join(_literal(n) for n in sorted(names, key=len, reverse=True))}/" if names else "NAME: /(?!)/",
+        rf"THETA: /\\tilde\{{{re.escape(theta)}\}}(_\{{[^}}]*\}})?/",
+        rf"LOSS: /{_literal(loss)}(_\{{\d+\}})?/",
+        rf"LHS: /\\dot\{{\\tilde\{{{re.escape(theta)}\}}\}}(_\{{{re.escape(lhs)}\}})?\s*=/",
+    ]
+    return Lark(GRAMMAR + "\n".join(terminals), parser="lalr", lexer="contextual", maybe_placeholders=False)
+
+
+def _index_letters(subscript: str) -> list[str]:
+    """The indices of a subscript such as ``{ikj}`` or ``{\\mu i}``."""
+    return re.findall(r"\\[a-zA-Z]+|[a-zA-Z]", subscript)
+
+
+def _subscript(token: str) -> str:
+    """What stands in the last ``_{…}`` (or ``^{…}``) of a token."""
+    start = max(token.rfind("_{"), token.rfind("^{"))
+    return token[start + 2 : token.rindex("}")]
+
+
+class _Mixed(Exception):
+    """A factor of a summand depends on several indices (distribute, then retry)."""
+
+
+@dataclass(frozen=True)
+class _Tensor:
+    r""":math:`\nabla_{i_1..i_k x} E_b`: summed ``indices`` and the free index ``free``."""
+
+    indices: tuple[str, ...]
+    free: str
+    loss: int | None
+
+
+@v_args(inline=True)
+class _Reader(Transformer):
+    """Evaluates the parse tree bottom up.
+
+    A component atom at an index :math:`x` other than the free index stands
+    as a *tagged* copy of the atom's symbol; a sum over :math:`x` turns the
+    factors tagged :math:`x` back into the atoms it contracts or reduces.
+    """
+
+    def __init__(self, table: Mapping[str, sympy.Expr], free: str, vector: bool, atoms) -> None:
+        super().__init__()
+        self.table = table
+        self.free = free
+        self.vector = vector
+        self.atoms = atoms
+        self.tags: dict[sympy.Symbol, tuple[sympy.Symbol, str]] = {}
+        self.tagged: dict[tuple[sympy.Symbol, str], sympy.Symbol] = {}
+        self.tensors: dict[sympy.Symbol, _Tensor] = {}
+
+    # -- indices --------------------------------------------------------------------
+
+    def tag(self, expr: sympy.Expr, index: str) -> sympy.Expr:
+        """``expr`` (in bare atoms) at component ``index``."""
+        if index == self.free:
+            return expr
+        mapping = {}
+        for s in expr.free_symbols:
+            if s in self.atoms.component:
+                key = (s, index)
+                if key not in self.tagged:
+                    symbol = sympy.Dummy(f"{s.name}@{index}")
+                    self.tagged[key], self.tags[symbol] = symbol, key
+                mapping[s] = self.tagged[key]
+        return expr.xreplace(mapping)
+
+    def untag(self, expr: sympy.Expr, index: str) -> sympy.Expr:
+        return expr.xreplace({s: self.tags[s][0] for s in expr.free_symbols if s in self.tags and self.tags[s][1] == index})
+
+    def indices(self, expr: sympy.Expr) -> set[str]:
+        """The component indices ``expr`` depends on (the free one included)."""
+        found = set()
+        for s in expr.free_symbols:
+            if s in self.tags:
+                found.add(self.tags[s][1])
+            elif s in self.tensors:
+                found.update(self.tensors[s].indices + (self.tensors[s].free,))
+            elif s in self.atoms.component:
+                found.add(self.free)
+        return found
+
+    def _batch(self, loss: str) -> int | None:
+        return int(_subscript(loss)) if "_" in loss else None
+
+    def gradient(self, batch: int | None) -> sympy.Symbol:
+        return self.atoms.intern(Gradient(batch))
+
+    # -- the sums ---------------------------------------------------------------------
+
+    def summation(self, token: Token, body: sympy.Expr) -> sympy.Expr:
+        letters = _index_letters(_subscript(token))
+        if self.free in letters:
+            raise LatexReadError(f"the sum {token} runs over the free index {self.free}")
+        total = []
+        for term in sympy.Add.make_args(body):
+            try:
+                total.append(self._sum_term(letters, term, token))
+            except _Mixed:
+                total += [self._sum_term(letters, t, token, strict=True) for t in sympy.Add.make_args(distribute(term))]
+        return sympy.Add(*total)
+
+    def _sum_term(self, letters: list[str], term: sympy.Expr, token: str, strict: bool = False) -> sympy.Expr:
+        outside, inside = [], {letter: [] for letter in letters}
+        tensors = []
+        for factor in sympy.Mul.make_args(term):
+            if factor in self.tensors:
+                tensors.append(self.tensors[factor])
+                continue
+            used = self.indices(factor)
+            if used.isdisjoint(letters):
+                outside.append(factor)
+            elif len(used) == 1:
+                inside[used.pop()].append(factor)
+            elif not strict:
+                raise _Mixed
+            else:
+                raise LatexReadError(f"a factor of the sum {token} mixes the indices {', '.join(sorted(used))}: {factor}")
+        args = {letter: self.untag(sympy.Mul(*inside[letter]), letter) for letter in letters}
+        summed = [t for t in tensors if set(letters) & set(t.indices)]
+        if not summed:
+            if len(letters) != 1:
+                raise LatexReadError(f"the sum {token} over several indices has no derivative of the loss to contract with")
+            (letter,) = letters
+            return sympy.Mul(*outside, *(self._tensor_symbol(t) for t in tensors)) * self.atoms.reduction(args[letter])
+        if len(summed) > 1 or set(summed[0].indices) != set(letters):
+            raise LatexReadError(f"the sum {token} does not match the indices of its derivative of the loss")
+        (tensor,) = summed
+        rest = [self._tensor_symbol(t) for t in tensors if t is not tensor]
+        contraction = self.atoms.contraction([args[letter] for letter in tensor.indices], tensor.loss)
+        return sympy.Mul(*outside, *rest) * self.tag(contraction, tensor.free)
+
+    def _tensor_symbol(self, tensor: _Tensor) -> sympy.Symbol:
+        for s, t in self.tensors.items():
+            if t == tensor:
+                return s
+        raise AssertionError(tensor)
+
+    def hessian(self, token: Token, loss: Token, body: sympy.Expr) -> sympy.Expr:
+        if token != r"\nabla^{2}":
+            raise LatexReadError(f"{token} {loss} needs its arguments in brackets: {token} {loss}\\left[X, Y\\right]")
+        return self.atoms.contraction([body], self._batch(loss))
+
+    def hessian_bracket(self, token: Token, loss: Token, *args: sympy.Expr) -> sympy.Expr:
+        if int(_subscript(token)) != len(args) + 1:
+            raise LatexReadError(f"{token} {loss} takes {int(_subscript(token)) - 1} arguments, got {len(args)}")
+        return self.atoms.contraction(list(args), self._batch(loss))
+
+    # -- atoms ------------------------------------------------------------------------
+
+    def number(self, token: Token) -> sympy.Expr:
+        return sympy.Rational(str(token))
+
+    def name(self, token: Token) -> sympy.Expr:
+        return self.table[str(token)]
+
+    def loss_value(self, token: Token) -> sympy.Expr:
+        return loss_symbol(self._batch(token))
+
+    def theta(self, token: Token) -> sympy.Expr:
+        if self.vector:
+            if "_" in token:
+                raise LatexReadError(f"{token} has an index in vector notation")
+            return self.atoms.theta
+        if "_" not in token:
+            raise LatexReadError(f"{token} needs its component index in index notation")
+        return self.tag(self.atoms.theta, _subscript(token))
+
+    def nabla_sub(self, token: Token, loss: Token) -> sympy.Expr:
+        if self.vector:
+            raise LatexReadError(f"{token} is index notation, but this text is in vector notation")
+        letters = _index_letters(_subscript(token))
+        batch = self._batch(loss)
+        if len(letters) == 1:
+            return self.tag(self.gradient(batch), letters[0])
+        tensor = _Tensor(tuple(letters[:-1]), letters[-1], batch)
+        symbol = sympy.Dummy(f"nabla_{''.join(letters)}")
+        self.tensors[symbol] = tensor
+        return symbol
+
+    def nabla(self, token: Token, loss: Token) -> sympy.Expr:
+        if not self.vector:
+            raise LatexReadError(rf"\nabla {loss} needs its component index in index notation")
+        return self.gradient(self._batch(loss))
+
+    def _gradient_of(self, scalar: sympy.Expr, index: str) -> sympy.Expr:
+        r""":math:`\nabla_x F(S_1, \dots)` by the chain rule over the reduction atoms."""
+        total = sympy.Integer(0)
+        for s in scalar.free_symbols:
+            definition = self.atoms.definition(s)
+            if not isinstance(definition, Reduction):
+                raise LatexReadError(f"cannot take the gradient of {scalar}")
+            (g,) = [a for a in definition.arg.free_symbols if isinstance(self.atoms.definition(a), Gradient)]
+            phi = definition.arg
+            derivative = sympy.sign(g) if phi == sympy.sqrt(g**2) else sympy.diff(phi, g)
+            inner = self.atoms.contraction([derivative], self.atoms.definition(g).loss)
+            total += sympy.diff(scalar, s) * inner
+        return self.tag(total, index)
+
+    def nabla_sub_norm(self, token: Token, norm: sympy.Expr) -> sympy.Expr:
+        (index,) = _index_letters(_subscript(token))
+        return self._gradient_of(norm, index)
+
+    def nabla_norm(self, token: Token, norm: sympy.Expr) -> sympy.Expr:
+        return self._gradient_of(norm, self.free)
+
+    def nabla_sub_norm_power(self, token: Token, norm: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
+        return self.nabla_sub_norm(token, self._norm_power(norm, exponent))
+
+    def nabla_norm_power(self, token: Token, norm: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
+        return self.nabla_norm(token, self._norm_power(norm, exponent))
+
+    @staticmethod
+    def _norm_power(norm: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
+        # the 2-norm reads as the square root of S[g^2]: its powers multiply
+        return norm**exponent
+
+    def _reduction(self, loss: Token, phi) -> sympy.Expr:
+        g = self.gradient(self._batch(loss))
+        return self.atoms.reduction(phi(g))
+
+    def norm2(self, nabla: Token, loss: Token) -> sympy.Expr:
+        return sympy.sqrt(self._reduction(loss, lambda g: g**2))
+
+    def norm1(self, nabla: Token, loss: Token, one: Token) -> sympy.Expr:
+        if one != "1":
+            raise LatexReadError(rf"unknown norm \lVert\nabla E\rVert_{{{one}}}")
+        return self._reduction(loss, lambda g: sympy.sqrt(g**2))
+
+    def norm1c(self, nabla: Token, loss: Token, one: Token, c: sympy.Expr) -> sympy.Expr:
+        if one != "1":
+            raise LatexReadError(rf"unknown norm \lVert\nabla E\rVert_{{{one},c}}")
+        return self._reduction(loss, lambda g: sympy.sqrt(g**2 + c))
+
+    # -- arithmetic ---------------------------------------------------------------------
+
+    def start(self, *children) -> sympy.Expr:
+        return children[-1]
+
+    def neg(self, x):
+        return -x
+
+    def add(self, a, b):
+        return a + b
+
+    def sub(self, a, b):
+        return a - b
+
+    def product(self, *factors):
+        return sympy.Mul(*factors)
+
+    def power(self, base, exponent):
+        if base in self.tensors:
+            raise LatexReadError("a derivative of the loss cannot be raised to a power")
+        return base**exponent
+
+    def component(self, x, token: Token):
+        if not self.vector:
+            raise LatexReadError(f"{token} marks a vector's component, which only vector notation writes")
+        return self.tag(x, _subscript(token))
+
+    def absolute(self, x):
+        return sympy.sqrt(x**2)
+
+    def fraction(self, a, b):
+        return a / b
+
+    def sqrt(self, x):
+        return sympy.sqrt(x)
+
+    def root(self, n, x):
+        return x ** (1 / sympy.Rational(str(n)))
+
+    def sign(self, x):
+        return sympy.sign(x)
+
+    def function(self, name: Token, x):
+        return _FUNCTIONS[str(name)[1:]](x)
+
+
+def _table(optimizer: "Optimizer | None", symbols: Mapping[str, str] | None) -> dict[str, dict]:
+    """The reader's own table: each name's LaTeX and what it stands for."""
+    entries = {"h": ("h", h), "n": ("n", STEP), "p": ("p", ATOMS.dimension), "theta": (r"\theta", None),
+               "E": ("E", None), "j": ("j", None)}
+    for hp in optimizer.hyperparameters if optimizer is not None else ():
+        entries[hp.name] = (hp.latex or hp.name.replace("_", r"\_"), hp.symbol)
+    for name, latex in (symbols or {}).items():
+        if name not in entries:
+            raise ValueError(f"unknown symbol name {name!r}; the names that can be renamed are: {', '.join(entries)}")
+        entries[name] = (latex, entries[name][1])
+    return entries
+
+
+def parse_latex(text: str, optimizer: "Optimizer | None" = None, notation: str | None = None,
+                symbols: Mapping[str, str] | None = None, atoms=None) -> sympy.Expr:
+    r"""The index-form expression that ``text`` (modeq's LaTeX, in either
+    notation) writes.
+
+    ``optimizer`` supplies the hyperparameters' names and ``symbols`` the same
+    renames given to the printer (``{"h": r"\eta"}``). ``notation`` is
+    ``"index"`` or ``"vector"``; by default it is read off the left-hand side
+    :math:`\dot{\tilde\theta}_j` (index) or :math:`\dot{\tilde\theta}`
+    (vector), else index. An equation gives its right-hand side (a series in
+    :math:`h`). ``atoms`` is the atom table to build atoms in (the
+    equation's)."""
+    atoms = ATOMS if atoms is None else atoms
+    entries = _table(optimizer, symbols)
+    values = {latex: value for latex, value in entries.values() if value is not None}
+    names = tuple(values)
+    free = entries["j"][0]
+    if notation is None:
+        lhs = re.match(r"\s*\\dot\{\\tilde\{.*?\}\}(_\{)?", text)
+        notation = "vector" if lhs is not None and lhs.group(1) is None else "index"
+    if notation not in ("index", "vector"):
+        raise ValueError(f"unknown notation {notation!r}; choose one of: index, vector")
+    parser = _parser(names, entries["theta"][0], entries["E"][0], free)
+    try:
+        tree = parser.parse(text)
+        reader = _Reader(values, free, notation == "vector", atoms)
+        expr = reader.transform(tree)
+    except VisitError as error:
+        if isinstance(error.orig_exc, LatexReadError):
+            raise error.orig_exc from None
+        raise
+    except LarkError as error:
+        message = str(error).strip().splitlines()[0]
+        raise LatexReadError(f"not modeq's LaTeX notation: {message}") from None
+    loose = sorted({reader.tags[s][1] for s in expr.free_symbols if s in reader.tags}
+                   | {i for s in expr.free_symbols if s in reader.tensors for i in reader.tensors[s].indices})
+    if loose:
+        raise LatexReadError(f"the index {', '.join(loose)} is neither summed over nor the free index {free}")
+    return expr
+
+
+# -- the round trip -------------------------------------------------------------------
+
+
+def _rebuild(expr: sympy.Expr, atoms) -> sympy.Expr:
+    """``expr`` with every contraction and reduction atom made again from its
+    (rebuilt) definition, and :math:`|x|` written :math:`\\sqrt{x^2}`."""
+    expr = expr.replace(sympy.Abs, lambda x: sympy.sqrt(x**2))
+    mapping = {}
+    for s in expr.free_symbols:
+        definition = atoms.definition(s)
+        if isinstance(definition, Contraction):
+            mapping[s] = atoms.contraction([_rebuild(a, atoms) for a in definition.args], definition.loss)
+        elif isinstance(definition, Reduction):
+            mapping[s] = atoms.reduction(_rebuild(definition.arg, atoms))
+    return expr.xreplace(mapping) if mapping else expr
+
+
+def same_field(a: sympy.Expr, b: sympy.Expr, atoms=None) -> bool:
+    """Whether two index-form expressions are equal: an exact zero test of
+    their difference, collected by atoms with factored coefficients."""
+    atoms = ATOMS if atoms is None else atoms
+    return atoms.collect(_rebuild(a, atoms) - _rebuild(b, atoms)) == 0
+
+
+@dataclass(frozen=True)
+class RoundTripFailure:
+    """A term :math:`f_k` whose printed form reads back as something else."""
+
+    order: int
+    notation: str
+    derived: sympy.Expr
+    read: sympy.Expr
+
+    def __str__(self) -> str:
+        return (f"f_{self.order} ({self.notation} notation) prints as something else:\n"
+                f"  derived: {sympy.sstr(self.derived)}\n  read back: {sympy.sstr(self.read)}")
+
+
+def _by_power(expr: sympy.Expr) -> dict[int, sympy.Expr]:
+    parts: dict[int, sympy.Expr] = {}
+    for term in sympy.Add.make_args(expr):
+        coefficient, exponent = term.as_coeff_exponent(h)
+        if not exponent.is_Integer or coefficient.has(h):
+            raise LatexReadError(f"a term is not a power of h times a field: {term}")
+        parts[int(exponent)] = parts.get(int(exponent), 0) + coefficient
+    return parts
+
+
+def round_trip(equation: "ModifiedEquation", notation: str = "index",
+               symbols: Mapping[str, str] | None = None) -> list[RoundTripFailure]:
+    """Print ``equation`` in ``notation``, read it back, and return the terms
+    that differ (empty when the printed equation is the derived one)."""
+    atoms = getattr(equation, "atoms", ATOMS)
+    text = equation.latex(notation=notation, symbols=symbols)
+    read = _by_power(parse_latex(text, equation.optimizer, notation, symbols, atoms))
+    failures = []
+    for k in sorted(set(range(len(equation.terms))) | set(read)):
+        derived = equation.terms[k] if k < len(equation.terms) else sympy.Integer(0)
+        back = read.get(k, sympy.Integer(0))
+        if not same_field(back, derived, atoms):
+            failures.append(RoundTripFailure(k, notation, derived, back))
+    return failures

@@ -1,0 +1,238 @@
+"""The printed LaTeX says what was derived: read back by an independent
+reader (:mod:`modeq.printing.reader`), every printed term equals the derived
+term (exact zero test), for every built-in and for random descriptions."""
+
+import dataclasses
+import os
+
+import pytest
+import sympy
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import modeq
+from modeq.algebra import ATOMS, D, S, g, p, theta
+from modeq.algebra.base import ImplicitUpdateError, NotSeparableError
+from modeq.cli import main
+from modeq.optimizers import BUILTIN, adam, gd, heavy_ball
+from modeq.optimizers.base import Domain, HyperParameter, Optimizer, nonnegative, optimizer, positive
+from modeq.optimizers.language import DescriptionError, ema, grad, h, lag, norm, reduce_sum
+from modeq.optimizers.language import theta as THETA
+from modeq.printing import parse_latex
+from modeq.printing.reader import LatexReadError, round_trip, same_field
+from modeq.quantities import loss
+
+beta, rho = sympy.symbols("beta rho", nonnegative=True)
+eps = sympy.Symbol("eps", positive=True)
+
+
+def truncated(equation, order):
+    return dataclasses.replace(equation, order=order, terms=equation.terms[: order + 1])
+
+
+# -- the reader against hand-written meanings ------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    (r"\nabla_{j} E", g),
+    (r"- \frac{h}{2} \tilde{\theta}_{j}", -h * theta / 2),
+    (r"\sum_{i} \nabla_{ij} E\, \nabla_{i} E", D(g)),
+    (r"\sum_{i,k} \nabla_{ikj} E\, \tilde{\theta}_{i}\, \nabla_{k} E", D(theta, g)),
+    (r"\sum_{i} \nabla_{ij} E\, \sum_{k} \nabla_{ki} E\, \nabla_{k} E", D(D(g))),
+    # a factor constant in i may stand inside the sum: same meaning
+    (r"\sum_{i} \nabla_{ij} E\, 3 \nabla_{i} E \nabla_{j} E", 3 * D(g) * g),
+    (r"\sum_{i} \left\lvert \nabla_{i} E\right\rvert", S(sympy.sqrt(g**2))),
+    (r"\sum_{i} \left(\nabla_{i} E + \nabla_{j} E\right)^{2}", S(g**2) + 2 * g * S(g) + p * g**2),
+    (r"\nabla_{j}\lVert \nabla E\rVert^{2}", 2 * D(g)),
+    (r"\nabla_{j}\lVert \nabla E\rVert", D(g) / sympy.sqrt(S(g**2))),
+    (r"\nabla_{j}\lVert \nabla E\rVert_{1}", D(sympy.sign(g))),
+    (r"\left(\nabla_{j}\lVert \nabla E\rVert_{1}\right)^{2}", D(sympy.sign(g)) ** 2),
+    (r"\nabla_{j}\lVert \nabla E\rVert_{1,\varepsilon}^{2}", 2 * S(sympy.sqrt(g**2 + eps)) * D(g / sympy.sqrt(g**2 + eps))),
+    (r"\frac{p \nabla_{j} E_{2}}{\sqrt{1 - \beta}} + E", p * ATOMS.intern(modeq.algebra.index.Gradient(2)) / sympy.sqrt(1 - beta) + loss()),
+    (r"\dot{\tilde{\theta}}_{j} = - \nabla_{j} E - \frac{h}{4} \nabla_{j}\lVert \nabla E\rVert^{2}", -g - h * D(g) / 2),
+])
+def test_index_notation_reads_as_written(text, expected):
+    opt = adam
+    assert same_field(parse_latex(text, opt, "index"), expected)
+
+
+@pytest.mark.parametrize("text, expected", [
+    (r"\nabla^{2} E\, \nabla^{2} E\, \nabla E", D(D(g))),
+    (r"\nabla^{3} E\left[\nabla E, \tilde{\theta}\right]", D(g, theta)),
+    (r"\sum_{i} \left(\tilde{\theta} \nabla E\right)_{i} \nabla E", S(theta * g) * g),
+    (r"\dot{\tilde{\theta}} = - \frac{\nabla E}{1 - \beta}", -g / (1 - beta)),
+])
+def test_vector_notation_reads_as_written(text, expected):
+    assert same_field(parse_latex(text, heavy_ball, "vector"), expected)
+    if text.startswith(r"\dot"):  # the left-hand side tells the notation
+        assert same_field(parse_latex(text, heavy_ball), expected)
+
+
+def test_renamed_symbols_read_back():
+    text = r"- \frac{\eta}{1 - \beta_1} \nabla_{\mu} E"
+    expected = -h * g / (1 - beta)
+    assert same_field(parse_latex(text, heavy_ball, "index", {"h": r"\eta", "beta": r"\beta_1", "j": r"\mu"}), expected)
+
+
+@pytest.mark.parametrize("text, problem", [
+    (r"\nabla_{j} E +", "not modeq's LaTeX"),
+    (r"\sum_{j} \nabla_{j} E", "free index"),
+    (r"\nabla E", "component index"),
+    (r"\sum_{i} \sqrt{\nabla_{i} E + \nabla_{j} E}", "mixes the indices"),
+    (r"\sum_{i} \nabla_{ij} E\, \nabla_{i} E \nabla_{k} E", "index k is neither summed"),
+    (r"\nabla_{ij} E", "index i is neither summed"),
+])
+def test_unreadable_text_names_the_problem(text, problem):
+    with pytest.raises(LatexReadError, match=problem):
+        parse_latex(text, gd, "index")
+
+
+def test_a_wrong_print_is_caught(monkeypatch):
+    """The round trip can fail: drop the parentheses of a lone scalar sum (the
+    defect that printed AdEMAMix's (1+alpha) grad_j E as 1 + alpha grad_j E)."""
+    from modeq.printing import equation as printed
+
+    @optimizer(alpha=positive(5.0, r"\alpha"), eps=positive(1e-8, r"\varepsilon"))
+    def scaled(alpha, eps):
+        return -(1 + alpha) * grad() / (sympy.sqrt(ema(grad() ** 2, 0)) + eps)
+
+    equation = modeq.derive(scaled, order=0)
+    assert round_trip(equation) == []
+    original = printed._summand
+
+    def careless(printer, summand, extra, separate):
+        return original(printer, summand, extra, separate).replace(r"\left(1 + \alpha\right)", r"1 + \alpha")
+
+    monkeypatch.setattr(printed, "_summand", careless)
+    (failure,) = round_trip(equation)
+    assert failure.order == 0 and "read back" in str(failure)
+
+
+# -- the issue's defects ----------------------------------------------------------------
+
+
+@optimizer(alpha=positive(5.0, r"\alpha"), eps=positive(1e-8, r"\varepsilon"), wd=nonnegative(0.0, r"\lambda"))
+def ademamix_like(alpha, eps, wd):
+    g_ = grad()
+    return -((1 + alpha) * g_ / (sympy.sqrt(ema(g_**2, 0)) + eps) + wd * THETA)
+
+
+def test_issue_example_prints_one_plus_alpha_and_lambda_theta():
+    equation = modeq.derive(ademamix_like, order=1)
+    text = equation.latex()
+    assert text.startswith(r"\dot{\tilde{\theta}}_{j} = - \left(\lambda \tilde{\theta}_{j} + \left(1 + \alpha\right) \frac{\nabla_{j} E}")
+    assert r"\left\lvert \nabla_{j} E\right\rvert + \varepsilon}" in text and r"2 \varepsilon" not in text
+    assert round_trip(equation, "index") == [] and round_trip(equation, "vector") == []
+
+
+def test_no_equation_starts_with_one_times_parentheses():
+    for name in BUILTIN:
+        for notation in ("index", "vector"):
+            assert "= 1 \\left(" not in modeq.derive(BUILTIN[name], order=1).latex(notation=notation)
+
+
+# -- every built-in, orders 0-3, both notations -----------------------------------------
+
+
+VARIANTS = [BUILTIN[name] for name in BUILTIN] + [adam(eps_inside=False), adam(bias_correction=False, eps_inside=False),
+                                                   BUILTIN["rmsprop"](eps_inside=False)]
+
+
+@pytest.mark.parametrize("opt", VARIANTS, ids=lambda o: o.name + "".join(f"-{k}={v}" for k, v in o.options.items()))
+def test_builtins_round_trip(opt):
+    equation = modeq.derive(opt, order=3)
+    for order in range(4):
+        for notation in ("index", "vector"):
+            failures = round_trip(truncated(equation, order), notation)
+            assert failures == [], str(failures[0])
+
+
+def test_round_trip_with_renamed_symbols():
+    symbols = {"h": r"\eta", "beta": r"\beta_1", "rho": r"\beta_2", "eps": r"\epsilon", "theta": "x", "E": "L"}
+    equation = modeq.derive(adam, order=2)
+    for notation in ("index", "vector"):
+        assert round_trip(equation, notation, symbols) == []
+
+
+def test_cli_check(capsys):
+    assert main(["derive", "adam", "--order", "1", "--latex", "--check"]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith(r"\dot{\tilde{\theta}}") and "round trip" in out.err
+
+
+def test_cli_check_reports_the_differing_term(capsys, monkeypatch):
+    from modeq.printing import latex as printers
+
+    monkeypatch.setattr(printers.IndexLatexPrinter, "_theta", lambda self: r"\nabla_{" + self._index + "} E")
+    assert main(["derive", "adamw", "--order", "0", "--latex", "--check"]) == 1
+    assert "f_0" in capsys.readouterr().err
+
+
+# -- random descriptions ----------------------------------------------------------------
+
+HYPERPARAMETERS = {
+    "beta": HyperParameter("beta", Domain.UNIT_INTERVAL, 0.9, r"\beta"),
+    "rho": HyperParameter("rho", Domain.UNIT_INTERVAL, 0.99, r"\rho"),
+    "eps": HyperParameter("eps", Domain.POSITIVE, 1e-8, r"\varepsilon"),
+    "lam": HyperParameter("lam", Domain.NONNEGATIVE, 0.0, r"\lambda"),
+    "c": HyperParameter("c", Domain.POSITIVE, 1.0, "c"),
+}
+B, R, EPS, LAM, C = (hp.symbol for hp in HYPERPARAMETERS.values())
+
+
+@st.composite
+def fields(draw, depth):
+    """An elementwise field from the language's primitives."""
+    if depth == 0:
+        return draw(st.sampled_from([grad(), grad(), lag(grad(), 1), grad(C * h * grad()), THETA]))
+    a = draw(fields(depth - 1))
+    kind = draw(st.sampled_from(["sum", "product", "quotient", "power", "sqrt", "ema", "lag", "reduction", "norm", "leaf"]))
+    if kind == "leaf":
+        return a
+    if kind in ("sum", "product", "quotient"):
+        b = draw(fields(depth - 1))
+        weight = draw(st.sampled_from([1, 2, sympy.Rational(1, 3), B, 1 + C]))
+        if kind == "sum":
+            return a + weight * b
+        if kind == "product":
+            return a * b
+        return weight * a / sympy.sqrt(b**2 + EPS)
+    if kind == "power":
+        return a ** draw(st.sampled_from([2, 3]))
+    if kind == "sqrt":
+        return sympy.sqrt(a**2 + EPS)
+    if kind == "ema":
+        return ema(a, draw(st.sampled_from([B, R])), bias_correction=draw(st.booleans()))
+    if kind == "lag":
+        return lag(a, draw(st.sampled_from([1, 2])))
+    if kind == "reduction":
+        return reduce_sum(a * grad()) * grad() / (1 + reduce_sum(THETA**2))
+    return a / (norm(grad()) + EPS)
+
+
+@st.composite
+def descriptions(draw):
+    field = draw(fields(draw(st.integers(1, 2))))
+    update = -field - (LAM * THETA if draw(st.booleans()) else 0)
+    names = sorted(s.name for s in update.free_symbols if s.name in HYPERPARAMETERS)
+    specs = tuple(HYPERPARAMETERS[name] for name in names)
+    return Optimizer("random", lambda **_: update, specs)
+
+
+#: MODEQ_ROUND_TRIP_EXAMPLES raises the number of random descriptions (the default set is fast).
+EXAMPLES = int(os.environ.get("MODEQ_ROUND_TRIP_EXAMPLES", "90"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(opt=descriptions())
+def test_random_descriptions_round_trip(opt):
+    """Each example checks orders 0, 1, 2 in both notations (six round trips)."""
+    try:
+        equation = modeq.derive(opt, order=2)
+    except (DescriptionError, ImplicitUpdateError, NotSeparableError):
+        assume(False)
+    assume(all(not t.has(sympy.zoo, sympy.nan) for t in equation.terms))
+    for order in range(3):
+        for notation in ("index", "vector"):
+            failures = round_trip(truncated(equation, order), notation)
+            assert failures == [], str(failures[0])
