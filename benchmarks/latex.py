@@ -5,7 +5,7 @@ and Adan (written below in the description language, unless the built-ins
 ``ademamix``, ``nadam``, ``adan`` exist) at order 2, ``latex()`` in either
 notation takes at most the derivation's time. Each case runs in a fresh
 interpreter (no SymPy cache or interned atom from an earlier case helps it);
-times exclude imports. The last column says whether the printed equation
+times are CPU times of the process (the machine is shared; both steps are single-threaded) and exclude imports. The last column says whether the printed equation
 reads back as the derived one (:func:`modeq.printing.reader.round_trip`).
 
     python benchmarks/latex.py            # all cases
@@ -66,9 +66,9 @@ from modeq.printing.reader import round_trip
 {descriptions}
 name = {name!r}
 opt = BUILTIN[name] if name in BUILTIN else globals()[name]
-start = time.perf_counter(); eq = derive(opt, order={order}); derive_s = time.perf_counter() - start
-start = time.perf_counter(); index = eq.latex(); index_s = time.perf_counter() - start
-start = time.perf_counter(); vector = eq.latex(notation="vector"); vector_s = time.perf_counter() - start
+start = time.process_time(); eq = derive(opt, order={order}); derive_s = time.process_time() - start
+start = time.process_time(); index = eq.latex(); index_s = time.process_time() - start
+start = time.process_time(); vector = eq.latex(notation="vector"); vector_s = time.process_time() - start
 ok = not round_trip(eq, "index") and not round_trip(eq, "vector")
 print(json.dumps({{"derive": derive_s, "index": index_s, "vector": vector_s, "chars": len(index), "round_trip": ok}}))
 '''

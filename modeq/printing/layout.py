@@ -95,17 +95,33 @@ def term_blocks(expr: sympy.Expr) -> tuple[Block, ...]:
     substituted): one per quantity, the quantity 1 first, each coefficient
     factored; zero blocks are left out."""
     parts: dict[sympy.Expr, list[sympy.Expr]] = defaultdict(list)
-    for term in sympy.Add.make_args(distribute(expr)):
-        quantity, coefficient = [], []
-        for factor in sympy.Mul.make_args(term):
-            (quantity if any(_is_quantity(s) for s in factor.free_symbols) else coefficient).append(factor)
-        parts[sympy.Mul(*quantity)].append(sympy.Mul(*coefficient))
+    for term in sympy.Add.make_args(expr):
+        # a collected term is (monomial in quantities) x (factored coefficient): split it as it
+        # stands; only a sum holding quantities needs distributing
+        if any(_sum_of_quantities(f) for f in sympy.Mul.make_args(term)):
+            pieces = sympy.Add.make_args(distribute(term))
+        else:
+            pieces = (term,)
+        for piece in pieces:
+            quantity, coefficient = [], []
+            for factor in sympy.Mul.make_args(piece):
+                (quantity if any(_is_quantity(s) for s in factor.free_symbols) else coefficient).append(factor)
+            parts[sympy.Mul(*quantity)].append(sympy.Mul(*coefficient))
     blocks = []
     for quantity in sorted(parts, key=lambda q: (q != 1, sympy.count_ops(q), sympy.default_sort_key(q))):
-        coefficient = sympy.factor(sympy.together(sympy.Add(*parts[quantity])))
+        coefficients = parts[quantity]
+        if len(coefficients) == 1 and not coefficients[0].is_Add:
+            coefficient = coefficients[0]  # already one factored fraction (the derivation's collect)
+        else:
+            coefficient = sympy.factor(sympy.together(sympy.Add(*coefficients)))
         if coefficient != 0:
             blocks.append(_block(quantity, coefficient))
     return tuple(blocks)
+
+
+def _sum_of_quantities(factor: sympy.Expr) -> bool:
+    base = factor.base if factor.is_Pow else factor
+    return base.is_Add and any(_is_quantity(s) for s in base.free_symbols)
 
 
 def _radical(den_factors: list[sympy.Expr]) -> tuple[str, sympy.Expr, sympy.Symbol, sympy.Expr] | None:
@@ -171,7 +187,7 @@ def _block(quantity: sympy.Expr, coefficient: sympy.Expr) -> Block:
     for part_outer, pairs in parts:
         for s, m in pairs:
             monomials[m if part_outer == outer else sympy.powsimp(m * part_outer)] += s
-    summands = [tidy_scalar(s / den_scalar, m) for m, s in monomials.items() if sympy.cancel(s) != 0]
+    summands = [x for x in (tidy_scalar(s / den_scalar, m) for m, s in monomials.items()) if x.number != 0]
     summands.sort(key=lambda x: (sympy.count_ops(x.component), sympy.default_sort_key(x.component)))
     numerators = [x.number.p for x in summands]
     denominators = [x.number.q for x in summands]
@@ -281,7 +297,7 @@ def tidy_scalar(scalar: sympy.Expr, component: sympy.Expr = sympy.Integer(1)) ->
     r"""``scalar·component`` as a :class:`Summand`: the scalar factored, its
     number, sign and factors separated, factors oriented as
     :math:`1-\beta`."""
-    factored = sympy.factor(sympy.cancel(scalar))
+    factored = sympy.factor(scalar)
     number, rest = factored.as_coeff_Mul()
     sign = -1 if number < 0 else 1
     factors = []

@@ -483,10 +483,30 @@ def _rebuild(expr: sympy.Expr, atoms) -> sympy.Expr:
 
 
 def same_field(a: sympy.Expr, b: sympy.Expr, atoms=None) -> bool:
-    """Whether two index-form expressions are equal: an exact zero test of
-    their difference, collected by atoms with factored coefficients."""
+    r"""Whether two index-form expressions are equal: an exact zero test of
+    their difference, collected by atoms with factored coefficients; a
+    coefficient that does not vanish so is tested again with
+    :math:`|g| = \sqrt{g^2}` as a variable :math:`A` and :math:`g^2 = A^2`
+    (factoring alone does not see :math:`(g-|g|)(g+|g|) = 0`)."""
     atoms = ATOMS if atoms is None else atoms
-    return atoms.collect(_rebuild(a, atoms) - _rebuild(b, atoms)) == 0
+    difference = atoms.collect(_rebuild(a, atoms) - _rebuild(b, atoms))
+    return difference == 0 or all(_vanishes(c, atoms) for c in sympy.Add.make_args(difference))
+
+
+def _vanishes(term: sympy.Expr, atoms) -> bool:
+    x = term
+    for g in [s for s in term.free_symbols if isinstance(atoms.definition(s), Gradient)]:
+        a = sympy.Dummy("A", positive=True)
+        x = x.replace(lambda e: e.is_Pow and e.base == g**2, lambda e: a ** (2 * e.exp))
+        numerator = sympy.expand(sympy.fraction(sympy.together(x))[0])
+        try:
+            poly = sympy.Poly(numerator, g)
+        except sympy.PolynomialError:
+            return False
+        x = sympy.expand(sum(c * g ** (n % 2) * a ** (n - n % 2) for (n,), c in poly.terms()))
+        if x == 0:
+            return True
+    return sympy.expand(x) == 0
 
 
 @dataclass(frozen=True)
