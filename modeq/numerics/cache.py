@@ -323,7 +323,10 @@ def _check_overloads(overloads: Any, cache_file: Any, base: str, module: str, qu
 
 def lookup(key: str, directory: str | os.PathLike | None = None) -> Path | None:
     """The module recorded for ``key`` if the entry and the module check out. A bad entry or module is
-    removed with one :class:`CacheWarning` and ``None`` is returned (the caller regenerates)."""
+    removed with one :class:`CacheWarning` and ``None`` is returned (the caller regenerates). A key that
+    is not 24 hex digits has no entry (it never names a file outside the index)."""
+    if not (isinstance(key, str) and _KEY.fullmatch(key)):
+        return None
     home = cache_dir(directory)
     for folder in _directories(home):
         entry = folder / "index" / f"{key}.json"

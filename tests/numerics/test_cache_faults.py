@@ -143,6 +143,14 @@ def test_compiling_over_a_bad_module_replaces_it_with_one_warning(cache_a, prime
     assert_one_line_then_clean(cache_a, [message])
 
 
+def test_a_key_naming_a_file_outside_the_index_is_not_read(cache_a, tmp_path):
+    outside = tmp_path / "precious.json"
+    outside.write_text("not JSON")
+    with pytest.raises(ValueError, match="no cached field"):
+        load_field("../../precious", cache_a)
+    assert outside.read_text() == "not JSON"
+
+
 def test_a_module_given_by_path_is_checked(cache_a, primed):
     swap(cache_a, primed)
     with pytest.raises(CacheError, match="matches the hash in its name"):
