@@ -1,0 +1,92 @@
+r"""``modeq.torch.compile``: a derived modified equation as a torch function.
+
+.. math:: \dot{\tilde\theta} = f_0(\tilde\theta) + h f_1(\tilde\theta) + \dots + h^N f_N(\tilde\theta)
+
+for a loss given as torch code (a function of a flat parameter tensor, or of a
+:class:`torch.nn.Module`). The terms are evaluated by the generic evaluator
+(:mod:`modeq.evaluation`) on the torch backend (:mod:`modeq.torch.backend`):
+every atom once per point, nested ``jvp``\ s of ``grad`` for the contractions,
+elementwise expressions translated to torch code once, here. SymPy is not
+used when the field is called.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from ..evaluation import Evaluator, atom_table, constants_for
+from .backend import TorchBackend
+from .losses import Losses
+
+__all__ = ["TorchField", "compile"]
+
+
+class TorchField:
+    r"""The terms :math:`f_0..f_N` of a modified equation on a torch loss.
+
+    ``field.terms(theta)`` gives :math:`[f_0(\theta), \dots]`;
+    ``field(theta, h, order)`` gives :math:`\sum_{k\le order} h^k f_k(\theta)`.
+    :math:`\theta` is a flat tensor (float64 or float32, any device); the
+    result has its dtype and device."""
+
+    def __init__(self, equation: Any, losses: Losses, values: Mapping[str, Any] | None = None) -> None:
+        if equation.regime != "stationary" and not equation.regime.startswith("epoch"):
+            raise ValueError(f"modeq.torch evaluates autonomous fields; this equation is in the {equation.regime} "
+                             "regime (its terms depend on the step n): derive it with regime='stationary'")
+        self.equation = equation
+        self.losses = losses
+        self.order: int = equation.order
+        self._constants = constants_for(equation, values)
+        self._evaluators: dict[int, Evaluator] = {}
+        if losses.dimension is not None:
+            self._evaluator(losses.dimension)
+
+    def __repr__(self) -> str:
+        size = "" if self.losses.dimension is None else f", p={self.losses.dimension}"
+        return f"TorchField({self.equation.optimizer.name}, order={self.order}{size})"
+
+    def _evaluator(self, dimension: int) -> Evaluator:
+        if dimension not in self._evaluators:
+            backend = TorchBackend(self.losses.functions, dimension)
+            self._evaluators[dimension] = Evaluator(self.equation.terms, atom_table(self.equation), backend,
+                                                    self._constants)
+        return self._evaluators[dimension]
+
+    def _order(self, order: int | None) -> int:
+        if order is None:
+            return self.order
+        if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= self.order:
+            raise ValueError(f"order must be a whole number between 0 and {self.order} (the derived order), got {order!r}")
+        return order
+
+    def terms(self, theta: torch.Tensor, order: int | None = None) -> list[torch.Tensor]:
+        r""":math:`[f_0(\theta), \dots, f_{order}(\theta)]`."""
+        order = self._order(order)
+        theta = self.losses.point(theta).detach()
+        self.losses.check(theta, smooth_needed=order > 0)
+        return self._evaluator(theta.numel())(theta, order)
+
+    def __call__(self, theta: torch.Tensor, h: float, order: int | None = None) -> torch.Tensor:
+        r""":math:`\sum_{k\le order} h^k f_k(\theta)`."""
+        terms = self.terms(theta, order)
+        total = terms[0].clone()
+        for k, term in enumerate(terms[1:], start=1):
+            total.add_(term, alpha=float(h) ** k)
+        return total
+
+
+def compile(equation: Any, loss_fn: Any, values: Mapping[str, Any] | None = None,
+            model: nn.Module | None = None) -> TorchField:
+    r"""The field of ``equation`` (a derived :class:`~modeq.equation.ModifiedEquation`,
+    stationary) on a torch loss.
+
+    ``loss_fn`` is a function of a flat parameter tensor returning a 0-d tensor
+    or, with ``model``, a function of the model (``lambda m: criterion(m(X), y)``;
+    the field is then a function of ``modeq.torch.flat_parameters(model)``). A
+    list or dict of them gives the batch losses of mini-batch equations (see
+    :mod:`modeq.torch.losses`). ``values`` gives hyperparameters the equation
+    left symbolic (by name; the optimizer's defaults for the others)."""
+    return TorchField(equation, Losses(loss_fn, model), values)

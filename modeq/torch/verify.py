@@ -1,0 +1,265 @@
+r"""``modeq.torch.verify``: a modified equation against ``torch.optim``'s own iterates.
+
+The same study and report as :func:`modeq.verify`
+(:class:`~modeq.numerics.report.VerificationReport`), on a torch loss:
+
+* the discrete iterates are ``torch.optim``'s (``SGD`` with momentum and
+  Nesterov, ``Adam``, ``AdamW``, ``RMSprop``) with ``lr = h``, run on one
+  flat parameter tensor; the optimizer's description, hyperparameter values
+  and step size come from :func:`modeq.optimizers.torch.from_torch`, and the
+  modified equation is derived from that description;
+* the modified field is evaluated by automatic differentiation
+  (:func:`modeq.torch.compile`) and integrated by the fixed-step DOP853 scheme
+  of :mod:`modeq.torch.integrate`;
+* methods: ``"global"`` (from :math:`\theta_0` with empty buffers),
+  ``"history"`` (buffers set to their values on the modified trajectory,
+  :mod:`modeq.torch.history` — the default for optimizers with memory) and
+  ``"defect"`` (one step from that state against the flow over :math:`h`,
+  :math:`O(h^{N+2})`).
+
+The history is sampled on the flow of the *highest* truncation
+:math:`f^{[N]}` and the optimizer is run once per step size; every
+truncation :math:`N' \le N` is compared with that one run. (The compiled
+path samples the history on each :math:`f^{[N']}`.) The optimizer's true past
+lies on the exact modified trajectory, which :math:`f^{[N]}` follows to
+:math:`O(h^{N+1})`, so this start is at least as consistent for every
+:math:`N'`, and on a network, where the backward integration costs most, it
+is done once instead of :math:`N+1` times.
+
+On a network a field evaluation costs several gradients, so the global error
+is measured at ``checkpoints`` equally spaced grid times :math:`n_j h`
+(:math:`n_j = j\,\mathrm{steps}/C`) rather than at every step: the maximum
+over those points. The integrator's step is refined (:math:`\delta \to
+\delta/2`) wherever an error is above the rounding level, until the flow moves
+by less than 1% of the error (at most 8x); the report gives the worst
+remaining ratio.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..numerics.report import VerificationReport, assess
+from ..solver import check_order, derive
+from .field import TorchField, compile
+from .history import Buffer, buffers, gauss_nodes, install, torch_gradient
+from .integrate import flow
+from .losses import flat_parameters
+
+__all__ = ["verify", "default_step_sizes"]
+
+#: An iterate this much larger than the start counts as diverged.
+EXPLODED = 1e6
+#: torch hyperparameters that are decay rates (they bound the default step sizes).
+DECAYS = ("beta1", "beta2", "alpha", "momentum")
+#: Halvings of the integrator's step when refining.
+REFINEMENTS = 3
+#: Starts with more parameters are summarized in a note instead of printed.
+SHOWN = 10
+
+
+def default_step_sizes(decays: Sequence[float], count: int = 4) -> tuple[float, ...]:
+    r""":math:`h_0 2^{-k}` with :math:`h_0 = \min(0.05, (1-d)/20)` over the decays
+    (DESIGN.md §1.6: :math:`h \ll 1-\beta`)."""
+    h0 = min([0.05] + [(1 - d) / 20 for d in decays if 0 < d < 1])
+    return tuple(h0 * 0.5**k for k in range(count))
+
+
+def _describe(optimizer: Any, values: Mapping[str, Any]):
+    from ..optimizers.torch import from_torch
+
+    if not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
+        raise TypeError(f"optimizer must be a torch.optim optimizer class (e.g. torch.optim.Adam), got {optimizer!r}")
+    if "lr" in values:
+        raise ValueError("the learning rate is the step size h: give the step sizes as hs=..., not values['lr']")
+    try:
+        probe = optimizer([torch.zeros(1, requires_grad=True)], lr=1.0, **values)
+    except TypeError as error:
+        raise ValueError(f"torch.optim.{optimizer.__name__} does not accept values {dict(values)}: {error}") from None
+    settings = {k: v for k, v in probe.param_groups[0].items() if k != "params"}
+    return from_torch(probe), settings
+
+
+def _check_hs(hs: Sequence[float], T: float) -> tuple[float, ...]:
+    hs = tuple(float(h) for h in hs)
+    if len(hs) < 3:
+        raise ValueError(f"give at least 3 step sizes to fit a slope, got {len(hs)}")
+    if not all(math.isfinite(h) and 0 < h <= T for h in hs) or len(set(hs)) != len(hs):
+        raise ValueError(f"step sizes must be distinct, positive and at most T = {T}, got {hs}")
+    return tuple(sorted(hs, reverse=True))
+
+
+class _Study:
+    """One verification: the loss, the field, the optimizer class and its settings."""
+
+    def __init__(self, field: TorchField, optimizer: type, values: Mapping[str, Any], settings: Mapping[str, Any],
+                 max_step: float) -> None:
+        self.field = field
+        self.loss = field.losses.functions[None]
+        self.optimizer = optimizer
+        self.values = dict(values)
+        self.settings = settings
+        self.max_step = max_step
+        self.gradient = torch.func.grad(self.loss)
+
+    def iterates(self, theta0: torch.Tensor, h: float, steps: Sequence[int], state: Mapping[str, torch.Tensor] | None):
+        """``torch.optim``'s iterates at the given step counts (from ``theta0``,
+        with the buffers ``state`` installed first if given)."""
+        theta = theta0.detach().clone().requires_grad_(True)
+        optimizer = self.optimizer([theta], lr=h, **self.values)
+        if state is not None:
+            install(optimizer, theta, state)
+        out, wanted = [], set(steps)
+        for n in range(1, max(steps) + 1):
+            theta.grad = self.gradient(theta.detach())
+            optimizer.step()
+            if n in wanted:
+                out.append(theta.detach().clone())
+        return out
+
+    def state(self, theta0: torch.Tensor, h: float, order: int, needed: Sequence[Buffer]) -> dict[str, torch.Tensor]:
+        r"""The buffers on the modified trajectory of :math:`f^{[order]}` through :math:`\theta_0`."""
+        field = lambda theta: self.field(theta, h, order)  # noqa: E731
+        quadratures = {b.decay: gauss_nodes(b.decay) for b in needed}
+        times = sorted({-float(k) * h for nodes, _ in quadratures.values() for k in nodes}, reverse=True)
+        past = dict(zip(times, flow(field, theta0, times, self.max_step)))
+        if not all(bool(torch.isfinite(p).all()) for p in past.values()):
+            raise ValueError("the modified flow run backwards to fill the optimizer's buffers left the finite range; "
+                             "use smaller step sizes or another starting point")
+        gradient = torch_gradient(self.gradient, self.optimizer.__name__, self.settings)
+        grads = {t: gradient(p) for t, p in past.items()}
+        state = {}
+        for b in needed:
+            nodes, weights = quadratures[b.decay]
+            total = sum(float(w) * b.quantity(grads[-float(k) * h]) for k, w in zip(nodes, weights))
+            state[b.name] = (b.weight / (1 - b.decay)) * total
+        return state
+
+    def flow(self, theta0, h, order, times, max_step):
+        return flow(lambda theta: self.field(theta, h, order), theta0, times, max_step)
+
+
+def _distance(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> float:
+    return max(float((u - v).abs().max()) for u, v in zip(a, b))
+
+
+def verify(
+    optimizer: type,
+    loss_fn: Any,
+    theta0: torch.Tensor | None = None,
+    order: int = 1,
+    values: Mapping[str, Any] | None = None,
+    hs: Sequence[float] | None = None,
+    T: float = 1.0,
+    model: nn.Module | None = None,
+    method: str = "auto",
+    checkpoints: int = 4,
+    max_step: float = 0.05,
+    tolerance: float = 0.3,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerificationReport:
+    r"""Check the modified equation of the ``torch.optim`` class ``optimizer``
+    (its keyword arguments ``values``, without ``lr``) to ``order`` against its
+    iterates on ``loss_fn`` from ``theta0``.
+
+    ``loss_fn`` and ``model`` are as in :func:`modeq.torch.compile` (with a
+    model, ``theta0`` defaults to its trainable parameters); ``hs`` are the
+    learning rates (default :func:`default_step_sizes`); ``T`` the time
+    :math:`nh` compared; ``max_step`` the integrator's largest step."""
+    order = check_order(order)
+    if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0):
+        raise ValueError(f"the time T must be a positive number, got {T!r}")
+    if isinstance(checkpoints, bool) or not isinstance(checkpoints, int) or checkpoints < 1:
+        raise ValueError(f"checkpoints must be a whole number >= 1, got {checkpoints!r}")
+    values = dict(values or {})
+    mapping, settings = _describe(optimizer, values)
+    if method not in ("auto", "global", "history", "defect"):
+        raise ValueError(f"unknown method {method!r}; use auto, global, history or defect")
+    try:
+        needed = buffers(optimizer.__name__, settings)
+    except ValueError:
+        if method in ("history", "defect"):
+            raise
+        needed = None  # memory without a history-consistent start: the global error only
+    memory = needed is None or bool(needed)
+    if method == "auto":
+        method = "history" if needed else "global"
+    equation = derive(mapping.optimizer, order=order, values=mapping.values)
+    field = compile(equation, loss_fn, model=model)
+    if theta0 is None:
+        if model is None:
+            raise ValueError("give theta0 (a flat parameter tensor), or a model whose parameters are the start")
+        theta0 = flat_parameters(model)
+    start = field.losses.point(theta0, "theta0").detach()
+    field.losses.check(start, smooth_needed=order > 0)
+    decays = [b.decay for b in needed or ()] + [float(v) for k, v in mapping.values.items() if k in DECAYS]
+    hs = _check_hs(hs if hs is not None else default_step_sizes(decays), T)
+    study = _Study(field, optimizer, values, settings, max_step)
+    eps = float(torch.finfo(start.dtype).eps)
+
+    errors = np.full((order + 1, len(hs)), np.nan)
+    floors = np.zeros((order + 1, len(hs)))
+    scales = np.ones((order + 1, len(hs)))
+    integration, notes = 0.0, []
+    total, done = (order + 1) * len(hs), 0
+    for i, h in enumerate(hs):
+        steps = 1 if method == "defect" else max(1, round(T / h))
+        marks = sorted({max(1, round(steps * j / checkpoints)) for j in range(1, checkpoints + 1)})
+        times = [n * h for n in marks]
+        try:
+            state = study.state(start, h, order, needed) if method != "global" else None
+        except ValueError as error:
+            notes.append(f"h = {h:.3g}: {error}")
+            done += order + 1
+            continue
+        iterates = study.iterates(start, h, marks, state)
+        bound = EXPLODED * (1 + float(start.abs().max()))
+        exploded = not all(bool(torch.isfinite(x).all()) and float(x.abs().max()) < bound for x in iterates)
+        for k in range(order + 1):
+            step = min(max_step, times[0])
+            curve = study.flow(start, h, k, times, step)
+            finite = all(bool(torch.isfinite(x).all()) for x in curve)
+            scales[k, i] = max(float(x.abs().max()) for x in curve) if finite else 1.0
+            floors[k, i] = 64 * eps * scales[k, i] * math.sqrt(steps)
+            if exploded or not finite:
+                errors[k, i] = np.nan if exploded else np.inf
+                what = "the optimizer's iterates" if exploded else "the modified flow"
+                notes.append(f"order {k}, h = {h:.3g}: {what} diverged (non-finite or > {EXPLODED:g} x |theta0|)")
+            else:
+                errors[k, i] = _distance(iterates, curve)
+            ratio = 0.0
+            for _ in range(REFINEMENTS):
+                if not floors[k, i] < errors[k, i] < np.inf:
+                    break
+                step /= 2
+                finer = study.flow(start, h, k, times, step)
+                ratio = _distance(finer, curve) / errors[k, i]
+                curve = finer
+                errors[k, i] = _distance(iterates, curve)
+                if ratio < 1e-2 or not np.isfinite(errors[k, i]):
+                    break
+            integration = max(integration, ratio)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    errors[~np.isfinite(errors)] = np.nan
+    shift = 2 if method == "defect" else 1
+    results = tuple(assess(k, k + shift, hs, errors[k], floors[k], scales[k], tolerance) for k in range(order + 1))
+    if integration > 1e-2:
+        notes.append(f"warning: the integration error reaches {integration:.1e} of the measured error")
+    if method != "global":
+        notes.append(f"start: torch.optim's buffers ({', '.join(b.name for b in needed)}) set to their sums over the "
+                     f"past iterates on the backward flow of f^[{order}], by Gauss quadrature (modeq.torch.history)")
+    if memory and method == "global":
+        notes.append("note: started with empty buffers, the stationary field has an O(h^2) transient "
+                     "(use method='history')")
+    if start.numel() > SHOWN:
+        notes.append(f"theta0: {start.numel()} parameters, max |theta0_j| = {float(start.abs().max()):.3g}")
+    shown = tuple(float(x) for x in start) if start.numel() <= SHOWN else ()
+    return VerificationReport(f"torch.optim.{optimizer.__name__}", "stationary", method, dict(mapping.values), shown,
+                              float(T), hs, results, tolerance, integration, tuple(dict.fromkeys(notes)))
