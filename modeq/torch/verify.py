@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..numerics.report import VerificationReport, assess
+from ..numerics.report import VerificationReport, assess, classify
 from ..solver import check_order, derive
 from .field import TorchField, compile
 from .history import Buffer, buffers, gauss_nodes, install, torch_gradient
@@ -148,6 +148,26 @@ def _distance(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> float:
     return max(float((u - v).abs().max()) for u, v in zip(a, b))
 
 
+def _refine(study, start, h, order, times, step, iterates, curve, errors, i, floor) -> float:
+    """Halve the integrator's step until the flow moves by less than 1% of the
+    measured error (at most ``REFINEMENTS`` times); update ``errors[i]``; return
+    the last change relative to the error."""
+    ratio = 0.0
+    for _ in range(REFINEMENTS):
+        if not floor < errors[i] < np.inf:
+            break
+        step /= 2
+        finer = study.flow(start, h, order, times, step)
+        if not all(bool(torch.isfinite(x).all()) for x in finer):
+            return np.inf
+        ratio = _distance(finer, curve) / errors[i]
+        curve = finer
+        errors[i] = _distance(iterates, curve)
+        if ratio < 1e-2:
+            break
+    return ratio
+
+
 def verify(
     optimizer: type,
     loss_fn: Any,
@@ -202,10 +222,10 @@ def verify(
     study = _Study(field, optimizer, values, settings, max_step)
     eps = float(torch.finfo(start.dtype).eps)
 
-    errors = np.full((order + 1, len(hs)), np.nan)
-    floors = np.zeros((order + 1, len(hs)))
-    scales = np.ones((order + 1, len(hs)))
-    integration, notes = 0.0, []
+    shape = (order + 1, len(hs))
+    errors, floors, scales = np.full(shape, np.nan), np.zeros(shape), np.ones(shape)
+    ratios, diverged = np.zeros(shape), np.zeros(shape, dtype=bool)
+    notes: list[str] = []
     total, done = (order + 1) * len(hs), 0
     for i, h in enumerate(hs):
         steps = 1 if method == "defect" else max(1, round(T / h))
@@ -215,43 +235,39 @@ def verify(
             state = study.state(start, h, order, needed) if method != "global" else None
         except ValueError as error:
             notes.append(f"h = {h:.3g}: {error}")
+            diverged[:, i] = True
             done += order + 1
             continue
         iterates = study.iterates(start, h, marks, state)
-        bound = EXPLODED * (1 + float(start.abs().max()))
-        exploded = not all(bool(torch.isfinite(x).all()) and float(x.abs().max()) < bound for x in iterates)
+        finite = all(bool(torch.isfinite(x).all()) for x in iterates)
+        size = max(float(x.abs().max()) for x in iterates) if finite else 0.0
+        exploded = not finite or size > EXPLODED * (1 + float(start.abs().max()))
         for k in range(order + 1):
-            step = min(max_step, times[0])
-            curve = study.flow(start, h, k, times, step)
-            finite = all(bool(torch.isfinite(x).all()) for x in curve)
-            scales[k, i] = max(float(x.abs().max()) for x in curve) if finite else 1.0
-            floors[k, i] = 64 * eps * scales[k, i] * math.sqrt(steps)
-            if exploded or not finite:
-                errors[k, i] = np.nan if exploded else np.inf
-                what = "the optimizer's iterates" if exploded else "the modified flow"
-                notes.append(f"order {k}, h = {h:.3g}: {what} diverged (non-finite or > {EXPLODED:g} x |theta0|)")
-            else:
-                errors[k, i] = _distance(iterates, curve)
-            ratio = 0.0
-            for _ in range(REFINEMENTS):
-                if not floors[k, i] < errors[k, i] < np.inf:
-                    break
-                step /= 2
-                finer = study.flow(start, h, k, times, step)
-                ratio = _distance(finer, curve) / errors[k, i]
-                curve = finer
-                errors[k, i] = _distance(iterates, curve)
-                if ratio < 1e-2 or not np.isfinite(errors[k, i]):
-                    break
-            integration = max(integration, ratio)
             done += 1
+            scales[k, i] = max(size, float(start.abs().max()), np.finfo(float).tiny)
+            floors[k, i] = 64 * eps * scales[k, i] * math.sqrt(steps)
+            if exploded:
+                diverged[k, i] = True
+                notes.append(f"order {k}, h = {h:.3g}: the optimizer's iterates diverged "
+                             f"(non-finite or > {EXPLODED:g} x |theta0|)")
+            else:
+                step = min(max_step, times[0])
+                curve = study.flow(start, h, k, times, step)
+                if not all(bool(torch.isfinite(x).all()) for x in curve):
+                    errors[k, i] = np.inf
+                    notes.append(f"order {k}, h = {h:.3g}: the modified flow left the finite range")
+                else:
+                    errors[k, i] = _distance(iterates, curve)
+                    ratios[k, i] = _refine(study, start, h, k, times, step, iterates, curve, errors[k], i,
+                                           floors[k, i])
             if progress is not None:
                 progress(done, total)
-    errors[~np.isfinite(errors)] = np.nan
     shift = 2 if method == "defect" else 1
-    results = tuple(assess(k, k + shift, hs, errors[k], floors[k], scales[k], tolerance) for k in range(order + 1))
-    if integration > 1e-2:
-        notes.append(f"warning: the integration error reaches {integration:.1e} of the measured error")
+    results = []
+    for k in range(order + 1):
+        reasons = classify(errors[k], floors[k], scales[k], ratios[k], diverged[k])
+        results.append(assess(k, k + shift, hs, errors[k], reasons, tolerance))
+    integration = max([ratios[k, i] for k, r in enumerate(results) for i, u in enumerate(r.usable) if u], default=0.0)
     if method != "global":
         notes.append(f"start: torch.optim's buffers ({', '.join(b.name for b in needed)}) set to their sums over the "
                      f"past iterates on the backward flow of f^[{order}], by Gauss quadrature (modeq.torch.history)")
@@ -262,4 +278,4 @@ def verify(
         notes.append(f"theta0: {start.numel()} parameters, max |theta0_j| = {float(start.abs().max()):.3g}")
     shown = tuple(float(x) for x in start) if start.numel() <= SHOWN else ()
     return VerificationReport(f"torch.optim.{optimizer.__name__}", "stationary", method, dict(mapping.values), shown,
-                              float(T), hs, results, tolerance, integration, tuple(dict.fromkeys(notes)))
+                              float(T), hs, tuple(results), tolerance, integration, tuple(dict.fromkeys(notes)))
