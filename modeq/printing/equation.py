@@ -16,6 +16,7 @@ import sympy
 
 from .latex import IndexLatexPrinter, VectorLatexPrinter, join_factors
 from .layout import Block, Group, Summand, arrange
+from ..optimizers.base import Domain
 from ..optimizers.language import h
 from .symbols import symbol_names
 
@@ -118,7 +119,12 @@ def _lhs(printer: IndexLatexPrinter) -> str:
 
 def terms_latex(equation: "ModifiedEquation", printer: IndexLatexPrinter) -> list[tuple[int, str]]:
     """The signed LaTeX of each power of :math:`h` of the equation."""
-    return [group_latex(printer, g) for g in arrange(equation.terms)]
+    return [group_latex(printer, g) for g in arrange(equation.terms, decays(equation.optimizer))]
+
+
+def decays(optimizer) -> frozenset[sympy.Symbol]:
+    """The symbols of the hyperparameters in :math:`[0, 1)` (decay rates)."""
+    return frozenset(hp.symbol for hp in optimizer.hyperparameters if hp.domain is Domain.UNIT_INTERVAL)
 
 
 def equation_latex(equation: "ModifiedEquation", notation: str = "index",

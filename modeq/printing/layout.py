@@ -28,7 +28,7 @@ from ..algebra import ATOMS
 from ..algebra.index import Gradient, distribute
 from ..quantities import loss_batch, name_gradients, named_gradient
 
-__all__ = ["Summand", "Block", "Group", "arrange", "term_blocks", "tidy_scalar"]
+__all__ = ["Summand", "Block", "Group", "arrange", "split_radicals", "term_blocks", "tidy_scalar"]
 
 Factors = tuple[tuple[sympy.Expr, sympy.Expr], ...]
 
@@ -80,14 +80,44 @@ def _component(expr: sympy.Expr) -> bool:
     return any(s in ATOMS.component for s in expr.free_symbols)
 
 
-def arrange(terms: tuple[sympy.Expr, ...]) -> tuple[Group, ...]:
-    """The layout of the terms :math:`f_0..f_N` (zero terms are left out)."""
+def arrange(terms: tuple[sympy.Expr, ...], decays: frozenset[sympy.Symbol] = frozenset()) -> tuple[Group, ...]:
+    """The layout of the terms :math:`f_0..f_N` (zero terms are left out);
+    ``decays`` are the hyperparameters in :math:`[0, 1)` (so :math:`1-\beta > 0`)."""
     groups = []
     for power, term in enumerate(terms):
-        blocks = term_blocks(name_gradients(term))
+        blocks = term_blocks(name_gradients(split_radicals(term, decays)))
         if blocks:
             groups.append(Group(power, blocks))
     return tuple(groups)
+
+
+def split_radicals(expr: sympy.Expr, decays: frozenset[sympy.Symbol] = frozenset()) -> sympy.Expr:
+    r"""``expr`` with each radical of hyperparameters split over positive
+    factors: :math:`\sqrt{-1/(\beta-1)} = 1/\sqrt{1-\beta}` (valid as
+    :math:`1-\beta > 0` for a decay :math:`\beta`), so equal radicals have one
+    form, cancel, and print as a person writes them."""
+    shifted = {b: 1 - sympy.Dummy("u", positive=True) for b in decays}
+
+    def scalar_root(e: sympy.Expr) -> bool:
+        return (e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer and bool(e.base.free_symbols)
+                and not _component(e.base) and e.base.free_symbols.isdisjoint(ATOMS.scalar))
+
+    def split(e: sympy.Expr) -> sympy.Expr:
+        number, rest = sympy.factor(e.base).as_coeff_Mul()
+        sign, factors = (1 if number > 0 else -1), []
+        for factor in sympy.Mul.make_args(rest):
+            base, k = factor.as_base_exp()
+            if base.is_Add:
+                base, flip = _orient(base)
+                if flip < 0 and not k.is_Integer:
+                    return e
+                sign *= flip ** int(k % 2) if flip < 0 else 1
+            if not base.xreplace(shifted).is_positive:
+                return e
+            factors.append(base ** (k * e.exp))
+        return e if sign < 0 else abs(number) ** e.exp * sympy.Mul(*factors)
+
+    return expr.replace(scalar_root, split)
 
 
 def term_blocks(expr: sympy.Expr) -> tuple[Block, ...]:
@@ -180,6 +210,8 @@ def _block(quantity: sympy.Expr, coefficient: sympy.Expr) -> Block:
         group_num, group_den = sympy.Add(*terms), den_component
         if len(groups) > 1:  # each power of theta on its own: (c theta + theta|g|)/(c + |g|) = theta
             group_num, group_den = sympy.fraction(sympy.cancel(group_num / group_den))
+            scalar_den = sympy.Mul(*(f for f in sympy.Mul.make_args(group_den) if not _component(f)))
+            group_num, group_den = group_num / scalar_den, group_den / scalar_den
         parts.append(_monomials(group_num, group_den, key))
     outers = {outer for outer, _ in parts}
     outer = outers.pop() if len(outers) == 1 else sympy.Integer(1)

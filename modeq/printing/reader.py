@@ -482,14 +482,17 @@ def _rebuild(expr: sympy.Expr, atoms) -> sympy.Expr:
     return expr.xreplace(mapping) if mapping else expr
 
 
-def same_field(a: sympy.Expr, b: sympy.Expr, atoms=None) -> bool:
+def same_field(a: sympy.Expr, b: sympy.Expr, atoms=None, decays=()) -> bool:
     r"""Whether two index-form expressions are equal: an exact zero test of
     their difference, collected by atoms with factored coefficients; a
     coefficient that does not vanish so is tested again with
     :math:`|g| = \sqrt{g^2}` as a variable :math:`A` and :math:`g^2 = A^2`
-    (factoring alone does not see :math:`(g-|g|)(g+|g|) = 0`)."""
+    (factoring alone does not see :math:`(g-|g|)(g+|g|) = 0`). Each decay
+    rate :math:`\beta` in ``decays`` is written :math:`1-u` with :math:`u > 0`,
+    so SymPy identifies :math:`\sqrt{1/(1-\beta)}` with :math:`1/\sqrt{1-\beta}`."""
     atoms = ATOMS if atoms is None else atoms
-    difference = atoms.collect(_rebuild(a, atoms) - _rebuild(b, atoms))
+    shifted = {d: 1 - sympy.Dummy("u", positive=True) for d in decays}
+    difference = atoms.collect((_rebuild(a, atoms) - _rebuild(b, atoms)).xreplace(shifted))
     return difference == 0 or all(_vanishes(c, atoms) for c in sympy.Add.make_args(difference))
 
 
@@ -540,10 +543,11 @@ def round_trip(equation: "ModifiedEquation", notation: str = "index",
     atoms = getattr(equation, "atoms", ATOMS)
     text = equation.latex(notation=notation, symbols=symbols)
     read = _by_power(parse_latex(text, equation.optimizer, notation, symbols, atoms))
+    unit_interval = [hp.symbol for hp in equation.optimizer.hyperparameters if hp.domain.name == "UNIT_INTERVAL"]
     failures = []
     for k in sorted(set(range(len(equation.terms))) | set(read)):
         derived = equation.terms[k] if k < len(equation.terms) else sympy.Integer(0)
         back = read.get(k, sympy.Integer(0))
-        if not same_field(back, derived, atoms):
+        if not same_field(back, derived, atoms, unit_interval):
             failures.append(RoundTripFailure(k, notation, derived, back))
     return failures
