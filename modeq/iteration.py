@@ -21,6 +21,7 @@ import numpy as np
 import sympy
 
 from .loss import parse_loss, parse_params
+from .numerics.discrete import compile_optimizer
 from .optimizers.base import Optimizer
 from .optimizers.library import get
 
@@ -93,8 +94,6 @@ def iterates(
     ...                values={"beta": 0.9}).shape  # doctest: +SKIP
     (4, 2)
     """
-    from .numerics.discrete import compile_optimizer
-
     optimizer = _optimizer(optimizer)
     params = _params(params)
     if loss is None and not batches:

@@ -42,7 +42,12 @@ gradient):
     :math:`v \to v - \bar g^2`; :math:`d_n = g_n/(\sqrt{v_{n+1}} + \varepsilon)`
     (no bias correction, ε outside); with ``momentum`` :math:`\mu` torch's
     buffer :math:`b_{n+1} = \mu b_n + d_n`, :math:`b_0 = 0`, is
-    ``ema(d, mu)/(1-mu)``; :math:`U_n = -b_{n+1}`.
+    ``ema(d, mu)/(1-mu)``; :math:`U_n = -b_{n+1}`. ``centered=True`` gives
+    torch's iterates but no modified equation: on the modified trajectory of a
+    full-batch loss :math:`v - \bar g^2` is the variance of a slowly drifting
+    gradient, :math:`O(h^2)`, so the root has no expansion around it and
+    ``derive`` refuses it (AdaBelief's belief is the same variance, kept away
+    from zero by the ε it adds at every step).
 
 Not here yet (they need the general state model of issue 14): ``Adagrad`` (a
 sum of squares that grows without bound: a slow state), ``NAdam`` (its

@@ -140,6 +140,12 @@ def test_dampening_is_refused_with_the_first_step():
         from_torch(torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9, dampening=0.9))
 
 
+def test_centered_rmsprop_has_iterates_but_no_expansion():
+    # its centered second moment is a variance, O(h^2) on the modified trajectory
+    with pytest.raises(DescriptionError, match="no expansion in powers of h"):
+        modeq.derive(RMSprop(centered=True), order=1)
+
+
 def test_from_torch_refuses_other_optimizers_and_unequal_groups():
     p, q = torch.zeros(2, requires_grad=True), torch.zeros(2, requires_grad=True)
     with pytest.raises(ValueError, match="Adagrad"):
