@@ -28,11 +28,13 @@ __all__ = ["NOTATIONS", "printer_for", "equation_latex", "terms_latex", "group_l
 NOTATIONS = {"index": IndexLatexPrinter, "vector": VectorLatexPrinter}
 
 
-def printer_for(optimizer, notation: str = "index", symbols: Mapping[str, str] | None = None) -> IndexLatexPrinter:
-    """The printer of ``notation`` with the user's symbol names."""
+def printer_for(optimizer, notation: str = "index", symbols: Mapping[str, str] | None = None,
+                atoms=None) -> IndexLatexPrinter:
+    """The printer of ``notation`` with the user's symbol names, reading atoms
+    in ``atoms`` (the equation's table; the process-wide one by default)."""
     if notation not in NOTATIONS:
         raise ValueError(f"unknown notation {notation!r}; choose one of: {', '.join(NOTATIONS)}")
-    return NOTATIONS[notation](optimizer, symbol_names(optimizer, symbols))
+    return NOTATIONS[notation](optimizer, symbol_names(optimizer, symbols), atoms)
 
 
 def _fraction(numerator: list[str], denominator: list[str]) -> str:
@@ -132,7 +134,7 @@ def equation_latex(equation: "ModifiedEquation", notation: str = "index",
     r"""The modified equation as one line of LaTeX math, or (``standalone``) a
     complete document that compiles as it is and fits the page
     (:mod:`modeq.printing.document`)."""
-    printer = printer_for(equation.optimizer, notation, symbols)
+    printer = printer_for(equation.optimizer, notation, symbols, getattr(equation, "atoms", None))
     if standalone:
         from .document import document
 

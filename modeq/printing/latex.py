@@ -40,10 +40,12 @@ class IndexLatexPrinter(LatexPrinter):
 
     printmethod = "_modeq_latex"
 
-    def __init__(self, optimizer: Optimizer, names: SymbolNames) -> None:
+    def __init__(self, optimizer: Optimizer, names: SymbolNames, atoms=None) -> None:
+        """``atoms`` is the atom table of the equation printed (the process-wide one by default)."""
         symbol_names = {hp.symbol: names[hp.name] for hp in optimizer.hyperparameters}
         symbol_names.update({h: names["h"], STEP: names["n"]})
         super().__init__({"symbol_names": symbol_names})
+        self.atoms = ATOMS if atoms is None else atoms
         self.names = names
         self._index = names["j"]
         self._used = [names["j"]]
@@ -65,7 +67,7 @@ class IndexLatexPrinter(LatexPrinter):
         if expr in self._settings["symbol_names"]:
             return self._settings["symbol_names"][expr]
         bare, self._bare = self._bare, False
-        definition = ATOMS.definition(expr)
+        definition = self.atoms.definition(expr)
         if definition == "theta":
             return self._theta()
         if isinstance(definition, Gradient):
@@ -75,7 +77,7 @@ class IndexLatexPrinter(LatexPrinter):
             return text if bare else rf"\left({text}\right)"
         if isinstance(definition, Reduction):
             return self._scalar(expr)
-        if expr == ATOMS.dimension:
+        if expr == self.atoms.dimension:
             return "p"
         scalar = named_gradient(expr)
         if scalar is not None:
@@ -141,7 +143,7 @@ class IndexLatexPrinter(LatexPrinter):
             return self._norm(kind)
         if scalar.is_Pow and norm_kind(scalar.base) is not None:
             return self._norm(norm_kind(scalar.base), scalar.exp)
-        definition = ATOMS.definition(scalar)
+        definition = self.atoms.definition(scalar)
         if isinstance(definition, Reduction):
             (letter,) = self._fresh(1)
             self._used.append(letter)
@@ -158,12 +160,12 @@ class IndexLatexPrinter(LatexPrinter):
         kind = norm_kind(base) if isinstance(base, sympy.Symbol) else None
         if kind is not None and kind[0] == "2" and exponent.is_Rational and exponent > 0:
             return self._norm(kind, exponent)
-        if base.is_Pow and base.exp == 2 and isinstance(ATOMS.definition(base.base), Gradient):
+        if base.is_Pow and base.exp == 2 and isinstance(self.atoms.definition(base.base), Gradient):
             return self._absolute(base.base, 2 * exponent)
         if isinstance(base, sympy.Symbol) and named_gradient(base) is not None:
             # (\nabla_j Q)^2, not \nabla_j Q^2 (which is the gradient of Q^2)
             return rf"\left({self._print(base)}\right)^{{{self._print(exponent)}}}"
-        definition = ATOMS.definition(base) if isinstance(base, sympy.Symbol) else None
+        definition = self.atoms.definition(base) if isinstance(base, sympy.Symbol) else None
         if isinstance(definition, Gradient) and exponent.is_Integer and exponent > 0:
             if exponent.is_even:
                 return self._absolute(base, exponent)
@@ -188,7 +190,7 @@ class IndexLatexPrinter(LatexPrinter):
         component (:math:`|\\nabla_j E|^2 + \\varepsilon`), then the rest, each
         in SymPy's default order."""
         def key(term: sympy.Expr):
-            rank = 0 if term.is_Number else 1 if ATOMS.is_component(term) else 2
+            rank = 0 if term.is_Number else 1 if self.atoms.is_component(term) else 2
             return rank, sympy.default_sort_key(term)
 
         return sorted(sympy.Add.make_args(expr), key=key)
@@ -228,7 +230,7 @@ class VectorLatexPrinter(IndexLatexPrinter):
             return self._norm(kind)
         if scalar.is_Pow and norm_kind(scalar.base) is not None:
             return self._norm(norm_kind(scalar.base), scalar.exp)
-        definition = ATOMS.definition(scalar)
+        definition = self.atoms.definition(scalar)
         if isinstance(definition, Reduction):
             return rf"\sum_{{i}} \left({self._print(definition.arg)}\right)_{{i}}"
         return self._print(scalar)
