@@ -13,7 +13,7 @@ from the cache (:mod:`modeq.numerics`) does not import SymPy.
 
 from ._lazy import lazy_exports
 
-__version__ = "0.1.0"
+from .version import __version__
 
 #: Public name -> module that defines it (imported on first access).
 _EXPORTS = {

@@ -3,12 +3,16 @@ r"""Reading off what an optimizer implicitly does.
 * :func:`eps_limit` — the equation as :math:`\varepsilon \to 0` or :math:`\varepsilon \to \infty`;
 * :func:`modified_loss` — :math:`\dot\theta = -P\nabla\tilde E`, or why not;
 * :func:`classify` — penalizing / anti-penalizing, and when;
-* :func:`table1` — Table 1 of "On the Implicit Bias of Adam", from the engine.
+* :func:`table1` — Table 1 of "On the Implicit Bias of Adam", from the engine
+  (defined in :mod:`modeq.reports`, above analysis, printing and the solver;
+  re-exported here on first use for compatibility).
 """
 
+from .._lazy import lazy_exports
 from .limits import eps_limit
 from .potential import ModifiedLoss, NotAGradient, modified_loss
-from .table import table1
 from .verdict import Verdict, classify
 
 __all__ = ["eps_limit", "ModifiedLoss", "NotAGradient", "modified_loss", "Verdict", "classify", "table1"]
+
+__getattr__, _ = lazy_exports(__name__, {"table1": "..reports"})

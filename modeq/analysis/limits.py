@@ -26,12 +26,12 @@ from ..algebra import ATOMS
 from ..algebra.index import Contraction, Gradient, Reduction
 
 if TYPE_CHECKING:
-    from ..equation import ModifiedEquation
+    from ..terms import EquationTerms
 
 __all__ = ["eps_limit", "epsilon_symbol"]
 
 
-def epsilon_symbol(equation: "ModifiedEquation") -> sympy.Symbol:
+def epsilon_symbol(equation: "EquationTerms") -> sympy.Symbol:
     r"""The symbol of :math:`\varepsilon` in ``equation``, or a clear error."""
     opt = equation.optimizer
     names = [hp.name for hp in opt.hyperparameters if hp.name == "eps" or hp.latex == r"\varepsilon"]
@@ -107,7 +107,7 @@ def _atoms(x: sympy.Expr, transform, scale: sympy.Dummy | None = None) -> sympy.
     return x.xreplace(mapping)
 
 
-def eps_limit(equation: "ModifiedEquation", to: Any) -> "ModifiedEquation":
+def eps_limit(equation: "EquationTerms", to: Any) -> "EquationTerms":
     r"""The equation in the limit :math:`\varepsilon \to 0` (``to=0``) or
     :math:`\varepsilon \to \infty` (``to="inf"``, leading order in
     :math:`\varepsilon^{-1/2}` of every term)."""

@@ -51,7 +51,7 @@ from ..quantities import LOSS, antiderivative, atoms_of, loss
 from ..optimizers.base import Domain
 
 if TYPE_CHECKING:
-    from ..equation import ModifiedEquation
+    from ..terms import EquationTerms
 
 __all__ = ["ModifiedLoss", "modified_loss", "NotAGradient", "potential", "domain_positive"]
 
@@ -73,7 +73,7 @@ class ModifiedLoss:
     :math:`f_k = -P\nabla_j\tilde E_k + N_k`; the flow is then no gradient flow
     (``bool(loss)`` is false) but ``terms`` still give the gradient part."""
 
-    equation: "ModifiedEquation"
+    equation: "EquationTerms"
     order: int
     preconditioner: sympy.Expr | None
     terms: tuple[sympy.Expr, ...] | None
@@ -112,7 +112,7 @@ class ModifiedLoss:
         return modified_loss_text(self)
 
 
-def modified_loss(equation: "ModifiedEquation", order: int | None = None) -> ModifiedLoss:
+def modified_loss(equation: "EquationTerms", order: int | None = None) -> ModifiedLoss:
     """The modified loss of ``equation`` through ``order`` (default: all its
     terms), or a :class:`ModifiedLoss` that says why there is none."""
     order = equation.order if order is None else order
@@ -292,7 +292,7 @@ def _atoms_in(expr: sympy.Expr, atoms) -> set[sympy.Symbol]:
     return found
 
 
-def domain_positive(equation: "ModifiedEquation") -> dict[sympy.Symbol, sympy.Expr]:
+def domain_positive(equation: "EquationTerms") -> dict[sympy.Symbol, sympy.Expr]:
     r"""Substitutions making the domains explicit: a decay :math:`\beta \in [0,1)`
     becomes :math:`s/(1+s)` with :math:`s \ge 0`, so :math:`1-\beta = 1/(1+s) > 0`."""
     mapping = {}

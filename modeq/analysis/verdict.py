@@ -31,7 +31,7 @@ from ..quantities import norm_kind
 from .potential import NotAGradient, domain_positive, modified_loss
 
 if TYPE_CHECKING:
-    from ..equation import ModifiedEquation
+    from ..terms import EquationTerms
     from ..optimizers.base import Optimizer
 
 __all__ = ["Verdict", "classify", "quantity_name"]
@@ -134,7 +134,7 @@ def _sides(condition: sympy.Expr, positive: Mapping[sympy.Symbol, sympy.Expr],
     return min((score(c) for c in candidates), key=lambda x: x[0])[1]
 
 
-def classify(equation: "ModifiedEquation", values: Mapping[str, Any] | None = None) -> tuple[Verdict, ...]:
+def classify(equation: "EquationTerms", values: Mapping[str, Any] | None = None) -> tuple[Verdict, ...]:
     r"""One :class:`Verdict` per quantity in the first correction of the
     modified loss (``values`` fixes hyperparameters to numbers); an error
     naming the reason when the correction is not a (preconditioned) gradient."""

@@ -83,7 +83,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .. import __version__ as _VERSION
+from ..version import __version__ as _VERSION
 
 __all__ = ["CacheError", "CacheWarning", "CacheSummary", "cache_dir", "digest", "write_module", "load_module",
            "lookup", "record", "summary", "clear"]

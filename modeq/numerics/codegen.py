@@ -30,7 +30,7 @@ from typing import Sequence
 import sympy
 
 from ..algebra.base import STEP
-from ..equation import ComponentField
+from ..terms import ComponentField
 from ..optimizers.language import h as H
 from .cache import write_module
 from .field import CompiledField

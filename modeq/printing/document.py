@@ -30,7 +30,7 @@ from .latex import IndexLatexPrinter, VectorLatexPrinter
 from .layout import Group, arrange
 
 if TYPE_CHECKING:
-    from ..equation import ModifiedEquation
+    from ..terms import EquationTerms
 
 __all__ = ["document", "break_lines", "estimate_width", "TEXT_WIDTH"]
 
@@ -314,7 +314,7 @@ def legend(body: str, printer: IndexLatexPrinter) -> str:
     return r"\noindent Notation: " + "; ".join(items) + "."
 
 
-def document(equation: "ModifiedEquation", printer: IndexLatexPrinter) -> str:
+def document(equation: "EquationTerms", printer: IndexLatexPrinter) -> str:
     r"""A standalone ``article``: :math:`\dot{\tilde\theta} = \sum_k h^k f_k`, one
     ``align*`` per term :math:`f_k` broken over lines that fit the page, and
     the legend of the notation used."""

@@ -21,7 +21,7 @@ from ..optimizers.language import h
 from .symbols import symbol_names
 
 if TYPE_CHECKING:
-    from ..equation import ModifiedEquation
+    from ..terms import EquationTerms
 
 __all__ = ["NOTATIONS", "printer_for", "equation_latex", "terms_latex", "group_latex", "join_signed"]
 
@@ -119,7 +119,7 @@ def _lhs(printer: IndexLatexPrinter) -> str:
     return rf"\dot{{\tilde{{{theta}}}}}{index}"
 
 
-def terms_latex(equation: "ModifiedEquation", printer: IndexLatexPrinter) -> list[tuple[int, str]]:
+def terms_latex(equation: "EquationTerms", printer: IndexLatexPrinter) -> list[tuple[int, str]]:
     """The signed LaTeX of each power of :math:`h` of the equation."""
     return [group_latex(printer, g) for g in arrange(equation.terms, decays(equation.optimizer))]
 
@@ -129,7 +129,7 @@ def decays(optimizer) -> frozenset[sympy.Symbol]:
     return frozenset(hp.symbol for hp in optimizer.hyperparameters if hp.domain is Domain.UNIT_INTERVAL)
 
 
-def equation_latex(equation: "ModifiedEquation", notation: str = "index",
+def equation_latex(equation: "EquationTerms", notation: str = "index",
                    symbols: Mapping[str, str] | None = None, standalone: bool = False) -> str:
     r"""The modified equation as one line of LaTeX math, or (``standalone``) a
     complete document that compiles as it is and fits the page

@@ -4,15 +4,21 @@ its preconditioner :math:`\dot{\tilde\theta}_j = -P_j\nabla_j\tilde E`, and the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping, Protocol
 
 import sympy
 
 from .equation import group_latex, join_signed, printer_for
 from .layout import Group, term_blocks
 
-if TYPE_CHECKING:
-    from ..analysis.potential import ModifiedLoss
+
+class LossTerms(Protocol):
+    """What the printer reads of a :class:`modeq.analysis.ModifiedLoss` (which
+    sits above printing and calls this module)."""
+
+    equation: object
+    preconditioner: sympy.Expr
+    terms: tuple[sympy.Expr, ...]
 
 __all__ = ["modified_loss_latex", "scalar_latex"]
 
@@ -23,7 +29,7 @@ def scalar_latex(printer, terms: tuple[sympy.Expr, ...]) -> str:
     return join_signed([group_latex(printer, g) for g in groups]) or "0"
 
 
-def modified_loss_latex(loss: "ModifiedLoss", symbols: Mapping[str, str] | None = None) -> str:
+def modified_loss_latex(loss: LossTerms, symbols: Mapping[str, str] | None = None) -> str:
     r"""``\tilde E = …`` followed by the preconditioned flow (when :math:`P \ne 1`)."""
     printer = printer_for(loss.equation.optimizer, "index", symbols)
     text = rf"\tilde{{{printer.names['E']}}} = {scalar_latex(printer, loss.terms)}"

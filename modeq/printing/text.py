@@ -50,7 +50,7 @@ from ..quantities import atoms_of, loss_batch, named_gradient, norm_kind
 from .layout import Block, Summand, arrange
 
 if TYPE_CHECKING:
-    from ..equation import ModifiedEquation
+    from ..terms import EquationTerms
 
 __all__ = ["TextPrinter", "equation_text", "modified_loss_text", "plain_math", "plain_docstring", "legend"]
 
@@ -634,7 +634,7 @@ def legend(text: str) -> str:
     return "notation: " + "; ".join(items)
 
 
-def equation_text(equation: "ModifiedEquation") -> str:
+def equation_text(equation: "EquationTerms") -> str:
     r"""The equation as text: a header, :math:`\dot{\tilde\theta}_j = f_0 + h f_1 + \dots`,
     one line per term :math:`f_k`, and a legend."""
     printer = TextPrinter(equation.optimizer, atoms_of(equation))

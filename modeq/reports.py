@@ -1,10 +1,15 @@
-r"""Table 1 of "On the Implicit Bias of Adam", generated from the engine.
+r"""Reports: Table 1 of "On the Implicit Bias of Adam", generated from the engine.
 
 For each optimizer (and, when it has :math:`\varepsilon`, each limit
 :math:`\varepsilon \to 0`, :math:`\varepsilon \to \infty`): the
 preconditioner :math:`P`, the modified loss :math:`\tilde E` of the first
 order (:math:`\dot\theta = -P\nabla\tilde E`) and the verdict on what it
 penalizes — all derived, none typed in.
+
+A report derives, analyses and prints, so it sits above all three
+(:mod:`modeq.solver`, :mod:`modeq.analysis`, :mod:`modeq.printing`) and
+imports their modules directly (never the ``modeq.analysis`` package, which
+re-exports :func:`table1` lazily for compatibility).
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ from typing import Sequence
 
 import sympy
 
-from ..optimizers import adam, gd, heavy_ball, heavy_ball_ema, rmsprop
-from ..optimizers.base import Optimizer
-from ..solver import derive
-from .limits import eps_limit
-from .potential import ModifiedLoss, modified_loss
-from .verdict import Verdict, classify, quantity_name
+from .algebra import ATOMS
+from .analysis.limits import eps_limit
+from .analysis.potential import ModifiedLoss, modified_loss
+from .analysis.verdict import Verdict, classify, quantity_name
+from .optimizers.base import Optimizer
+from .optimizers.library import adam, gd, heavy_ball, heavy_ball_ema, rmsprop
+from .printing.equation import group_latex, join_signed, printer_for
+from .printing.layout import Group, term_blocks
+from .printing.potential import scalar_latex
+from .solver import derive
 
 __all__ = ["Row", "table1", "DEFAULT_OPTIMIZERS"]
 
@@ -54,18 +63,12 @@ def rows(optimizers: Sequence[Optimizer] = DEFAULT_OPTIMIZERS) -> list[Row]:
 
 
 def _plain(expr: sympy.Expr) -> str:
-    from ..algebra import ATOMS
-
     names = {s: sympy.Symbol(quantity_name(s)) for s in expr.free_symbols if s in ATOMS.scalar}
     return sympy.sstr(expr.xreplace(names)).replace("Abs(g)", "|∇_j E|")
 
 
 def _latex_cells(row: Row) -> tuple[str, str, str]:
     """The preconditioner, the modified loss and the verdict (text with inline math)."""
-    from ..printing.equation import group_latex, join_signed, printer_for
-    from ..printing.layout import Group, term_blocks
-    from ..printing.potential import scalar_latex
-
     printer = printer_for(row.loss.equation.optimizer)
     p = join_signed([group_latex(printer, Group(0, term_blocks(row.loss.preconditioner)))])
     greater = lambda a, b: f"${printer.doprint(a)} > {printer.doprint(b)}$"  # noqa: E731

@@ -1,0 +1,87 @@
+r"""The data of a derivation's result: :class:`EquationTerms` (index form) and
+:class:`ComponentField` (materialized for a concrete loss).
+
+The modified equation is the ODE
+
+.. math:: \dot{\tilde\theta} = f_0(\tilde\theta) + h f_1(\tilde\theta) + \dots + h^N f_N(\tilde\theta)
+
+whose flow passes through the iterates up to :math:`O(h^{N+1})` on bounded
+time intervals.
+
+This module is low in the layers: printers and analyses read these classes
+(:mod:`modeq.printing`, :mod:`modeq.analysis`) and know nothing above them;
+the user-facing :class:`~modeq.equation.ModifiedEquation` adds the
+convenience methods that call them (``latex``, ``modified_loss``, ``str``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import sympy
+
+from .algebra import ATOMS, ComponentAlgebra
+from .optimizers.base import Optimizer
+from .optimizers.language import h
+
+__all__ = ["EquationTerms", "ComponentField"]
+
+
+@dataclass(frozen=True)
+class ComponentField:
+    r"""A modified field in components: ``terms[k][j]`` is :math:`f_{k,j}`."""
+
+    loss: sympy.Expr
+    params: tuple[sympy.Symbol, ...]
+    terms: tuple[tuple[sympy.Expr, ...], ...]
+
+    @property
+    def order(self) -> int:
+        return len(self.terms) - 1
+
+    def field(self, order: int | None = None) -> tuple[sympy.Expr, ...]:
+        r""":math:`\sum_{k \le N} h^k f_k` as component expressions."""
+        order = self.order if order is None else order
+        return tuple(sympy.Add(*(h**k * self.terms[k][j] for k in range(order + 1))) for j in range(len(self.params)))
+
+    @property
+    def free_symbols(self) -> set[sympy.Symbol]:
+        """Symbols other than the parameters (hyperparameters left symbolic)."""
+        symbols = set().union(*(t.free_symbols for term in self.terms for t in term))
+        return symbols - set(self.params)
+
+
+@dataclass(frozen=True)
+class EquationTerms:
+    r"""The terms :math:`f_0..f_N` of a modified equation in index form and what they were
+    derived from (the data half of :class:`~modeq.equation.ModifiedEquation`)."""
+
+    optimizer: Optimizer
+    order: int
+    regime: str
+    values: dict[str, Any]
+    terms: tuple[sympy.Expr, ...]
+    regime_description: str = ""
+    assumptions: tuple[str, ...] = field(
+        default=(
+            "the loss is smooth (as many derivatives as the order needs)",
+            "the step size h is small against the time scales of the hyperparameters (h << 1 - beta for a decay beta)",
+            "elementwise functions are smooth at the leading term (e.g. eps > 0 under a square root)",
+        )
+    )
+
+    def field(self, order: int | None = None) -> sympy.Expr:
+        r""":math:`\sum_{k \le N} h^k f_k` (component :math:`j`, index form)."""
+        order = self.order if order is None else order
+        if not 0 <= order <= self.order:
+            raise ValueError(f"this equation has terms up to order {self.order}, not {order}")
+        return sympy.Add(*(h**k * self.terms[k] for k in range(order + 1)))
+
+    def materialize(self, loss: sympy.Expr | None, params: Sequence[sympy.Symbol],
+                    batches: Sequence[sympy.Expr] | None = None) -> ComponentField:
+        """The terms as component expressions for a concrete loss (and the
+        batch losses :math:`E_1..E_m` of mini-batch equations; the loss then
+        defaults to their mean)."""
+        algebra = ComponentAlgebra(loss, params, batches)
+        return ComponentField(algebra.loss, algebra.params, tuple(algebra.materialize(t, ATOMS) for t in self.terms))
