@@ -6,12 +6,10 @@ fields at the current point :math:`\theta_n`, given the known terms of the
 modified field (held by the algebra):
 
 * ``h`` is the series :math:`0 + 1\cdot h`; hyperparameter expressions and
-  ``theta`` are constant series; ``grad()`` is :math:`\nabla E`;
-* ``grad(shift)`` is the Taylor series
-  :math:`\sum_r \frac{1}{r!} D_r[\delta, \dots, \delta]` of the gradient at the
-  shifted point, with :math:`\delta = O(h)`;
-* ``lag`` and ``ema`` are Lie series along the modified flow with the moments
-  given by the regime (:mod:`modeq.regimes`);
+  ``theta`` are constant series;
+* a primitive (``grad``, ``lag``, ``ema``, ``reduce_sum``, ``hvp``, …) expands
+  itself (:meth:`modeq.primitives.Primitive.expand`): the expander never
+  lists their types;
 * sums and products are series arithmetic; powers of :math:`h` shift the
   series (division by :math:`h` needs the dropped terms to vanish);
   elementwise functions compose by Taylor expansion around the leading term.
@@ -19,14 +17,11 @@ modified field (held by the algebra):
 
 from __future__ import annotations
 
-from collections import Counter
-from itertools import combinations_with_replacement
-from math import factorial, prod
-
 import sympy
 
 from .algebra.base import FieldAlgebra
-from .optimizers.language import EMA, PRIMITIVES, DescriptionError, Grad, Lag, ReduceSum, h, theta
+from .description import DescriptionError, h, theta
+from .primitives import Primitive
 from .regimes import Regime
 from .series import Series
 
@@ -56,32 +51,20 @@ class Expander:
             self._cache[key] = self._expand(node, order)
         return self._cache[key]
 
-    def _constant(self, value, order: int) -> Series:
+    def constant(self, value, order: int) -> Series:
+        """The constant series of a value of the algebra."""
         return Series.constant(self.algebra, value, order)
 
     def _expand(self, node, order):
         if node == h:
             return Series.step(self.algebra, order)
         if node == theta:
-            position = self._constant(self.algebra.theta(), order)
+            position = self.constant(self.algebra.theta(), order)
             return position if self.offset is None else position + self.offset.truncate(order)
-        if not node.has(h, theta, *PRIMITIVES):
-            return self._constant(self.algebra.constant(node), order)
-        if isinstance(node, Grad):
-            return self._grad(node.args[0], order)
-        if self.offset is not None and isinstance(node, (Lag, EMA)):
-            raise DescriptionError(
-                "composing the steps of an epoch needs a memoryless update (no lag or ema): with memory, "
-                "use the exact regime's per-step fields"
-            )
-        if isinstance(node, Lag):
-            x, k, init = node.args
-            return self.regime.lag(self, x, int(k), init, order)
-        if isinstance(node, EMA):
-            x, decay, init, bias_correction = node.args
-            return self.regime.ema(self, x, decay, init, bool(bias_correction), order)
-        if isinstance(node, ReduceSum):
-            return self.expand(node.args[0], order).map(self.algebra.reduce_sum)
+        if not node.has(h, theta, Primitive):
+            return self.constant(self.algebra.constant(node), order)
+        if isinstance(node, Primitive):
+            return node.expand(self, order)
         if isinstance(node, sympy.Add):
             terms = [self.expand(a, order) for a in node.args]
             result = terms[0]
@@ -105,14 +88,14 @@ class Expander:
                 if not exponent.is_Integer:
                     raise DescriptionError(f"the update contains {factor}: only integer powers of the step size h have a power series")
                 h_power += int(exponent)
-            elif factor.has(h, theta, *PRIMITIVES):
+            elif factor.has(h, theta, Primitive):
                 others.append(factor)
             else:
                 scalars.append(factor)
         inner_order = order - h_power
         if inner_order < 0:
-            return self._constant(self.algebra.zero, order)
-        result = self._constant(self.algebra.constant(sympy.Mul(*scalars)), inner_order)
+            return self.constant(self.algebra.zero, order)
+        result = self.constant(self.algebra.constant(sympy.Mul(*scalars)), inner_order)
         for factor in others:
             result = result * self.expand(factor, inner_order)
         try:
@@ -125,7 +108,7 @@ class Expander:
 
     def _pow(self, node, order):
         base, exponent = node.args
-        if exponent.has(h, theta, *PRIMITIVES):
+        if exponent.has(h, theta, Primitive):
             return self.expand(sympy.exp(exponent * sympy.log(base)), order)
         if exponent.is_Integer and exponent > 0:
             return self.expand(base, order).power(int(exponent))
@@ -140,26 +123,3 @@ class Expander:
                 "as h -> 0); the update has no expansion in powers of h there (add a positive constant such as eps)"
             )
         return result
-
-    def _grad(self, shift, order):
-        alg = self.algebra
-        if shift == 0 and self.offset is None:
-            return self._constant(alg.grad(self.loss), order)
-        delta = self.expand(shift, order)
-        if self.offset is not None:
-            delta = delta + self.offset.truncate(order)
-        if not alg.is_zero(delta.coeffs[0]):
-            raise DescriptionError(
-                f"grad(shift) needs a shift that vanishes as h -> 0 (O(h)); the shift {shift} does not; "
-                "write the radius proportional to h, e.g. r = c*h"
-            )
-        coeffs = [alg.grad(self.loss)] + [alg.zero] * order
-        for r in range(1, order + 1):
-            for indices in combinations_with_replacement(range(1, order + 1), r):
-                power = sum(indices)
-                if power > order:
-                    continue
-                multiplicity = prod(factorial(m) for m in Counter(indices).values())
-                term = alg.contract([delta.coeffs[i] for i in indices], self.loss)
-                coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(sympy.Rational(1, multiplicity)), term))
-        return Series(alg, coeffs)

@@ -39,18 +39,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
 import sympy
 
 from .algebra.base import STEP, NotSeparableError
-from .optimizers.language import DescriptionError
-from .series import Series
+from .description import DescriptionError
 
-__all__ = ["Regime", "Stationary", "Exact", "ema_moment", "closed_sum", "REGIMES", "get_regime", "STEP"]
+__all__ = ["Regime", "Stationary", "Exact", "ema_moment", "closed_sum", "separate", "tidy", "REGIMES", "get_regime",
+           "STEP", "SUM_INDEX", "INNER_INDEX"]
 
 _x = sympy.Symbol("x")
-_k = sympy.Symbol("k", integer=True, nonnegative=True)
-_l = sympy.Symbol("l", integer=True, nonnegative=True)
+#: The summation indices of history sums (:math:`k` back from step :math:`n`, and :math:`l \le k`).
+SUM_INDEX = _k = sympy.Symbol("k", integer=True, nonnegative=True)
+INNER_INDEX = _l = sympy.Symbol("l", integer=True, nonnegative=True)
 
 
 @lru_cache(maxsize=None)
@@ -85,18 +87,28 @@ def closed_sum(summand: sympy.Expr, var: sympy.Symbol, lower, upper) -> sympy.Ex
     return tidy(_generic_branch(sympy.summation(summand, (var, lower, upper))))
 
 
+def separate(alg, value, what: str):
+    r"""``value`` as :math:`\sum_i s_i(n) X_i` (:meth:`~modeq.algebra.FieldAlgebra.separate`),
+    or the exact regime's error saying what to use instead."""
+    try:
+        return alg.separate(value)
+    except NotSeparableError as error:
+        raise DescriptionError(
+            f"exact regime: {what}: {error}. Closed forms in n need every step dependence to be a scalar "
+            "factor (e.g. with bias correction); modeq.derive_steps(optimizer, steps=N) gives the fields of "
+            "concrete steps 0..N-1 with the sums evaluated step by step, or use the stationary regime"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Regime:
-    """How history nodes (``lag``, ``ema``) expand; ``name`` selects it."""
+    """How history primitives expand: each calls its method
+    ``_<method>(expander, order)`` (:mod:`modeq.primitives.history`); ``name``
+    selects the regime."""
 
     name: str
     description: str
-
-    def lag(self, expander, x, k: int, init, order: int) -> Series:
-        raise NotImplementedError
-
-    def ema(self, expander, x, decay, init, bias_correction: bool, order: int) -> Series:
-        raise NotImplementedError
+    method: ClassVar[str] = ""
 
     def solve_recurrence(self, algebra, a, b, c):
         raise DescriptionError(f"the {self.name} regime has no step-to-step recurrence")
@@ -109,12 +121,7 @@ class Stationary(Regime):
         "stationary regime (n -> infinity): moving averages have forgotten their initial state, "
         "bias corrections are 1, and the history is the modified flow run backwards"
     )
-
-    def lag(self, expander, x, k, init, order):
-        return expander.expand(x, order).flow_moments(lambda r: sympy.Integer(-k) ** r)
-
-    def ema(self, expander, x, decay, init, bias_correction, order):
-        return expander.expand(x, order).flow_moments(lambda r: (-1) ** r * ema_moment(decay, r))
+    method: ClassVar[str] = "stationary"
 
 
 @dataclass(frozen=True)
@@ -124,87 +131,7 @@ class Exact(Regime):
         "exact regime: one field f^(n) per step n >= 0 (a piecewise ODE), with moving averages "
         "started from their initial state and summed over the n+1 steps so far"
     )
-
-    # -- lags: exact to every order --------------------------------------------------
-
-    def lag(self, expander, x, k, init, order):
-        alg = expander.algebra
-        if init is not sympy.nan and init != 0:
-            raise DescriptionError(
-                "the exact regime supports lag(x, k) whose value before the start is the first value (init=None) "
-                "or zero"
-            )
-        series = expander.expand(x, order).map(lambda v: alg.shift_step(v, k))
-        # u(theta_{n-k}) = exp(-h L_{f^(n-1)}) ... exp(-h L_{f^(n-k)}) u: innermost first
-        for back in range(k, 0, -1):
-            field = Series(alg, [alg.shift_step(alg.term(i), back) for i in range(order)] or [alg.zero])
-            series = series.flow_moments(lambda r: sympy.Integer(-1) ** r, field)
-        return series
-
-    # -- moving averages ------------------------------------------------------------------
-
-    def ema(self, expander, x, decay, init, bias_correction, order):
-        alg = expander.algebra
-        series = expander.expand(x, order)
-        # a_k, k = 0..n (over 1 - decay^(n+1) with bias correction, so that the sums cancel it)
-        normalization = 1 / (1 - decay ** (STEP + 1)) if bias_correction else sympy.Integer(1)
-        weight = (1 - decay) * decay**_k * normalization
-        if order >= 2:
-            result = self._ema_one_field(alg, series, weight, order)
-        else:
-            result = self._ema_first_order(alg, series, weight, order)
-        if init != 0:
-            result = result + Series.constant(alg, alg.constant(tidy(init * decay ** (STEP + 1) * normalization)), order)
-        return result
-
-    def _separate(self, alg, value, what):
-        try:
-            return alg.separate(value)
-        except NotSeparableError as error:
-            raise DescriptionError(
-                f"exact regime: {what}: {error}. Closed forms in n need every step dependence to be a scalar "
-                "factor (e.g. with bias correction); modeq.derive_steps(optimizer, steps=N) gives the fields of "
-                "concrete steps 0..N-1 with the sums evaluated step by step, or use the stationary regime"
-            ) from None
-
-    def _history(self, alg, value, weight, what):
-        r""":math:`\sum_{k=0}^{n} a_k\,x^{(n-k)}` for a separable ``value``."""
-        total = alg.zero
-        for scalar, field in self._separate(alg, value, what):
-            coefficient = closed_sum(weight * scalar.xreplace({STEP: STEP - _k}), _k, 0, STEP)
-            total = alg.add(total, alg.mul(alg.constant(coefficient), field))
-        return total
-
-    def _ema_first_order(self, alg, series, weight, order):
-        coeffs = [self._history(alg, series.coeffs[0], weight, "the averaged quantity")]
-        if order == 1:
-            drift = alg.zero
-            f0 = self._separate(alg, alg.term(0), "the order-0 field")
-            for s_x, x0 in self._separate(alg, series.coeffs[0], "the averaged quantity"):
-                for s_f, y in f0:
-                    inner = closed_sum(s_f.xreplace({STEP: STEP - _l}), _l, 1, _k)
-                    coefficient = closed_sum(weight * s_x.xreplace({STEP: STEP - _k}) * inner, _k, 0, STEP)
-                    drift = alg.add(drift, alg.mul(alg.constant(coefficient), alg.lie_along(x0, y)))
-            first = self._history(alg, series.coeffs[1], weight, "the averaged quantity")
-            coeffs.append(alg.add(first, alg.mul(alg.constant(-1), drift)))
-        return Series(alg, coeffs)
-
-    def _ema_one_field(self, alg, series, weight, order):
-        """Orders >= 2: only when nothing depends on the step (one autonomous
-        flow, finite moments); otherwise the ordered products of step flows
-        would be needed."""
-        stepped = [c for c in list(series.coeffs) + [alg.term(i) for i in range(order)]
-                   if any(s != 1 for s, _ in self._separate(alg, c, "the expansion"))]
-        if stepped:
-            raise DescriptionError(
-                f"exact regime: order {order} of a moving average over step-dependent fields needs ordered "
-                "products of the step flows, which modeq does not expand; the exact regime is available to "
-                "first order for optimizers with memory; modeq.derive_steps(optimizer, steps=N, order=k) gives "
-                "every order for concrete steps 0..N-1, the stationary regime every order for late steps"
-            )
-        return series.flow_moments(lambda r: closed_sum(weight * (-_k) ** r, _k, 0, STEP))
-
-    # -- Polyak-type recurrences ---------------------------------------------------
+    method: ClassVar[str] = "exact"
 
     def solve_recurrence(self, algebra, a, b, c):
         r""":math:`aF^{(n)} + bF^{(n-1)} + c = 0`, :math:`F^{(-1)} = 0`:
@@ -215,7 +142,7 @@ class Exact(Regime):
             raise DescriptionError("exact regime: the step-to-step recurrence of this update does not have constant scalar coefficients")
         ratio = -b_s / a_s
         total = algebra.zero
-        for scalar, field in self._separate(algebra, c, "the recurrence"):
+        for scalar, field in separate(algebra, c, "the recurrence"):
             coefficient = closed_sum(ratio ** (STEP - _k) * (-scalar / a_s).xreplace({STEP: _k}), _k, 0, STEP)
             total = algebra.add(total, algebra.mul(algebra.constant(coefficient), field))
         return total

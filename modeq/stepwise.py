@@ -22,7 +22,7 @@ the fields are per concrete step; closed forms in :math:`n` are the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import sympy
 
@@ -70,33 +70,16 @@ class BatchSchedule:
 
 @dataclass(frozen=True, eq=False)
 class StepHistory(Regime):
-    """The history seen from step ``step``, with the fields of earlier steps known."""
+    """The history seen from step ``step``, with the fields of earlier steps known
+    (``derivation.expander(t)`` expands at step ``t``, ``derivation.pull_back``
+    carries a quantity forward along the step flows)."""
 
     name: str = "exact"
     description: str = "exact regime at a concrete step"
     derivation: "_Derivation | None" = field(default=None, repr=False)
     step: int = 0
 
-    def lag(self, expander, x, k, init, order):
-        s = self.step
-        if s - k < 0:
-            if init is sympy.nan:  # before the start the value is the first value x_0
-                return self.lag(expander, x, s, init, order) if s else expander.expand(x, order)
-            return Series.constant(expander.algebra, expander.algebra.constant(init), order)
-        return self.derivation.pull_back(self.derivation.expander(s - k).expand(x, order), s - k, s)
-
-    def ema(self, expander, x, decay, init, bias_correction, order):
-        s, alg = self.step, expander.algebra
-        normalization = 1 / (1 - decay ** (s + 1)) if bias_correction else sympy.Integer(1)
-        # Horner: acc_t = a_{s-t} u_t + B_{t-1}(acc_{t-1}), a_k = (1 - decay) decay^k
-        acc = None
-        for t in range(s + 1):
-            u = self.derivation.expander(t).expand(x, order) if t < s else expander.expand(x, order)
-            term = u.scale((1 - decay) * decay ** (s - t) * normalization)
-            acc = term if acc is None else term + self.derivation.pull_back(acc, t - 1, t)
-        if init != 0:
-            acc = acc + Series.constant(alg, alg.constant(init * decay ** (s + 1) * normalization), order)
-        return acc
+    method: ClassVar[str] = "steps"  # history primitives expand with their ``_steps``
 
 
 class _Derivation:

@@ -2,18 +2,12 @@ r"""The discrete optimizer, compiled from its description.
 
 The update direction :math:`U_n` of :math:`\theta_{n+1} = \theta_n + hU_n`
 (:mod:`modeq.optimizers.language`) is walked once; every primitive becomes
-state and statements of one generated loop:
-
-* ``EMA(x, β, init, bc)`` — a state array :math:`m` (:math:`m_0 = init`),
-  :math:`m_{n+1} = \beta m_n + (1-\beta)x_n`, value :math:`m_{n+1}`, divided by
-  :math:`1-\beta^{n+1}` when bias-corrected;
-* ``Lag(x, k, init)`` — a ring buffer of the last :math:`k` values of
-  :math:`x`, filled at step 0 with ``init`` or (``init = nan``) with
-  :math:`x_0`;
-* ``Grad(shift)`` — the gradient of the step's loss (the full loss or the
-  batch :math:`E_{b(n)}` of the schedule) at :math:`\theta_n + shift`,
-  generated from the loss with CSE;
-* ``ReduceSum(x)`` — the scalar :math:`\sum_i x_i`.
+state and statements of one generated loop, written by the primitive itself
+(:meth:`modeq.primitives.Primitive.lower`: an EMA's state array, a lag's ring
+buffer, the gradient of the step's loss at a shifted point, a reduction, a
+Hessian-vector product); this module only numbers the nodes, gives them code
+names and assembles the module. Lowering runs at generation time: the
+generated module imports NumPy, math and numba only.
 
 Nodes are computed children first, so every quantity is that of step
 :math:`n`. The loop can *replay* a given history
@@ -35,7 +29,8 @@ import sympy
 
 from ..algebra.component import check_loss
 from ..optimizers.base import Optimizer
-from ..optimizers.language import EMA, DescriptionError, Grad, Lag, ReduceSum, h as H, theta as THETA
+from ..description import DescriptionError, h as H, theta as THETA
+from ..primitives import Lowering, Primitive
 from .cache import digest, load_module, lookup, record, write_module
 from .codegen import HEADER, JIT
 from .printer import NumbaPrinter, cse_lines
@@ -45,14 +40,14 @@ __all__ = ["CompiledOptimizer", "compile_optimizer", "optimizer_source"]
 
 @dataclass
 class _Node:
-    kind: type
+    primitive: Primitive
     symbol: sympy.Symbol
     args: tuple
     name: str
 
 
 @dataclass
-class _Lowering:
+class _Nodes:
     """Primitives of the update as numbered nodes, children first."""
 
     nodes: list[_Node] = field(default_factory=list)
@@ -62,10 +57,10 @@ class _Lowering:
         """``expr`` with every primitive replaced by its node's symbol."""
         if expr in self.seen:
             return self.seen[expr]
-        if isinstance(expr, (Grad, Lag, EMA, ReduceSum)):
-            lowered_args = (self.lower(expr.args[0]),) + tuple(expr.args[1:])
+        if isinstance(expr, Primitive):
+            args = tuple(self.lower(a) for a in expr.args)  # children first
             name = f"q{len(self.nodes)}"
-            node = _Node(type(expr), sympy.Symbol(name), lowered_args, name)
+            node = _Node(expr, sympy.Symbol(name), args, name)
             self.nodes.append(node)
             result = node.symbol
         elif expr.args:
@@ -76,71 +71,49 @@ class _Lowering:
         return result
 
 
-def _number(value: sympy.Expr, what: str) -> float:
-    if value.free_symbols:
-        raise DescriptionError(f"{what} must be a number to compile the optimizer, got {value}")
-    return float(value)
+class _Module(Lowering):
+    """The statements and functions of one generated optimizer module."""
 
-
-class _Emitter:
-    """Statements of one step, given the node symbols' code names."""
-
-    def __init__(self, lowering: _Lowering) -> None:
-        self.scalars = {n.symbol for n in lowering.nodes if n.kind is ReduceSum}
+    def __init__(self, nodes: _Nodes, losses: Sequence[sympy.Expr], params: Sequence[sympy.Symbol]) -> None:
+        self.losses, self.params = tuple(losses), tuple(params)
+        self.scalars = {n.symbol for n in nodes.nodes if n.primitive.scalar}
         self.names = {THETA: "th[j]", H: "h"}
-        for n in lowering.nodes:
+        for n in nodes.nodes:
             self.names[n.symbol] = n.name if n.symbol in self.scalars else f"{n.name}[j]"
+        self.setup_lines: list[str] = []
+        self.step_lines: list[str] = []
+        self.functions: dict[str, str] = {}
 
-    def code(self, expr: sympy.Expr) -> str:
+    def code(self, expr):
         return NumbaPrinter(self.names).doprint(expr)
 
-    def scalar(self, expr: sympy.Expr, what: str) -> str:
+    def scalar(self, expr, what):
         if THETA in expr.free_symbols or any(s in self.names and s not in self.scalars and s != H
                                              for s in expr.free_symbols):
             raise DescriptionError(f"{what} must not depend on the component (got {expr})")
         return self.code(expr)
 
+    def number(self, value, what):
+        if value.free_symbols:
+            raise DescriptionError(f"{what} must be a number to compile the optimizer, got {value}")
+        return float(value)
 
-def _step_lines(lowering: _Lowering, update: sympy.Expr) -> tuple[list[str], list[str]]:
-    """``(setup, step)`` statements; ``step`` runs with ``it`` (counter), ``b`` (batch)."""
-    emit = _Emitter(lowering)
-    setup, step = [], []
-    for node in lowering.nodes:
-        x, name = node.args[0], node.name
-        if node.kind is ReduceSum:
-            step += [f"{name} = 0.0", "for j in range(p):", f"    {name} += {emit.code(x)}"]
-            continue
-        setup.append(f"{name} = np.empty(p)")
-        if node.kind is Grad:
-            step += ["for j in range(p):", f"    point[j] = th[j] + {emit.code(x)}", f"_grad(point, b, {name})"]
-        elif node.kind is EMA:
-            decay, init, bias = node.args[1:]
-            beta = emit.scalar(decay, "an EMA decay")
-            init_value = _number(init, "the initial state of an EMA")
-            setup.append(f"m_{name} = np.full(p, {init_value!r})")
-            scale = f" / (1.0 - ({beta})**(it + 1))" if bias == sympy.true else ""
-            step += ["for j in range(p):",
-                     f"    m_{name}[j] = ({beta}) * m_{name}[j] + (1.0 - ({beta})) * ({emit.code(x)})",
-                     f"    {name}[j] = m_{name}[j]{scale}"]
-        elif node.kind is Lag:
-            k, init = int(node.args[1]), node.args[2]
-            setup.append(f"buf_{name} = np.empty(({k}, p))")
-            fill = "value" if init is sympy.nan else repr(_number(init, "the value of a lag before the start"))
-            step += ["for j in range(p):",
-                     f"    value = {emit.code(x)}",
-                     "    if it == 0:",
-                     f"        buf_{name}[:, j] = {fill}",
-                     f"    {name}[j] = buf_{name}[it % {k}, j]",
-                     f"    buf_{name}[it % {k}, j] = value"]
-    step += ["for j in range(p):", f"    direction[j] = {emit.code(update)}"]
-    return setup, step
+    def setup(self, *lines):
+        self.setup_lines += lines
 
+    def step(self, *lines):
+        self.step_lines += lines
 
-def _gradient_function(index: int, loss: sympy.Expr, params: Sequence[sympy.Symbol]) -> str:
-    names = {s: f"a{i}" for i, s in enumerate(params)}
-    lines = [f"a{i} = x[{i}]" for i in range(len(params))]
-    lines += cse_lines([sympy.diff(loss, s) for s in params], [f"out[{j}]" for j in range(len(params))], names)
-    return f"\n\n{JIT}\ndef _grad_{index}(x, out):\n" + "".join(f"    {line}\n" for line in lines)
+    def cse(self, exprs, targets, names):
+        return cse_lines(exprs, targets, names)
+
+    def function(self, name, make):
+        if name not in self.functions:
+            self.functions[name] = ""  # reserved: make() may define helpers first
+            make(self)
+
+    def define(self, name, signature, lines):
+        self.functions[name] = f"\n\n{JIT}\ndef {name}({signature}):\n" + "".join(f"    {line}\n" for line in lines)
 
 
 _LOOP = '''
@@ -154,7 +127,6 @@ def run(theta0, h, steps, schedule, history):
     out = np.full((steps + 1, p), np.nan)
     out[0] = theta0
     th = history[0].copy() if replay > 0 else theta0.copy()
-    point = np.empty(p)
     direction = np.empty(p)
 {setup}
     for it in range(replay + steps):
@@ -175,24 +147,25 @@ def run(theta0, h, steps, schedule, history):
 
 
 def optimizer_source(update: sympy.Expr, losses: Sequence[sympy.Expr], params: Sequence[sympy.Symbol]) -> str:
-    """The module source: ``_grad_<b>`` for each loss (0 = the full loss,
-    1..m the batches), a dispatcher ``_grad(x, b, out)`` and the loop ``run``."""
-    lowering = _Lowering()
-    lowered = lowering.lower(update)
-    extra = lowered.free_symbols - {THETA, H} - {n.symbol for n in lowering.nodes}
-    for n in lowering.nodes:
+    """The module source: the functions the primitives need (e.g. ``_grad_<b>``
+    for each loss, 0 = the full loss, 1..m the batches) and the loop ``run``."""
+    nodes = _Nodes()
+    lowered = nodes.lower(update)
+    symbols = {n.symbol for n in nodes.nodes}
+    extra = lowered.free_symbols - {THETA, H} - symbols
+    for n in nodes.nodes:
         for a in n.args:
-            extra |= a.free_symbols - {THETA, H} - {m.symbol for m in lowering.nodes}
+            extra |= a.free_symbols - {THETA, H} - symbols
     if extra:
         names = ", ".join(sorted(map(str, extra)))
         raise DescriptionError(f"the update still contains {names}; give numeric values for them (values={{...}})")
-    setup, step = _step_lines(lowering, lowered)
-    parts = [HEADER.format(kind="optimizer")]
-    parts += [_gradient_function(b, loss, params) for b, loss in enumerate(losses)]
-    branches = "".join(f"    {'if' if b == 0 else 'elif'} b == {b}:\n        _grad_{b}(x, out)\n" for b in range(len(losses)))
-    parts.append(f"\n\n{JIT}\ndef _grad(x, b, out):\n{branches}")
-    parts.append(_LOOP.format(jit=JIT, setup="".join(f"    {s}\n" for s in setup),
-                              step="".join(f"        {s}\n" for s in step)))
+    module = _Module(nodes, losses, params)
+    for n in nodes.nodes:
+        n.primitive.lower(module, n.name, n.args)
+    module.step("for j in range(p):", f"    direction[j] = {module.code(lowered)}")
+    parts = [HEADER.format(kind="optimizer"), *module.functions.values()]
+    parts.append(_LOOP.format(jit=JIT, setup="".join(f"    {s}\n" for s in module.setup_lines),
+                              step="".join(f"        {s}\n" for s in module.step_lines)))
     return "".join(parts)
 
 

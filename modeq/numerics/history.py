@@ -14,27 +14,19 @@ before that (and the bias correction :math:`1-\beta^{K}`) is invisible.
 
 from __future__ import annotations
 
-import math
-from typing import Iterable
-
 import numpy as np
+import sympy
 
+from ..primitives import Primitive
 from .field import CompiledField
 
 __all__ = ["history_length", "consistent_history"]
 
-#: Weight :math:`\beta^K` below which the state before the replay is invisible.
-FORGOTTEN = 1e-18
-
-
-def history_length(decays: Iterable[float], lags: int = 1) -> int:
-    r"""Replayed steps :math:`K`: :math:`\beta^K \le 10^{-18}` for every decay,
-    and at least ``lags`` + 1."""
-    steps = lags + 1
-    for beta in decays:
-        if 0 < beta < 1:
-            steps = max(steps, math.ceil(math.log(FORGOTTEN) / math.log(beta)))
-    return steps
+def history_length(update: sympy.Expr) -> int:
+    r"""Replayed steps :math:`K` for the primitives of ``update``: each says how
+    many fill its state (:math:`\beta^K \le 10^{-18}` for an EMA, :math:`k+1`
+    for a lag), and at least 2."""
+    return max([2, *(node.replay_steps() for node in update.atoms(Primitive))])
 
 
 def consistent_history(field: CompiledField, theta0: np.ndarray, h: float, order: int, steps: int,

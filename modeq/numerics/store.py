@@ -27,7 +27,7 @@ import sympy
 
 from ..algebra.component import check_loss
 from ..optimizers.base import Optimizer
-from ..optimizers.language import EMA, Lag
+from ..primitives import Primitive
 from ..solver import check_order, derive
 from ..stepwise import derive_steps
 from .cache import digest, lookup, record
@@ -38,8 +38,8 @@ __all__ = ["derived_field", "has_memory"]
 
 
 def has_memory(optimizer: Optimizer, values: Mapping[str, Any] | None = None) -> bool:
-    """Whether the update carries state between steps (an ``ema`` or a ``lag``)."""
-    return optimizer.update(values).has(EMA, Lag)
+    """Whether the update carries state between steps (a primitive with memory, e.g. ``ema`` or ``lag``)."""
+    return any(node.memory for node in optimizer.update(values).atoms(Primitive))
 
 
 def derived_field(

@@ -33,7 +33,6 @@ import sympy
 
 from ..loss import parse_loss, parse_params
 from ..optimizers.base import Domain, Optimizer
-from ..optimizers.language import EMA, Lag
 from ..optimizers.library import get
 from ..solver import check_order
 from .discrete import compile_optimizer
@@ -194,8 +193,7 @@ def verify(
     field = derived_field(optimizer, loss, params, order, regime, values, batches, schedule, cache_dir, steps)
     stepper = compile_optimizer(optimizer, loss, params, values, batches, cache_dir)
     update = optimizer.update(values)
-    replay = history_length([float(e.args[1]) for e in update.atoms(EMA) if not e.args[1].free_symbols],
-                            max([int(e.args[1]) for e in update.atoms(Lag)], default=1))
+    replay = history_length(update)
 
     shape = (order + 1, len(hs))
     errors, floors, scales = np.full(shape, np.nan), np.zeros(shape), np.ones(shape)

@@ -9,7 +9,9 @@ symbols and ordinary (smooth) SymPy functions. The same expression drives the
 symbolic expansion (:mod:`modeq.solver`) and the compiled discrete iteration,
 so a variant is validated by writing it once.
 
-Primitives (all elementwise in the parameter index :math:`j` unless said):
+Primitives (all elementwise in the parameter index :math:`j` unless said;
+each is one class in :mod:`modeq.primitives`, which carries its expansion,
+its lowering to compiled statements and its memory):
 
 ``grad(shift=0)``
     :math:`\nabla_j E_n(\theta_n + \text{shift})`, the gradient of the step's
@@ -27,6 +29,9 @@ Primitives (all elementwise in the parameter index :math:`j` unless said):
     :math:`m_0 = \text{init}`, divided by :math:`1-\beta^{n+1}` when
     ``bias_correction`` is true. Its value at step :math:`n` includes
     :math:`x_n`.
+``hvp(v)``
+    The exact Hessian-vector product :math:`\nabla^2 E_n(\theta_n)\,v`
+    (the atom :math:`D_1[v]`).
 ``reduce_sum(x)``
     The scalar :math:`\sum_i x_i`; ``norm(x)`` is :math:`\sqrt{\sum_i x_i^2}`.
 ``smooth_sign(x, delta)``
@@ -45,102 +50,12 @@ from __future__ import annotations
 
 import sympy
 
-__all__ = [
-    "h",
-    "theta",
-    "Grad",
-    "Lag",
-    "EMA",
-    "ReduceSum",
-    "grad",
-    "lag",
-    "ema",
-    "reduce_sum",
-    "norm",
-    "smooth_sign",
-    "check_smooth",
-    "DescriptionError",
-]
+from ..description import RESERVED_NAMES, DescriptionError, h, theta
+from ..primitives import *  # noqa: F403 - the primitives and their constructors
+from ..primitives import Primitive
+from ..primitives import __all__ as _PRIMITIVES
 
-#: The step size :math:`h`.
-h = sympy.Symbol("h", positive=True)
-
-#: The current iterate :math:`\theta_n` (component :math:`j`).
-theta = sympy.Symbol("theta", real=True)
-
-RESERVED_NAMES = frozenset({"h", "theta"})
-
-
-class DescriptionError(ValueError):
-    """An optimizer description that modeq cannot expand or run."""
-
-
-class _Primitive(sympy.Function):
-    """Base of the primitives: real-valued state, never a number (even
-    ``Grad(0)``, which has no free symbols), so SymPy neither evaluates nor
-    compares them."""
-
-    is_number = False
-
-    def _eval_is_extended_real(self):
-        return True
-
-
-class Grad(_Primitive):
-    r"""``Grad(shift)``: :math:`\nabla_j E_n(\theta_n + \text{shift})`."""
-
-    nargs = 1
-
-
-class Lag(_Primitive):
-    r"""``Lag(x, k, init)``: the value of ``x`` at step :math:`n-k`.
-
-    ``init`` is ``sympy.nan`` for "the first value :math:`x_0`"."""
-
-    nargs = 3
-
-
-class EMA(_Primitive):
-    r"""``EMA(x, decay, init, bias_correction)``: exponential moving average."""
-
-    nargs = 4
-
-
-class ReduceSum(_Primitive):
-    r"""``ReduceSum(x)``: :math:`\sum_i x_i`, a scalar."""
-
-    nargs = 1
-
-
-#: The primitives that carry optimizer state or history.
-PRIMITIVES = (Grad, Lag, EMA, ReduceSum)
-
-
-def grad(shift=0) -> sympy.Expr:
-    r""":math:`\nabla_j E_n(\theta_n + \text{shift})`; ``shift`` must be :math:`O(h)`."""
-    return Grad(sympy.sympify(shift))
-
-
-def lag(x, k: int = 1, init=None) -> sympy.Expr:
-    r"""The value of ``x`` at step :math:`n-k` (``init`` before the start)."""
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise DescriptionError(f"lag(x, k) needs a whole number k >= 1 of steps back, got {k!r}")
-    return Lag(sympy.sympify(x), sympy.Integer(k), sympy.nan if init is None else sympy.sympify(init))
-
-
-def ema(x, decay, init=0, bias_correction: bool = False) -> sympy.Expr:
-    r"""Exponential moving average :math:`m_{n+1} = \beta m_n + (1-\beta) x_n`."""
-    return EMA(sympy.sympify(x), sympy.sympify(decay), sympy.sympify(init), sympy.true if bias_correction else sympy.false)
-
-
-def reduce_sum(x) -> sympy.Expr:
-    r"""The scalar :math:`\sum_i x_i`."""
-    return ReduceSum(sympy.sympify(x))
-
-
-def norm(x) -> sympy.Expr:
-    r"""The Euclidean norm :math:`\|x\| = \sqrt{\sum_i x_i^2}`."""
-    return sympy.sqrt(reduce_sum(sympy.sympify(x) ** 2))
+__all__ = ["h", "theta", *_PRIMITIVES, "smooth_sign", "check_smooth", "DescriptionError"]
 
 
 def smooth_sign(x, delta) -> sympy.Expr:
@@ -163,7 +78,8 @@ _NON_SMOOTH = {
 
 def check_smooth(expr: sympy.Expr, what: str = "the update") -> None:
     """Raise :class:`DescriptionError` if ``expr`` uses a non-smooth operation
-    or an undefined value (the ``init`` slot of :class:`Lag` may hold ``nan``)."""
+    or an undefined value (a primitive says which arguments to read:
+    the ``init`` slot of :class:`Lag` may hold ``nan``)."""
     stack = [sympy.sympify(expr)]
     while stack:
         node = stack.pop()
@@ -172,4 +88,4 @@ def check_smooth(expr: sympy.Expr, what: str = "the update") -> None:
                 raise DescriptionError(f"{what} uses {kind.__name__}: {advice}")
         if node in (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
             raise DescriptionError(f"{what} contains an undefined or infinite value ({node}); check for a division by zero")
-        stack.extend(node.args[:2] if isinstance(node, Lag) else node.args)
+        stack.extend(node.smooth_args() if isinstance(node, Primitive) else node.args)

@@ -64,13 +64,19 @@ class Case:
     batches: bool = False
 
 
+#: The built-ins of the recording (issue 13); later built-ins join when the
+#: fixture is re-recorded.
+RECORDED = ("gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum",
+            "lion")
+
+
 def _derive(opt, order, regime):
     return lambda values: list(modeq.derive(opt, order=order, regime=regime, values=values).terms)
 
 
 def _cases() -> list[Case]:
     cases = []
-    variants = {name: opt for name, opt in BUILTIN.items()}
+    variants = {name: BUILTIN[name] for name in RECORDED}
     variants["adam(eps_inside=False)"] = adam(eps_inside=False)
     variants["adam(bias_correction=False)"] = adam(bias_correction=False)
     variants["rmsprop(bias_correction=True)"] = rmsprop(bias_correction=True)

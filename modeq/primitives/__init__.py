@@ -1,0 +1,14 @@
+r"""The primitives of the optimizer description language, one class per file
+(:mod:`.base` says what a primitive carries). Users build them with the
+constructors re-exported by :mod:`modeq.optimizers.language`."""
+
+from .base import Lowering, Primitive
+from .ema import EMA, ema
+from .grad import Grad, grad
+from .history import History
+from .hvp import HVP, hvp
+from .lag import Lag, lag
+from .reduce_sum import ReduceSum, norm, reduce_sum
+
+__all__ = ["Primitive", "Lowering", "History", "Grad", "grad", "Lag", "lag", "EMA", "ema", "ReduceSum",
+           "reduce_sum", "norm", "HVP", "hvp"]
