@@ -24,6 +24,7 @@ _EXPORTS = {
     "derive_components": ".solver",
     "ComponentField": ".equation",
     "ModifiedEquation": ".equation",
+    "load": ".equation",
     "parse_loss": ".loss",
     "derive_epoch": ".epoch",
     "derive_steps": ".stepwise",

@@ -15,7 +15,7 @@ kind               fields
 ``int``            decimal string
 ``rat``            numerator, denominator (decimal strings)
 ``float``          ``repr`` of the float, precision in bits
-``sym``            name, assumptions (the symbol's ``assumptions0``)
+``sym``            name, assumptions (as the symbol was made)
 ``const``          one of :data:`CONSTANTS`
 ``add``/``mul``    children
 ``pow``            base, exponent
@@ -88,7 +88,9 @@ class Encoder:
         if isinstance(expr, sympy.Dummy):
             raise ValueError(f"cannot save the dummy symbol {expr}")
         if isinstance(expr, sympy.Symbol):
-            return ["sym", expr.name, dict(sorted(expr.assumptions0.items()))]
+            # the assumptions as given (so a decoded symbol prints as the original), else all of them
+            given = getattr(expr, "_assumptions_orig", None)
+            return ["sym", expr.name, dict(sorted((expr.assumptions0 if given is None else given).items()))]
         if isinstance(expr, sympy.Add):
             return ["add", *(self.add(a) for a in expr.args)]
         if isinstance(expr, sympy.Mul):

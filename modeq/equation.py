@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .analysis.potential import ModifiedLoss, modified_loss
-from .printing.equation import equation_latex
+from .printing.document import equation_latex
 from .printing.text import equation_text
+from .storage import read, write
 from .terms import ComponentField, EquationTerms
 
-__all__ = ["ModifiedEquation", "ComponentField"]
+__all__ = ["ModifiedEquation", "ComponentField", "load"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,17 @@ class ModifiedEquation(EquationTerms):
         reason there is no modified loss (:func:`modeq.analysis.modified_loss`)."""
         return modified_loss(self, order)
 
+    def save(self, path) -> None:
+        """Write the equation to ``path`` as JSON with its provenance (:mod:`modeq.storage`);
+        :func:`modeq.load` reads it back, in any process."""
+        write(self, path)
+
     def __str__(self) -> str:
         """The equation in the papers' notation, in Unicode, with a legend (:mod:`modeq.printing.text`)."""
         return equation_text(self)
+
+
+def load(path) -> ModifiedEquation:
+    """The equation saved at ``path`` (by :meth:`ModifiedEquation.save`); the file
+    is read as untrusted data (:mod:`modeq.codec`)."""
+    return ModifiedEquation(**read(path))

@@ -71,6 +71,12 @@ class EquationTerms:
         )
     )
 
+    @property
+    def atoms(self):
+        """The atom table the terms' atoms are defined in (query it by structure,
+        e.g. ``eq.atoms.contractions(eq.terms[1], order=1)``, never by name)."""
+        return ATOMS
+
     def field(self, order: int | None = None) -> sympy.Expr:
         r""":math:`\sum_{k \le N} h^k f_k` (component :math:`j`, index form)."""
         order = self.order if order is None else order

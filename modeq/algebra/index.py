@@ -146,6 +146,18 @@ class AtomRegistry:
             return f"S[{definition.arg}]"
         return f"F_{definition.order}" + (f"(n-{definition.offset})" if definition.offset else "")
 
+    def contractions(self, expr: sympy.Expr, order: int | None = None, loss: int | None = None) -> list[sympy.Symbol]:
+        r"""The contraction atoms :math:`D_k[\dots]` of ``expr`` (top level), with
+        :math:`k` = ``order`` if given, of the loss ``loss`` — a query on the
+        atoms' structured definitions, never on their names."""
+        found = []
+        for s in sorted(expr.free_symbols, key=sympy.default_sort_key):
+            definition = self._definitions.get(s)
+            if (isinstance(definition, Contraction) and definition.loss == loss
+                    and (order is None or len(definition.args) == order)):
+                found.append(s)
+        return found
+
     def is_component(self, expr: sympy.Expr) -> bool:
         """Whether ``expr`` varies with the component index :math:`j`."""
         return not self.component.isdisjoint(expr.free_symbols)

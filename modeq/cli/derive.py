@@ -29,6 +29,8 @@ def register(subparsers) -> None:
                         help=r"with --latex: rename a symbol, e.g. --symbol 'h=\eta' --symbol 'beta=\beta_1' (repeatable)")
     parser.add_argument("--check", action="store_true",
                         help="with --latex: read the printed LaTeX back and check it equals the derived terms (exit 1 if not)")
+    parser.add_argument("--save", metavar="PATH", help="also write the equation as JSON with its provenance "
+                                                       "(read it back with modeq.load(PATH))")
     parser.set_defaults(func=run)
 
 
@@ -39,6 +41,10 @@ def run(args) -> int:
     equations = _derive(args)
     if args.standalone and len(equations) > 1:
         raise ValueError("--standalone writes one equation; with --steps print the steps' LaTeX without it")
+    if args.save and len(equations) > 1:
+        raise ValueError("--save writes one equation; with --steps derive without --save")
+    if args.save:
+        equations[0][1].save(args.save)
     for label, equation in equations:
         if label:
             print(f"% {label}" if args.latex else f"# {label}")

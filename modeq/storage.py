@@ -1,0 +1,186 @@
+r"""Modified equations as JSON files with provenance (``eq.save(path)``,
+``modeq.load(path)``).
+
+The file holds, beside the terms: the modeq version and the date, the
+optimizer (its name, options, hyperparameters with domains, defaults, LaTeX
+and meaning, and its update :math:`U_n` as an expression tree, so an
+optimizer that no importable module defines can still produce its update for
+``verify``), the fixed hyperparameter values, the regime, the order and the
+assumptions. Expressions are one node table (:mod:`modeq.codec`: a whitelist
+of node kinds, never ``sympify``/``eval``); index-form atoms are stored by
+their structured definitions (``gradient``, ``contraction``, ``reduction``)
+and interned again on load, children first, so a loaded equation's atoms are
+the loading process's own.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from .algebra import ATOMS
+from .algebra.index import Contraction, Gradient, Reduction
+from .codec import DecodeError, Encoder, decode_nodes
+from .optimizers.base import Domain, HyperParameter, Optimizer
+from .optimizers.library import BUILTIN
+from .primitives import Primitive
+from .version import __version__
+
+__all__ = ["FORMAT", "to_json", "from_json", "SavedEquation", "DecodeError"]
+
+#: The format tag of saved equations.
+FORMAT = "modeq.modified-equation/1"
+
+
+def _primitive_classes() -> dict[str, type]:
+    """Every primitive class by name (subclasses register themselves by existing)."""
+    found, stack = {}, [Primitive]
+    while stack:
+        cls = stack.pop()
+        for sub in cls.__subclasses__():
+            found[sub.__name__] = sub
+            stack.append(sub)
+    return found
+
+
+def _atoms_of(expr: sympy.Expr, out: dict) -> None:
+    """The atoms of ``expr`` in ``out`` (insertion order: children before parents)."""
+    for symbol in sorted(expr.free_symbols, key=sympy.default_sort_key):
+        if symbol in out:
+            continue
+        definition = ATOMS.definition(symbol)
+        if isinstance(definition, Contraction):
+            for a in definition.args:
+                _atoms_of(a, out)
+        elif isinstance(definition, Reduction):
+            _atoms_of(definition.arg, out)
+        elif not isinstance(definition, Gradient):
+            continue
+        out[symbol] = definition
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return str(value)
+
+
+def to_json(equation) -> dict:
+    """The saved form of a :class:`~modeq.terms.EquationTerms`."""
+    encoder = Encoder(_primitive_classes())
+    atoms: dict = {}
+    for term in equation.terms:
+        _atoms_of(term, atoms)
+    optimizer = equation.optimizer
+    return {
+        "format": FORMAT,
+        "provenance": {"modeq": __version__,
+                       "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
+        "optimizer": {
+            "name": optimizer.name,
+            "builtin": BUILTIN.get(optimizer.name) is not None,
+            "options": {k: _jsonable(v) for k, v in optimizer.options.items()},
+            "description": optimizer.description,
+            "hyperparameters": [{"name": hp.name, "domain": hp.domain.name, "default": hp.default, "latex": hp.latex,
+                                 "description": hp.description} for hp in optimizer.hyperparameters],
+            "update": encoder.add(optimizer.update()),
+        },
+        "values": {k: _jsonable(v) for k, v in equation.values.items()},
+        "regime": equation.regime,
+        "regime_description": equation.regime_description,
+        "order": equation.order,
+        "assumptions": list(equation.assumptions),
+        "atoms": [_atom_json(symbol, definition, encoder) for symbol, definition in atoms.items()],
+        "terms": [encoder.add(t) for t in equation.terms],
+        "expressions": encoder.nodes,
+    }
+
+
+def _atom_json(symbol, definition, encoder: Encoder) -> dict:
+    if isinstance(definition, Gradient):
+        return {"symbol": encoder.add(symbol), "kind": "gradient", "loss": definition.loss}
+    if isinstance(definition, Contraction):
+        return {"symbol": encoder.add(symbol), "kind": "contraction", "loss": definition.loss,
+                "args": [encoder.add(a) for a in definition.args]}
+    return {"symbol": encoder.add(symbol), "kind": "reduction", "arg": encoder.add(definition.arg)}
+
+
+class SavedEquation(dict):
+    """The fields of a saved equation, decoded (the constructor arguments of a
+    :class:`~modeq.equation.ModifiedEquation`)."""
+
+
+def from_json(data: Any) -> SavedEquation:
+    """Decode a saved equation, refusing anything modeq does not write."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise DecodeError(f"not a saved modified equation (expected format {FORMAT!r})")
+    try:
+        nodes = decode_nodes(data["expressions"], _primitive_classes())
+
+        def node(index):
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(nodes):
+                raise DecodeError(f"no expression number {index!r}")
+            return nodes[index]
+
+        mapping: dict = {}
+        for atom in data["atoms"]:
+            old = node(atom["symbol"])
+            loss = atom.get("loss")
+            if loss is not None and (not isinstance(loss, int) or isinstance(loss, bool)):
+                raise DecodeError(f"bad batch label {loss!r}")
+            if atom["kind"] == "gradient":
+                new = ATOMS.intern(Gradient(loss))
+            elif atom["kind"] == "contraction":
+                new = ATOMS.contraction([node(a).xreplace(mapping) for a in atom["args"]], loss)
+            elif atom["kind"] == "reduction":
+                new = ATOMS.reduction(node(atom["arg"]).xreplace(mapping))
+            else:
+                raise DecodeError(f"unknown atom kind {atom['kind']!r}")
+            mapping[old] = new
+        opt = data["optimizer"]
+        optimizer = _optimizer(opt, node(opt["update"]))
+        terms = tuple(node(t).xreplace(mapping) for t in data["terms"])
+        order = data["order"]
+        if not isinstance(order, int) or order != len(terms) - 1:
+            raise DecodeError("the order does not match the number of terms")
+        return SavedEquation(optimizer=optimizer, order=order, regime=str(data["regime"]),
+                             values=dict(data["values"]), terms=terms,
+                             regime_description=str(data["regime_description"]),
+                             assumptions=tuple(str(a) for a in data["assumptions"]))
+    except (KeyError, TypeError, AttributeError) as error:
+        raise DecodeError(f"a saved equation with a missing or malformed field ({error})") from None
+
+
+def _optimizer(opt: dict, update: sympy.Expr) -> Optimizer:
+    hyperparameters = tuple(
+        HyperParameter(str(hp["name"]), Domain[hp["domain"]], hp["default"], hp["latex"], str(hp["description"]))
+        for hp in opt["hyperparameters"])
+    builtin = BUILTIN.get(opt["name"]) if opt.get("builtin") else None
+    if builtin is not None:
+        configured = builtin(**opt["options"]) if opt["options"] else builtin
+        if configured.hyperparameters == hyperparameters and configured.update() == update:
+            return configured
+    symbols = {hp.name: hp.symbol for hp in hyperparameters}
+
+    def build(**given):
+        return update.xreplace({symbols[name]: value for name, value in given.items()})
+
+    return Optimizer(str(opt["name"]), build, hyperparameters, {}, str(opt["description"]))
+
+
+def write(equation, path) -> None:
+    """Write ``equation`` to ``path`` as JSON."""
+    Path(path).write_text(json.dumps(to_json(equation), separators=(",", ":")) + "\n")
+
+
+def read(path) -> SavedEquation:
+    """Read a saved equation's fields from ``path``."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise DecodeError(f"{path} is not JSON: {error}") from None
+    return from_json(data)
