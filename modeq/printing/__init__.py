@@ -8,7 +8,8 @@ r"""Paper-ready output of modified equations.
 * :mod:`~modeq.printing.reader` — the LaTeX read back (:func:`parse_latex`), the round trip.
 """
 
-from .equation import NOTATIONS, equation_latex, printer_for
+from .document import equation_latex
+from .equation import NOTATIONS, printer_for
 from .latex import IndexLatexPrinter, VectorLatexPrinter
 from .layout import arrange
 from .reader import parse_latex

@@ -23,16 +23,16 @@ width with a margin; the test compiles the documents and reads TeX's log.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
-from .equation import group_latex
+from .equation import group_latex, join_signed, printer_for, terms_latex
 from .latex import IndexLatexPrinter, VectorLatexPrinter
 from .layout import Group, arrange
 
 if TYPE_CHECKING:
     from ..terms import EquationTerms
 
-__all__ = ["document", "break_lines", "estimate_width", "TEXT_WIDTH"]
+__all__ = ["equation_latex", "document", "break_lines", "estimate_width", "TEXT_WIDTH"]
 
 #: The text width (pt) of the document: A4 with 2 cm margins.
 TEXT_WIDTH = 483.0
@@ -348,3 +348,16 @@ def document(equation: "EquationTerms", printer: IndexLatexPrinter) -> str:
         "",
     ])
 
+
+def equation_latex(equation: "EquationTerms", notation: str = "index",
+                   symbols: Mapping[str, str] | None = None, standalone: bool = False) -> str:
+    r"""The modified equation as one line of LaTeX math, or (``standalone``) a
+    complete document that compiles as it is and fits the page (:func:`document`).
+
+    Defined here, above :mod:`~modeq.printing.equation` whose pieces it
+    assembles, so that the two modules do not import each other."""
+    printer = printer_for(equation.optimizer, notation, symbols, getattr(equation, "atoms", None))
+    if standalone:
+        return document(equation, printer)
+    groups = terms_latex(equation, printer) or [(1, "0")]
+    return f"{_lhs(printer)} = {join_signed(groups)}"

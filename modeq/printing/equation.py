@@ -23,7 +23,7 @@ from .symbols import symbol_names
 if TYPE_CHECKING:
     from ..terms import EquationTerms
 
-__all__ = ["NOTATIONS", "printer_for", "equation_latex", "terms_latex", "group_latex", "join_signed"]
+__all__ = ["NOTATIONS", "printer_for", "terms_latex", "group_latex", "join_signed"]
 
 NOTATIONS = {"index": IndexLatexPrinter, "vector": VectorLatexPrinter}
 
@@ -113,12 +113,6 @@ def group_latex(printer, group: Group) -> tuple[int, str]:
     return sign, rf"{printer._print(hpower)} \left({inner}\right)"
 
 
-def _lhs(printer: IndexLatexPrinter) -> str:
-    theta = printer.names["theta"]
-    index = "" if isinstance(printer, VectorLatexPrinter) else f"_{{{printer.names['j']}}}"
-    return rf"\dot{{\tilde{{{theta}}}}}{index}"
-
-
 def terms_latex(equation: "EquationTerms", printer: IndexLatexPrinter) -> list[tuple[int, str]]:
     """The signed LaTeX of each power of :math:`h` of the equation."""
     return [group_latex(printer, g) for g in arrange(equation.terms, decays(equation.optimizer))]
@@ -127,17 +121,3 @@ def terms_latex(equation: "EquationTerms", printer: IndexLatexPrinter) -> list[t
 def decays(optimizer) -> frozenset[sympy.Symbol]:
     """The symbols of the hyperparameters in :math:`[0, 1)` (decay rates)."""
     return frozenset(hp.symbol for hp in optimizer.hyperparameters if hp.domain is Domain.UNIT_INTERVAL)
-
-
-def equation_latex(equation: "EquationTerms", notation: str = "index",
-                   symbols: Mapping[str, str] | None = None, standalone: bool = False) -> str:
-    r"""The modified equation as one line of LaTeX math, or (``standalone``) a
-    complete document that compiles as it is and fits the page
-    (:mod:`modeq.printing.document`)."""
-    printer = printer_for(equation.optimizer, notation, symbols, getattr(equation, "atoms", None))
-    if standalone:
-        from .document import document
-
-        return document(equation, printer)
-    groups = terms_latex(equation, printer) or [(1, "0")]
-    return f"{_lhs(printer)} = {join_signed(groups)}"
