@@ -52,7 +52,7 @@ from ..optimizers.language import h
 from ..quantities import loss as loss_symbol
 
 if TYPE_CHECKING:
-    from ..equation import ModifiedEquation
+    from ..terms import EquationTerms
     from ..optimizers.base import Optimizer
 
 __all__ = ["parse_latex", "LatexReadError", "RoundTripFailure", "round_trip", "same_field"]
@@ -536,7 +536,7 @@ def _by_power(expr: sympy.Expr) -> dict[int, sympy.Expr]:
     return parts
 
 
-def round_trip(equation: "ModifiedEquation", notation: str = "index",
+def round_trip(equation: "EquationTerms", notation: str = "index",
                symbols: Mapping[str, str] | None = None) -> list[RoundTripFailure]:
     """Print ``equation`` in ``notation``, read it back, and return the terms
     that differ (empty when the printed equation is the derived one)."""
