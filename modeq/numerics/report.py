@@ -197,6 +197,7 @@ class VerificationReport:
     tolerance: float
     integration_error: float
     notes: tuple[str, ...] = field(default=())
+    loss: str = ""
 
     @property
     def passed(self) -> bool:
@@ -239,26 +240,85 @@ class VerificationReport:
 
     __str__ = table
 
-    def plot(self, path=None):
-        """Log-log errors against h with reference slopes; saved to ``path`` if given.
-        Returns the Matplotlib figure."""
-        import matplotlib.pyplot as plt
+    def title(self, width: int = 80) -> str:
+        """What was verified, in at most three lines: the optimizer and the loss,
+        the start and the time, the regime, the method and the hyperparameters."""
+        import textwrap
 
-        fig, ax = plt.subplots(figsize=(6, 4.5))
+        loss = textwrap.shorten(self.loss, width - len(self.optimizer) - 8, placeholder=" …") if self.loss else ""
+        start = ", ".join(f"{v:g}" for v in self.theta0)
+        values = ", ".join(f"{k}={v:g}" for k, v in self.values.items())
+        return "\n".join([f"{self.optimizer}" + (f" on E = {loss}" if loss else ""),
+                          f"θ₀ = ({start}), T = {self.T:g}, {self.regime} regime, {self.method} method",
+                          textwrap.shorten(values, width, placeholder=" …") if values else "no hyperparameters"])
+
+    def plot(self, path=None):
+        """Log-log errors against :math:`h`: filled markers are the points of
+        the fit, open ones were left out; dotted lines are the reference slopes
+        :math:`h^{p}` through the finest point; the legend gives each order's
+        slope and status, the title what was verified. When no run gave a finite
+        error the frame says so instead of staying empty. Saved to ``path`` if
+        given; returns the Matplotlib figure."""
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+        fig, ax = plt.subplots(figsize=(6.4, 5.0))
         hs = np.asarray(self.hs)
+        drawn = False
         for r in self.orders:
-            errors = np.asarray(r.errors)
-            line, = ax.loglog(hs, errors, "o-", label=f"order {r.order}: slope {'-' if r.fitted is None else f'{r.fitted:.2f}'}"
-                              f" (expected {r.expected})")
-            finite = np.flatnonzero(np.isfinite(errors) & (errors > 0))
-            if finite.size:
-                anchor = finite[-1]
-                ax.loglog(hs, errors[anchor] * (hs / hs[anchor]) ** r.expected, ":", color=line.get_color(), lw=1)
-        ax.set_xlabel("step size h")
-        ax.set_ylabel("local defect" if self.method == "defect" else "max global error on nh <= T")
-        ax.set_title(f"{self.optimizer}, {self.regime} regime ({self.method})")
-        ax.legend(fontsize=8)
+            errors = np.asarray(r.errors, dtype=float)
+            finite = np.isfinite(errors) & (errors > 0)
+            slope = "-" if r.fitted is None else f"{r.fitted:.2f}"
+            label = f"order {r.order}: slope {slope} (expected {r.expected}), {r.status}"
+            if not finite.any():
+                ax.plot([], [], "o", color=f"C{r.order % 10}", label=f"order {r.order}: no finite error, {r.status}")
+                continue
+            drawn = True
+            color = f"C{r.order % 10}"
+            ax.plot(hs[finite], errors[finite], "-", color=color, lw=1, label=label)
+            used = finite & np.asarray(r.usable, dtype=bool)
+            ax.plot(hs[used], errors[used], "o", color=color)
+            ax.plot(hs[finite & ~used], errors[finite & ~used], "o", mfc="white", color=color)
+            anchor = np.flatnonzero(used if used.any() else finite)[-1]
+            ax.plot(hs, errors[anchor] * (hs / hs[anchor]) ** r.expected, ":", color=color, lw=1)
+        fig.suptitle(self.title(), fontsize=9)
+        if not drawn:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            statuses = "\n".join(f"order {r.order}: {r.status}" for r in self.orders)
+            ax.text(0.5, 0.5, f"no finite errors: every run diverged or blew up\n\n{statuses}\n\n"
+                              "(see the notes of the table)", ha="center", va="center", transform=ax.transAxes)
+        else:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.xaxis.set_major_locator(FixedLocator(hs))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.xaxis.set_major_formatter(lambda h, _: f"{h:.3g}")
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.plot([], [], ":", color="gray", label="reference slopes h^p")
+            ax.set_xlabel("step size h")
+            ax.set_ylabel("local defect" if self.method == "defect" else "max global error on nh ≤ T")
+            ax.legend(fontsize=7, loc="best")
         fig.tight_layout()
+        _thin_tick_labels(fig, ax)
         if path is not None:
             fig.savefig(path, dpi=120)
         return fig
+
+
+def _thin_tick_labels(fig, ax) -> None:
+    """Hide tick labels that would overlap the previous visible one (both axes)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for axis in (ax.xaxis, ax.yaxis):
+        low, high = sorted(axis.get_view_interval())
+        shown = None
+        ticks = sorted((t for t in axis.get_major_ticks() + axis.get_minor_ticks()
+                        if t.label1.get_visible() and t.label1.get_text() and low <= t.get_loc() <= high),
+                       key=lambda t: t.get_loc())
+        for tick in ticks:
+            box = tick.label1.get_window_extent(renderer).expanded(1.1, 1.1)
+            if shown is not None and box.overlaps(shown):
+                tick.label1.set_visible(False)
+            else:
+                shown = box
