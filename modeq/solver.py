@@ -19,10 +19,12 @@ representation (:mod:`modeq.algebra`).
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable, Mapping, Sequence
 
 import sympy
 
+from . import cost
 from .algebra import ComponentAlgebra, FieldAlgebra, IndexAlgebra
 from .algebra.base import ImplicitUpdateError
 from .equation import ComponentField, ModifiedEquation
@@ -39,15 +41,18 @@ MAX_ORDER = 12
 
 
 def check_order(order: Any) -> int:
-    if isinstance(order, bool) or not isinstance(order, int):
-        raise TypeError(f"order must be a whole number, got {order!r}")
+    """``order`` as an ``int``: any integer (also NumPy's), not a bool or a float."""
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral):
+        raise TypeError(f"order must be a whole number such as 2, got {order!r} ({type(order).__name__})")
+    order = int(order)
     if not 0 <= order <= MAX_ORDER:
         raise ValueError(f"order must be between 0 and {MAX_ORDER}, got {order}")
     return order
 
 
 def solve_terms(
-    increment: Callable[[int], Series], algebra: FieldAlgebra, regime: Regime, order: int, steps: int = 1
+    increment: Callable[[int], Series], algebra: FieldAlgebra, regime: Regime, order: int, steps: int = 1,
+    progress: Callable[[int], None] | None = None,
 ) -> list:
     r"""The terms :math:`f_0..f_N` of the modified field in ``algebra``.
 
@@ -55,7 +60,8 @@ def solve_terms(
     optimizer step) known to order :math:`h^{k+1}`, computed with
     :math:`f_0..f_{k-1}` known; the map is matched with the flow over ``steps``
     steps, :math:`\varphi_{steps\cdot h}(\theta) - \theta
-    = \sum_{r\ge1} \frac{(steps\,h)^r}{r!} L_f^{r-1} f`."""
+    = \sum_{r\ge1} \frac{(steps\,h)^r}{r!} L_f^{r-1} f`.
+    ``progress(k)`` is called once :math:`f_k` is known."""
     for k in range(order + 1):
         algebra.begin_order(k)
         rhs = increment(k)
@@ -66,6 +72,8 @@ def solve_terms(
             algebra.fix(solve_linear(algebra, regime, residual))
         except ImplicitUpdateError as error:
             raise DescriptionError(f"order {k}: {error}") from None
+        if progress is not None:
+            progress(k)
     return list(algebra.terms)
 
 
@@ -92,11 +100,17 @@ def derive(
     order: int = 1,
     regime: str | Regime = "stationary",
     values: Mapping[str, Any] | None = None,
+    *,
+    max_seconds: float | None = cost.DEFAULT,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ModifiedEquation:
     r"""The modified equation of ``optimizer`` to ``order`` in index form.
 
     ``values`` fixes some hyperparameters to numbers (exact rationals are kept:
-    ``0.9`` becomes ``9/10``); the others stay symbols.
+    ``0.9`` becomes ``9/10``); the others stay symbols. A derivation estimated
+    (:mod:`modeq.cost`) to take longer than ``max_seconds`` (default 600;
+    ``None``: no limit) is refused before it starts; ``progress(done, total)``
+    is called after each order.
 
     >>> from modeq import derive, optimizers
     >>> derive(optimizers.gd, order=1).terms
@@ -105,8 +119,11 @@ def derive(
     order = check_order(order)
     regime = get_regime(regime)
     update = optimizer.update(values)
+    cost.check(cost.derive_seconds(optimizer, order, regime.name, values), max_seconds,
+               f"deriving {optimizer.name} to order {order}")
     algebra = IndexAlgebra()
-    terms = solve_terms(step_increment(update, algebra, regime), algebra, regime, order)
+    report = None if progress is None else (lambda k: progress(k + 1, order + 1))
+    terms = solve_terms(step_increment(update, algebra, regime), algebra, regime, order, progress=report)
     return ModifiedEquation(optimizer, order, regime.name, dict(values or {}), tuple(terms), regime.description)
 
 

@@ -22,10 +22,11 @@ the fields are per concrete step; closed forms in :math:`n` are the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import sympy
 
+from . import cost
 from .algebra import ATOMS, ComponentAlgebra, IndexAlgebra
 from .equation import ComponentField, ModifiedEquation
 from .expansion import Expander
@@ -161,18 +162,28 @@ def derive_steps(
     batches: int | None = None,
     schedule: str | Sequence[int] = "cyclic",
     values: Mapping[str, Any] | None = None,
+    *,
+    max_seconds: float | None = cost.DEFAULT,
+    progress: Callable[[int, int], None] | None = None,
 ) -> StepwiseEquation:
     r"""The exact-regime fields of the first ``steps`` steps, to ``order``.
 
     With ``batches`` = m, step :math:`n` uses the batch loss :math:`E_{b(n)}` of
     the schedule (``"cyclic"``, or a sequence of labels 1..m such as a
     permutation, repeated).
-    Numeric hyperparameters (``values``) keep the expressions small."""
+    Numeric hyperparameters (``values``) keep the expressions small. A
+    derivation estimated (:mod:`modeq.cost`) to take longer than
+    ``max_seconds`` (default 600; ``None``: no limit) is refused before it
+    starts; ``progress(done, total)`` is called after each step."""
     order = check_order(order)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
     derivation = _Derivation(optimizer.update(values), BatchSchedule.make(batches, schedule), order)
+    cost.check(cost.steps_seconds(optimizer, steps, order, values), max_seconds,
+               f"deriving the fields of {steps} steps of {optimizer.name} to order {order}")
     for step in range(steps):
         derivation.derive_step(step)
+        if progress is not None:
+            progress(step + 1, steps)
     return StepwiseEquation(optimizer, order, dict(values or {}), derivation.schedule,
                             tuple(tuple(t) for t in derivation.fields))

@@ -14,6 +14,8 @@ import warnings
 
 from ..numerics.cache import CacheWarning
 from .options import ArgumentParser
+from .progress import end_line
+from .wording import for_cli
 
 #: Modules of :mod:`modeq.cli` that define sub-commands, in help order.
 COMMANDS = ("list_", "derive", "separable", "verify", "cache")
@@ -31,16 +33,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; errors in the user's input become one clear line."""
-    args = build_parser().parse_args(argv)
+    """Run the command line; errors in the user's input become one clear line
+    (worded with the command line's flags), and Ctrl-C stops any stage — a
+    derivation, a numba compilation, a run — with one line and status 130."""
+    command = "modeq"
     with warnings.catch_warnings():
         warnings.showwarning = _one_line(warnings.showwarning)
         try:
+            args = build_parser().parse_args(argv)
+            command = f"modeq {args.command}"
             return int(args.func(args) or 0)
         except (ValueError, TypeError, ArithmeticError) as error:
-            print(f"modeq {args.command}: error: {error}", file=sys.stderr)
+            end_line()
+            print(f"{command}: error: {for_cli(str(error))}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            end_line()
+            print(f"{command}: interrupted", file=sys.stderr)
+            return INTERRUPTED
 
 
 def _one_line(show):

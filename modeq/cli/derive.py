@@ -6,6 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from .options import add_optimizer_arguments, configured_optimizer
+from .progress import ProgressBar
 
 if TYPE_CHECKING:
     from ..equation import ModifiedEquation
@@ -31,6 +32,8 @@ def register(subparsers) -> None:
                         help="with --latex: read the printed LaTeX back and check it equals the derived terms (exit 1 if not)")
     parser.add_argument("--save", metavar="PATH", help="also write the equation as JSON with its provenance "
                                                        "(read it back with modeq.load(PATH))")
+    parser.add_argument("--force", action="store_true",
+                        help="derive even when it is estimated to take longer than 10 minutes")
     parser.set_defaults(func=run)
 
 
@@ -84,6 +87,7 @@ def _epoch_loss(equation: "ModifiedEquation") -> str:
 
 def _derive(args) -> list[tuple[str, "ModifiedEquation"]]:
     """The equations to print, each with a label (empty for a single one)."""
+    from .. import cost
     from ..epoch import derive_epoch
     from ..solver import derive
     from ..stepwise import derive_steps
@@ -95,13 +99,25 @@ def _derive(args) -> list[tuple[str, "ModifiedEquation"]]:
         if args.batches is None or args.steps is not None:
             raise ValueError("--epoch needs --batches M (and no --steps): it derives the field of one epoch of M steps")
         return [("", derive_epoch(optimizer, args.batches, args.order, _schedule(args.schedule, "shuffled"), values))]
+    limit = None if args.force else cost.DEFAULT
     if args.steps is not None:
-        derived = derive_steps(optimizer, args.steps, args.order, args.batches, _schedule(args.schedule, "cyclic"), values)
+        estimate = cost.steps_seconds(optimizer, args.steps, args.order, values) if args.order in range(13) else 0.0
+        bar = _bar(f"derive {args.optimizer}", "step", None, estimate)
+        derived = derive_steps(optimizer, args.steps, args.order, args.batches, _schedule(args.schedule, "cyclic"), values,
+                               max_seconds=limit, progress=bar)
         return [(f"step n = {n}" + (f", batch {derived.schedule.batch(n)}" if derived.schedule else ""), derived.at(n))
                 for n in range(derived.steps)]
     if args.batches is not None or args.schedule is not None:
         raise ValueError("--batches and --schedule go with --steps N (per-step fields) or --epoch (one epoch)")
-    return [("", derive(optimizer, order=args.order, regime=args.regime or "stationary", values=values))]
+    regime = args.regime or "stationary"
+    weights = cost.order_seconds(optimizer, args.order, regime, values) if args.order in range(13) else None
+    bar = _bar(f"derive {args.optimizer}", "order", weights, sum(weights or ()))
+    return [("", derive(optimizer, order=args.order, regime=regime, values=values, max_seconds=limit, progress=bar))]
+
+
+def _bar(label: str, unit: str, weights: list[float] | None, estimate: float) -> ProgressBar:
+    """A bar shown at once when the job is estimated to take more than two seconds."""
+    return ProgressBar(label, unit, weights, delay=0.0 if estimate > 2 else 1.0)
 
 
 def _schedule(text: str | None, default: str):

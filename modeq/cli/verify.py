@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-import time
+import os
+from pathlib import Path
 
 from .options import add_optimizer_arguments, configured_optimizer
+from .progress import ProgressBar
 
 
 def register(subparsers) -> None:
@@ -23,6 +24,8 @@ def register(subparsers) -> None:
     parser.add_argument("--hs", help="comma-separated step sizes (default: 5 halvings from min(0.05, (1-beta)/20))")
     parser.add_argument("--method", default="auto", help="auto (default), global, history or defect")
     parser.add_argument("--plot", metavar="PATH", help="save the log-log error plot to PATH (e.g. out.png)")
+    parser.add_argument("--force", action="store_true",
+                        help="run even when the job is estimated to take longer than 10 minutes")
     parser.set_defaults(func=run)
 
 
@@ -33,21 +36,21 @@ def _numbers(text: str, what: str) -> list[float]:
     return [float(v) for v in parse_numbers(text, what)]
 
 
-class ProgressBar:
-    """A plain progress bar on stderr, shown once the work has taken a second."""
+def _check_plot(text: str) -> None:
+    """Fail before the run, not after it, when the plot cannot be saved to ``text``."""
+    from matplotlib.backend_bases import FigureCanvasBase
 
-    def __init__(self, label: str, width: int = 30) -> None:
-        self.label, self.width, self.start, self.shown = label, width, time.monotonic(), False
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.shown and time.monotonic() - self.start < 1.0:
-            return
-        self.shown = True
-        filled = self.width * done // max(total, 1)
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+    path = Path(text)
+    if path.is_dir() or text.endswith(("/", "\\")):
+        raise ValueError(f"--plot expects a file name such as {path / 'convergence.png'}, got the directory {text!r}")
+    if not path.parent.is_dir():
+        raise ValueError(f"--plot {text}: the directory {str(path.parent)!r} does not exist; create it first")
+    if not os.access(path.parent, os.W_OK):
+        raise ValueError(f"--plot {text}: the directory {str(path.parent)!r} is not writable")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lstrip(".").lower() not in formats:
+        raise ValueError(f"--plot {text}: give a file name ending in one of {', '.join('.' + f for f in sorted(formats))}"
+                         " (e.g. out.png)")
 
 
 def _labels(text: str | None) -> list[int] | None:
@@ -60,20 +63,28 @@ def _labels(text: str | None) -> list[int] | None:
 
 
 def run(args) -> int:
+    from .. import cost
     from ..numerics.verify import verify
 
     if args.loss is None and not args.batch:
         raise ValueError("give the loss with --loss, or mini-batch losses with --batch (once per batch)")
+    if args.loss is not None and args.batch:
+        raise ValueError("give either --loss or --batch losses, not both (with --batch the loss is their mean)")
+    if args.plot:
+        _check_plot(args.plot)
     if args.schedule is not None and not args.batch:
         raise ValueError("--schedule needs mini-batch losses (--batch)")
     report = verify(
         configured_optimizer(args), args.loss, args.params, _numbers(args.theta0, "--theta0"), order=args.order,
         values=dict(args.values), hs=_numbers(args.hs, "--hs") if args.hs else None, T=args.T, regime=args.regime,
         batches=args.batch or None, schedule=_labels(args.schedule), method=args.method,
-        progress=ProgressBar(f"verify {args.optimizer}"),
+        progress=ProgressBar(f"verify {args.optimizer}"), max_seconds=None if args.force else cost.DEFAULT,
     )
     print(report.table())
     if args.plot:
-        report.plot(args.plot)
+        try:
+            report.plot(args.plot)
+        except OSError as error:
+            raise ValueError(f"--plot {args.plot}: cannot save the plot: {error.strerror or error}") from None
         print(f"plot saved to {args.plot}")
     return 0 if report.passed else 1

@@ -26,13 +26,16 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import sympy
 
+from .. import cost
 from ..loss import parse_loss, parse_params
 from ..optimizers.base import Domain, Optimizer
+from ..primitives import ReduceSum
 from ..optimizers.library import get
 from ..solver import check_order
 from .discrete import compile_optimizer
@@ -40,7 +43,7 @@ from .history import consistent_history, history_length
 from .report import VerificationReport, assess, classify
 from .store import derived_field, has_memory
 
-__all__ = ["verify", "default_step_sizes"]
+__all__ = ["verify", "default_step_sizes", "run_seconds"]
 
 #: Largest sub-step of the integrator (DOP853: global error ~ T * delta^8).
 MAX_SUBSTEP = 0.01
@@ -105,6 +108,42 @@ def _theta0(theta0, params) -> np.ndarray:
     return array
 
 
+def _point(params: Sequence[sympy.Symbol], start: np.ndarray) -> dict:
+    """theta0 as exact rationals (the floats' binary values)."""
+    return {p: sympy.Rational(float(v)) for p, v in zip(params, start)}
+
+
+def _singular_loss(losses: Sequence[sympy.Expr], params: Sequence[sympy.Symbol], start: np.ndarray) -> None:
+    """Refuse a start where a loss or its gradient is not finite (e.g. ``1/x``
+    at ``x = 0``), evaluated exactly; polynomials are finite everywhere."""
+    point = _point(params, start)
+    at = ", ".join(f"{p} = {v:g}" for p, v in zip(params, start))
+    for loss in losses:
+        if loss.is_polynomial(*params):
+            continue
+        for what, expr in [("the loss", loss)] + [(f"its derivative in {p}", sympy.diff(loss, p)) for p in params]:
+            value = expr.xreplace(point)
+            if value.is_finite is False or value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+                raise ValueError(f"the loss is singular at theta0 ({what} is not finite at {at}); "
+                                 "start where the loss and its gradient are finite")
+
+
+def _singular_field(field, optimizer: Optimizer, update: sympy.Expr, losses: Sequence[sympy.Expr],
+                    params: Sequence[sympy.Symbol], start: np.ndarray) -> None:
+    """Refuse a start where the modified field is not finite: e.g. SAM, whose
+    update divides by the gradient's norm, at a stationary point."""
+    if np.all(np.isfinite(field.terms(start))):
+        return
+    point = _point(params, start)
+    stationary = any(all(sympy.diff(loss, p).xreplace(point) == 0 for p in params) for loss in losses)
+    divides = any(p.exp.is_negative and p.base.has(ReduceSum) for p in update.atoms(sympy.Pow))
+    if divides and stationary:
+        raise ValueError(f"{optimizer.name}'s 1/‖∇E‖ is singular at a stationary point, and theta0 is one "
+                         "(∇E = 0 there); start where the gradient is not zero")
+    raise ValueError(f"the modified field of {optimizer.name} is not finite at theta0"
+                     f"{' (a stationary point, ∇E = 0)' if stationary else ''}; start elsewhere")
+
+
 def _method(method: str, regime: str, memory: bool) -> str:
     if method == "auto":
         return "history" if memory and regime == "stationary" else "global"
@@ -141,6 +180,31 @@ def _substeps(h: float) -> int:
     return max(2, math.ceil(h / MAX_SUBSTEP))
 
 
+def run_seconds(field, stepper, start, hs, T, order, method, replay, schedule) -> float:
+    r"""CPU seconds of the runs, measured on the spot: a short flow and a short
+    optimizer run are timed (after a call that compiles or loads them) and
+    scaled by the work of :func:`verify` — per step size and order, the flow at
+    :math:`s`, :math:`2s` and :math:`4s` sub-steps (two refinements, the usual
+    case; up to :data:`REFINEMENTS` can happen), the backward flow and replay
+    of the history, and the optimizer's run."""
+    probe, h = 32, hs[-1]
+    sub = _substeps(h)
+    field.flow(start, h, 1, order=order, substeps=sub)
+    stepper.run(start, h, 1, schedule)
+    began = time.process_time()
+    field.flow(start, h, probe, order=order, substeps=sub)
+    per_substep = (time.process_time() - began) / (probe * sub)
+    began = time.process_time()
+    stepper.run(start, h, probe, schedule)
+    per_step = (time.process_time() - began) / probe
+    total = 0.0
+    for h in hs:
+        steps, sub = _steps(method, h, T), _substeps(h)
+        history = 0.0 if method == "global" else replay * sub * per_substep + (replay + steps) * per_step
+        total += (order + 1) * (7 * steps * sub * per_substep + history) + steps * per_step
+    return total
+
+
 def verify(
     optimizer: Optimizer | str,
     loss: sympy.Expr | str | None,
@@ -157,6 +221,7 @@ def verify(
     tolerance: float = 0.3,
     cache_dir: str | os.PathLike | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_seconds: float | None = cost.DEFAULT,
 ) -> VerificationReport:
     """Check the modified equation of ``optimizer`` to ``order`` against its
     iterates on ``loss`` (see the module docs for the methods).
@@ -164,7 +229,12 @@ def verify(
     ``values`` fixes hyperparameters (defaults for the others); ``hs`` are the
     step sizes (default :func:`default_step_sizes`); ``batches`` are batch
     losses used by step :math:`n` as ``schedule[n mod len]`` (labels 1..m);
-    ``progress(done, total)`` is called after every unit of work."""
+    ``progress(done, total)`` is called after every unit of work.
+
+    A verification estimated (:mod:`modeq.cost`) to take longer than
+    ``max_seconds`` (default 600; ``None``: no limit) is refused: the
+    derivation and compilation before they start (unless the field is cached),
+    the runs after compiling, when their cost can be measured."""
     optimizer = _optimizer(optimizer)
     order = check_order(order)
     if regime not in ("stationary", "exact"):
@@ -190,10 +260,18 @@ def verify(
             raise ValueError(
                 f"mini-batch {optimizer.name} needs one derived field per step, and T/h = {steps} steps is more than "
                 f"{MAX_STEPWISE_STEPS}; give a shorter T or larger step sizes (e.g. T=0.2, hs=0.05,0.025,0.0125)")
-    field = derived_field(optimizer, loss, params, order, regime, values, batches, schedule, cache_dir, steps)
+    losses = [loss] if loss is not None else batches
+    _singular_loss(losses, params, start)
+    what = f"verifying {optimizer.name} to order {order}"
+    extra = cost.compile_seconds(optimizer, order, max(cost.coupled(b, params) for b in losses), len(losses), values)
+    with cost.limit(max_seconds, what, extra=extra):
+        field = derived_field(optimizer, loss, params, order, regime, values, batches, schedule, cache_dir, steps)
     stepper = compile_optimizer(optimizer, loss, params, values, batches, cache_dir)
     update = optimizer.update(values)
     replay = history_length(update)
+    _singular_field(field, optimizer, update, losses, params, start)
+    estimate = run_seconds(field, stepper, start, hs, T, order, method, replay, schedule)
+    cost.check(estimate, max_seconds, f"{what} (the runs: {len(hs)} step sizes down to h = {hs[-1]:.3g}, T = {T:g})")
 
     shape = (order + 1, len(hs))
     errors, floors, scales = np.full(shape, np.nan), np.zeros(shape), np.ones(shape)
@@ -244,4 +322,5 @@ def verify(
         notes.append("note: started with empty moving averages, the stationary field has an O(h^2) transient "
                      "(the history method removes it)")
     return VerificationReport(optimizer.name, regime, method, values, tuple(map(float, start)), float(T), hs,
-                              tuple(results), tolerance, integration, tuple(dict.fromkeys(notes)))
+                              tuple(results), tolerance, integration, tuple(dict.fromkeys(notes)),
+                              str(loss) if loss is not None else "; ".join(f"E_{i + 1} = {b}" for i, b in enumerate(batches)))

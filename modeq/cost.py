@@ -1,0 +1,376 @@
+r"""How long a derivation or a verification will take, before it starts.
+
+A long job is refused up front, with its estimate, when the estimate is above
+a limit (``max_seconds``; ``None`` means no limit; the command line's
+``--force``). The estimates come from a model calibrated on this project's
+reference machine (2 shared cores, Python 3.11) by ``benchmarks/cost.py``;
+they are meant to be right within a factor of about 3, which is what a guard
+needs: it has to tell a minute from an hour.
+
+**Derivation** (:func:`derive_seconds`). Solving order :math:`k` costs about
+:math:`a\,r^k` seconds: the expressions of :math:`f_k` grow geometrically
+with :math:`k`, by a factor :math:`r` that depends on the optimizer (3 for
+gradient descent, 4–9 for the adaptive methods; more with symbolic
+hyperparameters than with numbers). The per-order CPU times of every built-in
+are measured in both modes (symbolic hyperparameters, numeric ones) through
+the progress hook of :func:`modeq.solver.solve_terms` (:data:`DERIVE`); an
+order beyond the measured ones is extrapolated with the last measured ratio.
+An optimizer that is not a built-in is costed like the measured built-in
+closest to it in memory (its moving averages and lags), then in the size of
+its update; the exact regime, where not measured, as the stationary one times
+the median measured ratio of the two.
+
+**Step-by-step fields** (:func:`steps_seconds`): step :math:`s` expands every
+moving average over the :math:`s` earlier steps (Horner form,
+:mod:`modeq.stepwise`), and its expressions grow with :math:`s`: it costs
+about :math:`c\,(s+1)^\gamma`, fitted on the measured steps (:data:`STEPS`;
+:math:`\gamma \approx 1` with numeric hyperparameters, 2–3 with symbolic
+ones), so :math:`N` steps cost :math:`O(N^{\gamma+1})`.
+
+**Materializing and compiling for a loss** (:func:`compile_seconds`): the
+component expressions of the field, their code and numba's compilation grow
+with the number of coupled parameter pairs of the loss (:func:`coupled`, the
+Hessian's pattern: :math:`3p` for a chain, :math:`p^2` for a dense loss):
+:math:`t_0 + c\,n^{\alpha}` fitted on both kinds (:data:`COMPILE`; about
+:math:`n^{1.3}` for gradient descent), scaled by the derivation cost for other
+optimizers and orders.
+
+**Runs** (:func:`modeq.numerics.verify.run_seconds`): measured on the spot,
+after compiling — one short flow and one short optimizer run are timed and
+scaled by the number of steps, sub-steps and refinements.
+
+All times are CPU seconds of one process (``time.process_time``), so a
+loaded machine does not inflate the calibration; on a free core they are wall
+seconds. The guard's limit is compared with the sum of the estimates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+__all__ = [
+    "CostError", "DEFAULT_MAX_SECONDS", "DEFAULT", "check", "limit", "derive_seconds", "steps_seconds",
+    "compile_seconds", "coupled", "describe", "order_seconds",
+]
+
+#: The limit when none is given: jobs estimated above it are refused.
+DEFAULT_MAX_SECONDS = 600.0
+
+
+class _Default:
+    """``max_seconds`` not given: the enclosing :func:`limit`, else :data:`DEFAULT_MAX_SECONDS`."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Any = _Default()
+
+_LIMIT: contextvars.ContextVar = contextvars.ContextVar("modeq_cost_limit", default=None)
+
+
+@dataclass(frozen=True)
+class _Limit:
+    max_seconds: float | None
+    extra: float  # seconds the caller will spend after the guarded step (e.g. compiling what is derived)
+    what: str  # how the caller names the job
+
+
+class CostError(ValueError):
+    """A job whose estimated cost is above the limit (``max_seconds``)."""
+
+    def __init__(self, what: str, seconds: float, max_seconds: float) -> None:
+        self.what, self.seconds, self.max_seconds = what, seconds, max_seconds
+        super().__init__(self.message("max_seconds=None (no limit) or a larger max_seconds"))
+
+    def message(self, override: str) -> str:
+        """The refusal, with ``override`` saying how to run it anyway."""
+        return (f"{self.what} is estimated to take {describe(self.seconds)}, above the limit of "
+                f"{describe(self.max_seconds)}; pass {override} to run it anyway")
+
+
+def describe(seconds: float) -> str:
+    """``95`` as ``"about 2 min"``."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"about {round(seconds / 60)} min"
+    if seconds < 2 * 86400:
+        return f"about {seconds / 3600:.1f} h"
+    if seconds < 365 * 86400:
+        return f"about {round(seconds / 86400)} days"
+    return "more than a year"
+
+
+def _resolve(max_seconds: Any) -> float | None:
+    if isinstance(max_seconds, _Default):
+        return DEFAULT_MAX_SECONDS
+    if max_seconds is None:
+        return None
+    if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or not max_seconds > 0:
+        raise ValueError(f"max_seconds must be a positive number of seconds or None (no limit), got {max_seconds!r}")
+    return float(max_seconds)
+
+
+def check(seconds: float, max_seconds: Any, what: str) -> None:
+    """Refuse (:class:`CostError`) when ``seconds`` is above the limit.
+
+    With ``max_seconds`` left at :data:`DEFAULT` inside :func:`limit`, the
+    enclosing job's limit applies, to the estimate plus the time the enclosing
+    job still needs after this step, and the refusal names the enclosing job."""
+    outer = _LIMIT.get()
+    if isinstance(max_seconds, _Default) and outer is not None:
+        seconds, max_seconds, what = seconds + outer.extra, outer.max_seconds, outer.what
+    max_seconds = _resolve(max_seconds)
+    if max_seconds is not None and seconds > max_seconds:
+        raise CostError(what, seconds, max_seconds)
+
+
+@contextlib.contextmanager
+def limit(max_seconds: Any, what: str, extra: float = 0.0) -> Iterator[None]:
+    """Inside, derivations called with the default ``max_seconds`` are checked
+    against ``max_seconds`` (their estimate plus ``extra``) and named ``what``."""
+    token = _LIMIT.set(_Limit(_resolve(max_seconds), extra, what))
+    try:
+        yield
+    finally:
+        _LIMIT.reset(token)
+
+
+
+# -- calibration (benchmarks/cost.py; CPU seconds on the reference machine) -------------------------
+
+#: Derivation, CPU seconds of each order 0, 1, ... (until an order took 10 s):
+#: ``(optimizer, "symbolic" | "numeric", regime) -> seconds``.
+DERIVE: dict[tuple[str, str, str], tuple[float, ...]] = {
+    ('gd', 'symbolic', 'stationary'): (0.0545, 0.004, 0.0064, 0.0132, 0.0356, 0.1033, 0.3001, 0.9426),
+    ('gd', 'numeric', 'stationary'): (0.0618, 0.0035, 0.0059, 0.0153, 0.0404, 0.1149, 0.3488, 1.2267),
+    ('heavy_ball', 'symbolic', 'stationary'): (0.0855, 0.0338, 0.0619, 0.2028, 0.6268, 2.5388),
+    ('heavy_ball', 'numeric', 'stationary'): (0.0791, 0.009, 0.0125, 0.0197, 0.0463, 0.1765, 0.6728, 1.9475),
+    ('heavy_ball_ema', 'symbolic', 'stationary'): (0.0686, 0.0312, 0.0751, 0.1807, 0.5827, 2.2078),
+    ('heavy_ball_ema', 'numeric', 'stationary'): (0.0768, 0.0215, 0.026, 0.0449, 0.1163, 0.258, 0.7643, 2.1652),
+    ('nesterov', 'symbolic', 'stationary'): (0.0925, 0.0397, 0.0683, 0.2218, 1.1904),
+    ('nesterov', 'numeric', 'stationary'): (0.0551, 0.0065, 0.0113, 0.0243, 0.0767, 0.1826, 0.7779, 2.1518),
+    ('rmsprop', 'symbolic', 'stationary'): (0.0862, 0.0446, 0.2661, 1.4297),
+    ('rmsprop', 'numeric', 'stationary'): (0.0701, 0.0573, 0.1099, 0.8446),
+    ('adam', 'symbolic', 'stationary'): (0.0646, 0.0554, 0.475),
+    ('adam', 'numeric', 'stationary'): (0.0665, 0.0525, 0.1473, 1.0277),
+    ('adamw', 'symbolic', 'stationary'): (0.1067, 0.084, 1.0685),
+    ('adamw', 'numeric', 'stationary'): (0.0629, 0.0497, 0.2028),
+    ('sam', 'symbolic', 'stationary'): (0.046, 0.0146, 0.0223, 0.0629, 0.2204, 1.5997),
+    ('sam', 'numeric', 'stationary'): (0.0675, 0.0122, 0.022, 0.0575, 0.3105, 1.5235),
+    ('usam', 'symbolic', 'stationary'): (0.0734, 0.0105, 0.0201, 0.0728, 0.1557, 0.5247, 2.8955),
+    ('usam', 'numeric', 'stationary'): (0.0646, 0.0043, 0.0064, 0.0139, 0.0299, 0.1, 0.3197, 1.2296, 3.2606),
+    ('signum', 'symbolic', 'stationary'): (0.0745, 0.0384, 0.1508, 0.8705),
+    ('signum', 'numeric', 'stationary'): (0.0858, 0.0421, 0.0988, 0.9278),
+    ('lion', 'symbolic', 'stationary'): (0.1055, 0.0845, 0.3898),
+    ('lion', 'numeric', 'stationary'): (0.0847, 0.0433, 0.1004, 0.8162),
+    ('heavy_ball', 'symbolic', 'exact'): (0.1268, 0.2056),
+    ('heavy_ball', 'numeric', 'exact'): (0.0834, 0.0726, 0.5399),
+    ('rmsprop', 'symbolic', 'exact'): (0.8071,),
+    ('rmsprop', 'numeric', 'exact'): (0.1432,),
+    ('adam', 'numeric', 'exact'): (0.207, 0.427),
+}
+#: Step-by-step fields of ``derive_steps`` (3 batches), CPU seconds of each
+#: step 0, 1, ...: ``(optimizer, "symbolic" | "numeric", order) -> seconds``.
+STEPS: dict[tuple[str, str, int], tuple[float, ...]] = {
+    ('heavy_ball', 'numeric', 1): (
+        0.05, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.02, 0.01, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02,
+        0.02, 0.02, 0.01, 0.01, 0.01, 0.02, 0.02, 0.02, 0.02, 0.01, 0.02, 0.03, 0.02, 0.02, 0.02, 0.02, 0.01,
+        0.02, 0.02, 0.02, 0.01, 0.02, 0.02, 0.01, 0.02, 0.01, 0.02, 0.01, 0.01, 0.01, 0.01, 0.01, 0.02, 0.01,
+        0.01, 0.01, 0.02, 0.01, 0.01, 0.02, 0.03, 0.02, 0.02, 0.01, 0.02, 0.02, 0.02
+    ),
+    ('heavy_ball', 'symbolic', 1): (
+        0.07, 0.02, 0.03, 0.06, 0.08, 0.13, 0.18, 0.16, 0.18, 0.23, 0.27, 0.68, 0.56, 0.48, 0.75, 0.74, 0.76,
+        1.03, 1.15, 0.78, 1.7, 1.61, 1.04
+    ),
+    ('heavy_ball', 'numeric', 2): (
+        0.08, 0.02, 0.07, 0.13, 0.1, 0.14, 0.11, 0.12, 0.11, 0.1, 0.09, 0.16, 0.1, 0.12, 0.13, 0.13, 0.12, 0.14,
+        0.16, 0.16, 0.11, 0.12, 0.12, 0.11, 0.13, 0.16, 0.16, 0.12, 0.16, 0.1, 0.14, 0.15, 0.21, 0.11, 0.13,
+        0.15, 0.13, 0.15, 0.15, 0.12, 0.14, 0.14, 0.11, 0.11, 0.12, 0.15, 0.16, 0.16, 0.13, 0.12, 0.15, 0.16,
+        0.13, 0.16, 0.12, 0.17, 0.14, 0.16, 0.14, 0.14, 0.12, 0.12, 0.13, 0.14
+    ),
+    ('heavy_ball', 'symbolic', 2): (0.1, 0.08, 0.26, 0.58, 1.1, 1.77),
+    ('adam', 'numeric', 1): (
+        0.09, 0.08, 0.25, 0.34, 0.35, 0.45, 0.58, 0.7, 0.61, 0.73, 0.83, 0.82, 0.95, 0.92, 1.1, 1.1, 0.99, 1.3,
+        1.35, 1.42, 1.59, 1.61, 1.58
+    ),
+    ('adam', 'symbolic', 1): (0.14, 0.59),
+}
+#: Materializing, generating and compiling the field for a loss whose Hessian
+#: pattern has ``coupled`` entries (numeric defaults):
+#: ``(optimizer, order, coupled) -> seconds``.
+COMPILE: dict[tuple[str, int, int], float] = {
+    ("gd", 1, 12): 1.34, ("gd", 1, 48): 1.79, ("gd", 1, 192): 4.08,  # chain
+    ("gd", 1, 16): 1.55, ("gd", 1, 64): 1.91, ("gd", 1, 256): 3.62, ("gd", 1, 1024): 14.69,  # dense
+    ("adam", 1, 16): 1.65, ("adam", 1, 64): 2.19,  # dense
+}
+
+#: Growth per order assumed beyond the measured ones when fewer than two were measured.
+_GROWTH = 4.0
+
+
+def _features(optimizer) -> tuple[int, int]:
+    """(moving averages and lags, operations) of the update: what the cost grows with."""
+    import sympy
+
+    from .optimizers.language import EMA, Lag
+
+    update = optimizer.update()
+    return len(update.atoms(EMA, Lag)), int(sympy.count_ops(update))
+
+
+def _builtin(optimizer) -> str | None:
+    """The name of the built-in ``optimizer`` is, unchanged (same description), else None."""
+    from .optimizers.library import BUILTIN
+
+    same = BUILTIN.get(optimizer.name)
+    return optimizer.name if same is not None and same.key() == optimizer.key() else None
+
+
+def _nearest(optimizer, names) -> str:
+    """The measured built-in closest to ``optimizer`` in memory, then description size."""
+    from .optimizers.library import BUILTIN
+
+    memory, size = _features(optimizer)
+
+    def distance(name):
+        m, s = _features(BUILTIN[name])
+        return (abs(m - memory), abs(math.log((s + 1) / (size + 1))))
+
+    return min(names, key=distance)
+
+
+def _mode(optimizer, values: Mapping[str, Any] | None) -> str:
+    given = set(values or ())
+    return "numeric" if all(hp.name in given for hp in optimizer.hyperparameters) else "symbolic"
+
+
+def _extrapolate(measured: tuple[float, ...], count: int) -> list[float]:
+    """``count`` per-order (or per-step) seconds: the measured ones, then the
+    last one times the last measured ratio per order (at least 1.5)."""
+    times = list(measured[:count])
+    ratio = max(measured[-1] / measured[-2], 1.5) if len(measured) >= 2 and measured[-2] > 0 else _GROWTH
+    while len(times) < count:
+        times.append(times[-1] * ratio)
+    return times
+
+
+def order_seconds(optimizer, order: int, regime: str = "stationary", values: Mapping[str, Any] | None = None
+                  ) -> list[float]:
+    """Estimated CPU seconds of each order 0..``order`` of :func:`modeq.derive`."""
+    mode = _mode(optimizer, values)
+    name = _builtin(optimizer)
+    key = (name, mode, regime)
+    if name is None or key not in DERIVE:
+        measured = [k for k in DERIVE if k[1] == mode and k[2] == regime] or [k for k in DERIVE if k[1] == mode]
+        name = name if name is not None and (name, mode, "stationary") in DERIVE else _nearest(
+            optimizer, {k[0] for k in measured})
+        key = (name, mode, regime) if (name, mode, regime) in DERIVE else (name, mode, "stationary")
+    times = _extrapolate(DERIVE[key], order + 1)
+    if key[2] != regime:  # the exact regime, not measured for this optimizer: the measured ratio of the two
+        times = [t * _exact_factor(mode) for t in times]
+    return times
+
+
+def _exact_factor(mode: str) -> float:
+    """Median ratio of exact to stationary derivation time (over the orders
+    measured in both) for the optimizers measured in both regimes."""
+    ratios = []
+    for name, m, regime in DERIVE:
+        stationary = DERIVE.get((name, m, "stationary"))
+        if m == mode and regime == "exact" and stationary:
+            n = min(len(stationary), len(DERIVE[(name, m, regime)]))
+            ratios.append(sum(DERIVE[(name, m, regime)][:n]) / sum(stationary[:n]))
+    ratios.sort()
+    return ratios[len(ratios) // 2] if ratios else 2.0
+
+
+def derive_seconds(optimizer, order: int, regime: str = "stationary", values: Mapping[str, Any] | None = None
+                   ) -> float:
+    """Estimated CPU seconds of ``derive(optimizer, order, regime, values)``."""
+    return sum(order_seconds(optimizer, order, regime, values))
+
+
+def steps_seconds(optimizer, steps: int, order: int, values: Mapping[str, Any] | None = None) -> float:
+    r"""Estimated CPU seconds of ``derive_steps(optimizer, steps, order, ...)``.
+
+    Step :math:`s` costs about :math:`c\,(s+1)^\gamma` (it expands every
+    moving average over the :math:`s` earlier steps; :math:`\gamma \approx 1`
+    with numeric hyperparameters, 2–3 with symbolic ones), fitted on the
+    measured steps of the nearest measured case (same mode, then the closest
+    optimizer, then the closest order) and scaled by the ratio of the
+    one-field derivation costs when the optimizer or the order differ."""
+    from .optimizers.library import BUILTIN
+
+    mode = _mode(optimizer, values)
+    cases = [k for k in STEPS if k[1] == mode] or list(STEPS)
+    name = _builtin(optimizer)
+    if name not in {k[0] for k in cases}:
+        name = _nearest(optimizer, {k[0] for k in cases})
+    key = min((k for k in cases if k[0] == name), key=lambda k: (abs(k[2] - order), -k[2]))
+    c, gamma = _power([(s + 1, t) for s, t in enumerate(STEPS[key]) if s >= 1 and t > 0], default=2.0)
+    scale = 1.0
+    if (name, key[2]) != (_builtin(optimizer), order):
+        reference = BUILTIN[name]
+        scale = (derive_seconds(optimizer, order, values=values)
+                 / derive_seconds(reference, key[2], values=reference.defaults() if key[1] == "numeric" else None))
+    return scale * (STEPS[key][0] + sum(c * (s + 1) ** gamma for s in range(1, steps)))
+
+
+def coupled(loss, params) -> int:
+    r"""Entries of the Hessian's sparsity pattern: pairs :math:`(i, j)` of
+    parameters that appear together in a term of ``loss`` (its terms are the
+    summands of the unexpanded expression). The materialized field contracts
+    derivatives of :math:`E`, so its size grows with this count, not with
+    :math:`p` alone (a chain loss in 200 parameters is small, a dense one is not)."""
+    position = {p: i for i, p in enumerate(params)}
+    pairs: set[tuple[int, int]] = set()
+    body = loss.as_coeff_Mul()[1]  # E/2 has the terms of E
+    terms = body.args if body.is_Add else (body,)
+    for term in terms:
+        members = sorted(position[s] for s in term.free_symbols if s in position)
+        pairs.update((i, j) for i in members for j in members)
+    return len(pairs)
+
+
+def compile_seconds(optimizer, order: int, coupling: int, fields: int = 1,
+                    values: Mapping[str, Any] | None = None) -> float:
+    r"""Estimated CPU seconds of materializing, generating and compiling the
+    field of ``optimizer`` to ``order`` for a loss with ``coupling`` entries in
+    its Hessian's pattern (:func:`coupled`; ``fields`` batch losses count as
+    as many fields): :math:`t_0 + c\,\text{coupled}^{\alpha}` (:math:`t_0`: the
+    fixed cost of any field), fitted per optimizer and order (:data:`COMPILE`); another optimizer or order is
+    scaled from the nearest measured one by the ratio of their derivation costs."""
+    from .optimizers.library import BUILTIN
+
+    measured = sorted({(k[0], k[1]) for k in COMPILE})
+    name = _builtin(optimizer)
+    if name not in {m for m, _ in measured}:
+        name = _nearest(optimizer, {m for m, _ in measured})
+    order_measured = min((k for m, k in measured if m == name), key=lambda k: (abs(k - order), -k))
+    points = [(n, t) for (m, k, n), t in COMPILE.items() if m == name and k == order_measured]
+    fixed = 0.8 * min(t for _, t in points)  # generating and compiling any field
+    c, alpha = _power([(n, t - fixed) for n, t in points], default=1.0)
+    scale = 1.0
+    if (name, order_measured) != (_builtin(optimizer), order):
+        reference = BUILTIN[name]
+        scale = max(1.0, derive_seconds(optimizer, order, values=values)
+                    / derive_seconds(reference, order_measured, values=reference.defaults()))
+    return max(1, fields) * (fixed + c * max(coupling, 1) ** alpha) * scale
+
+
+def _power(points: list[tuple[float, float]], default: float = 2.0) -> tuple[float, float]:
+    """Least-squares ``log t = log c + alpha log x`` through ``(x, t)``; with one
+    point, ``alpha = default``."""
+    xs, ys = [math.log(x) for x, _ in points], [math.log(t) for _, t in points]
+    n = len(points)
+    if n < 2:
+        return (math.exp(ys[0]) / points[0][0] ** default if ys else 1.0), default
+    mx, my = sum(xs) / n, sum(ys) / n
+    alpha = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return math.exp(my - alpha * mx), alpha
