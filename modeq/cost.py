@@ -31,9 +31,10 @@ ones), so :math:`N` steps cost :math:`O(N^{\gamma+1})`.
 component expressions of the field, their code and numba's compilation grow
 with the number of coupled parameter pairs of the loss (:func:`coupled`, the
 Hessian's pattern: :math:`3p` for a chain, :math:`p^2` for a dense loss):
-:math:`t_0 + c\,n^{\alpha}` fitted on both kinds (:data:`COMPILE`; about
-:math:`n^{1.3}` for gradient descent), scaled by the derivation cost for other
-optimizers and orders.
+interpolated in the measurements of both kinds (:data:`COMPILE`) and
+extrapolated as :math:`t_0 + c\,n^{\alpha}` with the exponent measured at the
+largest sizes (:math:`\alpha \approx 1.1`), scaled by the derivation cost
+for other optimizers and orders.
 
 **Runs** (:func:`modeq.numerics.verify.run_seconds`): measured on the spot,
 after compiling — one short flow and one short optimizer run are timed and
@@ -207,7 +208,9 @@ STEPS: dict[tuple[str, str, int], tuple[float, ...]] = {
 COMPILE: dict[tuple[str, int, int], float] = {
     ("gd", 1, 12): 1.34, ("gd", 1, 48): 1.79, ("gd", 1, 192): 4.08,  # chain
     ("gd", 1, 16): 1.55, ("gd", 1, 64): 1.91, ("gd", 1, 256): 3.62, ("gd", 1, 1024): 14.69,  # dense
-    ("adam", 1, 16): 1.65, ("adam", 1, 64): 2.19,  # dense
+    ("gd", 1, 4096): 71.0,  # dense, p = 64
+    ("adam", 1, 16): 1.65, ("adam", 1, 64): 2.19, ("adam", 1, 256): 3.42,  # dense
+    ("gd", 2, 16): 1.84, ("gd", 2, 64): 2.12, ("gd", 2, 256): 5.74,  # dense
 }
 
 #: Growth per order assumed beyond the measured ones when fewer than two were measured.
@@ -343,8 +346,9 @@ def compile_seconds(optimizer, order: int, coupling: int, fields: int = 1,
     r"""Estimated CPU seconds of materializing, generating and compiling the
     field of ``optimizer`` to ``order`` for a loss with ``coupling`` entries in
     its Hessian's pattern (:func:`coupled`; ``fields`` batch losses count as
-    as many fields): :math:`t_0 + c\,\text{coupled}^{\alpha}` (:math:`t_0`: the
-    fixed cost of any field), fitted per optimizer and order (:data:`COMPILE`); another optimizer or order is
+    as many fields): interpolated in the measurements of :data:`COMPILE` (per optimizer and
+    order) and extrapolated as :math:`t_0 + c\,\text{coupled}^{\alpha}`
+    (:func:`_interpolate`); another optimizer or order is
     scaled from the nearest measured one by the ratio of their derivation costs."""
     from .optimizers.library import BUILTIN
 
@@ -353,15 +357,39 @@ def compile_seconds(optimizer, order: int, coupling: int, fields: int = 1,
     if name not in {m for m, _ in measured}:
         name = _nearest(optimizer, {m for m, _ in measured})
     order_measured = min((k for m, k in measured if m == name), key=lambda k: (abs(k - order), -k))
-    points = [(n, t) for (m, k, n), t in COMPILE.items() if m == name and k == order_measured]
-    fixed = 0.8 * min(t for _, t in points)  # generating and compiling any field
-    c, alpha = _power([(n, t - fixed) for n, t in points], default=1.0)
+    points = sorted((n, t) for (m, k, n), t in COMPILE.items() if m == name and k == order_measured)
+    seconds = _interpolate(points, max(coupling, 1))
     scale = 1.0
     if (name, order_measured) != (_builtin(optimizer), order):
         reference = BUILTIN[name]
         scale = max(1.0, derive_seconds(optimizer, order, values=values)
                     / derive_seconds(reference, order_measured, values=reference.defaults()))
-    return max(1, fields) * (fixed + c * max(coupling, 1) ** alpha) * scale
+    return max(1, fields) * seconds * scale
+
+
+def _interpolate(points: list[tuple[int, float]], n: int) -> float:
+    r"""Seconds at ``n`` coupled pairs: :math:`t_0 + (t - t_0)` interpolated
+    log-log between the measured points (:math:`t_0`, 80% of the cheapest,
+    is what any field costs), beyond them extrapolated with the growth
+    exponent measured at the largest sizes (:func:`_asymptotic_exponent`)."""
+    fixed = 0.8 * min(t for _, t in points)
+    if n >= points[-1][0]:
+        last, seconds = points[-1]
+        return fixed + (seconds - fixed) * (n / last) ** _asymptotic_exponent()
+    if n <= points[0][0]:
+        return points[0][1]
+    (n0, t0), (n1, t1) = next((a, b) for a, b in zip(points, points[1:]) if a[0] <= n <= b[0])
+    weight = math.log(n / n0) / math.log(n1 / n0)
+    return fixed + math.exp((1 - weight) * math.log(t0 - fixed) + weight * math.log(t1 - fixed))
+
+
+def _asymptotic_exponent() -> float:
+    """Growth exponent of the compile time between the two largest measured
+    sizes of the case measured furthest (small sizes are dominated by fixed costs)."""
+    case = max({(m, k) for m, k, _ in COMPILE}, key=lambda c: max(n for m, k, n in COMPILE if (m, k) == c))
+    (n0, t0), (n1, t1) = sorted((n, t) for (m, k, n), t in COMPILE.items() if (m, k) == case)[-2:]
+    fixed = 0.8 * min(t for (m, k, _), t in COMPILE.items() if (m, k) == case)
+    return math.log((t1 - fixed) / (t0 - fixed)) / math.log(n1 / n0)
 
 
 def _power(points: list[tuple[float, float]], default: float = 2.0) -> tuple[float, float]:

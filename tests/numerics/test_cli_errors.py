@@ -16,7 +16,7 @@ LOSS = ["--loss", "x**2 + y**2", "--params", "x,y", "--theta0", "1,1"]
 def one_line_error(capsys, argv, status=2):
     assert main(argv) == status
     err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if not line.startswith("\r")]  # a progress bar's line may precede
+    lines = [line for line in err.split("\n") if line and not line.startswith("\r")]  # a progress bar may precede
     assert len(lines) == 1 and "Traceback" not in err, err
     return lines[0]
 
