@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
+import threading
 import warnings
 
 from ..numerics.cache import CacheWarning
 from .options import ArgumentParser
-from .progress import end_line
+from .progress import end_line, line_open
 from .wording import for_cli
 
 #: Modules of :mod:`modeq.cli` that define sub-commands, in help order.
@@ -41,21 +44,35 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; errors in the user's input become one clear line
     (worded with the command line's flags), and Ctrl-C stops any stage — a
     derivation, a numba compilation, a run — with one line and status 130."""
-    command = "modeq"
+    command = ["modeq"]
+    main_thread = threading.current_thread() is threading.main_thread()  # only there can a handler be set
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: _interrupted(command[0])) if main_thread else None
     with warnings.catch_warnings():
         warnings.showwarning = _one_line(warnings.showwarning)
         try:
             args = build_parser().parse_args(argv)
-            command = f"modeq {args.command}"
+            command[0] = f"modeq {args.command}"
             return int(args.func(args) or 0)
         except (ValueError, TypeError, ArithmeticError) as error:
             end_line()
-            print(f"{command}: error: {for_cli(str(error))}", file=sys.stderr)
+            print(f"{command[0]}: error: {for_cli(str(error))}", file=sys.stderr)
             return 2
-        except KeyboardInterrupt:
-            end_line()
-            print(f"{command}: interrupted", file=sys.stderr)
-            return INTERRUPTED
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(command: str) -> None:
+    """Ctrl-C: one line and exit status 130, at once. A KeyboardInterrupt would
+    not do: raised inside a destructor (numba's compiler runs many), Python
+    prints it as "Exception ignored" and carries on."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a write was under way when the signal came
+            pass
+    os.write(2, f"{chr(10) if line_open() else ''}{command}: interrupted\n".encode())
+    os._exit(INTERRUPTED)
 
 
 def _one_line(show):

@@ -6,9 +6,14 @@ import sys
 import time
 from typing import Sequence
 
-__all__ = ["ProgressBar", "end_line"]
+__all__ = ["ProgressBar", "end_line", "line_open"]
 
 _OPEN = {"line": False}  # a bar is drawn and its line not ended
+
+
+def line_open() -> bool:
+    """Whether a bar's line is drawn and not ended."""
+    return _OPEN["line"]
 
 
 def end_line() -> None:

@@ -246,7 +246,7 @@ class VerificationReport:
         import textwrap
 
         loss = textwrap.shorten(self.loss, width - len(self.optimizer) - 8, placeholder=" …") if self.loss else ""
-        start = ", ".join(f"{v:g}" for v in self.theta0)
+        start = ", ".join(f"{v:.7g}" for v in self.theta0)
         values = ", ".join(f"{k}={v:g}" for k, v in self.values.items())
         return "\n".join([f"{self.optimizer}" + (f" on E = {loss}" if loss else ""),
                           f"θ₀ = ({start}), T = {self.T:g}, {self.regime} regime, {self.method} method",
