@@ -177,7 +177,7 @@ class _Builder:
             if result.has(*_BAD_VALUES):
                 raise self.fail(f"is undefined or infinite at {_excerpt(node)}; "
                                 "write an expression that is finite")
-            if result.has(sympy.I) or (result.is_number and result.is_real is False):
+            if _not_real(result):
                 raise self.fail(f"is not real at {_excerpt(node)}; write a real expression")
         for part in (result, *result.args):
             if isinstance(part, sympy.Rational) and int(part.p).bit_length() + int(part.q).bit_length() > MAX_BITS:
@@ -284,7 +284,23 @@ class _Builder:
         if (arity is None and len(args) < 2) or (arity is not None and len(args) != arity):
             wanted = "at least 2 arguments" if arity is None else f"{arity} argument" + "s" * (arity != 1)
             raise self.fail(f"calls {name} with {len(args)} argument{'s' * (len(args) != 1)}; {name} takes {wanted}")
-        return function(*args)
+        try:
+            return function(*args)
+        except (ValueError, TypeError) as error:  # e.g. Max of a number SymPy cannot order
+            raise self.fail(f"cannot evaluate {_excerpt(node)} ({error}); write a real, finite expression") from None
+
+
+def _not_real(value: sympy.Expr) -> bool:
+    """Whether ``value`` is certainly not real: it holds ``I``, or it is a
+    number that SymPy knows to be non-real or, where SymPy cannot tell (as for
+    ``(-1)**(pi/2)``), whose 30-digit value has an imaginary part."""
+    if value.has(sympy.I):
+        return True
+    if not value.is_number or value.is_real:
+        return False
+    if value.is_real is False:
+        return True
+    return value.evalf(30, chop=True).as_real_imag()[1] != 0
 
 
 def _group(node: ast.AST) -> str | None:

@@ -179,8 +179,17 @@ class Refused(Exception):
     """The construction met a value the parser must refuse."""
 
 
+def _complex_number(value):
+    """A number with a non-zero imaginary part, told apart by Python's complex
+    arithmetic where SymPy's assumptions cannot decide (``(-1)**(pi/2)``)."""
+    if not value.is_number or value.is_real:
+        return False
+    number = complex(value)
+    return value.is_real is False or abs(number.imag) > 1e-12 * max(1.0, abs(number))
+
+
 def _bad(value):
-    return value.has(sympy.zoo, sympy.nan, sympy.oo, sympy.I) or (value.is_number and value.is_real is False) or any(
+    return value.has(sympy.zoo, sympy.nan, sympy.oo, sympy.I) or _complex_number(value) or any(
         isinstance(p, sympy.Rational) and int(p.p).bit_length() + int(p.q).bit_length() > MAX_BITS
         for p in sympy.preorder_traversal(value))
 
