@@ -76,8 +76,10 @@ def _interrupted(command: str) -> None:
 
 
 def _one_line(show):
-    """``warnings.showwarning`` printing a :class:`CacheWarning` as one line (no source location)."""
+    """``warnings.showwarning`` printing a :class:`CacheWarning` as one line (no source location),
+    each warning on a line of its own (a progress bar's line is ended first)."""
     def showwarning(message, category, filename, lineno, file=None, line=None):
+        end_line()  # a warning starts on its own line, not after a progress bar
         if issubclass(category, CacheWarning):
             print(f"modeq: warning: {message}", file=sys.stderr)
         else:

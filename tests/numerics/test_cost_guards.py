@@ -1,11 +1,16 @@
 """Long jobs are estimated and refused above the limit unless forced; the estimate follows the calibration."""
 
+import warnings
+
 import numpy as np
 import pytest
 import sympy
 
+import modeq.cli.derive as derive_command
 from modeq import cost, derive, derive_steps, verify
 from modeq.cli import main
+from modeq.cli.progress import ProgressBar
+from modeq.numerics.cache import CacheWarning
 from modeq.optimizers import adam, gd, heavy_ball, optimizer, positive
 from modeq.optimizers.language import grad
 
@@ -106,3 +111,17 @@ def test_progress_is_reported_per_order_and_per_step():
     calls.clear()
     derive_steps(heavy_ball, 3, order=1, values=dict(beta=0.5), progress=lambda d, t: calls.append((d, t)))
     assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_a_warning_during_a_progress_bar_starts_on_its_own_line(monkeypatch, capsys):
+    def derive_with_a_warning(args):
+        bar = ProgressBar("derive gd", "order", delay=0.0)
+        bar(1, 2)
+        warnings.warn("the cache is read-only; using a private one", CacheWarning)
+        bar(2, 2)
+        return 0
+
+    monkeypatch.setattr(derive_command, "run", derive_with_a_warning)
+    assert main(["derive", "gd"]) == 0
+    err = capsys.readouterr().err
+    assert "order 1/2\nmodeq: warning: the cache is read-only; using a private one\n" in err, repr(err)
