@@ -17,22 +17,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-import sympy
-
-from .algebra import ATOMS
 from .analysis.limits import eps_limit
 from .analysis.potential import ModifiedLoss, modified_loss
-from .analysis.verdict import Verdict, classify, quantity_name
+from .analysis.verdict import Verdict, classify
 from .optimizers.base import Optimizer
 from .optimizers.library import adam, gd, heavy_ball, heavy_ball_ema, rmsprop
 from .printing.equation import group_latex, join_signed, printer_for
 from .printing.layout import Group, term_blocks
 from .printing.potential import scalar_latex
+from .printing.text import TextPrinter, scalar_text
 from .solver import derive
 
 __all__ = ["Row", "table1", "DEFAULT_OPTIMIZERS"]
 
 DEFAULT_OPTIMIZERS = (adam, rmsprop, heavy_ball, heavy_ball_ema, gd)
+
+#: The limit column: a row's ``regime`` as LaTeX and as text.
+_LIMITS = {"eps -> 0": (r"$\varepsilon \to 0$", "ε → 0"), "eps -> inf": (r"$\varepsilon \to \infty$", "ε → ∞")}
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,13 @@ def rows(optimizers: Sequence[Optimizer] = DEFAULT_OPTIMIZERS) -> list[Row]:
     return result
 
 
-def _plain(expr: sympy.Expr) -> str:
-    names = {s: sympy.Symbol(quantity_name(s)) for s in expr.free_symbols if s in ATOMS.scalar}
-    return sympy.sstr(expr.xreplace(names)).replace("Abs(g)", "|∇_j E|")
+def _text_cells(row: Row) -> tuple[str, str, str]:
+    """The preconditioner, the modified loss and the verdict in the Unicode notation of ``modeq derive``."""
+    printer = TextPrinter(row.loss.equation.optimizer)
+    p, loss = scalar_text(printer, [row.loss.preconditioner]), scalar_text(printer, row.loss.terms)
+    greater = lambda a, b: f"{printer.doprint(a)} > {printer.doprint(b)}"  # noqa: E731
+    verdict = "; ".join(v.describe(printer.quantity(v.quantity), greater) for v in row.verdicts) or row.verdict
+    return p, loss, verdict
 
 
 def _latex_cells(row: Row) -> tuple[str, str, str]:
@@ -83,7 +88,8 @@ def table1(fmt: str = "markdown", optimizers: Sequence[Optimizer] = DEFAULT_OPTI
     table = rows(optimizers)
     header = ("optimizer", "limit", "preconditioner P_j", "modified loss (order 1)", "first correction")
     if fmt == "text":
-        cells = [(r.optimizer, r.regime or "-", _plain(r.loss.preconditioner), _plain(r.loss.potential), r.verdict) for r in table]
+        cells = [(r.optimizer, _LIMITS[r.regime][1] if r.regime else "-", *_text_cells(r))
+                 for r in table]
         widths = [max(len(c[i]) for c in cells + [header]) for i in range(len(header))]
         line = lambda c: "  ".join(x.ljust(w) for x, w in zip(c, widths)).rstrip()  # noqa: E731
         return "\n".join([line(header), line(["-" * w for w in widths])] + [line(c) for c in cells])
@@ -91,12 +97,12 @@ def table1(fmt: str = "markdown", optimizers: Sequence[Optimizer] = DEFAULT_OPTI
     if fmt == "markdown":
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for name, regime, p, e, verdict in latex:
-            limit = {"eps -> 0": r"$\varepsilon \to 0$", "eps -> inf": r"$\varepsilon \to \infty$"}.get(regime, "")
+            limit = _LIMITS[regime][0] if regime else ""
             lines.append(f"| {name} | {limit} | ${p}$ | ${e}$ | {verdict} |")
         return "\n".join(lines)
     body = [r"\begin{tabular}{lllll}", r"optimizer & limit & $P_j$ & $\tilde E$ & first correction \\ \hline"]
     for name, regime, p, e, verdict in latex:
-        limit = {"eps -> 0": r"$\varepsilon \to 0$", "eps -> inf": r"$\varepsilon \to \infty$"}.get(regime, "")
+        limit = _LIMITS[regime][0] if regime else ""
         body.append(rf"\texttt{{{name.replace('_', chr(92) + '_')}}} & {limit} & ${p}$ & ${e}$ & {verdict} \\")
     body.append(r"\end{tabular}")
     return "\n".join(body)

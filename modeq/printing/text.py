@@ -52,7 +52,7 @@ from .layout import Block, Summand, arrange
 if TYPE_CHECKING:
     from ..terms import EquationTerms
 
-__all__ = ["TextPrinter", "equation_text", "modified_loss_text", "plain_math", "plain_docstring", "legend"]
+__all__ = ["TextPrinter", "equation_text", "modified_loss_text", "scalar_text", "plain_math", "plain_docstring", "legend"]
 
 #: Summation indices, in the order they are taken (the component's own is skipped).
 INDEX_LETTERS = "iklmqrsuvw"
@@ -653,7 +653,7 @@ def equation_text(equation: "EquationTerms") -> str:
     return "\n".join(lines)
 
 
-def _scalar_text(printer: TextPrinter, terms: Iterable[sympy.Expr]) -> str:
+def scalar_text(printer: TextPrinter, terms: Iterable[sympy.Expr]) -> str:
     r""":math:`\sum_k h^k \Phi_k` with each order laid out like an equation's term."""
     from .layout import term_blocks
 
@@ -671,15 +671,15 @@ def modified_loss_text(loss) -> str:
     if loss.terms is None:
         return f"{head}: none: {loss.reason}"
     printer = TextPrinter(equation.optimizer, atoms_of(equation))
-    lines = [head + ":", "  Ẽ = " + _scalar_text(printer, loss.terms)]
+    lines = [head + ":", "  Ẽ = " + scalar_text(printer, loss.terms)]
     if loss.preconditioner != 1:
-        lines.append("  dθ̃_j/dt = -P_j ∇_j Ẽ,  P_j = " + _scalar_text(printer, [loss.preconditioner]))
+        lines.append("  dθ̃_j/dt = -P_j ∇_j Ẽ,  P_j = " + scalar_text(printer, [loss.preconditioner]))
     rest = [(k, r) for k, r in enumerate(loss.remainder) if r != 0]
     if rest:
         flow = "-P_j ∇_j Ẽ" if loss.preconditioner != 1 else "-∇_j Ẽ"
         lines.append(f"  not a gradient flow: dθ̃_j/dt = {flow} + " + " + ".join(
             f"h{superscript(str(k)) if k > 1 else ''} N_{k}" for k, _ in rest))
-        lines += [f"  N_{k} = {_scalar_text(printer, [r])}  (not a gradient: its Jacobian is not symmetric)"
+        lines += [f"  N_{k} = {scalar_text(printer, [r])}  (not a gradient: its Jacobian is not symmetric)"
                   for k, r in rest]
     lines.append("  " + legend("\n".join(lines[1:])))
     return "\n".join(lines)

@@ -141,6 +141,9 @@ def test_table_1_is_regenerated_from_the_engine():
     text = table1("text")
     assert "heavy_ball " in text and "penalizes ‖∇E‖²" in text
     assert "anti-penalizes it when ρ > β" in text
+    # the text cells read like `modeq derive`, not like SymPy's repr (Cattaneo et al., Table 1, ε → 0)
+    assert "ε → 0  1/|∇_j E|" in text and "E + h(β-ρ)/((1-β)(1-ρ)) ‖∇E‖₁" in text
+    assert not any(word in text for word in ("Abs", "sqrt", "beta", "**"))
     latex = table1("latex")
     assert latex.startswith(r"\begin{tabular}") and r"when $\rho > \beta$" in latex and "when beta >" not in latex
     with pytest.raises(ValueError, match="unknown table format"):
