@@ -80,12 +80,9 @@ class Series:
         alg = self.algebra
         out = []
         for m in range(n + 1):
-            total = alg.zero
-            for i in range(m + 1):
-                a, b = self.coeffs[i], other.coeffs[m - i]
-                if not (alg.is_trivially_zero(a) or alg.is_trivially_zero(b)):
-                    total = alg.add(total, alg.mul(a, b))
-            out.append(total)
+            pairs = ((self.coeffs[i], other.coeffs[m - i]) for i in range(m + 1))
+            out.append(alg.sum([alg.mul(a, b) for a, b in pairs
+                                if not (alg.is_trivially_zero(a) or alg.is_trivially_zero(b))]))
         return Series(alg, out)
 
     def scale(self, scalar: sympy.Expr) -> "Series":
@@ -143,11 +140,8 @@ class Series:
         along = alg.lie if field is None else (lambda u, i: alg.lie_along(u, field.coeffs[i]))
         out = []
         for m in range(self.order + 1):
-            total = alg.zero
-            for j in range(m + 1):
-                if not alg.is_trivially_zero(self.coeffs[j]):
-                    total = alg.add(total, along(self.coeffs[j], m - j))
-            out.append(total)
+            out.append(alg.sum([along(self.coeffs[j], m - j) for j in range(m + 1)
+                                if not alg.is_trivially_zero(self.coeffs[j])]))
         return Series(alg, out)
 
     def flow_moments(self, moment: Callable[[int], sympy.Expr], field: "Series | None" = None) -> "Series":
@@ -156,11 +150,13 @@ class Series:
         With :math:`w_r = t^r` this is :math:`u(\varphi^F_{th}(\theta))`; an average
         over past steps :math:`\sum_k a_k\,u(\theta_{n-k})` along one field has
         :math:`w_r = \sum_k a_k (-k)^r`. ``field`` defaults to the modified field."""
-        result = self.scale(moment(0))
+        alg = self.algebra
+        columns = [[c] for c in self.scale(moment(0)).coeffs]
         derived = self
         for r in range(1, self.order + 1):
             derived = derived.truncate(self.order - r).lie(field)
             weight = moment(r) / factorial(r)
             if weight != 0:
-                result = result + derived.scale(weight).shift(r)
-        return result
+                for i, c in enumerate(derived.scale(weight).coeffs):
+                    columns[i + r].append(c)
+        return Series(alg, [alg.sum(column) for column in columns])

@@ -83,6 +83,14 @@ class FieldAlgebra(ABC, Generic[V]):
     @abstractmethod
     def add(self, a: V, b: V) -> V: ...
 
+    def sum(self, values: Sequence[V]) -> V:
+        """The sum of ``values`` at once (a representation may flatten a long
+        sum once instead of once per pairwise addition)."""
+        total = self.zero
+        for v in values:
+            total = self.add(total, v)
+        return total
+
     @abstractmethod
     def mul(self, a: V, b: V) -> V: ...
 

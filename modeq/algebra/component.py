@@ -106,6 +106,10 @@ class ComponentAlgebra(FieldAlgebra[Field]):
     def add(self, a, b):
         return tuple(u + v for u, v in zip(a, b))
 
+    def sum(self, values):
+        values = list(values)
+        return tuple(sympy.Add(*column) for column in zip(*values)) if values else self.zero
+
     def mul(self, a, b):
         return tuple(u * v for u, v in zip(a, b))
 

@@ -34,6 +34,7 @@ from typing import Sequence
 
 import sympy
 
+from . import linear
 from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError
 
 __all__ = ["ATOMS", "IndexAlgebra", "Gradient", "Contraction", "Reduction", "Placeholder", "D", "S", "g", "theta", "p"]
@@ -305,7 +306,15 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     def add(self, a, b):
         return a + b
 
+    def sum(self, values):
+        total: linear.Terms = {}
+        for v in values:
+            linear.accumulate(total, v)
+        return linear.build(total)
+
     def mul(self, a, b):
+        if a.is_Rational and b.is_Add:
+            return linear.build(linear.terms(b, a))
         return a * b
 
     def apply(self, phi, x):
@@ -358,13 +367,8 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     def _lie(self, x, field):
         if x.is_Atom:
             return self._lie_atom(x, field) if isinstance(x, sympy.Symbol) else sympy.Integer(0)
-        if isinstance(x, sympy.Add):
-            return sympy.Add(*(self.lie_along(a, field) for a in x.args))
-        if isinstance(x, sympy.Mul):
-            factors = x.args
-            return sympy.Add(
-                *(self.lie_along(a, field) * sympy.Mul(*factors[:n], *factors[n + 1 :]) for n, a in enumerate(factors))
-            )
+        if isinstance(x, (sympy.Add, sympy.Mul)):
+            return linear.build(self._lie_terms(x, field))
         if isinstance(x, sympy.Pow):
             base, exponent = x.args
             if not self._varies(exponent):
@@ -373,6 +377,29 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
         if isinstance(x, sympy.Function):
             return sympy.Add(*(x.fdiff(n + 1) * self.lie_along(a, field) for n, a in enumerate(x.args)))
         raise TypeError(f"cannot take the Lie derivative of {x!r}")
+
+    def _lie_terms(self, x, field) -> dict[sympy.Expr, sympy.Number]:
+        r""":math:`L_F x` of a sum of products as a map monomial :math:`\to`
+        numeric coefficient: the product rule over each term's factors, each
+        factor's derivative memoized and distributed into the map, so a long
+        sum is flattened once instead of once per term (SymPy's ``Add`` sorts
+        its arguments on every construction)."""
+        total: dict[sympy.Expr, sympy.Number] = {}
+        for term in sympy.Add.make_args(x):
+            coefficient, monomial = term.as_coeff_Mul()
+            factors = sympy.Mul.make_args(monomial)
+            for n, factor in enumerate(factors):
+                derivative = self.lie_along(factor, field)
+                if derivative == 0:
+                    continue
+                rest = factors[:n] + factors[n + 1 :]
+                if not rest:
+                    linear.accumulate(total, derivative, coefficient)
+                    continue
+                for t in sympy.Add.make_args(derivative):
+                    c, m = t.as_coeff_Mul()
+                    linear.accumulate(total, sympy.Mul(m, *rest), coefficient * c)
+        return total
 
     def _varies(self, x):
         return not (self.atoms.component | self.atoms.scalar).isdisjoint(x.free_symbols)
