@@ -32,6 +32,7 @@ from .optimizers.base import Optimizer
 from .regimes import Stationary
 from .series import Series
 from .solver import check_order, solve_terms
+from .unknowns import Unknowns
 
 __all__ = ["derive_epoch", "MAX_SHUFFLED_BATCHES"]
 
@@ -70,17 +71,19 @@ def derive_epoch(
     if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
         raise ValueError(f"batches must be a whole number >= 1, got {batches!r}")
     update = optimizer.update(values)
-    algebra, regime = IndexAlgebra(), Stationary()
+    regime = Stationary()
+    unknowns = Unknowns(IndexAlgebra())
+    algebra = unknowns.algebra
     orders = _orders(batches, schedule)
     total = Series.constant(algebra, algebra.zero, order + 1)
     for sequence in orders:
         delta = Series.constant(algebra, algebra.zero, order + 1)
         for batch in sequence:
-            step = Expander(algebra, regime, loss=batch, offset=delta).expand(update, order).shift(1)
+            step = Expander(unknowns, regime, loss=batch, offset=delta).expand(update, order).shift(1)
             delta = delta + step
         total = total + delta
     mean = total.scale(sympy.Rational(1, len(orders)))
-    terms = solve_terms(lambda k: mean.truncate(k + 1), algebra, regime, order, steps=batches)
+    terms = solve_terms(lambda k: mean.truncate(k + 1), unknowns, regime, order, steps=batches)
     name = "shuffled" if schedule == "shuffled" else f"order {'-'.join(map(str, orders[0]))}"
     description = (f"one epoch of {batches} mini-batch steps ({name}), matched with the flow over the epoch's time "
                    f"{batches}h; batch losses E_1..E_{batches} with mean E")

@@ -3,7 +3,7 @@ r"""Expansion of an optimizer's update as a power series in :math:`h`.
 :class:`Expander` walks the description (:mod:`modeq.optimizers.language`) and
 turns every node into a :class:`~modeq.series.Series` whose coefficients are
 fields at the current point :math:`\theta_n`, given the known terms of the
-modified field (held by the algebra):
+modified field (held by the solve's :class:`~modeq.unknowns.Unknowns`):
 
 * ``h`` is the series :math:`0 + 1\cdot h`; hyperparameter expressions and
   ``theta`` are constant series;
@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import sympy
 
-from .algebra.base import FieldAlgebra
 from .description import DescriptionError, h, theta
 from .primitives import Primitive
 from .regimes import Regime
 from .series import Series
+from .unknowns import Unknowns
 
 __all__ = ["Expander"]
 
@@ -31,18 +31,29 @@ __all__ = ["Expander"]
 class Expander:
     r"""Expands description nodes to a given order, memoized per node.
 
+    ``unknowns`` holds the known terms of the modified field (and the
+    manifolds of fast states); ``algebra`` is its field algebra.
     ``loss`` labels the batch loss :math:`E_b` that ``grad`` differentiates
     (``None``: the full loss). ``offset`` evaluates a memoryless update at the
     displaced point :math:`\theta + \delta` (a series with :math:`\delta_0 = 0`),
-    as when composing the steps of an epoch."""
+    as when composing the steps of an epoch. ``bindings`` give the series of
+    bound symbols (a state's previous value inside its update,
+    :mod:`modeq.primitives.state`)."""
 
-    def __init__(self, algebra: FieldAlgebra, regime: Regime, loss: int | None = None,
-                 offset: Series | None = None) -> None:
-        self.algebra = algebra
+    def __init__(self, unknowns: Unknowns, regime: Regime, loss: int | None = None,
+                 offset: Series | None = None, bindings: dict[sympy.Symbol, Series] | None = None) -> None:
+        self.unknowns = unknowns
+        self.algebra = unknowns.algebra
         self.regime = regime
         self.loss = loss
         self.offset = offset
+        self.bindings = dict(bindings or {})
+        self._variables = (h, theta, Primitive, *self.bindings)
         self._cache: dict[tuple[sympy.Basic, int], Series] = {}
+
+    def bind(self, symbol: sympy.Symbol, series: Series) -> "Expander":
+        """An expander in which ``symbol`` stands for ``series`` (its own memo)."""
+        return Expander(self.unknowns, self.regime, self.loss, self.offset, {**self.bindings, symbol: series})
 
     def expand(self, node: sympy.Expr, order: int) -> Series:
         """The series of ``node`` known to ``order``."""
@@ -56,12 +67,14 @@ class Expander:
         return Series.constant(self.algebra, value, order)
 
     def _expand(self, node, order):
+        if node in self.bindings:
+            return self.bindings[node].truncate(order)
         if node == h:
             return Series.step(self.algebra, order)
         if node == theta:
             position = self.constant(self.algebra.theta(), order)
             return position if self.offset is None else position + self.offset.truncate(order)
-        if not node.has(h, theta, Primitive):
+        if not node.has(*self._variables):
             return self.constant(self.algebra.constant(node), order)
         if isinstance(node, Primitive):
             return node.expand(self, order)
@@ -88,7 +101,7 @@ class Expander:
                 if not exponent.is_Integer:
                     raise DescriptionError(f"the update contains {factor}: only integer powers of the step size h have a power series")
                 h_power += int(exponent)
-            elif factor.has(h, theta, Primitive):
+            elif factor.has(*self._variables):
                 others.append(factor)
             else:
                 scalars.append(factor)
@@ -108,7 +121,7 @@ class Expander:
 
     def _pow(self, node, order):
         base, exponent = node.args
-        if exponent.has(h, theta, Primitive):
+        if exponent.has(*self._variables):
             return self.expand(sympy.exp(exponent * sympy.log(base)), order)
         if exponent.is_Integer and exponent > 0:
             return self.expand(base, order).power(int(exponent))

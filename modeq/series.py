@@ -130,26 +130,25 @@ class Series:
 
     # -- the flow -------------------------------------------------------------
 
-    def lie(self, field: "Series | None" = None) -> "Series":
+    def lie(self, field: "Series") -> "Series":
         r""":math:`L_F` of this series, :math:`(L_F u)_m = \sum_{i+j=m} L_{F_i} u_j`.
 
         ``field`` is the series :math:`F = \sum_i h^i F_i` (known at least to
-        order :math:`N`); by default the modified field :math:`f` held by the
-        algebra."""
+        order :math:`N`), e.g. the modified field
+        (:meth:`modeq.unknowns.Unknowns.field`)."""
         alg = self.algebra
-        along = alg.lie if field is None else (lambda u, i: alg.lie_along(u, field.coeffs[i]))
         out = []
         for m in range(self.order + 1):
-            out.append(alg.sum([along(self.coeffs[j], m - j) for j in range(m + 1)
+            out.append(alg.sum([alg.lie_along(self.coeffs[j], field.coeffs[m - j]) for j in range(m + 1)
                                 if not alg.is_trivially_zero(self.coeffs[j])]))
         return Series(alg, out)
 
-    def flow_moments(self, moment: Callable[[int], sympy.Expr], field: "Series | None" = None) -> "Series":
+    def flow_moments(self, moment: Callable[[int], sympy.Expr], field: "Series") -> "Series":
         r""":math:`\sum_{r=0}^{N} \frac{h^r}{r!}\,w_r\,L_F^r u` with :math:`w_r` = ``moment(r)``.
 
         With :math:`w_r = t^r` this is :math:`u(\varphi^F_{th}(\theta))`; an average
         over past steps :math:`\sum_k a_k\,u(\theta_{n-k})` along one field has
-        :math:`w_r = \sum_k a_k (-k)^r`. ``field`` defaults to the modified field."""
+        :math:`w_r = \sum_k a_k (-k)^r`."""
         alg = self.algebra
         columns = [[c] for c in self.scale(moment(0)).coeffs]
         derived = self

@@ -12,8 +12,8 @@ is, with :math:`f_0..f_{k-1}` known, an equation for :math:`f_k` alone: it enter
 the LHS as :math:`h^{k+1} f_k` and the RHS at :math:`h^{k+1}` at most linearly
 (Polyak-type updates :math:`\beta(\theta_n - \theta_{n-1})` give it the
 coefficient :math:`\beta`). So :math:`f_k` is read off — a triangular recursion,
-no guessing, no hand-written formulas — by the field algebra's
-:meth:`~modeq.algebra.FieldAlgebra.solve`. The recursion is the same for every
+no guessing, no hand-written formulas — by :func:`solve_linear` from the
+unknown's coefficients (:class:`~modeq.unknowns.Unknowns`). The recursion is the same for every
 representation (:mod:`modeq.algebra`).
 """
 
@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 import sympy
 
 from . import cost
-from .algebra import ComponentAlgebra, FieldAlgebra, IndexAlgebra
+from .algebra import ComponentAlgebra, IndexAlgebra
 from .algebra.base import ImplicitUpdateError
 from .equation import ComponentField, ModifiedEquation
 from .expansion import Expander
@@ -33,6 +33,7 @@ from .optimizers.base import Optimizer
 from .optimizers.language import DescriptionError
 from .regimes import Regime, get_regime
 from .series import Series
+from .unknowns import Unknowns
 
 __all__ = ["derive", "derive_components", "solve_terms", "MAX_ORDER"]
 
@@ -51,10 +52,10 @@ def check_order(order: Any) -> int:
 
 
 def solve_terms(
-    increment: Callable[[int], Series], algebra: FieldAlgebra, regime: Regime, order: int, steps: int = 1,
+    increment: Callable[[int], Series], unknowns: Unknowns, regime: Regime, order: int, steps: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> list:
-    r"""The terms :math:`f_0..f_N` of the modified field in ``algebra``.
+    r"""The terms :math:`f_0..f_N` of the modified field, solved into ``unknowns``.
 
     ``increment(k)`` is the series of one map's displacement (:math:`hU` for an
     optimizer step) known to order :math:`h^{k+1}`, computed with
@@ -62,31 +63,33 @@ def solve_terms(
     steps, :math:`\varphi_{steps\cdot h}(\theta) - \theta
     = \sum_{r\ge1} \frac{(steps\,h)^r}{r!} L_f^{r-1} f`.
     ``progress(k)`` is called once :math:`f_k` is known."""
+    algebra = unknowns.algebra
     for k in range(order + 1):
-        algebra.begin_order(k)
+        unknowns.begin_order(k)
         rhs = increment(k)
-        f = Series(algebra, [algebra.term(i) for i in range(k + 1)])
-        lhs = f.flow_moments(lambda s: sympy.Integer(steps) ** s / (s + 1)).shift(1).scale(steps)
+        f = unknowns.field(k)
+        lhs = f.flow_moments(lambda s: sympy.Integer(steps) ** s / (s + 1), f).shift(1).scale(steps)
         residual = algebra.add(rhs.coeffs[k + 1], algebra.mul(algebra.constant(-1), lhs.coeffs[k + 1]))
         try:
-            algebra.fix(solve_linear(algebra, regime, residual))
+            unknowns.fix(solve_linear(unknowns, regime, residual))
         except ImplicitUpdateError as error:
             raise DescriptionError(f"order {k}: {error}") from None
         if progress is not None:
             progress(k)
-    return list(algebra.terms)
+    return list(unknowns.terms)
 
 
-def step_increment(update: sympy.Expr, algebra: FieldAlgebra, regime: Regime) -> Callable[[int], Series]:
+def step_increment(update: sympy.Expr, unknowns: Unknowns, regime: Regime) -> Callable[[int], Series]:
     """:math:`hU` of one optimizer step, expanded along the modified flow."""
-    return lambda k: Expander(algebra, regime).expand(update, k).shift(1)
+    return lambda k: Expander(unknowns, regime).expand(update, k).shift(1)
 
 
-def solve_linear(algebra: FieldAlgebra, regime: Regime, residual):
+def solve_linear(unknowns: Unknowns, regime: Regime, residual):
     r"""Solve :math:`aF^{(n)} + bF^{(n-1)} + c = 0` for the unknown term:
     :math:`F = -c/a` when :math:`b = 0` (always in the stationary regime),
     else the regime's recurrence."""
-    a, b, c = algebra.linear_parts(residual)
+    algebra = unknowns.algebra
+    a, b, c = unknowns.linear_parts(residual)
     if not algebra.is_zero(b):
         return regime.solve_recurrence(algebra, a, b, c)
     if algebra.is_zero(a):
@@ -121,9 +124,9 @@ def derive(
     update = optimizer.update(values)
     cost.check(cost.derive_seconds(optimizer, order, regime.name, values), max_seconds,
                f"deriving {optimizer.name} to order {order}")
-    algebra = IndexAlgebra()
+    unknowns = Unknowns(IndexAlgebra())
     report = None if progress is None else (lambda k: progress(k + 1, order + 1))
-    terms = solve_terms(step_increment(update, algebra, regime), algebra, regime, order, progress=report)
+    terms = solve_terms(step_increment(update, unknowns, regime), unknowns, regime, order, progress=report)
     return ModifiedEquation(optimizer, order, regime.name, dict(values or {}), tuple(terms), regime.description)
 
 
@@ -141,5 +144,6 @@ def derive_components(
     order = check_order(order)
     algebra = ComponentAlgebra(loss, params)
     regime = get_regime(regime)
-    terms = solve_terms(step_increment(optimizer.update(values), algebra, regime), algebra, regime, order)
+    unknowns = Unknowns(algebra)
+    terms = solve_terms(step_increment(optimizer.update(values), unknowns, regime), unknowns, regime, order)
     return ComponentField(algebra.loss, algebra.params, tuple(terms))

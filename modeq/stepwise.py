@@ -34,6 +34,7 @@ from .optimizers.base import Optimizer
 from .regimes import Regime
 from .series import Series
 from .solver import check_order, solve_terms
+from .unknowns import Unknowns
 
 __all__ = ["derive_steps", "StepwiseEquation", "BatchSchedule"]
 
@@ -88,8 +89,7 @@ class _Derivation:
 
     def __init__(self, update: sympy.Expr, schedule: BatchSchedule | None, order: int) -> None:
         self.update, self.schedule, self.order = update, schedule, order
-        self.lie_cache: dict = {}  # L_f x along the known fields, shared by every step's algebra
-        self.algebra = IndexAlgebra(lie_cache=self.lie_cache)
+        self.algebra = IndexAlgebra()
         self.fields: list[list[sympy.Expr]] = []
         self._expanders: dict[int, Expander] = {}
 
@@ -99,7 +99,8 @@ class _Derivation:
     def expander(self, step: int) -> Expander:
         """Expansions at an earlier (fully known) step, as functions of the point."""
         if step not in self._expanders:
-            self._expanders[step] = Expander(self.algebra, StepHistory(derivation=self, step=step), loss=self.batch(step))
+            self._expanders[step] = Expander(Unknowns(self.algebra, self.fields[step]),
+                                             StepHistory(derivation=self, step=step), loss=self.batch(step))
         return self._expanders[step]
 
     def pull_back(self, series: Series, start: int, end: int) -> Series:
@@ -112,15 +113,15 @@ class _Derivation:
         return series
 
     def derive_step(self, step: int) -> list[sympy.Expr]:
-        # a fresh algebra holds this step's unknown terms; Lie derivatives along
-        # the known fields of earlier steps are shared with theirs
-        algebra = IndexAlgebra(lie_cache=self.lie_cache)
+        # this step's terms are solved into their own unknowns; the algebra (and
+        # its Lie derivatives along the fields of earlier steps) is shared
+        unknowns = Unknowns(self.algebra)
         regime = StepHistory(derivation=self, step=step)
 
         def increment(k: int) -> Series:
-            return Expander(algebra, regime, loss=self.batch(step)).expand(self.update, k).shift(1)
+            return Expander(unknowns, regime, loss=self.batch(step)).expand(self.update, k).shift(1)
 
-        terms = solve_terms(increment, algebra, regime, self.order)
+        terms = solve_terms(increment, unknowns, regime, self.order)
         self.fields.append(terms)
         return terms
 

@@ -11,12 +11,11 @@ representation of vector fields:
 * :class:`~modeq.algebra.component.ComponentAlgebra` — :math:`p` explicit
   expressions in :math:`\theta_1, \dots, \theta_p`.
 
-The algebra also owns the terms of the modified field: ``f_0, …, f_{k-1}`` are
-known while ``f_k`` is being solved for, and stands in the expansion as a
-placeholder value (:meth:`FieldAlgebra.begin_order`). The placeholder enters the
-order-:math:`h^{k+1}` residual linearly (in the exact regime also at the previous
-step); :meth:`FieldAlgebra.linear_parts` separates it and the solver reads off
-:math:`f_k`.
+The solver's bookkeeping — which terms are known, which is being solved for,
+the invariant manifolds of fast states — is :class:`modeq.unknowns.Unknowns`;
+the algebra only makes an unknown *value* (:meth:`FieldAlgebra.unknown`, a
+symbol standing for the term being solved for) and reads the coefficients of
+unknowns in a residual (:meth:`FieldAlgebra.linear_parts`).
 """
 
 from __future__ import annotations
@@ -47,11 +46,8 @@ class NotSeparableError(ValueError):
 class FieldAlgebra(ABC, Generic[V]):
     """Operations on fields (and scalars, broadcast as constant fields)."""
 
-    def __init__(self, lie_cache: dict[tuple[V, V], V] | None = None) -> None:
-        """``lie_cache`` memoizes :math:`L_f x` by ``(x, f)``; algebras solving
-        for several fields along the same known fields may share one."""
-        self.terms: list[V] = []
-        self._lie_cache: dict[tuple[V, V], V] = {} if lie_cache is None else lie_cache
+    def __init__(self) -> None:
+        self._lie_cache: dict[tuple[V, V], V] = {}  # L_f x by (x, f)
 
     # -- values ---------------------------------------------------------------
 
@@ -114,17 +110,19 @@ class FieldAlgebra(ABC, Generic[V]):
     def canonical(self, x: V) -> V:
         """A cheap canonical form (expanded; no ``simplify``)."""
 
-    # -- the modified field -----------------------------------------------------
+    # -- unknown values ---------------------------------------------------------------
 
     @abstractmethod
-    def placeholder(self, offset: int = 0) -> V:
-        r"""The unknown term :math:`f_k^{(n - offset)}` while :math:`f_k` is solved for
+    def unknown(self, order: int, offset: int = 0) -> V:
+        r"""A symbolic value standing for the unknown term :math:`f_{order}^{(n - offset)}`
         (the offset is the number of steps back, used by the exact regime)."""
 
     @abstractmethod
-    def linear_parts(self, residual: V) -> tuple[V, V, V]:
-        r"""``(a, b, c)`` with ``residual = a·F^{(n)} + b·F^{(n-1)} + c`` for the
-        placeholder ``F`` (``a``, ``b`` elementwise and free of ``F``)."""
+    def linear_parts(self, residual: V, unknowns: Sequence[V], what: str) -> tuple[list[V], V]:
+        r"""``([a_1..a_m], c)`` with ``residual`` :math:`= \sum_i a_i U_i + c` for the
+        ``unknowns`` :math:`U_i` (values of :meth:`unknown`; each :math:`a_i`
+        elementwise and free of unknowns), or :class:`ImplicitUpdateError`
+        naming ``what``."""
 
     @abstractmethod
     def as_scalar(self, x: V) -> sympy.Expr | None:
@@ -138,35 +136,14 @@ class FieldAlgebra(ABC, Generic[V]):
 
     @abstractmethod
     def shift_step(self, x: V, shift) -> V:
-        """``x`` at step :math:`n - shift` (placeholders move back too)."""
-
-    def begin_order(self, k: int) -> None:
-        """Start solving for :math:`f_k`: terms ``0..k-1`` must be known."""
-        if len(self.terms) != k:
-            raise RuntimeError(f"terms f_0..f_{len(self.terms) - 1} are known; cannot start order {k}")
-
-    def fix(self, value: V) -> None:
-        """Record the solved term :math:`f_k`."""
-        self.terms.append(self.canonical(value))
-
-    def term(self, i: int) -> V:
-        """:math:`f_i`, or the placeholder for the term being solved."""
-        if i < len(self.terms):
-            return self.terms[i]
-        if i == len(self.terms):
-            return self.placeholder()
-        raise ImplicitUpdateError(f"f_{i} is needed before f_{len(self.terms)} is known")
-
-    def lie(self, x: V, i: int) -> V:
-        r""":math:`L_{f_i} x` along the term :math:`f_i` (or its placeholder)."""
-        return self.lie_along(x, self.term(i))
+        """``x`` at step :math:`n - shift` (unknowns move back too)."""
 
     def lie_along(self, x: V, field: V) -> V:
         r""":math:`L_F x = \nabla x \cdot F` (memoized on ``(x, F)``).
 
-        Along a placeholder the result is formal (e.g. :math:`L_F\theta = F`,
-        :math:`L_F g = D_1[F]`); :meth:`linear_parts` rejects a placeholder that
-        ends up inside a contraction."""
+        Along an unknown the result is formal (e.g. :math:`L_F\theta = F`,
+        :math:`L_F g = D_1[F]`); :meth:`linear_parts` rejects an unknown that ends up
+        inside a contraction."""
         key = (x, field)
         if key not in self._lie_cache:
             self._lie_cache[key] = self._lie(x, field)

@@ -130,26 +130,24 @@ class ComponentAlgebra(FieldAlgebra[Field]):
         # quotients into huge sums; the unexpanded tree is smaller and exact.
         return x
 
-    def placeholder(self, offset=0):
-        return self._placeholder_at(len(self.terms), offset)
+    def unknown(self, order, offset=0):
+        return self._placeholder_at(order, offset)
 
     def _unknown_symbols(self) -> set:
         return set().union(*self._placeholders.values())
 
-    def linear_parts(self, residual):
-        current, previous = self.placeholder(0), self.placeholder(1)
-        a, b, c = [], [], []
+    def linear_parts(self, residual, unknowns, what):
+        slopes, rest = [[] for _ in unknowns], []
         for j, r in enumerate(residual):
-            own = {current[j], previous[j]}
-            slope_now, slope_before = sympy.diff(r, current[j]), sympy.diff(r, previous[j])
-            rest = r.xreplace({current[j]: 0, previous[j]: 0})
-            if (slope_now.has(*own) or slope_before.has(*own)
+            own = {u[j] for u in unknowns}
+            component_slopes = [sympy.diff(r, u[j]) for u in unknowns]
+            if (any(a.has(*own) for a in component_slopes)
                     or not (self._unknown_symbols() - own).isdisjoint(r.free_symbols)):
-                raise ImplicitUpdateError(
-                    f"component {j} of the equation for f_{len(self.terms)} is not an elementwise linear equation"
-                )
-            a.append(slope_now), b.append(slope_before), c.append(rest)
-        return tuple(a), tuple(b), tuple(c)
+                raise ImplicitUpdateError(f"component {j} of the equation for {what} is not an elementwise linear equation")
+            for column, a in zip(slopes, component_slopes):
+                column.append(a)
+            rest.append(r.xreplace({u[j]: 0 for u in unknowns}))
+        return [tuple(column) for column in slopes], tuple(rest)
 
     def as_scalar(self, x):
         first = x[0]

@@ -280,8 +280,8 @@ def S(x) -> sympy.Expr:
 class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     """Fields as dimension-free expressions for component :math:`j`."""
 
-    def __init__(self, lie_cache: dict | None = None) -> None:
-        super().__init__(lie_cache)
+    def __init__(self) -> None:
+        super().__init__()
         self.atoms = ATOMS
 
     @property
@@ -335,23 +335,22 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
         over a common denominator and factored — small expressions, cheap."""
         return self.atoms.collect(x)
 
-    def placeholder(self, offset=0):
-        return self.atoms.intern(Placeholder(len(self.terms), offset))
+    def unknown(self, order, offset=0):
+        return self.atoms.intern(Placeholder(order, offset))
 
-    def linear_parts(self, residual):
-        current, previous = self.placeholder(0), self.placeholder(1)
-        unknowns = {current, previous}
+    def linear_parts(self, residual, unknowns, what):
+        own = set(unknowns)
         nested = [s for s in residual.free_symbols
-                  if s not in unknowns and self.atoms.depends_on(s, self.atoms.is_placeholder)]
+                  if s not in own and self.atoms.depends_on(s, self.atoms.is_placeholder)]
         if nested:
             raise ImplicitUpdateError(
-                f"the unknown correction f_{len(self.terms)} enters its own equation inside {nested[0]}; "
+                f"the unknown {what} enters its own equation inside {nested[0]}; "
                 "the update is implicit in a way the order-by-order solve cannot handle"
             )
-        a, b = sympy.diff(residual, current), sympy.diff(residual, previous)
-        if a.has(current, previous) or b.has(current, previous):
-            raise ImplicitUpdateError(f"the equation for f_{len(self.terms)} is not linear in it")
-        return a, b, residual.xreplace({current: 0, previous: 0})
+        slopes = [sympy.diff(residual, u) for u in unknowns]
+        if any(a.has(*unknowns) for a in slopes):
+            raise ImplicitUpdateError(f"the equation for {what} is not linear in it")
+        return slopes, residual.xreplace({u: 0 for u in unknowns})
 
     def as_scalar(self, x):
         return None if self.atoms.is_component(x) else x

@@ -64,9 +64,9 @@ class EMA(History):
         normalization = 1 / (1 - decay ** (STEP + 1)) if bool(bias_correction) else sympy.Integer(1)
         weight = (1 - decay) * decay**_k * normalization
         if order >= 2:
-            result = _one_field(alg, series, weight, order)
+            result = _one_field(expander.unknowns, series, weight, order)
         else:
-            result = _first_order(alg, series, weight, order)
+            result = _first_order(expander.unknowns, series, weight, order)
         if init != 0:
             result = result + Series.constant(alg, alg.constant(tidy(init * decay ** (STEP + 1) * normalization)), order)
         return result
@@ -110,11 +110,12 @@ def _history(alg, value, weight, what):
     return total
 
 
-def _first_order(alg, series, weight, order):
+def _first_order(unknowns, series, weight, order):
+    alg = unknowns.algebra
     coeffs = [_history(alg, series.coeffs[0], weight, "the averaged quantity")]
     if order == 1:
         drift = alg.zero
-        f0 = separate(alg, alg.term(0), "the order-0 field")
+        f0 = separate(alg, unknowns.term(0), "the order-0 field")
         for s_x, x0 in separate(alg, series.coeffs[0], "the averaged quantity"):
             for s_f, y in f0:
                 inner = closed_sum(s_f.xreplace({STEP: STEP - _l}), _l, 1, _k)
@@ -125,11 +126,12 @@ def _first_order(alg, series, weight, order):
     return Series(alg, coeffs)
 
 
-def _one_field(alg, series, weight, order):
+def _one_field(unknowns, series, weight, order):
     """Orders >= 2: only when nothing depends on the step (one autonomous
     flow, finite moments); otherwise the ordered products of step flows
     would be needed."""
-    stepped = [c for c in list(series.coeffs) + [alg.term(i) for i in range(order)]
+    alg = unknowns.algebra
+    stepped = [c for c in list(series.coeffs) + [unknowns.term(i) for i in range(order)]
                if any(s != 1 for s, _ in separate(alg, c, "the expansion"))]
     if stepped:
         raise DescriptionError(
@@ -138,7 +140,7 @@ def _one_field(alg, series, weight, order):
             "first order for optimizers with memory; modeq.derive_steps(optimizer, steps=N, order=k) gives "
             "every order for concrete steps 0..N-1, the stationary regime every order for late steps"
         )
-    return series.flow_moments(lambda r: closed_sum(weight * (-_k) ** r, _k, 0, STEP))
+    return series.flow_moments(lambda r: closed_sum(weight * (-_k) ** r, _k, 0, STEP), unknowns.flow_field(order))
 
 
 def ema(x, decay, init=0, bias_correction: bool = False) -> sympy.Expr:

@@ -40,4 +40,4 @@ class History(Primitive):
         return getattr(self, f"_{expander.regime.method}")(expander, order)
 
     def _stationary(self, expander, order):
-        return expander.expand(self.args[0], order).flow_moments(self.moment)
+        return expander.expand(self.args[0], order).flow_moments(self.moment, expander.unknowns.flow_field(order))

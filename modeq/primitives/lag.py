@@ -50,7 +50,7 @@ class Lag(History):
         series = expander.expand(x, order).map(lambda v: alg.shift_step(v, k))
         # u(theta_{n-k}) = exp(-h L_{f^(n-1)}) ... exp(-h L_{f^(n-k)}) u: innermost first
         for back in range(k, 0, -1):
-            field = Series(alg, [alg.shift_step(alg.term(i), back) for i in range(order)] or [alg.zero])
+            field = Series(alg, [alg.shift_step(expander.unknowns.term(i), back) for i in range(order)] or [alg.zero])
             series = series.flow_moments(lambda r: sympy.Integer(-1) ** r, field)
         return series
 
