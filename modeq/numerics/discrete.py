@@ -112,6 +112,9 @@ class _Module(Lowering):
             self.functions[name] = ""  # reserved: make() may define helpers first
             make(self)
 
+    def name(self, symbol, code):
+        self.names[symbol] = code
+
     def define(self, name, signature, lines):
         self.functions[name] = f"\n\n{JIT}\ndef {name}({signature}):\n" + "".join(f"    {line}\n" for line in lines)
 
@@ -155,7 +158,7 @@ def optimizer_source(update: sympy.Expr, losses: Sequence[sympy.Expr], params: S
     extra = lowered.free_symbols - {THETA, H} - symbols
     for n in nodes.nodes:
         for a in n.args:
-            extra |= a.free_symbols - {THETA, H} - symbols
+            extra |= a.free_symbols - {THETA, H} - symbols - set(n.primitive.bound)
     if extra:
         names = ", ".join(sorted(map(str, extra)))
         raise DescriptionError(f"the update still contains {names}; give numeric values for them (values={{...}})")

@@ -9,6 +9,7 @@ from .history import History
 from .hvp import HVP, hvp
 from .lag import Lag, lag
 from .reduce_sum import ReduceSum, norm, reduce_sum
+from .state import State, state
 
 __all__ = ["Primitive", "Lowering", "History", "Grad", "grad", "Lag", "lag", "EMA", "ema", "ReduceSum",
-           "reduce_sum", "norm", "HVP", "hvp"]
+           "reduce_sum", "norm", "HVP", "hvp", "State", "state"]

@@ -43,7 +43,8 @@ class Lowering:
     make)`` calls ``make(self)`` once per module, which adds module-level
     functions with ``define(name, signature, lines)`` and may generate them
     from ``losses`` (0 the full loss, 1..m the batches) and ``params`` with
-    ``cse(exprs, targets, names)``."""
+    ``cse(exprs, targets, names)``; ``name(symbol, code)`` prints a bound
+    symbol."""
 
     losses: tuple
     params: tuple
@@ -64,6 +65,9 @@ class Lowering:
 
     def define(self, name: str, signature: str, lines) -> None: ...
 
+    def name(self, symbol: sympy.Symbol, code: str) -> None:
+        """Print the bound ``symbol`` as ``code`` (a state's previous value)."""
+
 
 class Primitive(sympy.Function):
     """Base of the primitives: real-valued, never a number (even ``Grad(0)``,
@@ -75,6 +79,8 @@ class Primitive(sympy.Function):
     memory: ClassVar[bool] = False
     #: Whether the value is the same in every component (a reduction).
     scalar: ClassVar[bool] = False
+    #: Symbols bound inside the node (a state's previous value), not free.
+    bound: ClassVar[tuple] = ()
 
     def _eval_is_extended_real(self):
         return True
@@ -82,7 +88,8 @@ class Primitive(sympy.Function):
     def expand(self, expander: Any, order: int) -> Series:
         """The series of this node known to ``order``; ``expander`` is the
         :class:`~modeq.expansion.Expander` (above this module: it calls this
-        method), which gives ``algebra``, ``regime``, ``loss``, ``offset``,
+        method), which gives ``unknowns`` (the known terms :math:`f_i` and
+        state manifolds), ``algebra``, ``regime``, ``loss``, ``offset``,
         ``expand(node, order)`` and ``constant(value, order)``."""
         raise NotImplementedError
 
