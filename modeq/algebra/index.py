@@ -34,7 +34,7 @@ from typing import Sequence
 
 import sympy
 
-from . import linear
+from . import factoring, linear
 from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError
 
 __all__ = ["ATOMS", "IndexAlgebra", "Gradient", "Contraction", "Reduction", "Placeholder", "D", "S", "g", "theta", "p"]
@@ -59,7 +59,7 @@ def _tidy_coefficient(c: sympy.Expr) -> sympy.Expr:
     derivation and reads no better."""
     if all(s in ATOMS._definitions for s in c.free_symbols):
         return expand(c)
-    return sympy.factor(sympy.expand_power_exp(c))
+    return factoring.factor(sympy.expand_power_exp(c))
 
 
 def distribute(x: sympy.Expr) -> sympy.Expr:
