@@ -30,7 +30,7 @@ from .algebra.base import ImplicitUpdateError
 from .equation import ComponentField, ModifiedEquation
 from .expansion import Expander
 from .optimizers.base import Optimizer
-from .optimizers.language import DescriptionError
+from .optimizers.language import DescriptionError, h
 from .regimes import Regime, get_regime
 from .series import Series
 from .unknowns import Unknowns
@@ -71,9 +71,16 @@ def solve_terms(
         lhs = f.flow_moments(lambda s: sympy.Integer(steps) ** s / (s + 1), f).shift(1).scale(steps)
         residual = algebra.add(rhs.coeffs[k + 1], algebra.mul(algebra.constant(-1), lhs.coeffs[k + 1]))
         try:
-            unknowns.fix(solve_linear(unknowns, regime, residual))
+            term = solve_linear(unknowns, regime, residual)
         except ImplicitUpdateError as error:
             raise DescriptionError(f"order {k}: {error}") from None
+        if algebra.contains(term, h):
+            raise DescriptionError(
+                f"order {k}: the term f_{k} contains the step size h, so the expansion in powers of h is not "
+                "one (a hyperparameter or a decay of the update depends on h); write the h-dependence explicitly "
+                "as powers of h in the update, or as a slow state"
+            )
+        unknowns.fix(term)
         if progress is not None:
             progress(k)
     return list(unknowns.terms)

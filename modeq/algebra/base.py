@@ -125,6 +125,10 @@ class FieldAlgebra(ABC, Generic[V]):
         naming ``what``."""
 
     @abstractmethod
+    def contains(self, x: V, symbol: sympy.Symbol) -> bool:
+        """Whether ``symbol`` occurs in ``x`` (inside atoms included)."""
+
+    @abstractmethod
     def as_scalar(self, x: V) -> sympy.Expr | None:
         """``x`` as a scalar expression if it is the same in every component."""
 

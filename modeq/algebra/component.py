@@ -149,6 +149,9 @@ class ComponentAlgebra(FieldAlgebra[Field]):
             rest.append(r.xreplace({u[j]: 0 for u in unknowns}))
         return [tuple(column) for column in slopes], tuple(rest)
 
+    def contains(self, x, symbol):
+        return symbol in self._free(x)
+
     def as_scalar(self, x):
         first = x[0]
         if all(u == first for u in x) and not set(self.params) & first.free_symbols:

@@ -352,6 +352,9 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
             raise ImplicitUpdateError(f"the equation for {what} is not linear in it")
         return slopes, residual.xreplace({u: 0 for u in unknowns})
 
+    def contains(self, x, symbol):
+        return self.atoms.depends_on(x, lambda s: s == symbol)
+
     def as_scalar(self, x):
         return None if self.atoms.is_component(x) else x
 

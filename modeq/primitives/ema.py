@@ -25,7 +25,7 @@ import math
 import sympy
 
 from ..algebra.base import STEP
-from ..description import DescriptionError
+from ..description import DescriptionError, h
 from ..regimes import INNER_INDEX as _l, SUM_INDEX as _k, closed_sum, ema_moment, separate, tidy
 from ..series import Series
 from .history import History
@@ -143,6 +143,27 @@ def _one_field(unknowns, series, weight, order):
     return series.flow_moments(lambda r: closed_sum(weight * (-_k) ** r, _k, 0, STEP), unknowns.flow_field(order))
 
 
+def check_decay(decay: sympy.Expr) -> None:
+    r"""A decay :math:`\beta` must be fixed as :math:`h \to 0` and in :math:`[0, 1)`;
+    otherwise the average does not forget at a rate independent of :math:`h`
+    and its moment series :math:`c_r(\beta)` is not an expansion in :math:`h`."""
+    if decay.has(h):
+        raise DescriptionError(
+            f"the decay {decay} depends on the step size h, so the average is not fast (it forgets at a rate that "
+            "vanishes with h) and its expansion would put h into the derived terms; write it as a slow state, "
+            "e.g. state(lambda m: m + c*h*(x - m)), or use a decay fixed as h -> 0"
+        )
+    if decay.is_number:
+        if decay == 1:
+            raise DescriptionError(
+                "a decay of 1 never forgets: that is a running sum, not a moving average; write it as a slow state "
+                "with the step size, e.g. AdaGrad's state(lambda v: v + h*grad()**2) (h = eta^2, V' = h V)"
+            )
+        if not (decay.is_real and 0 <= decay < 1):
+            raise DescriptionError(f"the decay {decay} is outside [0, 1): the average would not converge")
+
+
 def ema(x, decay, init=0, bias_correction: bool = False) -> sympy.Expr:
     r"""Exponential moving average :math:`m_{n+1} = \beta m_n + (1-\beta) x_n`."""
+    check_decay(sympy.sympify(decay))
     return EMA(sympy.sympify(x), sympy.sympify(decay), sympy.sympify(init), sympy.true if bias_correction else sympy.false)

@@ -15,7 +15,10 @@ import sympy
 
 from ..description import DescriptionError
 from ..series import Series
+from .base import Primitive
+from .ema import EMA
 from .history import History
+from .state import State
 
 __all__ = ["Lag", "lag"]
 
@@ -42,11 +45,7 @@ class Lag(History):
 
     def _exact(self, expander, order):
         alg, (x, k, init) = expander.algebra, (self.args[0], self.steps_back, self.args[2])
-        if init is not sympy.nan and init != 0:
-            raise DescriptionError(
-                "the exact regime supports lag(x, k) whose value before the start is the first value (init=None) "
-                "or zero"
-            )
+        _check_exact_start(x, init)
         series = expander.expand(x, order).map(lambda v: alg.shift_step(v, k))
         # u(theta_{n-k}) = exp(-h L_{f^(n-1)}) ... exp(-h L_{f^(n-k)}) u: innermost first
         for back in range(k, 0, -1):
@@ -76,6 +75,32 @@ class Lag(History):
                  f"        buf_{name}[:, j] = {fill}",
                  f"    {name}[j] = buf_{name}[it % {k}, j]",
                  f"    buf_{name}[it % {k}, j] = value")
+
+
+def _check_exact_start(x, init) -> None:
+    r"""The exact regime continues the closed forms of step :math:`n` to the
+    steps :math:`n - k < 0` before the start. That is the first value
+    (``init=None``) for a memoryless quantity (the step flows before the start
+    vanish: :math:`f^{(-1)} = 0`), and zero (``init=0``) for a moving average
+    started at zero without bias correction (an empty sum); anything else
+    would be silently wrong, so it is refused."""
+    memory = [node for node in x.atoms(Primitive) if node.memory]
+    if init is sympy.nan and not memory:
+        return
+    average = x.as_ema() if isinstance(x, State) else x
+    if init == 0 and isinstance(average, EMA) and average.args[2] == 0 and average.args[3] == sympy.false:
+        return
+    if init is sympy.nan:
+        reason = "of a quantity with memory, whose closed form before the start is not its first value"
+    elif init == 0:
+        reason = ("with init=0 of a quantity that is not a moving average started at zero without bias correction, "
+                  "whose closed form before the start is not zero")
+    else:
+        reason = f"with init={init}"
+    raise DescriptionError(
+        f"the exact regime cannot start lag({x}, k) {reason}; modeq.derive_steps(optimizer, steps=N) gives the "
+        "fields of concrete steps with the value before the start as written"
+    )
 
 
 def lag(x, k: int = 1, init=None) -> sympy.Expr:
