@@ -11,6 +11,7 @@ without materializing components (DESIGN.md §5.4) by any representation that
 provides
 
 * :meth:`Backend.theta`, :meth:`Backend.grad` — :math:`\theta`, :math:`\nabla E_b`;
+* :meth:`Backend.value` — the loss value :math:`E_b(\theta)`, a scalar;
 * :meth:`Backend.contract` — :math:`D_k[X_1..X_k]` for vectors :math:`X_i`
   evaluated first and held fixed;
 * :meth:`Backend.reduce` — :math:`S[X]`, a scalar;
@@ -50,7 +51,7 @@ import sympy
 from .algebra import ATOMS
 from .algebra.base import STEP
 from .algebra.component import check_loss
-from .algebra.index import Contraction, Gradient, Reduction
+from .algebra.index import Contraction, Gradient, LossValue, Reduction
 
 __all__ = ["Backend", "Evaluator", "NumpyBackend", "atom_table", "constants_for"]
 
@@ -92,6 +93,10 @@ class Backend(ABC, Generic[Value]):
         r""":math:`\nabla E(\theta)` (``loss`` None) or :math:`\nabla E_b(\theta)` (``loss`` = b)."""
 
     @abstractmethod
+    def value(self, point: Value, loss: int | None) -> Value:
+        r""":math:`E(\theta)` (``loss`` None) or :math:`E_b(\theta)`, a scalar."""
+
+    @abstractmethod
     def contract(self, point: Value, args: Sequence[Value], loss: int | None) -> Value:
         r""":math:`D_k[X_1..X_k]_j = \sum_{i_1..i_k} \nabla_{j i_1..i_k} E_b(\theta)\, X_{1,i_1}\cdots X_{k,i_k}`."""
 
@@ -127,6 +132,15 @@ class _Grad:
 
     def run(self, backend: Backend, point, slots: list) -> Any:
         return backend.grad(point, self.loss)
+
+
+@dataclass(frozen=True)
+class _Value:
+    loss: int | None
+    inputs: tuple[int, ...] = ()
+
+    def run(self, backend: Backend, point, slots: list) -> Any:
+        return backend.value(point, self.loss)
 
 
 @dataclass(frozen=True)
@@ -240,6 +254,8 @@ class Evaluator(Generic[Value]):
             node = _Theta()
         elif isinstance(definition, Gradient):
             node = _Grad(definition.loss)
+        elif isinstance(definition, LossValue):
+            node = _Value(definition.loss)
         elif isinstance(definition, Contraction):
             node = _Contract(tuple(self._slot(a.xreplace(self._constants)) for a in definition.args), definition.loss)
         elif isinstance(definition, Reduction):
@@ -291,7 +307,7 @@ class NumpyBackend(Backend[np.ndarray]):
         for label, batch in enumerate(batches or (), start=1):
             self.losses[label] = check_loss(batch, self.params)[0]
         self._arrays: dict[tuple[int | None, int], sympy.Array] = {}
-        self._functions: dict[tuple[int | None, int], Callable[..., Any]] = {}
+        self._functions: dict[tuple[int | None, int | str], Callable[..., Any]] = {}
 
     @property
     def dimension(self) -> int:
@@ -320,6 +336,13 @@ class NumpyBackend(Backend[np.ndarray]):
 
     def grad(self, point, loss):
         return self.derivative(point, loss, 1)
+
+    def value(self, point, loss):
+        self._tensor(loss, 1)  # the clear error for a missing batch loss
+        key = (loss, "value")
+        if key not in self._functions:
+            self._functions[key] = sympy.lambdify(self.params, self.losses[loss], modules="numpy")
+        return np.asarray(float(self._functions[key](*point)))
 
     def contract(self, point, args, loss):
         tensor = self.derivative(point, loss, len(args) + 1)

@@ -23,7 +23,7 @@ from typing import Any
 import sympy
 
 from .algebra import ATOMS
-from .algebra.index import Contraction, Gradient, Reduction
+from .algebra.index import Contraction, Gradient, LossValue, Reduction
 from .codec import DecodeError, Encoder, decode_nodes
 from .optimizers.base import Domain, HyperParameter, Optimizer
 from .optimizers.library import BUILTIN
@@ -58,7 +58,7 @@ def _atoms_of(expr: sympy.Expr, out: dict) -> None:
                 _atoms_of(a, out)
         elif isinstance(definition, Reduction):
             _atoms_of(definition.arg, out)
-        elif not isinstance(definition, Gradient):
+        elif not isinstance(definition, (Gradient, LossValue)):
             continue
         out[symbol] = definition
 
@@ -103,6 +103,8 @@ def to_json(equation) -> dict:
 def _atom_json(symbol, definition, encoder: Encoder) -> dict:
     if isinstance(definition, Gradient):
         return {"symbol": encoder.add(symbol), "kind": "gradient", "loss": definition.loss}
+    if isinstance(definition, LossValue):
+        return {"symbol": encoder.add(symbol), "kind": "loss", "loss": definition.loss}
     if isinstance(definition, Contraction):
         return {"symbol": encoder.add(symbol), "kind": "contraction", "loss": definition.loss,
                 "args": [encoder.add(a) for a in definition.args]}
@@ -134,6 +136,8 @@ def from_json(data: Any) -> SavedEquation:
                 raise DecodeError(f"bad batch label {loss!r}")
             if atom["kind"] == "gradient":
                 new = ATOMS.intern(Gradient(loss))
+            elif atom["kind"] == "loss":
+                new = ATOMS.intern(LossValue(loss))
             elif atom["kind"] == "contraction":
                 new = ATOMS.contraction([node(a).xreplace(mapping) for a in atom["args"]], loss)
             elif atom["kind"] == "reduction":

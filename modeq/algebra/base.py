@@ -68,6 +68,10 @@ class FieldAlgebra(ABC, Generic[V]):
         r"""The gradient :math:`\nabla E` (or :math:`\nabla E_b` of batch ``loss`` = b)."""
 
     @abstractmethod
+    def loss_value(self, loss: int | None = None) -> V:
+        r"""The loss value :math:`E` (or :math:`E_b` of batch ``loss`` = b), a scalar, broadcast."""
+
+    @abstractmethod
     def contract(self, args: Sequence[V], loss: int | None = None) -> V:
         r""":math:`D_k[X_1,\dots,X_k]_j = \sum_{i_1..i_k} \nabla_{j i_1 \dots i_k} E\, X_{1,i_1}\cdots X_{k,i_k}`
         (of :math:`E_b` for batch ``loss`` = b)."""

@@ -17,7 +17,7 @@ import sympy
 from collections import defaultdict
 
 from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError
-from .index import Contraction, Gradient, Reduction, expand
+from .index import Contraction, Gradient, LossValue, Reduction, expand
 
 __all__ = ["ComponentAlgebra", "check_loss"]
 
@@ -88,6 +88,9 @@ class ComponentAlgebra(FieldAlgebra[Field]):
 
     def grad(self, loss=None):
         return tuple(self.derivative((j,), loss) for j in range(self.dimension))
+
+    def loss_value(self, loss=None):
+        return (self.derivative((), loss),) * self.dimension
 
     def contract(self, args, loss=None):
         out = []
@@ -221,6 +224,8 @@ class ComponentAlgebra(FieldAlgebra[Field]):
             value = self.theta()
         elif isinstance(definition, Gradient):
             value = self.grad(definition.loss)
+        elif isinstance(definition, LossValue):
+            value = self.loss_value(definition.loss)
         elif isinstance(definition, Contraction):
             value = self.contract([self.materialize(a, atoms) for a in definition.args], definition.loss)
         elif isinstance(definition, Reduction):

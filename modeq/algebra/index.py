@@ -9,6 +9,8 @@ A field is a SymPy expression for its component :math:`j` in *atoms*:
   symmetric in their arguments and linear over scalars;
 * reductions ``S[X]`` — the scalar :math:`\sum_i X_i`, constant across
   components;
+* ``E`` — the loss value :math:`E(\theta)` (``E_b`` for a batch loss), a
+  scalar, with :math:`L_f E = S[g\,f]`;
 * ``p`` — the dimension (from :math:`S[c] = p\,c` for a scalar :math:`c`).
 
 Each atom is an ordinary :class:`sympy.Symbol` whose meaning is kept in one
@@ -20,6 +22,7 @@ sorted.
 
 The Lie derivative closes on the atoms (DESIGN.md §2.1):
 :math:`L_f g = D_1[f]`, :math:`L_f \theta = f`, :math:`L_f S[X] = S[L_f X]`,
+:math:`L_f E = S[g\,f]`,
 :math:`L_f D_k[X_1..X_k] = D_{k+1}[X_1..X_k, f] + \sum_a D_k[.., L_f X_a, ..]`,
 and the chain rule for everything elementwise. Expression size does not grow
 with the dimension.
@@ -37,7 +40,8 @@ import sympy
 from . import factoring, linear
 from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError
 
-__all__ = ["ATOMS", "IndexAlgebra", "Gradient", "Contraction", "Reduction", "Placeholder", "D", "S", "g", "theta", "p"]
+__all__ = ["ATOMS", "IndexAlgebra", "Gradient", "LossValue", "Contraction", "Reduction", "Placeholder", "D", "S", "g",
+           "theta", "p"]
 
 _EXPAND = dict(power_base=False, power_exp=False, log=False, mul=True, multinomial=True, deep=True)
 
@@ -82,6 +86,13 @@ def distribute(x: sympy.Expr) -> sympy.Expr:
 @dataclass(frozen=True)
 class Gradient:
     r""":math:`\nabla_j E` (``loss`` None) or :math:`\nabla_j E_b`."""
+
+    loss: int | None = None
+
+
+@dataclass(frozen=True)
+class LossValue:
+    r"""The value :math:`E(\theta)` (``loss`` None) or :math:`E_b(\theta)`, a scalar."""
 
     loss: int | None = None
 
@@ -133,13 +144,15 @@ class AtomRegistry:
         symbol = sympy.Symbol(name)
         self._symbols[definition] = symbol
         self._definitions[symbol] = definition
-        (self.scalar if isinstance(definition, Reduction) else self.component).add(symbol)
+        (self.scalar if isinstance(definition, (Reduction, LossValue)) else self.component).add(symbol)
         return symbol
 
     @staticmethod
     def _name(definition) -> str:
         if isinstance(definition, Gradient):
             return "g" if definition.loss is None else f"g_{definition.loss}"
+        if isinstance(definition, LossValue):
+            return "E" if definition.loss is None else f"E_{definition.loss}"
         if isinstance(definition, Contraction):
             label = "" if definition.loss is None else f"^({definition.loss})"
             return f"D_{len(definition.args)}{label}[{', '.join(map(str, definition.args))}]"
@@ -297,6 +310,9 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     def grad(self, loss=None):
         return self.atoms.intern(Gradient(loss))
 
+    def loss_value(self, loss=None):
+        return self.atoms.intern(LossValue(loss))
+
     def contract(self, args, loss=None):
         return self.atoms.contraction(args, loss)
 
@@ -414,6 +430,8 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
             return field
         if isinstance(definition, Gradient):
             return self.atoms.contraction([field], definition.loss)
+        if isinstance(definition, LossValue):
+            return self.atoms.reduction(self.atoms.intern(Gradient(definition.loss)) * field)
         if isinstance(definition, Contraction):
             args = list(definition.args)
             total = self.atoms.contraction(args + [field], definition.loss)

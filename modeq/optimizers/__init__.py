@@ -4,11 +4,13 @@ from .base import Domain, HyperParameter, Optimizer, decay, nonnegative, optimiz
 from .language import *  # noqa: F403 - the description language: h, theta, the primitives
 from .language import __all__ as _LANGUAGE
 from .variants import adabelief, adan, ademamix, qhadam, qhm
-from .library import BUILTIN, adam, adamw, gd, get, heavy_ball, heavy_ball_ema, lion, nesterov, rmsprop, sam, signum, usam
+from .library import (BUILTIN, adam, adamw, gd, get, heavy_ball, heavy_ball_ema, lion, nesterov, polyak, rmsprop, sam,
+                      signum, usam)
 
 __all__ = [
     "Domain", "HyperParameter", "Optimizer", "decay", "nonnegative", "optimizer", "positive", "real",
     *_LANGUAGE, "BUILTIN", "get",
     "adabelief", "adan", "ademamix", "qhadam", "qhm",
-    "adam", "adamw", "gd", "heavy_ball", "heavy_ball_ema", "lion", "nesterov", "rmsprop", "sam", "signum", "usam",
+    "adam", "adamw", "gd", "heavy_ball", "heavy_ball_ema", "lion", "nesterov", "polyak", "rmsprop", "sam", "signum",
+    "usam",
 ]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from sympy import sqrt
 
-from .base import decay, nonnegative, optimizer, positive
-from .language import ema, grad, h, lag, norm, smooth_sign, theta
+from .base import decay, nonnegative, optimizer, positive, real
+from .language import ema, grad, h, lag, loss, norm, reduce_sum, smooth_sign, theta
 from .variants import adabelief, adan, ademamix, qhadam, qhm
 
-__all__ = ["gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum", "lion"]
+__all__ = ["gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum", "lion",
+           "polyak"]
 
 _BETA = decay(0.9, r"\beta", "momentum / first-moment decay")
 _RHO = decay(0.999, r"\rho", "second-moment decay")
@@ -120,8 +121,19 @@ def lion(beta1, beta2, delta):
     return -smooth_sign(beta1 * momentum_before_step + (1 - beta1) * g, delta)
 
 
+@optimizer(E_star=real(0.0, r"E^*", "estimate of the minimal value of the loss"))
+def polyak(E_star):
+    r"""Polyak's step size (Polyak 1987; the stochastic Polyak step of Loizou
+    et al. 2021 with :math:`c = 1` and no cap), scaled by :math:`h`:
+    :math:`\theta_{n+1} = \theta_n - h\,\frac{E(\theta_n) - E^*}{\|\nabla E(\theta_n)\|^2}\,\nabla E(\theta_n)`
+    (:math:`h = 1` is Polyak's own step). The field is singular where
+    :math:`\nabla E = 0`: the expansion holds away from stationary points."""
+    g = grad()
+    return -(loss() - E_star) / reduce_sum(g**2) * g
+
+
 BUILTIN = {opt.name: opt for opt in (gd, heavy_ball, heavy_ball_ema, nesterov, rmsprop, adam, adamw, sam, usam, signum, lion,
-                                     adabelief, adan, ademamix, qhadam, qhm)}
+                                     adabelief, adan, ademamix, qhadam, qhm, polyak)}
 
 
 def get(name: str):

@@ -8,8 +8,9 @@ from .grad import Grad, grad
 from .history import History
 from .hvp import HVP, hvp
 from .lag import Lag, lag
+from .loss_value import Loss, loss
 from .reduce_sum import ReduceSum, norm, reduce_sum
 from .state import State, state
 
 __all__ = ["Primitive", "Lowering", "History", "Grad", "grad", "Lag", "lag", "EMA", "ema", "ReduceSum",
-           "reduce_sum", "norm", "HVP", "hvp", "State", "state"]
+           "reduce_sum", "norm", "HVP", "hvp", "State", "state", "Loss", "loss"]

@@ -23,7 +23,7 @@ from sympy.printing.latex import LatexPrinter
 
 from ..algebra import ATOMS
 from ..algebra.base import STEP
-from ..algebra.index import Contraction, Gradient, Reduction
+from ..algebra.index import Contraction, Gradient, LossValue, Reduction
 from ..optimizers.base import Optimizer
 from ..optimizers.language import h
 from ..quantities import loss_batch, named_gradient, norm_kind
@@ -72,6 +72,8 @@ class IndexLatexPrinter(LatexPrinter):
             return self._theta()
         if isinstance(definition, Gradient):
             return self._gradient(definition.loss)
+        if isinstance(definition, LossValue):
+            return self._loss(definition.loss)
         if isinstance(definition, Contraction):
             text = self._contraction(definition)
             return text if bare else rf"\left({text}\right)"

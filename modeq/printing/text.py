@@ -43,7 +43,7 @@ import sympy
 from sympy.printing.str import StrPrinter
 
 from ..algebra.base import STEP
-from ..algebra.index import Contraction, Gradient, Reduction
+from ..algebra.index import Contraction, Gradient, LossValue, Reduction
 from ..optimizers.base import Optimizer, exact_number
 from ..optimizers.language import h
 from ..quantities import atoms_of, loss_batch, named_gradient, norm_kind
@@ -292,6 +292,8 @@ class TextPrinter(StrPrinter):
             return f"θ̃_{self._index}"
         if isinstance(definition, Gradient):
             return f"∇_{self._index} {self._loss(definition.loss)}"
+        if isinstance(definition, LossValue):
+            return self._loss(definition.loss)
         if isinstance(definition, Contraction):
             text = self._contraction(definition)
             return text if bare else f"({text})"

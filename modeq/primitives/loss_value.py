@@ -1,0 +1,84 @@
+r"""``loss(shift=0)``: the value :math:`E_n(\theta_n + \text{shift})` of the
+step's loss, a scalar (Polyak and stochastic Polyak steps, ALIG).
+
+In index form the value is the scalar atom :math:`E` with
+:math:`L_f E = S[g\,f]` (:mod:`modeq.algebra.index`). Expansion: at a shifted
+point (a shift :math:`\delta = O(h)`, plus the displacement of an epoch's
+composed steps) the Taylor series
+
+.. math:: E(\theta + \delta) = E + \sum_{r \ge 1} \frac{1}{r!}\,\nabla^r E[\delta, \dots, \delta],
+          \qquad \nabla^r E[X_1, \dots, X_r] = S\big[X_1\, D_{r-1}[X_2, \dots, X_r]\big]
+
+(:math:`D_0 = g`). Lowering: the step's loss generated with CSE, evaluated
+at the shifted point.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import combinations_with_replacement
+from math import factorial, prod
+
+import sympy
+
+from ..description import DescriptionError
+from ..series import Series
+from .base import Primitive
+
+__all__ = ["Loss", "loss"]
+
+
+class Loss(Primitive):
+    r"""``Loss(shift)``: :math:`E_n(\theta_n + \text{shift})`, a scalar."""
+
+    nargs = 1
+    scalar = True
+
+    def expand(self, expander, order):
+        alg, shift = expander.algebra, self.args[0]
+        if shift == 0 and expander.offset is None:
+            return expander.constant(alg.loss_value(expander.loss), order)
+        delta = expander.expand(shift, order)
+        if expander.offset is not None:
+            delta = delta + expander.offset.truncate(order)
+        if not alg.is_zero(delta.coeffs[0]):
+            raise DescriptionError(f"loss(shift) needs a shift that vanishes as h -> 0 (O(h)); the shift {shift} does not")
+        coeffs = [alg.loss_value(expander.loss)] + [alg.zero] * order
+        for r in range(1, order + 1):
+            for indices in combinations_with_replacement(range(1, order + 1), r):
+                power = sum(indices)
+                if power > order:
+                    continue
+                first, *rest = [delta.coeffs[i] for i in indices]
+                inner = alg.contract(rest, expander.loss) if rest else alg.grad(expander.loss)
+                weight = sympy.Rational(1, prod(factorial(m) for m in Counter(indices).values()))
+                term = alg.reduce_sum(alg.mul(first, inner))
+                coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(weight), term))
+        return Series(alg, coeffs)
+
+    def lower(self, out, name, args):
+        out.function("_loss", _loss_functions)
+        out.setup(f"point_{name} = np.empty(p)")
+        out.step("for j in range(p):", f"    point_{name}[j] = th[j] + {out.code(args[0])}",
+                 f"{name} = _loss(point_{name}, b)")
+
+
+def _loss_functions(out) -> None:
+    """``_loss_<b>(x)`` for each loss (0 the full loss, 1..m the batches) and
+    the dispatcher ``_loss(x, b)``."""
+    params = out.params
+    names = {s: f"a{i}" for i, s in enumerate(params)}
+    for b, value in enumerate(out.losses):
+        lines = [f"a{i} = x[{i}]" for i in range(len(params))]
+        lines += out.cse([value], ["value"], names) + ["return value"]
+        out.define(f"_loss_{b}", "x", lines)
+    branches = []
+    for b in range(len(out.losses)):
+        branches += [f"{'if' if b == 0 else 'elif'} b == {b}:", f"    return _loss_{b}(x)"]
+    out.define("_loss", "x, b", branches + ["return math.nan"])
+
+
+def loss(shift=0) -> sympy.Expr:
+    r"""The value :math:`E_n(\theta_n + \text{shift})` of the step's loss (a scalar);
+    ``shift`` must be :math:`O(h)`."""
+    return Loss(sympy.sympify(shift))
