@@ -49,8 +49,19 @@ gradient):
     ``derive`` refuses it (AdaBelief's belief is the same variance, kept away
     from zero by the ε it adds at every step).
 
-Not here yet (they need the general state model of issue 14): ``Adagrad`` (a
-sum of squares that grows without bound: a slow state), ``NAdam`` (its
+``Adagrad(lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, maximize=False)``
+    torch's sum :math:`S_{n+1} = S_n + g_n^2` grows without bound, so with
+    :math:`h` = ``lr`` its increment is :math:`O(1)`: no modified equation in
+    that scaling. The step size is therefore :math:`h = \mathrm{lr}^2` and the
+    state :math:`V = hS` (a *slow* state, :math:`V_{n+1} = V_n + h g_n^2`,
+    :math:`V_0 = h\,S_0`): :math:`\mathrm{lr}\,g/(\sqrt{S}+\varepsilon)
+    = h\,g/(\sqrt{V} + \sqrt{h}\,\varepsilon)`, so
+    :math:`U_n = -g_n/(\sqrt{V_{n+1}} + \sqrt{h}\,\varepsilon)`, and
+    :func:`from_torch` returns ``h = lr**2``. ``lr_decay`` (the step size
+    :math:`\mathrm{lr}/(1 + n\,\mathrm{lr\_decay})`, a schedule in :math:`n`)
+    is refused unless 0.
+
+Not here yet: ``NAdam`` (its
 momentum-decay schedule :math:`\mu_t = \beta_1(1-\tfrac12 0.96^{t\psi})`
 depends on the step), ``RAdam`` (a rectification switched on by the step
 count), ``Adam(amsgrad=True)`` (running maximum, see above).
@@ -96,9 +107,9 @@ import sympy
 from sympy import sqrt
 
 from .base import Optimizer, decay, nonnegative, optimizer, positive
-from .language import DescriptionError, ema, grad, theta
+from .language import DescriptionError, ema, grad, h, state, theta
 
-__all__ = ["SGD", "Adam", "AdamW", "RMSprop", "TORCH", "TorchMapping", "from_torch"]
+__all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "TORCH", "TorchMapping", "from_torch"]
 
 _EPS = positive(1e-8, r"\varepsilon", "added to the root of the second moment (outside the root, as in torch)")
 _BETA1 = decay(0.9, r"\beta_1", "first-moment decay (torch: betas[0])")
@@ -192,14 +203,33 @@ def RMSprop(alpha, eps, weight_decay, momentum, *, centered=False, maximize=Fals
     return -_buffer(g / (sqrt(v) + eps), momentum)
 
 
+@optimizer(
+    eps=positive(1e-10, r"\varepsilon", "added to the root of the sum of squares (outside the root, as in torch)"),
+    weight_decay=nonnegative(0.0, r"\lambda", "L2 penalty added to the gradient"),
+    initial_accumulator_value=nonnegative(0.0, "S_0", "initial value of the sum of squared gradients"),
+)
+def Adagrad(eps, weight_decay, initial_accumulator_value, *, lr_decay=0.0, maximize=False):
+    r"""``torch.optim.Adagrad`` (default ``lr=1e-2``) with the step size :math:`h = \mathrm{lr}^2`:
+    :math:`V_{n+1} = V_n + h g_n^2`, :math:`V_0 = hS_0`,
+    :math:`\theta_{n+1} = \theta_n - h\,g_n/(\sqrt{V_{n+1}} + \sqrt{h}\,\varepsilon)`."""
+    if lr_decay != 0:
+        raise DescriptionError(
+            f"Adagrad(lr_decay={lr_decay!r}): the step size lr/(1 + n*lr_decay) is a schedule in the step n, which "
+            "this description does not state; use lr_decay=0"
+        )
+    g = _gradient(weight_decay, maximize)
+    v = state(lambda v: v + h * g**2, init=h * initial_accumulator_value)
+    return -g / (sqrt(v) + sqrt(h) * eps)
+
+
 #: The entries by their torch class names.
-TORCH = {opt.name: opt for opt in (SGD, Adam, AdamW, RMSprop)}
+TORCH = {opt.name: opt for opt in (SGD, Adam, AdamW, RMSprop, Adagrad)}
 
 
 @dataclass(frozen=True)
 class TorchMapping:
     """A torch optimizer as modeq sees it: the description, the hyperparameter
-    values and the step size ``h = lr``."""
+    values and the step size (``h = lr``; ``h = lr**2`` for ``Adagrad``)."""
 
     optimizer: Optimizer
     values: dict[str, float]
@@ -211,6 +241,7 @@ _FLAGS = {
     "Adam": ("amsgrad", "maximize", "decoupled_weight_decay"),
     "AdamW": ("amsgrad", "maximize"),
     "RMSprop": ("centered", "maximize"),
+    "Adagrad": ("maximize",),
 }
 #: Implementation choices of torch, not part of the update.
 _IMPLEMENTATION = frozenset({"foreach", "fused", "capturable", "differentiable"})
@@ -226,7 +257,7 @@ def _number(value: Any, name: str) -> float:
 
 def from_torch(torch_optimizer: Any) -> TorchMapping:
     """The description, values and step size of an instantiated ``torch.optim``
-    optimizer (``SGD``, ``Adam``, ``AdamW`` or ``RMSprop``) with one parameter
+    optimizer (``SGD``, ``Adam``, ``AdamW``, ``RMSprop`` or ``Adagrad``) with one parameter
     group (or several with equal hyperparameters)."""
     name = type(torch_optimizer).__name__
     groups = getattr(torch_optimizer, "param_groups", None)
@@ -241,11 +272,14 @@ def from_torch(torch_optimizer: Any) -> TorchMapping:
     options: dict[str, Any] = {flag: bool(settings.pop(flag)) for flag in _FLAGS[name] if flag in settings}
     if name == "SGD":
         options["dampening"] = _number(settings.pop("dampening"), "dampening")
+    if name == "Adagrad":
+        options["lr_decay"] = _number(settings.pop("lr_decay"), "lr_decay")
     description = TORCH[name](**options)
     if "betas" in settings:
         beta1, beta2 = settings.pop("betas")
         settings["beta1"], settings["beta2"] = beta1, beta2
-    h = _number(settings.pop("lr"), "lr")
+    lr = _number(settings.pop("lr"), "lr")
+    h = lr**2 if name == "Adagrad" else lr
     names = {hp.name for hp in description.hyperparameters}
     values = {k: _number(v, k) for k, v in settings.items() if k in names}
     leftover = set(settings) - names - _IMPLEMENTATION

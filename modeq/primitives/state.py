@@ -169,8 +169,8 @@ class State(Primitive):
     # -- compiled iterates ------------------------------------------------------------
 
     def lower(self, out, name, args):
-        init_value = out.number(self.init, "the initial value of a state")
-        out.setup(f"{name} = np.empty(p)", f"s_{name} = np.full(p, {init_value!r})")
+        init_value = out.scalar(self.init, "the initial value of a state")
+        out.setup(f"{name} = np.empty(p)", f"s_{name} = np.full(p, {init_value})")
         out.name(self.symbol, f"s_{name}[j]")
         out.step("for j in range(p):", f"    {name}[j] = {out.code(args[1])}", f"    s_{name}[j] = {name}[j]")
 

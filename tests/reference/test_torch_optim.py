@@ -12,7 +12,7 @@ import torch
 
 import modeq
 from modeq.optimizers import DescriptionError, adam, adamw, heavy_ball, heavy_ball_ema, nesterov, rmsprop
-from modeq.optimizers.torch import SGD, Adam, AdamW, RMSprop, from_torch
+from modeq.optimizers.torch import SGD, Adagrad, Adam, AdamW, RMSprop, from_torch
 
 from torch_reference import LOSS, PARAMS, STEPS, THETA0, TOLERANCE, reference_iterates, torch_loss
 
@@ -68,6 +68,24 @@ def test_foreach_implementation_is_the_same_update(cache):
     want = reference_iterates(lambda p: torch.optim.Adam(p, lr=H, weight_decay=0.1, foreach=True))
     got = modeq.iterates(Adam, LOSS, PARAMS, THETA0, H, STEPS, {"weight_decay": 0.1}, cache_dir=cache)
     np.testing.assert_allclose(got, want, rtol=0, atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("settings", [{}, {"weight_decay": 0.1, "initial_accumulator_value": 0.5, "eps": 1e-3}],
+                         ids=["adagrad", "adagrad-wd-init-eps"])
+def test_adagrad_iterates_equal_torch_optim_with_h_lr_squared(settings, cache):
+    lr = 0.05  # Adagrad's step size is h = lr**2 (its sum of squares is a slow state V = h S)
+    want = reference_iterates(lambda p: torch.optim.Adagrad(p, lr=lr, **settings))
+    mapping = from_torch(torch.optim.Adagrad([torch.zeros(3, dtype=torch.float64, requires_grad=True)], lr=lr,
+                                             **settings))
+    assert mapping.optimizer.name == "Adagrad" and mapping.h == lr**2
+    got = modeq.iterates(Adagrad, LOSS, PARAMS, THETA0, lr**2, STEPS, values=settings, cache_dir=cache)
+    assert np.abs(want[-1] - want[0]).max() > 1e-2
+    np.testing.assert_allclose(got, want, rtol=0, atol=TOLERANCE)
+
+
+def test_adagrad_lr_decay_is_refused_as_a_schedule():
+    with pytest.raises(DescriptionError, match="schedule in the step n"):
+        from_torch(torch.optim.Adagrad([torch.zeros(2, requires_grad=True)], lr_decay=0.1))
 
 
 # -- the paper-convention built-ins: the documented identities -------------------------------
