@@ -1,4 +1,5 @@
-"""Cost of the built-in variants (modeq.optimizers.variants): derivation at
+"""Cost of the built-in variants (modeq.optimizers.variants, and polyak, the
+loss-value primitive's built-in): derivation at
 order 2 with symbolic hyperparameters, and ``verify`` at order 2 from a cold
 cache (derivation with the values, compilation of fields and optimizer,
 integration), each in a fresh interpreter; the times exclude the import of
@@ -15,13 +16,16 @@ import subprocess
 import sys
 import tempfile
 
-#: name -> (verify values, theta0, T): the cases of tests/numerics/test_variants.py
+BILINEAR = "(3/2 - 2*x*y)**2/2"
+#: name -> (verify values, theta0, T[, loss]): the cases of tests/numerics/test_variants.py and
+#: tests/engine/test_primitive_loss.py (Polyak's step needs a loss whose minimum value is E*)
 CASES = {
     "adabelief": (dict(beta1=0.9, beta2=0.95, eps=0.1, weight_decay=0.1), [1.0, 0.5], 1.0),
     "adan": (dict(beta1=0.9, beta2=0.8, beta3=0.95, eps=1e-3, weight_decay=0.1), [2.8, 3.5], 1.0),
     "ademamix": (dict(beta1=0.9, beta2=0.95, beta3=0.97, alpha=0.5, eps=1e-3, weight_decay=0.1), [2.8, 3.5], 0.4),
     "qhadam": (dict(beta1=0.9, beta2=0.95, nu1=0.7, nu2=0.9, eps=1e-3), [2.8, 3.5], 1.0),
     "qhm": (dict(beta=0.5, nu=0.7), [1.0, 0.5], 1.0),
+    "polyak": (dict(E_star=0), [1.0, 0.5], 1.0, "x**4/4 + x**2/2 + (x - 2*y)**2/2 + x**2*y**2/2"),
 }
 
 DERIVE = """
@@ -38,7 +42,7 @@ VERIFY = """
 import json, time
 import modeq
 start, cpu = time.perf_counter(), time.process_time()
-report = modeq.verify({name!r}, "(3/2 - 2*x*y)**2/2", "x,y", {theta0!r}, order=2, values={values!r}, T={T!r},
+report = modeq.verify({name!r}, {loss!r}, "x,y", {theta0!r}, order=2, values={values!r}, T={T!r},
                       cache_dir={cache!r})
 elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
 print(json.dumps({{"seconds": elapsed, "cpu": cpu, "slopes": [r.fitted for r in report.orders], "passed": report.passed}}))
@@ -53,10 +57,11 @@ def run(code: str) -> dict:
 def main() -> None:
     print(f"{'optimizer':<10} {'derive s':>9} {'(cpu)':>7} {'ops in f_2':>11} {'verify s':>9} {'(cpu)':>7}"
           "  slopes (orders 0, 1, 2)   confirmed")
-    for name, (values, theta0, T) in CASES.items():
+    for name, (values, theta0, T, *loss) in CASES.items():
         d = run(DERIVE.format(name=name))
         with tempfile.TemporaryDirectory() as cache:
-            v = run(VERIFY.format(name=name, theta0=theta0, values=values, T=T, cache=cache))
+            v = run(VERIFY.format(name=name, loss=(loss or [BILINEAR])[0], theta0=theta0, values=values, T=T,
+                                  cache=cache))
         slopes = ", ".join(f"{s:.2f}" for s in v["slopes"])
         print(f"{name:<10} {d['seconds']:>9.1f} {d['cpu']:>7.1f} {d['ops']:>11} {v['seconds']:>9.1f} {v['cpu']:>7.1f}"
               f"  {slopes:<24} {v['passed']}")

@@ -30,26 +30,14 @@ class Grad(Primitive):
     nargs = 1
 
     def expand(self, expander, order):
-        alg, shift = expander.algebra, self.args[0]
-        if shift == 0 and expander.offset is None:
+        alg = expander.algebra
+        delta = displacement(expander, self.args[0], order, "grad(shift)")
+        if delta is None:
             return expander.constant(alg.grad(expander.loss), order)
-        delta = expander.expand(shift, order)
-        if expander.offset is not None:
-            delta = delta + expander.offset.truncate(order)
-        if not alg.is_zero(delta.coeffs[0]):
-            raise DescriptionError(
-                f"grad(shift) needs a shift that vanishes as h -> 0 (O(h)); the shift {shift} does not; "
-                "write the radius proportional to h, e.g. r = c*h"
-            )
         coeffs = [alg.grad(expander.loss)] + [alg.zero] * order
-        for r in range(1, order + 1):
-            for indices in combinations_with_replacement(range(1, order + 1), r):
-                power = sum(indices)
-                if power > order:
-                    continue
-                multiplicity = prod(factorial(m) for m in Counter(indices).values())
-                term = alg.contract([delta.coeffs[i] for i in indices], expander.loss)
-                coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(sympy.Rational(1, multiplicity)), term))
+        for indices, power, weight in taylor_terms(order):
+            term = alg.contract([delta.coeffs[i] for i in indices], expander.loss)
+            coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(weight), term))
         return Series(alg, coeffs)
 
     def lower(self, out, name, args):
@@ -57,6 +45,36 @@ class Grad(Primitive):
         out.setup(f"{name} = np.empty(p)", f"point_{name} = np.empty(p)")
         out.step("for j in range(p):", f"    point_{name}[j] = th[j] + {out.code(args[0])}",
                  f"_grad(point_{name}, b, {name})")
+
+
+def displacement(expander, shift, order: int, what: str) -> Series | None:
+    r"""The displacement :math:`\delta` of a shifted point (``shift`` plus the
+    displacement of an epoch's composed steps) as a series with
+    :math:`\delta_0 = 0`, or ``None`` at the unshifted point."""
+    if shift == 0 and expander.offset is None:
+        return None
+    delta = expander.expand(shift, order)
+    if expander.offset is not None:
+        delta = delta + expander.offset.truncate(order)
+    if not expander.algebra.is_zero(delta.coeffs[0]):
+        raise DescriptionError(
+            f"{what} needs a shift that vanishes as h -> 0 (O(h)); the shift {shift} does not; "
+            "write the radius proportional to h, e.g. r = c*h"
+        )
+    return delta
+
+
+def taylor_terms(order: int):
+    r"""The terms of :math:`\sum_r \frac{1}{r!} T[\delta, \dots, \delta]` for
+    :math:`\delta = \sum_{i \ge 1} h^i \delta_i` and a symmetric multilinear
+    :math:`T`, up to :math:`h^{order}`: ``(indices, power, weight)`` for
+    :math:`h^{power} \cdot weight \cdot T[\delta_{i_1}, \dots, \delta_{i_r}]`
+    (each multiset of indices once, weight :math:`1/\prod_m m!`)."""
+    for r in range(1, order + 1):
+        for indices in combinations_with_replacement(range(1, order + 1), r):
+            power = sum(indices)
+            if power <= order:
+                yield indices, power, sympy.Rational(1, prod(factorial(m) for m in Counter(indices).values()))
 
 
 def _gradient_functions(out) -> None:

@@ -15,15 +15,11 @@ at the shifted point.
 
 from __future__ import annotations
 
-from collections import Counter
-from itertools import combinations_with_replacement
-from math import factorial, prod
-
 import sympy
 
-from ..description import DescriptionError
 from ..series import Series
 from .base import Primitive
+from .grad import displacement, taylor_terms
 
 __all__ = ["Loss", "loss"]
 
@@ -35,25 +31,16 @@ class Loss(Primitive):
     scalar = True
 
     def expand(self, expander, order):
-        alg, shift = expander.algebra, self.args[0]
-        if shift == 0 and expander.offset is None:
+        alg = expander.algebra
+        delta = displacement(expander, self.args[0], order, "loss(shift)")
+        if delta is None:
             return expander.constant(alg.loss_value(expander.loss), order)
-        delta = expander.expand(shift, order)
-        if expander.offset is not None:
-            delta = delta + expander.offset.truncate(order)
-        if not alg.is_zero(delta.coeffs[0]):
-            raise DescriptionError(f"loss(shift) needs a shift that vanishes as h -> 0 (O(h)); the shift {shift} does not")
         coeffs = [alg.loss_value(expander.loss)] + [alg.zero] * order
-        for r in range(1, order + 1):
-            for indices in combinations_with_replacement(range(1, order + 1), r):
-                power = sum(indices)
-                if power > order:
-                    continue
-                first, *rest = [delta.coeffs[i] for i in indices]
-                inner = alg.contract(rest, expander.loss) if rest else alg.grad(expander.loss)
-                weight = sympy.Rational(1, prod(factorial(m) for m in Counter(indices).values()))
-                term = alg.reduce_sum(alg.mul(first, inner))
-                coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(weight), term))
+        for indices, power, weight in taylor_terms(order):
+            first, *rest = [delta.coeffs[i] for i in indices]
+            inner = alg.contract(rest, expander.loss) if rest else alg.grad(expander.loss)
+            term = alg.reduce_sum(alg.mul(first, inner))
+            coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(weight), term))
         return Series(alg, coeffs)
 
     def lower(self, out, name, args):
