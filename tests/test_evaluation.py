@@ -20,7 +20,7 @@ LOSS = (sympy.Rational(3, 2) - 2 * x * y) ** 2 / 2 + x**4 / 4 + y * z**3 / 3 + z
 POINT = np.array([0.3, -0.7, 0.45])
 
 VALUES = {"beta": 0.8, "rho": 0.95, "eps": 0.3, "weight_decay": 0.1, "c": 0.7, "delta": 0.2, "beta1": 0.6, "beta2": 0.85,
-          "beta3": 0.9, "alpha": 1.5, "nu": 0.7, "nu1": 0.7, "nu2": 0.9}
+          "beta3": 0.9, "alpha": 1.5, "nu": 0.7, "nu1": 0.7, "nu2": 0.9, "E_star": 0.1}
 VARIANTS = [BUILTIN[name] for name in BUILTIN] + [BUILTIN["adam"](eps_inside=False)]
 
 

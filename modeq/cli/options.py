@@ -106,10 +106,13 @@ def _option(opt, text: str) -> tuple[str, Any]:
 def load_optimizer(spec: str):
     """A built-in optimizer by name, or the user's ``file.py:NAME`` / ``package.module:NAME``."""
     from ..optimizers import BUILTIN, Optimizer
+    from ..optimizers.library import REFUSED
 
     if ":" not in spec:
         if spec in BUILTIN:
             return BUILTIN[spec]
+        if spec in REFUSED:
+            raise ValueError(f"{spec} is not a built-in: {REFUSED[spec]}")
         hint = f"; for a file, give {spec}:NAME" if spec.endswith(".py") else \
             "; or give your own as path/to/file.py:NAME or package.module:NAME"
         raise ValueError(f"unknown optimizer {spec!r}; the built-in optimizers are: {', '.join(BUILTIN)}{hint}")

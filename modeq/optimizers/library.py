@@ -136,8 +136,32 @@ BUILTIN = {opt.name: opt for opt in (gd, heavy_ball, heavy_ball_ema, nesterov, r
                                      adabelief, adan, ademamix, qhadam, qhm, polyak)}
 
 
+#: Optimizers users ask for that have no modified equation here, and why (issue 14).
+REFUSED = {
+    "amsgrad": (
+        "AMSGrad normalizes by the running maximum max_k v_k of the second moment, which is not smooth and has no "
+        "expansion in h; the smooth alternative is a slower second-moment average (adam with rho closer to 1), "
+        "which also keeps the normalization from shrinking after large gradients"
+    ),
+    "prodigy": (
+        "Prodigy's and D-Adaptation's step-size estimate d_n = max(d_(n-1), d_hat_n) is a running maximum (not "
+        "smooth), and d_hat_n is a ratio of sums that grow without bound (slow states, which derive does not "
+        "solve for yet)"
+    ),
+    "lookahead": (
+        "Lookahead moves the slow weights every k inner steps: it is a map over k steps, not one step, and around an "
+        "optimizer with memory (adam) its composition needs the per-step fields of the exact regime "
+        "(modeq.derive_steps), which do not compose into one autonomous field"
+    ),
+}
+REFUSED["dadapt_adam"] = REFUSED["prodigy"]
+
+
 def get(name: str):
-    """A built-in optimizer by name, or an error listing the known names."""
+    """A built-in optimizer by name, or an error listing the known names
+    (or saying why a known optimizer has no description here)."""
+    if name in REFUSED:
+        raise ValueError(f"{name} is not a built-in: {REFUSED[name]}")
     try:
         return BUILTIN[name]
     except KeyError:

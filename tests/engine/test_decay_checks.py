@@ -47,6 +47,19 @@ def test_exact_lag_init_zero_is_not_the_first_value():
         modeq.derive(first_value_of_an_average, order=0, regime="exact")
 
 
+@pytest.mark.parametrize("name, words", [("amsgrad", ["running maximum", "rho closer to 1"]),
+                                         ("prodigy", ["running maximum", "slow states"]),
+                                         ("dadapt_adam", ["running maximum"]), ("lookahead", ["k inner steps"])])
+def test_optimizers_without_a_modified_equation_say_why(name, words):
+    from modeq.cli.options import load_optimizer
+    from modeq.optimizers import get
+
+    for lookup in (get, load_optimizer):
+        with pytest.raises(ValueError) as error:
+            lookup(name)
+        assert all(w in str(error.value) for w in words)
+
+
 def test_exact_lag_starts_that_are_right_still_derive():
     # heavy ball: lag(theta) before the start is theta_0 (velocity 0); Lion: lag(ema(g), init=0) is m_0 = 0
     assert modeq.derive(heavy_ball, order=1, regime="exact").terms
