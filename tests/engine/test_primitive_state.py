@@ -68,7 +68,7 @@ def test_manifold_of_a_nonlinear_fast_state_by_hand():
 @pytest.mark.slow
 def test_nonlinear_fast_state_orders_confirmed(tmp_path):
     report = modeq.verify(cubic, BILINEAR, (x, y), [1.0, 0.5], order=2, values=dict(beta=0.5, c=0.5),
-                          steps=(0.00625, 0.003125, 0.0015625), cache_dir=tmp_path)
+                          hs=(0.00625, 0.003125, 0.0015625), cache_dir=tmp_path)
     assert report.passed, report.table()
     for r in report.orders:
         assert abs(r.fitted - (r.order + 1)) < 0.1, report.table()
