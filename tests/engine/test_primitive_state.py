@@ -7,7 +7,7 @@
 * a fast state with an O(h) nonlinearity: ``modeq.verify`` confirms orders
   0-2 against the compiled iterates (slow: three numba compilations);
 * concrete steps: the state's recursion from ``init`` equals ``ema``'s Horner
-  sums;
+  sums, and a slow state (AdaGrad's sum) has per-step fields by hand;
 * the compiled iterates follow the recursion as written (checked against a
   NumPy loop);
 * states that are neither fast nor slow are refused with how to rescale.
@@ -119,10 +119,17 @@ def test_states_that_are_neither_fast_nor_slow_are_refused(update, words):
         assert word in str(error.value)
 
 
-def test_slow_state_is_reported_not_silently_wrong():
+def test_slow_state_per_step_fields_and_stationary_refusal():
     @optimizer(eps=positive(0.1))
     def adagrad_like(eps):
         return -grad() / sympy.sqrt(state(lambda v: v + h * grad() ** 2) + eps)
 
     with pytest.raises(DescriptionError, match="slow state"):
         modeq.derive(adagrad_like, order=1)
+    # concrete steps: V_(n+1) = (n+1) h g^2 + O(h^2), so f^(n) = -g/sqrt(eps) + h((n+1) g^3/(2 eps^(3/2)) - D_1[g]/(2 eps))
+    from modeq.algebra import D, g
+
+    eps = adagrad_like.symbols["eps"]
+    for n, (f0, f1) in enumerate(modeq.derive_steps(adagrad_like, 2, order=1).terms):
+        assert sympy.expand(f0 + g / sympy.sqrt(eps)) == 0
+        assert sympy.expand(f1 - ((n + 1) * g**3 / (2 * eps ** sympy.Rational(3, 2)) - D(g) / (2 * eps))) == 0
