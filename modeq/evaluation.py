@@ -52,6 +52,7 @@ from .algebra import ATOMS
 from .algebra.base import STEP
 from .algebra.component import check_loss
 from .algebra.index import Contraction, Gradient, LossValue, Reduction
+from .numerics.field import truncation
 
 __all__ = ["Backend", "Evaluator", "NumpyBackend", "atom_table", "constants_for"]
 
@@ -221,11 +222,7 @@ class Evaluator(Generic[Value]):
         return [self.backend.broadcast(slots[i], point) for i in self._outputs[: order + 1]]
 
     def _order(self, order: int | None) -> int:
-        if order is None:
-            return self.order
-        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 0 <= order <= self.order:
-            raise ValueError(f"order must be a whole number between 0 and {self.order} (the derived order), got {order!r}")
-        return int(order)
+        return truncation(order, self.order)
 
     # -- building the plan, children first ------------------------------------------
 

@@ -16,7 +16,18 @@ import numpy as np
 
 from .cache import load_module, lookup
 
-__all__ = ["CompiledField", "load_field"]
+__all__ = ["CompiledField", "load_field", "truncation"]
+
+
+def truncation(order: int | None, derived: int) -> int:
+    """The truncation order asked of a field derived to order ``derived``
+    (``None``: all of it), checked: one line naming the allowed range. Shared by
+    every field representation (compiled, :mod:`modeq.evaluation`, :mod:`modeq.torch`)."""
+    if order is None:
+        return derived
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 0 <= order <= derived:
+        raise ValueError(f"order must be a whole number between 0 and {derived} (the derived order), got {order!r}")
+    return int(order)
 
 
 class CompiledField:
@@ -44,11 +55,7 @@ class CompiledField:
         return array
 
     def _order(self, order: int | None) -> int:
-        if order is None:
-            return self.order
-        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 0 <= order <= self.order:
-            raise ValueError(f"order must be a whole number between 0 and {self.order} (the derived order), got {order!r}")
-        return int(order)
+        return truncation(order, self.order)
 
     @staticmethod
     def _step(n) -> int:

@@ -33,11 +33,11 @@ Otherwise the status names the reason, and the note says where and what to do.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["OrderResult", "VerificationReport", "assess", "MIN_POINTS", "STATUSES"]
+__all__ = ["OrderResult", "VerificationReport", "assess", "refine", "MIN_POINTS", "STATUSES"]
 
 #: Usable step sizes needed for a slope.
 MIN_POINTS = 3
@@ -121,6 +121,32 @@ def classify(errors: Sequence[float], floors: Sequence[float], scales: Sequence[
         else:
             reasons.append("")
     return tuple(reasons)
+
+
+def refine(finer: Callable[[int], Any], curve: Any, error: float, floor: float,
+           distance: Callable[[Any, Any], float], measure: Callable[[Any], float],
+           refinements: int) -> tuple[float, float]:
+    r"""Refine a modified flow's integration until it moves by less than 1% of
+    the measured error (at most ``refinements`` times), as the *integration*
+    check above needs.
+
+    ``curve`` is the flow as first integrated and ``error`` its distance to the
+    iterates; ``finer(r)`` integrates again with the step divided by
+    :math:`2^r`; ``distance(a, b)`` compares two flows and ``measure(c)`` is a
+    flow's distance to the iterates (``inf`` when it is not finite). An error
+    at or below ``floor``, or not finite, is not refined. Returns the last
+    error and the last change relative to the error (0 when nothing was
+    refined)."""
+    if not floor < error < np.inf:
+        return error, 0.0
+    ratio = np.inf
+    for r in range(1, refinements + 1):
+        flow = finer(r)
+        ratio = distance(flow, curve) / error
+        curve, error = flow, measure(flow)
+        if ratio < 1e-2 or not np.isfinite(error):
+            break
+    return error, float(ratio)
 
 
 def assess(order: int, expected: int, hs: Sequence[float], errors: Sequence[float], reasons: Sequence[str],

@@ -40,7 +40,7 @@ from ..optimizers.library import get
 from ..solver import check_order
 from .discrete import compile_optimizer
 from .history import consistent_history, history_length
-from .report import VerificationReport, assess, classify
+from .report import VerificationReport, assess, classify, refine
 from .store import derived_field, has_memory
 
 __all__ = ["verify", "default_step_sizes", "run_seconds"]
@@ -152,24 +152,6 @@ def _method(method: str, regime: str, memory: bool) -> str:
     if method != "global" and regime != "stationary":
         raise ValueError(f"the {regime} regime starts at step 0: use method='global' (or 'auto')")
     return method
-
-
-def _refine(field, start, h, steps, order, substeps, flow, iterates, errors, i, floor) -> float:
-    """Double the integrator's sub-steps (from ``flow``, the flow at ``substeps``)
-    until the flow moves by less than 1% of the measured error (at most 64x);
-    update ``errors[i]``; return the last ratio."""
-    if not floor < errors[i] < np.inf:
-        return 0.0
-    ratio = np.inf
-    for _ in range(REFINEMENTS):
-        substeps *= 2
-        finer = field.flow(start, h, steps, order=order, substeps=substeps)
-        ratio = float(np.abs(finer - flow).max() / errors[i])
-        flow = finer
-        errors[i] = np.abs(iterates - flow).max()
-        if ratio < 1e-2 or not np.isfinite(errors[i]):
-            break
-    return ratio
 
 
 def _steps(method: str, h: float, T: float) -> int:
@@ -308,7 +290,10 @@ def verify(
             else:
                 errors[k, i] = np.abs(iterates - flow).max()
             floors[k, i] = 64 * np.finfo(float).eps * scales[k, i] * math.sqrt(steps)
-            ratios[k, i] = _refine(field, start, h, steps, k, substeps, flow, iterates, errors[k], i, floors[k, i])
+            errors[k, i], ratios[k, i] = refine(
+                lambda r: field.flow(start, h, steps, order=k, substeps=substeps * 2**r), flow, errors[k, i],
+                floors[k, i], lambda a, b: float(np.abs(a - b).max()), lambda c: float(np.abs(iterates - c).max()),
+                REFINEMENTS)
             if progress is not None:
                 progress(done, total)
     expected_shift = 2 if method == "defect" else 1

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..evaluation import Evaluator, atom_table, constants_for
+from ..numerics.field import truncation
 from .backend import TorchBackend
 from .losses import Losses
 
@@ -55,16 +56,9 @@ class TorchField:
                                                     self._constants)
         return self._evaluators[dimension]
 
-    def _order(self, order: int | None) -> int:
-        if order is None:
-            return self.order
-        if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= self.order:
-            raise ValueError(f"order must be a whole number between 0 and {self.order} (the derived order), got {order!r}")
-        return order
-
     def terms(self, theta: torch.Tensor, order: int | None = None) -> list[torch.Tensor]:
         r""":math:`[f_0(\theta), \dots, f_{order}(\theta)]`."""
-        order = self._order(order)
+        order = truncation(order, self.order)
         theta = self.losses.point(theta).detach()
         self.losses.check(theta, smooth_needed=order > 0)
         return self._evaluator(theta.numel())(theta, order)

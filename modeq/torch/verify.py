@@ -26,6 +26,27 @@ lies on the exact modified trajectory, which :math:`f^{[N]}` follows to
 :math:`N'`, and on a network, where the backward integration costs most, it
 is done once instead of :math:`N+1` times.
 
+**Where the expansion holds.** The terms :math:`f_k` are an expansion in
+:math:`h` at fixed :math:`\theta` and hyperparameters, so a truncation
+approximates the iterates only where :math:`h^k f_k` decreases with
+:math:`k`. :func:`series_growth` measures that at :math:`\theta_0` (the root
+test :math:`\max_k (h^k\|f_k\|_\infty/\|f_0\|_\infty)^{1/k}`, one field
+evaluation); a step size where it is :math:`\ge 1` is not run and its errors
+are ``inf`` (status FIELD BLOWS UP). It is a necessary condition at one point,
+not a guarantee along the path. For Adam and RMSprop the terms grow like
+:math:`a_j^k`, :math:`a_j = h\,\frac{\rho}{1-\rho}\,|\tfrac{d}{dt}\nabla_j E| / R_j`
+with :math:`R_j = |\nabla_j E| + \varepsilon` (torch, ε outside the root) or
+:math:`\sqrt{(\nabla_j E)^2+\varepsilon}` (the paper's form): the moving
+average of :math:`g_j^2` over the last :math:`\sim 1/(1-\rho)` steps is expanded
+around :math:`g_j^2`, which is right only while :math:`g_j` changes by less
+than :math:`R_j` within that memory. With :math:`\varepsilon = 10^{-8}` a
+coordinate whose gradient is near zero (on a network there are always some)
+violates it; there the modified equation describes Adam only for step sizes
+:math:`h \ll (1-\rho)R_j/|\dot g_j|`. (Where it is violated the modified flow
+also turns stiff, with rate :math:`|\dot g_j|/\varepsilon`, while Adam's own
+:math:`\sqrt{v_j}` stays of size :math:`h|\dot g_j|/(1-\rho)`: the divergence
+of the backward flow seen on networks.)
+
 On a network a field evaluation costs several gradients, so the global error
 is measured at ``checkpoints`` equally spaced grid times :math:`n_j h`
 (:math:`n_j = j\,\mathrm{steps}/C`) rather than at every step: the maximum
@@ -44,14 +65,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..numerics.report import VerificationReport, assess, classify
+from ..numerics.report import VerificationReport, assess, classify, refine
 from ..solver import check_order, derive
 from .field import TorchField, compile
 from .history import Buffer, buffers, gauss_nodes, install, torch_gradient
 from .integrate import flow
 from .losses import flat_parameters
 
-__all__ = ["verify", "default_step_sizes"]
+__all__ = ["verify", "default_step_sizes", "series_growth"]
 
 #: An iterate this much larger than the start counts as diverged.
 EXPLODED = 1e6
@@ -144,28 +165,21 @@ class _Study:
         return flow(lambda theta: self.field(theta, h, order), theta0, times, max_step)
 
 
+def series_growth(terms: Sequence[torch.Tensor], hs: Sequence[float]) -> list[float]:
+    r""":math:`\max_{k\ge1} (h^k\|f_k\|_\infty / \|f_0\|_\infty)^{1/k}` per step size :math:`h`:
+    the root test on the modified field's terms at one point (0 when there is
+    one term or :math:`f_0 = 0`). A value :math:`\ge 1` means that some term is as
+    large as the leading one, so no truncation is an approximation there."""
+    sizes = [float(t.abs().max()) for t in terms]
+    if len(sizes) < 2 or sizes[0] == 0:
+        return [0.0 for _ in hs]
+    return [max((h**k * s / sizes[0]) ** (1 / k) for k, s in enumerate(sizes[1:], start=1)) for h in hs]
+
+
 def _distance(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> float:
-    return max(float((u - v).abs().max()) for u, v in zip(a, b))
-
-
-def _refine(study, start, h, order, times, step, iterates, curve, errors, i, floor) -> float:
-    """Halve the integrator's step until the flow moves by less than 1% of the
-    measured error (at most ``REFINEMENTS`` times); update ``errors[i]``; return
-    the last change relative to the error."""
-    ratio = 0.0
-    for _ in range(REFINEMENTS):
-        if not floor < errors[i] < np.inf:
-            break
-        step /= 2
-        finer = study.flow(start, h, order, times, step)
-        if not all(bool(torch.isfinite(x).all()) for x in finer):
-            return np.inf
-        ratio = _distance(finer, curve) / errors[i]
-        curve = finer
-        errors[i] = _distance(iterates, curve)
-        if ratio < 1e-2:
-            break
-    return ratio
+    """The largest coordinate difference over the compared times (``inf`` if either is not finite)."""
+    d = max(float((u - v).abs().max()) for u, v in zip(a, b))
+    return d if math.isfinite(d) else np.inf
 
 
 def verify(
@@ -227,10 +241,24 @@ def verify(
     ratios, diverged = np.zeros(shape), np.zeros(shape, dtype=bool)
     notes: list[str] = []
     total, done = (order + 1) * len(hs), 0
+    growth = series_growth(field.terms(start), hs)
+    if order > 0:
+        notes.append("terms at theta0: max_k (h^k |f_k| / |f_0|)^(1/k) = "
+                     + ", ".join(f"{g:.2g}" for g in growth) + f" at h = {', '.join(f'{h:.3g}' for h in hs)}")
     for i, h in enumerate(hs):
         steps = 1 if method == "defect" else max(1, round(T / h))
         marks = sorted({max(1, round(steps * j / checkpoints)) for j in range(1, checkpoints + 1)})
         times = [n * h for n in marks]
+        if growth[i] >= 1:
+            errors[:, i] = np.inf
+            notes.append(f"h = {h:.3g}: the terms do not decrease at theta0 (h^k |f_k| reaches |f_0|): no expansion "
+                         "in h holds at this step size, so it was not run; for Adam and RMSprop this means that "
+                         "some gradient components change by their own size (or by eps) within the moving "
+                         "averages' memory h/(1-beta2)")
+            done += order + 1
+            if progress is not None:
+                progress(done, total)
+            continue
         try:
             state = study.state(start, h, order, needed) if method != "global" else None
         except ValueError as error:
@@ -257,9 +285,9 @@ def verify(
                     errors[k, i] = np.inf
                     notes.append(f"order {k}, h = {h:.3g}: the modified flow left the finite range")
                 else:
-                    errors[k, i] = _distance(iterates, curve)
-                    ratios[k, i] = _refine(study, start, h, k, times, step, iterates, curve, errors[k], i,
-                                           floors[k, i])
+                    errors[k, i], ratios[k, i] = refine(
+                        lambda r: study.flow(start, h, k, times, step / 2**r), curve, _distance(iterates, curve),
+                        floors[k, i], _distance, lambda c: _distance(iterates, c), REFINEMENTS)
             if progress is not None:
                 progress(done, total)
     shift = 2 if method == "defect" else 1
