@@ -139,8 +139,8 @@ class Series:
         alg = self.algebra
         out = []
         for m in range(self.order + 1):
-            out.append(alg.sum([alg.lie_along(self.coeffs[j], field.coeffs[m - j]) for j in range(m + 1)
-                                if not alg.is_trivially_zero(self.coeffs[j])]))
+            out.append(alg.lie_sum([(self.coeffs[j], field.coeffs[m - j]) for j in range(m + 1)
+                                    if not alg.is_trivially_zero(self.coeffs[j])]))
         return Series(alg, out)
 
     def flow_moments(self, moment: Callable[[int], sympy.Expr], field: "Series") -> "Series":
@@ -150,12 +150,12 @@ class Series:
         over past steps :math:`\sum_k a_k\,u(\theta_{n-k})` along one field has
         :math:`w_r = \sum_k a_k (-k)^r`."""
         alg = self.algebra
-        columns = [[c] for c in self.scale(moment(0)).coeffs]
+        columns = [[(sympy.sympify(moment(0)), c)] for c in self.coeffs]
         derived = self
         for r in range(1, self.order + 1):
             derived = derived.truncate(self.order - r).lie(field)
-            weight = moment(r) / factorial(r)
+            weight = sympy.sympify(moment(r) / factorial(r))
             if weight != 0:
-                for i, c in enumerate(derived.scale(weight).coeffs):
-                    columns[i + r].append(c)
-        return Series(alg, [alg.sum(column) for column in columns])
+                for i, c in enumerate(derived.coeffs):
+                    columns[i + r].append((weight, c))
+        return Series(alg, [alg.combine(column) for column in columns])

@@ -32,6 +32,8 @@ STEP = sympy.Symbol("n", integer=True, nonnegative=True)
 
 V = TypeVar("V")
 
+_LIE_SUM = "lie_sum"  # marks memoized sums of Lie derivatives in the Lie cache
+
 
 class ImplicitUpdateError(ValueError):
     """The update depends on the unknown correction in a way that is not an
@@ -82,6 +84,10 @@ class FieldAlgebra(ABC, Generic[V]):
 
     @abstractmethod
     def add(self, a: V, b: V) -> V: ...
+
+    def combine(self, pairs: Sequence[tuple[sympy.Expr, V]]) -> V:
+        r""":math:`\sum_i w_i v_i` for ``pairs`` :math:`(w_i, v_i)` of scalars and values."""
+        return self.sum([self.mul(self.constant(w), v) for w, v in pairs])
 
     def sum(self, values: Sequence[V]) -> V:
         """The sum of ``values`` at once (a representation may flatten a long
@@ -155,6 +161,15 @@ class FieldAlgebra(ABC, Generic[V]):
         key = (x, field)
         if key not in self._lie_cache:
             self._lie_cache[key] = self._lie(x, field)
+        return self._lie_cache[key]
+
+    def lie_sum(self, pairs: Sequence[tuple[V, V]]) -> V:
+        r""":math:`\sum_j L_{F_j} u_j` for ``pairs`` :math:`(u_j, F_j)`, memoized on
+        the pairs: a coefficient of the Lie derivative of a series, which every
+        later order needs again unchanged."""
+        key = (_LIE_SUM, tuple(pairs))
+        if key not in self._lie_cache:
+            self._lie_cache[key] = self.sum([self.lie_along(u, field) for u, field in pairs])
         return self._lie_cache[key]
 
     @abstractmethod

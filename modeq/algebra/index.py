@@ -130,6 +130,7 @@ class AtomRegistry:
         self._definitions: dict[sympy.Symbol, object] = {self.theta: "theta"}
         self.component: set[sympy.Symbol] = {self.theta}
         self.scalar: set[sympy.Symbol] = set()
+        self._splits: dict[sympy.Expr, dict[sympy.Expr, sympy.Expr]] = {}
 
     def definition(self, symbol: sympy.Symbol):
         return self._definitions.get(symbol)
@@ -178,7 +179,14 @@ class AtomRegistry:
 
     def split(self, x: sympy.Expr) -> dict[sympy.Expr, sympy.Expr]:
         r"""``x`` as :math:`\sum_t c_t\,X_t` with scalar :math:`c_t` and
-        component-only :math:`X_t`: the map :math:`X_t \mapsto c_t`."""
+        component-only :math:`X_t`: the map :math:`X_t \mapsto c_t` (memoized:
+        a field is contracted with every atom it differentiates; read-only)."""
+        parts = self._splits.get(x)
+        if parts is None:
+            parts = self._splits[x] = self._split(x)
+        return parts
+
+    def _split(self, x: sympy.Expr) -> dict[sympy.Expr, sympy.Expr]:
         parts: dict[sympy.Expr, sympy.Expr] = defaultdict(lambda: sympy.Integer(0))
         for term in sympy.Add.make_args(distribute(x)):
             if term == 0:
@@ -191,13 +199,21 @@ class AtomRegistry:
 
     def contraction(self, args: Sequence[sympy.Expr], loss: int | None = None) -> sympy.Expr:
         """:math:`D_k[args]`, multilinear and symmetric."""
+        total: linear.Terms = {}
+        self.add_contraction(total, args, loss)
+        return linear.build(total)
+
+    def add_contraction(self, total: linear.Terms, args: Sequence[sympy.Expr], loss: int | None = None) -> None:
+        """Add :math:`D_k[args]` into the sum ``total`` (:mod:`modeq.algebra.linear`)."""
         splits = [self.split(a) for a in args]
-        total = []
         for combination in itertools.product(*(s.items() for s in splits)):
             components = tuple(sorted((c for c, _ in combination), key=sympy.default_sort_key))
             coefficient = sympy.Mul(*(k for _, k in combination))
-            total.append(coefficient * self.intern(Contraction(components, loss)))
-        return sympy.Add(*total)
+            atom = self.intern(Contraction(components, loss))
+            if coefficient.is_Rational:
+                total[atom] = total.get(atom, 0) + coefficient
+            else:
+                linear.accumulate(total, coefficient * atom)
 
     def reduction(self, x: sympy.Expr) -> sympy.Expr:
         r""":math:`S[x]`, linear; :math:`S[c] = p\,c` for scalar :math:`c`."""
@@ -322,6 +338,15 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     def add(self, a, b):
         return a + b
 
+    def combine(self, pairs):
+        total: linear.Terms = {}
+        for w, v in pairs:
+            if w.is_Rational:
+                linear.accumulate(total, v, w)
+            else:
+                linear.accumulate(total, w * v)
+        return linear.build(total)
+
     def sum(self, values):
         total: linear.Terms = {}
         for v in values:
@@ -434,12 +459,13 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
             return self.atoms.reduction(self.atoms.intern(Gradient(definition.loss)) * field)
         if isinstance(definition, Contraction):
             args = list(definition.args)
-            total = self.atoms.contraction(args + [field], definition.loss)
+            total: linear.Terms = {}
+            self.atoms.add_contraction(total, args + [field], definition.loss)
             for n, a in enumerate(args):
                 derivative = self.lie_along(a, field)
                 if derivative != 0:
-                    total += self.atoms.contraction(args[:n] + [derivative] + args[n + 1 :], definition.loss)
-            return total
+                    self.atoms.add_contraction(total, args[:n] + [derivative] + args[n + 1 :], definition.loss)
+            return linear.build(total)
         if isinstance(definition, Reduction):
             return self.atoms.reduction(self.lie_along(definition.arg, field))
         raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
