@@ -56,21 +56,25 @@ def _split_factors(summand: Summand, extra: sympy.Expr) -> tuple[list[sympy.Expr
     return num + list(sympy.Mul.make_args(top)), den + list(sympy.Mul.make_args(bottom))
 
 
-def _product(printer, num: list[sympy.Expr], den: list[sympy.Expr]) -> str:
-    return _fraction([join_factors(printer, num)], [join_factors(printer, den)])
+def _product(printer, num: list[sympy.Expr], den: list[sympy.Expr], followed: bool = False) -> str:
+    """``num/den``; when something ``followed`` the product, a lone sum with
+    no denominator is parenthesized (:math:`(1+c)\,\nabla_j E`, not
+    :math:`1 + c\,\nabla_j E`)."""
+    text = _fraction([join_factors(printer, num)], [join_factors(printer, den)])
+    top = [f for f in num if f != 1]
+    if followed and len(top) == 1 and top[0].is_Add and all(f == 1 for f in den):
+        return rf"\left({text}\right)"
+    return text
 
 
-def _summand(printer, summand: Summand, extra: sympy.Expr, separate: bool) -> str:
+def _summand(printer, summand: Summand, extra: sympy.Expr, separate: bool, followed: bool = False) -> str:
     """A summand's coefficient; ``separate`` keeps the scalar and elementwise
-    fractions apart (inside parentheses)."""
+    fractions apart (inside parentheses); ``followed``: a factor comes after it."""
     if separate:
-        scalar = _product(printer, *_split_factors(summand, sympy.Integer(1)))
         component = _product(printer, *_split_factors(Summand(1, sympy.Integer(1), (), 1), summand.component * extra))
-        lone_sum = summand.number == 1 and len(summand.scalar) == 1 and summand.scalar[0][0].is_Add and summand.scalar[0][1] == 1
-        if lone_sum and component:  # (1 + alpha) grad_j E, not 1 + alpha grad_j E
-            scalar = rf"\left({scalar}\right)"
+        scalar = _product(printer, *_split_factors(summand, sympy.Integer(1)), followed=bool(component))
         return " ".join(t for t in (scalar, component) if t)
-    return _product(printer, *_split_factors(summand, summand.component * extra))
+    return _product(printer, *_split_factors(summand, summand.component * extra), followed=followed)
 
 
 def _block(printer, block: Block, hpower: sympy.Expr) -> tuple[int, str]:
@@ -79,10 +83,10 @@ def _block(printer, block: Block, hpower: sympy.Expr) -> tuple[int, str]:
         (only,) = block.summands
         sign = only.sign * (1 if block.prefactor > 0 else -1)
         scaled = Summand(sign, only.number * abs(block.prefactor), only.scalar, only.component)
-        coefficient = _summand(printer, scaled, hpower * block.outer, separate=False)
+        coefficient = _summand(printer, scaled, hpower * block.outer, separate=False, followed=bool(quantity))
     else:
         sign = 1 if block.prefactor > 0 else -1
-        front = _summand(printer, Summand(1, abs(block.prefactor), (), 1), hpower * block.outer, separate=False)
+        front = _summand(printer, Summand(1, abs(block.prefactor), (), 1), hpower * block.outer, separate=False, followed=True)
         inner = join_signed([(s.sign, _summand(printer, s, sympy.Integer(1), separate=True) or "1") for s in block.summands])
         coefficient = rf"{front}\left({inner}\right)"
     body = " ".join(t for t in (coefficient, quantity) if t) or "1"

@@ -20,9 +20,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from math import gcd
 
 import sympy
+from sympy.core.mul import _keep_coeff
+from sympy.polys.polyerrors import CoercionFailed, PolynomialError
+from sympy.polys.polytools import parallel_poly_from_expr
+from sympy.polys.rings import PolyRing
 
 from ..algebra import ATOMS
 from ..algebra.index import Gradient, distribute
@@ -174,7 +179,13 @@ def _radical(den_factors: list[sympy.Expr]) -> tuple[str, sympy.Expr, sympy.Symb
 
 def _absolute_values(coefficient: sympy.Expr) -> sympy.Expr:
     r"""The coefficient with :math:`|g| = \sqrt{g^2}` and even powers of
-    :math:`g` cancelled against each other (:math:`g^2/|g| = |g|`), factored."""
+    :math:`g` cancelled against each other (:math:`g^2/|g| = |g|`).
+
+    With :math:`A = |g|` for :math:`\sqrt{g^2}` and :math:`g^{2k}`, the
+    numerator is divided by each factor of the (already factored)
+    denominator as often as it goes, by exact polynomial division: the
+    cancellation :func:`sympy.factor` would make, without factoring the
+    numerator."""
     mapping = {}
     for g in coefficient.free_symbols:
         if isinstance(ATOMS.definition(g), Gradient) and coefficient.has(sympy.sqrt(g**2)):
@@ -185,7 +196,22 @@ def _absolute_values(coefficient: sympy.Expr) -> sympy.Expr:
     for g, a in mapping.items():
         x = x.replace(lambda e: e.is_Pow and e.base == g**2, lambda e: a ** (2 * e.exp))
         x = x.replace(lambda e: e.is_Pow and e.base == g and e.exp.is_even, lambda e: a**e.exp)
-    return sympy.factor(x).xreplace({a: sympy.sqrt(g**2) for g, a in mapping.items()})
+    num, den = sympy.fraction(x)
+    factors = [f.as_base_exp() for f in sympy.Mul.make_args(den)]
+    cancel = [n for n, (b, k) in enumerate(factors) if k.is_Integer and k > 0 and b.free_symbols & set(mapping.values())]
+    sparse = _sparse([num] + [factors[n][0] for n in cancel]) if cancel else None
+    if sparse is not None:
+        generators, (top, *bases) = sparse
+        for n, base in zip(cancel, bases):
+            b, k = factors[n]
+            while k > 0:
+                quotient, remainder = top.div(base)
+                if remainder:
+                    break
+                top, k = quotient, k - 1
+            factors[n] = (b, k)
+        num = top.as_expr(*generators)
+    return (num / sympy.Mul(*(b**k for b, k in factors))).xreplace({a: sympy.sqrt(g**2) for g, a in mapping.items()})
 
 
 def _block(quantity: sympy.Expr, coefficient: sympy.Expr) -> Block:
@@ -270,50 +296,105 @@ def _lcm(values: list[int]) -> int:
 def _in_radical(num, den, radical) -> tuple[sympy.Expr, list[tuple[sympy.Expr, sympy.Expr]]] | None:
     r"""``num/den`` as :math:`\text{outer}\cdot\sum_a s_a m_a` with monomials
     :math:`m_a = g^b (c/R^d)^e`; ``None`` if the radical does not capture all
-    dependence on :math:`g`."""
+    dependence on :math:`g`.
+
+    ``den`` must be a power :math:`R^m` of the radical. The numerator is read
+    as a polynomial in :math:`g`, :math:`A = |g|` and :math:`R` (coefficients
+    in the hyperparameters) and rewritten in :math:`R` alone,
+    :math:`g^{2k} = (R^2-c)^k` resp. :math:`A = R - c`, by polynomial
+    arithmetic over the coefficients' ring (SymPy's sparse polynomials): an
+    exact rewriting that never expands an expression tree (which cost most of
+    the printing time)."""
     kind, base, g, c = radical
-    R = sympy.Dummy("R", positive=True)
-    absolute = sympy.Dummy("A", positive=True)
     power = 2 if kind == "sqrt" else 1
-
-    def substitute(x):
-        x = x.replace(lambda e: e.is_Pow and e.base == base, lambda e: R ** (power * e.exp))
-        x = x.replace(lambda e: e.is_Pow and e.base == g**2, lambda e: absolute ** (2 * e.exp))
-        try:
-            poly = sympy.Poly(sympy.expand(x), g)
-        except sympy.PolynomialError:
-            return None
-        total = 0
-        for (n,), a in poly.terms():
-            total += a * g ** (n % 2) * (R**2 - c) ** (n // 2) if kind == "sqrt" else a * g ** (n % 2) * absolute ** (n - n % 2)
-        total = total.xreplace({absolute: R - c}) if kind == "abs" else total.xreplace({absolute: sympy.sqrt(R**2 - c)})
-        return sympy.expand(total)
-
-    num_r, den_r = substitute(num), substitute(den)
-    if num_r is None or den_r is None:
+    den_base, den_exp = den.as_base_exp()
+    if den_base != base or not (power * den_exp).is_Integer:
         return None
-    base_r, m = den_r.as_base_exp()
-    if base_r != R:
+    m = int(power * den_exp)
+    R, absolute = sympy.Dummy("R", positive=True), sympy.Dummy("A", positive=True)
+    x = num.replace(lambda e: e.is_Pow and e.base == base, lambda e: R ** (power * e.exp))
+    x = x.replace(lambda e: e.is_Pow and e.base == g**2, lambda e: absolute ** (2 * e.exp))
+    polys = _polys([x, c], (g, absolute, R))
+    if polys is None:
         return None
-    try:
-        poly = sympy.Poly(num_r, R, g)
-    except sympy.PolynomialError:
+    (poly_x, poly_c), domain = polys
+    ring = PolyRing("R,g", domain)
+    r_gen = ring.gens[0]
+    c_el = poly_c.get((0, 0, 0), domain.zero)
+    shift = r_gen**2 - c_el if kind == "sqrt" else r_gen - c_el
+    by_power: dict[int, object] = defaultdict(lambda: ring.zero)
+    for (n, a, r), coeff in poly_x.items():
+        if kind == "sqrt" and a:
+            return None  # |g| beside sqrt(g^2 + c): not a polynomial in R
+        k = n // 2 if kind == "sqrt" else n - n % 2 + a
+        by_power[k] += ring({(r, n % 2): coeff})
+    num_r = ring.zero
+    for k, part in by_power.items():
+        num_r += part * shift**k
+    terms = [((a, b), domain.to_sympy(s)) for (a, b), s in num_r.items()]
+    if not terms or any(_component(s) for _, s in terms):
         return None
-    if any(_component(a) for a in poly.coeffs()):
-        return None
-    top = max(a for (a, _), _ in poly.terms())
+    top = max(a for (a, _), _ in terms)
     back = sympy.sqrt(base) if kind == "sqrt" else base
     pairs = []
-    for (a, b), s in poly.terms():
+    for (a, b), s in terms:
         e = top - a
         monomial = g**b
         if e and e % power == 0:
-            candidate = sympy.cancel(s / c ** (e // power))
-            if not sympy.fraction(candidate)[1].has(*c.free_symbols):
-                s, monomial = candidate, monomial * (c / base) ** (e // power)
+            quotient = _exact_quotient(s, c ** (e // power))
+            if quotient is not None:
+                s, monomial = quotient, monomial * (c / base) ** (e // power)
                 e = 0
         pairs.append((s, monomial * back ** (-e)))
     return back ** (top - m), pairs
+
+
+def _polys(exprs: list[sympy.Expr], gens: tuple[sympy.Symbol, ...]) -> tuple[list[dict], object] | None:
+    """The expressions as polynomials in ``gens`` over one coefficient domain
+    (``{monomial: coefficient}`` in the domain's own elements), or ``None``
+    if one is not a polynomial in them. Sums of monomials are read as they
+    stand; anything else is expanded first."""
+    for expand in (False, True):
+        try:
+            polys, _ = parallel_poly_from_expr(exprs, *gens, expand=expand)
+        except PolynomialError:
+            continue
+        return [p.as_dict(native=True) for p in polys], polys[0].domain
+    return None
+
+
+def _sparse(exprs: list[sympy.Expr]) -> tuple[list[sympy.Expr], list] | None:
+    """The expressions as elements of one sparse polynomial ring over the
+    rationals, built by ring arithmetic (no expression is expanded), and
+    what each generator stands for (``element.as_expr(*generators)``). The
+    generators are the free symbols and each power with an exponent that is
+    not a natural number (a radical, :math:`1/\beta`); ``None`` if an
+    expression holds anything else that is not a polynomial in them."""
+    opaque = {}
+    for expr in exprs:
+        for e in sympy.preorder_traversal(expr):
+            if e.is_Pow and not (e.exp.is_Integer and e.exp > 0) and e not in opaque:
+                opaque[e] = sympy.Dummy()
+    plain = [e.xreplace(opaque) for e in exprs]
+    symbols = sorted(set().union(*(e.free_symbols for e in plain)), key=sympy.default_sort_key)
+    ring = PolyRing(symbols or [sympy.Dummy()], sympy.QQ)
+    try:
+        elements = [ring.from_expr(e) for e in plain]
+    except ValueError:
+        return None
+    back = {d: e for e, d in opaque.items()}
+    return [back.get(x, x) for x in ring.symbols], elements
+
+
+def _exact_quotient(s: sympy.Expr, d: sympy.Expr) -> sympy.Expr | None:
+    """``s/d`` if ``d`` divides ``s`` as polynomials with rational
+    coefficients (sparse division), else ``None``."""
+    sparse = _sparse([s, d])
+    if sparse is None:
+        return None
+    generators, (dividend, divisor) = sparse
+    quotient, remainder = dividend.div(divisor)
+    return None if remainder else quotient.as_expr(*generators)
 
 
 def _orient(base: sympy.Expr) -> tuple[sympy.Expr, int]:
@@ -329,7 +410,7 @@ def tidy_scalar(scalar: sympy.Expr, component: sympy.Expr = sympy.Integer(1)) ->
     r"""``scalar·component`` as a :class:`Summand`: the scalar factored, its
     number, sign and factors separated, factors oriented as
     :math:`1-\beta`."""
-    factored = sympy.factor(scalar)
+    factored = factor_scalar(scalar)
     number, rest = factored.as_coeff_Mul()
     sign = -1 if number < 0 else 1
     factors = []
@@ -345,3 +426,44 @@ def tidy_scalar(scalar: sympy.Expr, component: sympy.Expr = sympy.Integer(1)) ->
             factors.append((base, exponent))
     factors.sort(key=lambda f: (f[0].is_Add, sympy.default_sort_key(f[0])))
     return Summand(sign, abs(sympy.Rational(number)), tuple(factors), component)
+
+
+@lru_cache(maxsize=4096)
+def factor_scalar(scalar: sympy.Expr) -> sympy.Expr:
+    r"""``scalar`` factored, as :func:`sympy.factor` does it, but without its
+    ``together``: a quotient of a polynomial by a product of powers (the form
+    the layout hands over) has its numerator and each base of its
+    denominator factored (:meth:`sympy.Poly.factor_list`), and equal factors
+    cancel in the product. Anything else goes to :func:`sympy.factor`."""
+    num, den = sympy.fraction(scalar)
+    if any(f.is_Pow and f.exp.is_negative for t in sympy.Add.make_args(num) for f in sympy.Mul.make_args(t)):
+        return sympy.factor(scalar)
+    number, powers = sympy.Integer(1), defaultdict(lambda: sympy.Integer(0))
+    for factor, sign in [(f, 1) for f in sympy.Mul.make_args(num)] + [(f, -1) for f in sympy.Mul.make_args(den)]:
+        base, exponent = factor.as_base_exp()
+        if base.is_Add and exponent.is_Integer:
+            if _has_radical(base):
+                coefficient, factors = sympy.Integer(1), [f.as_base_exp() for f in sympy.Mul.make_args(sympy.factor(base))]
+            else:
+                coefficient, polys = sympy.Poly(base).factor_list()
+                factors = [(f.as_expr(), sympy.Integer(k)) for f, k in polys]
+            number *= coefficient ** (exponent * sign)
+            for f, k in factors:
+                if f.is_Number:
+                    number *= f ** (k * exponent * sign)
+                    continue
+                powers[f] += k * exponent * sign
+        elif base.is_Number:
+            number *= factor**sign
+        else:
+            powers[base] += exponent * sign
+    oriented = defaultdict(lambda: sympy.Integer(0))
+    for f, e in powers.items():
+        if f.is_Add and e.is_Integer and f.could_extract_minus_sign():  # 1 - b and b - 1 cancel
+            f, number = -f, number * (-1) ** e
+        oriented[f] += e
+    return _keep_coeff(number, sympy.Mul(*(b**e for b, e in oriented.items())))
+
+
+def _has_radical(expr: sympy.Expr) -> bool:
+    return any(e.is_Pow and not e.exp.is_Integer for e in sympy.preorder_traversal(expr))

@@ -7,7 +7,7 @@ import os
 
 import pytest
 import sympy
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import modeq
@@ -100,8 +100,8 @@ def test_a_wrong_print_is_caught(monkeypatch):
     assert round_trip(equation) == []
     original = printed._summand
 
-    def careless(printer, summand, extra, separate):
-        return original(printer, summand, extra, separate).replace(r"\left(1 + \alpha\right)", r"1 + \alpha")
+    def careless(*args, **kwargs):
+        return original(*args, **kwargs).replace(r"\left(1 + \alpha\right)", r"1 + \alpha")
 
     monkeypatch.setattr(printed, "_summand", careless)
     (failure,) = round_trip(equation)
@@ -221,21 +221,31 @@ def fields(draw, depth):
     return a / (norm(grad()) + EPS)
 
 
+def random_optimizer(update: sympy.Expr) -> Optimizer:
+    names = sorted(s.name for s in update.free_symbols if s.name in HYPERPARAMETERS)
+    return Optimizer("random", lambda **_: update, tuple(HYPERPARAMETERS[name] for name in names))
+
+
 @st.composite
 def descriptions(draw):
     field = draw(fields(draw(st.integers(1, 2))))
-    update = -field - (LAM * THETA if draw(st.booleans()) else 0)
-    names = sorted(s.name for s in update.free_symbols if s.name in HYPERPARAMETERS)
-    specs = tuple(HYPERPARAMETERS[name] for name in names)
-    return Optimizer("random", lambda **_: update, specs)
+    return random_optimizer(-field - (LAM * THETA if draw(st.booleans()) else 0))
 
 
-#: MODEQ_ROUND_TRIP_EXAMPLES raises the number of random descriptions (the default set is fast).
-EXAMPLES = int(os.environ.get("MODEQ_ROUND_TRIP_EXAMPLES", "90"))
+#: Descriptions the search once found printing wrongly: a lone scalar sum in front of a quantity,
+#: (1 + c) grad_j ||grad E||^2 printed as 1 + c grad_j ||grad E||^2 (orders 1 and 2).
+FOUND = [-LAM * THETA - 2 * grad(C * h * grad()), -LAM * THETA - grad(C * h * grad()) - 2 * lag(grad(), 1)]
+
+#: MODEQ_ROUND_TRIP_EXAMPLES raises the number of random descriptions; the default keeps CI cheap
+#: (each example is a derivation at order 2 and six round trips). Run 500 or more after touching
+#: the printers or the reader.
+EXAMPLES = int(os.environ.get("MODEQ_ROUND_TRIP_EXAMPLES", "25"))
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(opt=descriptions())
+@example(opt=random_optimizer(FOUND[0]))
+@example(opt=random_optimizer(FOUND[1]))
 def test_random_descriptions_round_trip(opt):
     """Each example checks orders 0, 1, 2 in both notations (six round trips)."""
     try:
