@@ -24,12 +24,11 @@ from functools import lru_cache
 from math import gcd
 
 import sympy
-from sympy.core.mul import _keep_coeff
 from sympy.polys.polyerrors import CoercionFailed, PolynomialError
 from sympy.polys.polytools import parallel_poly_from_expr
 from sympy.polys.rings import PolyRing
 
-from ..algebra import ATOMS
+from ..algebra import ATOMS, factoring
 from ..algebra.index import Gradient, distribute
 from ..quantities import loss_batch, name_gradients, named_gradient
 
@@ -410,7 +409,7 @@ def tidy_scalar(scalar: sympy.Expr, component: sympy.Expr = sympy.Integer(1)) ->
     r"""``scalar·component`` as a :class:`Summand`: the scalar factored, its
     number, sign and factors separated, factors oriented as
     :math:`1-\beta`."""
-    factored = factor_scalar(scalar)
+    factored = _factored(scalar)
     number, rest = factored.as_coeff_Mul()
     sign = -1 if number < 0 else 1
     factors = []
@@ -429,41 +428,7 @@ def tidy_scalar(scalar: sympy.Expr, component: sympy.Expr = sympy.Integer(1)) ->
 
 
 @lru_cache(maxsize=4096)
-def factor_scalar(scalar: sympy.Expr) -> sympy.Expr:
-    r"""``scalar`` factored, as :func:`sympy.factor` does it, but without its
-    ``together``: a quotient of a polynomial by a product of powers (the form
-    the layout hands over) has its numerator and each base of its
-    denominator factored (:meth:`sympy.Poly.factor_list`), and equal factors
-    cancel in the product. Anything else goes to :func:`sympy.factor`."""
-    num, den = sympy.fraction(scalar)
-    if any(f.is_Pow and f.exp.is_negative for t in sympy.Add.make_args(num) for f in sympy.Mul.make_args(t)):
-        return sympy.factor(scalar)
-    number, powers = sympy.Integer(1), defaultdict(lambda: sympy.Integer(0))
-    for factor, sign in [(f, 1) for f in sympy.Mul.make_args(num)] + [(f, -1) for f in sympy.Mul.make_args(den)]:
-        base, exponent = factor.as_base_exp()
-        if base.is_Add and exponent.is_Integer:
-            if _has_radical(base):
-                coefficient, factors = sympy.Integer(1), [f.as_base_exp() for f in sympy.Mul.make_args(sympy.factor(base))]
-            else:
-                coefficient, polys = sympy.Poly(base).factor_list()
-                factors = [(f.as_expr(), sympy.Integer(k)) for f, k in polys]
-            number *= coefficient ** (exponent * sign)
-            for f, k in factors:
-                if f.is_Number:
-                    number *= f ** (k * exponent * sign)
-                    continue
-                powers[f] += k * exponent * sign
-        elif base.is_Number:
-            number *= factor**sign
-        else:
-            powers[base] += exponent * sign
-    oriented = defaultdict(lambda: sympy.Integer(0))
-    for f, e in powers.items():
-        if f.is_Add and e.is_Integer and f.could_extract_minus_sign():  # 1 - b and b - 1 cancel
-            f, number = -f, number * (-1) ** e
-        oriented[f] += e
-    return _keep_coeff(number, sympy.Mul(*(b**e for b, e in oriented.items())))
-
-
-def _has_radical(expr: sympy.Expr) -> bool:
-    return any(e.is_Pow and not e.exp.is_Integer for e in sympy.preorder_traversal(expr))
+def _factored(scalar: sympy.Expr) -> sympy.Expr:
+    """``sympy.factor(scalar)`` (by the index kernel's faster route), once per scalar:
+    the same coefficient recurs across blocks and notations."""
+    return factoring.factor(scalar)
