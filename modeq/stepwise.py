@@ -92,6 +92,8 @@ class _Derivation:
         self.algebra = IndexAlgebra()
         self.fields: list[list[sympy.Expr]] = []
         self._expanders: dict[int, Expander] = {}
+        #: history sums of the known steps, kept by the primitives that build them
+        self.memo: dict = {}
 
     def batch(self, step: int) -> int | None:
         return None if self.schedule is None else self.schedule.batch(step)

@@ -13,7 +13,9 @@ A history sum with weights :math:`a_k = (1-\beta)\beta^k`:
   :math:`\sum_{k=0}^{n} a_k[x_0^{(n-k)} + h(x_1^{(n-k)} - \sum_{l=1}^{k} L_{f_0^{(n-l)}} x_0^{(n-k)})]`
   with closed-form sums in :math:`n`, :math:`\beta^n` (:mod:`modeq.regimes`);
 * concrete steps: the sum in Horner form
-  :math:`a_0 u_s + B_{s-1}(a_1 u_{s-1} + B_{s-2}(\dots))`, :math:`B_t = e^{-hL_{f^{(t)}}}`.
+  :math:`a_0 u_s + B_{s-1}(a_1 u_{s-1} + B_{s-2}(\dots))`, :math:`B_t = e^{-hL_{f^{(t)}}}`,
+  built as the recurrence :math:`A_s = (1-\beta)u_s + \beta B_{s-1}(A_{s-1})` with
+  the sums of earlier steps kept, so that :math:`N` steps cost :math:`O(N)` flows.
 
 Lowering: a state array updated every step.
 """
@@ -78,15 +80,25 @@ class EMA(History):
         x, decay, init, bias_correction = self.args
         s, derivation = regime.step, regime.derivation
         normalization = 1 / (1 - decay ** (s + 1)) if bool(bias_correction) else sympy.Integer(1)
-        # Horner: acc_t = a_{s-t} u_t + B_{t-1}(acc_{t-1}), a_k = (1 - decay) decay^k
-        acc = None
-        for t in range(s + 1):
-            u = derivation.expander(t).expand(x, order) if t < s else expander.expand(x, order)
-            term = u.scale((1 - decay) * decay ** (s - t) * normalization)
-            acc = term if acc is None else term + derivation.pull_back(acc, t - 1, t)
+        acc = self._horner(expander.expand(x, order), derivation, s, order).scale(normalization)
         if init != 0:
             acc = acc + Series.constant(alg, alg.constant(init * decay ** (s + 1) * normalization), order)
         return acc
+
+    def _horner(self, u, derivation, t, order):
+        r""":math:`A_t = (1-\beta) u_t + \beta B_{t-1}(A_{t-1})`, the unnormalized
+        average at step :math:`t` (``u`` its quantity there), the Horner form
+        :math:`\sum_{k \le t} (1-\beta)\beta^{t-k} P_k u_k`; the sums of the known
+        steps are kept in ``derivation.memo``, so step :math:`s` costs one flow,
+        not :math:`s`."""
+        x, decay = self.args[0], self.args[1]
+        result = u.scale(1 - decay)
+        if t > 0:
+            key = (self, t - 1, order)
+            if key not in derivation.memo:
+                derivation.memo[key] = self._horner(derivation.expander(t - 1).expand(x, order), derivation, t - 1, order)
+            result = result + derivation.pull_back(derivation.memo[key], t - 1, t).scale(decay)
+        return result
 
     # -- compiled iterates -----------------------------------------------------------------
 
