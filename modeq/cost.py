@@ -145,36 +145,38 @@ def limit(max_seconds: Any, what: str, extra: float = 0.0) -> Iterator[None]:
 
 # -- calibration (benchmarks/cost.py; CPU seconds on the reference machine) -------------------------
 
-#: Derivation, CPU seconds of each order 0, 1, ... (until an order took 10 s):
+#: Derivation, CPU seconds of each order 0, 1, ... (until an order took 6 s, or 18 s
+#: of wall time passed without one: measured on a loaded machine after the
+#: kernel's speedups of issue 17, ``benchmarks/cost.py --only derive --budget 6``):
 #: ``(optimizer, "symbolic" | "numeric", regime) -> seconds``.
 DERIVE: dict[tuple[str, str, str], tuple[float, ...]] = {
-    ('gd', 'symbolic', 'stationary'): (0.0545, 0.004, 0.0064, 0.0132, 0.0356, 0.1033, 0.3001, 0.9426),
-    ('gd', 'numeric', 'stationary'): (0.0618, 0.0035, 0.0059, 0.0153, 0.0404, 0.1149, 0.3488, 1.2267),
-    ('heavy_ball', 'symbolic', 'stationary'): (0.0855, 0.0338, 0.0619, 0.2028, 0.6268, 2.5388),
-    ('heavy_ball', 'numeric', 'stationary'): (0.0791, 0.009, 0.0125, 0.0197, 0.0463, 0.1765, 0.6728, 1.9475),
-    ('heavy_ball_ema', 'symbolic', 'stationary'): (0.0686, 0.0312, 0.0751, 0.1807, 0.5827, 2.2078),
-    ('heavy_ball_ema', 'numeric', 'stationary'): (0.0768, 0.0215, 0.026, 0.0449, 0.1163, 0.258, 0.7643, 2.1652),
-    ('nesterov', 'symbolic', 'stationary'): (0.0925, 0.0397, 0.0683, 0.2218, 1.1904),
-    ('nesterov', 'numeric', 'stationary'): (0.0551, 0.0065, 0.0113, 0.0243, 0.0767, 0.1826, 0.7779, 2.1518),
-    ('rmsprop', 'symbolic', 'stationary'): (0.0862, 0.0446, 0.2661, 1.4297),
-    ('rmsprop', 'numeric', 'stationary'): (0.0701, 0.0573, 0.1099, 0.8446),
-    ('adam', 'symbolic', 'stationary'): (0.0646, 0.0554, 0.475),
-    ('adam', 'numeric', 'stationary'): (0.0665, 0.0525, 0.1473, 1.0277),
-    ('adamw', 'symbolic', 'stationary'): (0.1067, 0.084, 1.0685),
-    ('adamw', 'numeric', 'stationary'): (0.0629, 0.0497, 0.2028),
-    ('sam', 'symbolic', 'stationary'): (0.046, 0.0146, 0.0223, 0.0629, 0.2204, 1.5997),
-    ('sam', 'numeric', 'stationary'): (0.0675, 0.0122, 0.022, 0.0575, 0.3105, 1.5235),
-    ('usam', 'symbolic', 'stationary'): (0.0734, 0.0105, 0.0201, 0.0728, 0.1557, 0.5247, 2.8955),
-    ('usam', 'numeric', 'stationary'): (0.0646, 0.0043, 0.0064, 0.0139, 0.0299, 0.1, 0.3197, 1.2296, 3.2606),
-    ('signum', 'symbolic', 'stationary'): (0.0745, 0.0384, 0.1508, 0.8705),
-    ('signum', 'numeric', 'stationary'): (0.0858, 0.0421, 0.0988, 0.9278),
-    ('lion', 'symbolic', 'stationary'): (0.1055, 0.0845, 0.3898),
-    ('lion', 'numeric', 'stationary'): (0.0847, 0.0433, 0.1004, 0.8162),
-    ('heavy_ball', 'symbolic', 'exact'): (0.1268, 0.2056),
-    ('heavy_ball', 'numeric', 'exact'): (0.0834, 0.0726, 0.5399),
-    ('rmsprop', 'symbolic', 'exact'): (0.8071,),
-    ('rmsprop', 'numeric', 'exact'): (0.1432,),
-    ('adam', 'numeric', 'exact'): (0.207, 0.427),
+    ('gd', 'symbolic', 'stationary'): (0.0838, 0.0051, 0.0095, 0.0187, 0.021, 0.0393, 0.1152, 0.2956, 1.0624),
+    ('gd', 'numeric', 'stationary'): (0.0498, 0.0038, 0.0035, 0.0076, 0.0117, 0.0255, 0.0718, 0.2593, 0.6999),
+    ('heavy_ball', 'symbolic', 'stationary'): (0.0657, 0.0206, 0.0323, 0.1205, 0.4271, 2.0878),
+    ('heavy_ball', 'numeric', 'stationary'): (0.0733, 0.0111, 0.0092, 0.0124, 0.0269, 0.0553, 0.1272, 0.3538, 1.2229),
+    ('heavy_ball_ema', 'symbolic', 'stationary'): (0.0619, 0.0211, 0.0539, 0.1427, 0.5625, 1.8905),
+    ('heavy_ball_ema', 'numeric', 'stationary'): (0.0697, 0.0188, 0.023, 0.0392, 0.0779, 0.1354, 0.2672, 0.563),
+    ('nesterov', 'symbolic', 'stationary'): (0.0986, 0.0324, 0.057, 0.2565, 0.9506),
+    ('nesterov', 'numeric', 'stationary'): (0.0782, 0.0117, 0.0109, 0.017, 0.0331, 0.0609, 0.1766, 0.5112, 1.2178),
+    ('rmsprop', 'symbolic', 'stationary'): (0.1022, 0.0597, 0.1556, 0.7619),
+    ('rmsprop', 'numeric', 'stationary'): (0.0683, 0.0439, 0.0796, 0.6771),
+    ('adam', 'symbolic', 'stationary'): (0.0712, 0.0515, 0.343, 3.125),
+    ('adam', 'numeric', 'stationary'): (0.0729, 0.0539, 0.1323, 0.9778),
+    ('adamw', 'symbolic', 'stationary'): (0.116, 0.1166, 0.7493),
+    ('adamw', 'numeric', 'stationary'): (0.1055, 0.0719, 0.3046),
+    ('sam', 'symbolic', 'stationary'): (0.0596, 0.0222, 0.0198, 0.063, 0.2208, 1.0074),
+    ('sam', 'numeric', 'stationary'): (0.0759, 0.0235, 0.0294, 0.0623, 0.209, 0.9061),
+    ('usam', 'symbolic', 'stationary'): (0.0723, 0.0126, 0.0184, 0.0486, 0.1593, 0.5192, 2.1712),
+    ('usam', 'numeric', 'stationary'): (0.0716, 0.0036, 0.0094, 0.0097, 0.0172, 0.0303, 0.0782, 0.2616, 0.9995),
+    ('signum', 'symbolic', 'stationary'): (0.0847, 0.0387, 0.187, 0.8352),
+    ('signum', 'numeric', 'stationary'): (0.1044, 0.0598, 0.1383, 0.9168),
+    ('lion', 'symbolic', 'stationary'): (0.1306, 0.1145, 0.6653),
+    ('lion', 'numeric', 'stationary'): (0.14, 0.0631, 0.1252, 1.0676),
+    ('heavy_ball', 'symbolic', 'exact'): (0.139, 0.2277),
+    ('heavy_ball', 'numeric', 'exact'): (0.1067, 0.0933, 0.708, 1.919),
+    ('rmsprop', 'symbolic', 'exact'): (0.8581,),
+    ('rmsprop', 'numeric', 'exact'): (0.1283,),
+    ('adam', 'numeric', 'exact'): (0.1927, 0.5769),
 }
 #: Step-by-step fields of ``derive_steps`` (3 batches), CPU seconds of each
 #: step 0, 1, ...: ``(optimizer, "symbolic" | "numeric", order) -> seconds``.
