@@ -121,7 +121,7 @@ def lion(beta1, beta2, delta):
     return -smooth_sign(beta1 * momentum_before_step + (1 - beta1) * g, delta)
 
 
-@optimizer(E_star=real(0.0, r"E^*", "estimate of the minimal value of the loss"))
+@optimizer(E_star=real(0.0, r"E^{\star}", "estimate of the minimal value of the loss"))
 def polyak(E_star):
     r"""Polyak's step size (Polyak 1987; the stochastic Polyak step of Loizou
     et al. 2021 with :math:`c = 1` and no cap), scaled by :math:`h`:
