@@ -51,7 +51,7 @@ import sympy
 from .algebra import ATOMS
 from .algebra.base import STEP
 from .algebra.component import check_loss
-from .algebra.index import Contraction, Gradient, LossValue, Reduction
+from .algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction
 from .numerics.field import truncation
 
 __all__ = ["Backend", "Evaluator", "NumpyBackend", "atom_table", "constants_for"]
@@ -257,6 +257,9 @@ class Evaluator(Generic[Value]):
             node = _Contract(tuple(self._slot(a.xreplace(self._constants)) for a in definition.args), definition.loss)
         elif isinstance(definition, Reduction):
             node = _Reduce((self._slot(definition.arg.xreplace(self._constants)),))
+        elif isinstance(definition, (BlockReduction, BlockSize)):
+            raise ValueError(f"the field reduces over parameter blocks ({symbol}), which this evaluator does not "
+                             "partition; verify it on a loss with blocks: modeq.verify(..., params={'W': (3, 2)})")
         elif symbol == STEP:
             raise ValueError("the field depends on the step n (exact regime); evaluate a stationary equation, "
                              "derived with regime='stationary'")

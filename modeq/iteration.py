@@ -49,14 +49,15 @@ def _values(optimizer: Optimizer, values: Mapping[str, Any] | None) -> dict[str,
 
 
 def _params(params) -> tuple[sympy.Symbol, ...]:
-    if isinstance(params, str):
+    if isinstance(params, (str, Mapping)):
         return parse_params(params)
     params = tuple(params)
     if params and all(isinstance(s, sympy.Symbol) for s in params):
         return params
     if params and all(isinstance(s, str) for s in params):
         return parse_params(params)
-    raise ValueError(f"params must be names ('x,y' or ['x', 'y']) or SymPy symbols, got {params!r}")
+    raise ValueError(f"params must be names ('x,y' or ['x', 'y']), SymPy symbols or blocks with shapes "
+                     f"('W1:3x2,b:2' or {{'W1': (3, 2), 'b': (2,)}}), got {params!r}")
 
 
 def _loss(loss, params) -> sympy.Expr:
@@ -83,8 +84,9 @@ def iterates(
     with step size ``h`` on ``loss``, as a float64 array of shape
     ``(steps + 1, p)``.
 
-    ``params`` are the loss's parameters (``"x,y"``, names or symbols) in the
-    order of ``theta0``; ``values`` fixes hyperparameters (the defaults are
+    ``params`` are the loss's parameters (``"x,y"``, names or symbols; or
+    blocks with shapes, ``"W1:3x2,b:2"`` or ``{"W1": (3, 2), "b": (2,)}``,
+    flattened row-major, :mod:`modeq.blocks`) in the order of ``theta0``; ``values`` fixes hyperparameters (the defaults are
     used for the others). With ``batches`` (losses :math:`E_1..E_m`; ``loss``
     may then be ``None``), step :math:`n` uses the gradient of
     :math:`E_{schedule[n \bmod len]}` (default: cyclic :math:`1..m`). Rows

@@ -16,6 +16,13 @@ with a whitelist, building SymPy objects directly:
   which are built only so that :func:`modeq.optimizers.language.check_smooth`
   can give its advice on a smooth replacement).
 
+Matrices. A caller's name may stand for a matrix (a parameter block,
+:mod:`modeq.blocks`; a vector block is a column). Then ``A @ B`` is the
+matrix product, ``A.T`` the transpose, ``sum(A)`` the sum of the entries and
+``trace(A)`` the trace; ``+ - * / **`` and the functions act entry by entry
+with numbers broadcast, as in NumPy. The result must be a number (or a 1x1
+matrix): a matrix loss is refused with the advice to reduce it.
+
 Everything else -- attributes, indexing, lambdas, comprehensions, keyword or
 starred arguments, strings, f-strings, comparisons, ``and``/``or``, ``:=``,
 ``%``, ``//``, ``^`` ... -- is refused with an :class:`ExpressionError` that names
@@ -54,7 +61,7 @@ from typing import Callable, Mapping, Sequence
 import sympy
 
 __all__ = [
-    "ExpressionError", "SMOOTH", "NON_SMOOTH", "MAX_LENGTH", "MAX_DEPTH", "MAX_BITS", "MAX_EXPONENT",
+    "ExpressionError", "SMOOTH", "NON_SMOOTH", "MATRIX_FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH", "MAX_BITS", "MAX_EXPONENT",
     "parse_expression", "parse_number", "parse_numbers", "parse_names",
 ]
 
@@ -119,7 +126,7 @@ _BAD_VALUES = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)  # -oo is Mul(-1, oo):
 
 _OPERATORS: Mapping[type, str] = {
     ast.Mod: "the operator % (remainder)", ast.FloorDiv: "the operator // (floor division)",
-    ast.MatMult: "the operator @ (matrix product)", ast.LShift: "the operator <<", ast.RShift: "the operator >>",
+    ast.LShift: "the operator <<", ast.RShift: "the operator >>",
     ast.BitOr: "the operator |", ast.BitAnd: "the operator &",
     ast.BitXor: "the operator ^ (it is not a power here; write ** for powers, e.g. x**2)",
     ast.Invert: "the operator ~", ast.Not: "the operator not",
@@ -140,12 +147,23 @@ def _functions() -> str:
 
 
 def _allowed() -> str:
-    return f"numbers, names, + - * / **, parentheses and the functions {_functions()}"
+    return (f"numbers, names, + - * / **, parentheses and the functions {_functions()} "
+            "(on matrix blocks also @, .T, sum and trace)")
 
 
 def _excerpt(node: ast.AST) -> str:
     text = ast.unparse(node)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+#: Reductions of a matrix to a number: name -> builder.
+MATRIX_FUNCTIONS: Mapping[str, Callable[[sympy.MatrixBase], sympy.Expr]] = {
+    "sum": lambda m: sympy.Add(*m), "trace": lambda m: m.trace(),
+}
+
+
+def _shape(value) -> str:
+    return "x".join(map(str, value.shape))
 
 
 class _Builder:
@@ -173,6 +191,10 @@ class _Builder:
         ``nan`` or a complex number (a division by zero is refused before it
         happens), so the whole result is searched there; elsewhere its
         top-level parts are checked for the size of their numbers."""
+        if isinstance(result, sympy.MatrixBase):
+            for entry in result:
+                self.check(entry, node)
+            return
         if isinstance(node, (ast.Call, ast.BinOp)) and (isinstance(node, ast.Call) or isinstance(node.op, ast.Pow)):
             if result.has(*_BAD_VALUES):
                 raise self.fail(f"is undefined or infinite at {_excerpt(node)}; "
@@ -218,6 +240,15 @@ class _Builder:
         hint = f" ({_HINTS[name]})" if name in _HINTS else ""
         raise self.fail(f"uses the name {name}{hint}; {self.unknown}")
 
+    def _Attribute(self, node: ast.Attribute) -> sympy.Expr:
+        if node.attr == "T":
+            value = self.build(node.value)
+            if isinstance(value, sympy.MatrixBase):
+                return value.T
+            raise self.fail(f"transposes {_excerpt(node.value)}, which is a number, not a matrix; "
+                            "only matrix blocks (W:3x2) have a transpose")
+        raise self.fail(f"uses an attribute access ({_excerpt(node)}), which is not allowed; use only {_allowed()}")
+
     def _UnaryOp(self, node: ast.UnaryOp) -> sympy.Expr:
         if isinstance(node.op, ast.USub):
             return -self.build(node.operand)
@@ -238,14 +269,50 @@ class _Builder:
         if _group(node) == "+":  # one Add: a long sum costs linear time (Add is associative and canonical)
             terms = [self.build(spine[-1].left)]
             terms += [self.build(link.right) * (1 if isinstance(link.op, ast.Add) else -1) for link in reversed(spine)]
-            return sympy.Add(*terms)
+            if not any(isinstance(t, sympy.MatrixBase) for t in terms):
+                return sympy.Add(*terms)
+            result = terms[0]
+            for term in terms[1:]:
+                result = self.entrywise(node, result, term, lambda a, b: a + b)
+            return result
         result = self.build(spine[-1].left)
         for link in reversed(spine):  # one by one, as Python would: Mul(2, x + 1) distributes
             result = self.combine(link, result, self.build(link.right))
             self.check(result, link)
         return result
 
+    def entrywise(self, node: ast.BinOp, left, right, operation) -> sympy.Expr:
+        """``operation`` entry by entry, a number broadcast against a matrix."""
+        if isinstance(left, sympy.MatrixBase) and isinstance(right, sympy.MatrixBase):
+            if left.shape != right.shape:
+                raise self.fail(f"combines a {_shape(left)} and a {_shape(right)} matrix at {_excerpt(node)}; "
+                                "entrywise operations need equal shapes (check the blocks' shapes in params)")
+            return sympy.ImmutableMatrix(left.rows, left.cols, [operation(a, b) for a, b in zip(left, right)])
+        if isinstance(left, sympy.MatrixBase):
+            return left.applyfunc(lambda a: operation(a, right))
+        if isinstance(right, sympy.MatrixBase):
+            return right.applyfunc(lambda b: operation(left, b))
+        return operation(left, right)
+
     def combine(self, node: ast.BinOp, left: sympy.Expr, right: sympy.Expr) -> sympy.Expr:
+        if isinstance(node.op, ast.MatMult):
+            if not (isinstance(left, sympy.MatrixBase) and isinstance(right, sympy.MatrixBase)):
+                raise self.fail(f"uses the operator @ (matrix product) on a number at {_excerpt(node)}; "
+                                "@ multiplies matrix blocks (W:3x2); use * for numbers")
+            if left.cols != right.rows:
+                raise self.fail(f"multiplies a {_shape(left)} by a {_shape(right)} matrix at {_excerpt(node)}; "
+                                "the inner sizes must agree (check the blocks' shapes in params)")
+            return sympy.ImmutableMatrix(left @ right)
+        if isinstance(left, sympy.MatrixBase) or isinstance(right, sympy.MatrixBase):
+            if isinstance(node.op, ast.Div) and (right == 0 if not isinstance(right, sympy.MatrixBase) else any(b == 0 for b in right)):
+                raise self.fail(f"divides by zero at {_excerpt(node)}; write an expression that is finite")
+            if isinstance(node.op, ast.Pow):
+                exponents = right if isinstance(right, sympy.MatrixBase) else [right]
+                if any(e.is_number and (abs(e) > MAX_EXPONENT) is not sympy.false for e in exponents):
+                    raise self.fail(f"has an exponent larger than {MAX_EXPONENT} at {_excerpt(node)}")
+            operation = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+                         ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a**b}[type(node.op)]
+            return self.entrywise(node, left, right, operation)
         if isinstance(node.op, ast.Add):
             return left + right
         if isinstance(node.op, ast.Sub):
@@ -274,6 +341,18 @@ class _Builder:
             raise self.fail(f"calls {name}, which is a name, not a function; write {name}*(...) for a product")
         if name.startswith("__"):
             raise self.fail(f"calls {name}, which is not allowed (no dunder names); the functions are {_functions()}")
+        if name in MATRIX_FUNCTIONS:
+            args = [self.build(arg) for arg in node.args]
+            if len(args) != 1:
+                raise self.fail(f"calls {name} with {len(args)} arguments; {name} takes one matrix")
+            (value,) = args
+            if not isinstance(value, sympy.MatrixBase):
+                raise self.fail(f"calls {name} on a number ({_excerpt(node)}); {name} reduces a matrix block "
+                                "(W:3x2)")
+            if name == "trace" and value.rows != value.cols:
+                raise self.fail(f"takes the trace of a {_shape(value)} matrix at {_excerpt(node)}; "
+                                "the trace needs a square matrix")
+            return MATRIX_FUNCTIONS[name](value)
         if name in SMOOTH:
             arity, function = 1, SMOOTH[name]
         elif name in NON_SMOOTH:
@@ -284,6 +363,12 @@ class _Builder:
         if (arity is None and len(args) < 2) or (arity is not None and len(args) != arity):
             wanted = "at least 2 arguments" if arity is None else f"{arity} argument" + "s" * (arity != 1)
             raise self.fail(f"calls {name} with {len(args)} argument{'s' * (len(args) != 1)}; {name} takes {wanted}")
+        matrices = [a for a in args if isinstance(a, sympy.MatrixBase)]
+        if matrices and len(args) == 1:
+            return matrices[0].applyfunc(function)
+        if matrices:
+            raise self.fail(f"calls {name} on a matrix with other arguments ({_excerpt(node)}); "
+                            "apply it to numbers or to one matrix")
         try:
             return function(*args)
         except (ValueError, TypeError) as error:  # e.g. Max of a number SymPy cannot order
@@ -393,6 +478,11 @@ def parse_expression(
         result = builder.build(tree)
     except (RecursionError, MemoryError, OverflowError) as error:
         raise ExpressionError(f"{what} is too large to build ({type(error).__name__})") from None
+    if isinstance(result, sympy.MatrixBase):
+        if result.shape != (1, 1):
+            raise ExpressionError(f"{what} is a {_shape(result)} matrix, not a number; reduce it, "
+                                  "e.g. sum(M**2)/2 or trace(M.T @ M)/2")
+        result = result[0, 0]
     if result.has(*_BAD_VALUES) or result.has(sympy.I):
         raise ExpressionError(f"{what} is not a finite real expression ({result}); write one that is")
     return result

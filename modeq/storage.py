@@ -8,7 +8,8 @@ optimizer that no importable module defines can still produce its update for
 ``verify``), the fixed hyperparameter values, the regime, the order and the
 assumptions. Expressions are one node table (:mod:`modeq.codec`: a whitelist
 of node kinds, never ``sympify``/``eval``); index-form atoms are stored by
-their structured definitions (``gradient``, ``contraction``, ``reduction``)
+their structured definitions (``gradient``, ``contraction``, ``reduction``,
+``block_reduction``, ``block_size``)
 and interned again on load, children first, so a loaded equation's atoms are
 the loading process's own.
 """
@@ -23,7 +24,7 @@ from typing import Any
 import sympy
 
 from .algebra import ATOMS
-from .algebra.index import Contraction, Gradient, LossValue, Reduction
+from .algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction
 from .codec import DecodeError, Encoder, decode_nodes
 from .optimizers.base import Domain, HyperParameter, Optimizer
 from .optimizers.library import BUILTIN
@@ -56,9 +57,9 @@ def _atoms_of(expr: sympy.Expr, out: dict) -> None:
         if isinstance(definition, Contraction):
             for a in definition.args:
                 _atoms_of(a, out)
-        elif isinstance(definition, Reduction):
+        elif isinstance(definition, (Reduction, BlockReduction)):
             _atoms_of(definition.arg, out)
-        elif not isinstance(definition, (Gradient, LossValue)):
+        elif not isinstance(definition, (Gradient, LossValue, BlockSize)):
             continue
         out[symbol] = definition
 
@@ -108,7 +109,13 @@ def _atom_json(symbol, definition, encoder: Encoder) -> dict:
     if isinstance(definition, Contraction):
         return {"symbol": encoder.add(symbol), "kind": "contraction", "loss": definition.loss,
                 "args": [encoder.add(a) for a in definition.args]}
-    return {"symbol": encoder.add(symbol), "kind": "reduction", "arg": encoder.add(definition.arg)}
+    if isinstance(definition, Reduction):
+        return {"symbol": encoder.add(symbol), "kind": "reduction", "arg": encoder.add(definition.arg)}
+    if isinstance(definition, BlockReduction):
+        return {"symbol": encoder.add(symbol), "kind": "block_reduction", "arg": encoder.add(definition.arg)}
+    if isinstance(definition, BlockSize):
+        return {"symbol": encoder.add(symbol), "kind": "block_size"}
+    raise TypeError(f"the atom {symbol} ({type(definition).__name__}) has no saved form")
 
 
 class SavedEquation(dict):
@@ -142,6 +149,10 @@ def from_json(data: Any) -> SavedEquation:
                 new = ATOMS.contraction([node(a).xreplace(mapping) for a in atom["args"]], loss)
             elif atom["kind"] == "reduction":
                 new = ATOMS.reduction(node(atom["arg"]).xreplace(mapping))
+            elif atom["kind"] == "block_reduction":
+                new = ATOMS.block_reduction(node(atom["arg"]).xreplace(mapping))
+            elif atom["kind"] == "block_size":
+                new = ATOMS.intern(BlockSize())
             else:
                 raise DecodeError(f"unknown atom kind {atom['kind']!r}")
             mapping[old] = new

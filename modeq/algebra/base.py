@@ -83,6 +83,10 @@ class FieldAlgebra(ABC, Generic[V]):
         r"""The scalar :math:`\sum_i x_i`, broadcast."""
 
     @abstractmethod
+    def block_sum(self, x: V) -> V:
+        r""":math:`\sum_{i \in B(j)} x_i` over the parameter block :math:`B(j)` of each component."""
+
+    @abstractmethod
     def add(self, a: V, b: V) -> V: ...
 
     def combine(self, pairs: Sequence[tuple[sympy.Expr, V]]) -> V:

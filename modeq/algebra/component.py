@@ -5,6 +5,8 @@ For a concrete loss :math:`E(\theta_1, \dots, \theta_p)` (or a generic
 :math:`L_f u = \sum_i f_i\,\partial_i u`, and contractions are explicit sums of
 partial derivatives. Used to materialize index-form results, to cross-check
 them by an independent derivation, and as the input of code generation.
+Parameter blocks travel with the parameters (:mod:`modeq.blocks`): a block
+sum adds the components of each block.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import sympy
 from collections import defaultdict
 
 from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError
-from .index import Contraction, Gradient, LossValue, Reduction, expand
+from ..blocks import block_ids
+from .index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction, expand
 
 __all__ = ["ComponentAlgebra", "check_loss"]
 
@@ -62,6 +65,10 @@ class ComponentAlgebra(FieldAlgebra[Field]):
         for label, batch in enumerate(batches or (), start=1):
             self.losses[label] = check_loss(batch, params)[0]
         self.dimension = len(self.params)
+        ids = block_ids(self.params)
+        #: The components of the block of each component.
+        self.block_members: tuple[tuple[int, ...], ...] = tuple(
+            tuple(i for i, b in enumerate(ids) if b == ids[j]) for j in range(self.dimension))
         self._derivatives: dict[tuple, sympy.Expr] = {}
         self._placeholders: dict[tuple[int, int], Field] = {}
         self._atom_values: dict[sympy.Symbol, Field | None] = {}
@@ -105,6 +112,13 @@ class ComponentAlgebra(FieldAlgebra[Field]):
 
     def reduce_sum(self, x):
         return (sympy.Add(*x),) * self.dimension
+
+    def block_sum(self, x):
+        sums: dict[tuple[int, ...], sympy.Expr] = {}
+        for members in self.block_members:
+            if members not in sums:
+                sums[members] = sympy.Add(*(x[i] for i in members))
+        return tuple(sums[members] for members in self.block_members)
 
     def add(self, a, b):
         return tuple(u + v for u, v in zip(a, b))
@@ -230,6 +244,10 @@ class ComponentAlgebra(FieldAlgebra[Field]):
             value = self.contract([self.materialize(a, atoms) for a in definition.args], definition.loss)
         elif isinstance(definition, Reduction):
             value = self.reduce_sum(self.materialize(definition.arg, atoms))
+        elif isinstance(definition, BlockReduction):
+            value = self.block_sum(self.materialize(definition.arg, atoms))
+        elif isinstance(definition, BlockSize):
+            value = tuple(sympy.Integer(len(members)) for members in self.block_members)
         else:
             value = None
         self._atom_values[symbol] = value

@@ -11,7 +11,14 @@ A field is a SymPy expression for its component :math:`j` in *atoms*:
   components;
 * ``E`` — the loss value :math:`E(\theta)` (``E_b`` for a batch loss), a
   scalar, with :math:`L_f E = S[g\,f]`;
-* ``p`` — the dimension (from :math:`S[c] = p\,c` for a scalar :math:`c`).
+* ``p`` — the dimension (from :math:`S[c] = p\,c` for a scalar :math:`c`);
+* block reductions ``S_B[X]`` — :math:`\sum_{i \in B(j)} X_i`, the sum over
+  the parameter block :math:`B(j)` of component :math:`j` (a layer,
+  :mod:`modeq.blocks`): constant inside a block, so it factors out of another
+  block reduction but *not* out of a contraction or a global reduction (it
+  varies from block to block); ``n_B`` — the size :math:`|B(j)|` (from
+  :math:`S_B[c] = n_B\,c`). With one block (plain parameters) they are
+  :math:`S` and :math:`p`.
 
 Each atom is an ordinary :class:`sympy.Symbol` whose meaning is kept in one
 process-wide registry (:data:`ATOMS`), so equal atoms are the same symbol
@@ -40,8 +47,8 @@ import sympy
 from . import factoring, linear
 from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError
 
-__all__ = ["ATOMS", "IndexAlgebra", "Gradient", "LossValue", "Contraction", "Reduction", "Placeholder", "D", "S", "g",
-           "theta", "p"]
+__all__ = ["ATOMS", "IndexAlgebra", "Gradient", "LossValue", "Contraction", "Reduction", "BlockReduction",
+           "BlockSize", "Placeholder", "D", "S", "SB", "g", "theta", "p"]
 
 _EXPAND = dict(power_base=False, power_exp=False, log=False, mul=True, multinomial=True, deep=True)
 
@@ -113,6 +120,18 @@ class Reduction:
 
 
 @dataclass(frozen=True)
+class BlockReduction:
+    r""":math:`S_B[X]_j = \sum_{i \in B(j)} X_i` with a canonical ``arg``."""
+
+    arg: sympy.Expr
+
+
+@dataclass(frozen=True)
+class BlockSize:
+    r""":math:`n_B = |B(j)|`, the size of the block of component :math:`j`."""
+
+
+@dataclass(frozen=True)
 class Placeholder:
     r"""The unknown term :math:`f_k^{(n - offset)}` being solved for."""
 
@@ -131,6 +150,8 @@ class AtomRegistry:
         self.component: set[sympy.Symbol] = {self.theta}
         self.scalar: set[sympy.Symbol] = set()
         self._splits: dict[sympy.Expr, dict[sympy.Expr, sympy.Expr]] = {}
+        #: Atoms constant inside a block (block reductions, the block size); also in ``component``.
+        self.block: set[sympy.Symbol] = set()
 
     def definition(self, symbol: sympy.Symbol):
         return self._definitions.get(symbol)
@@ -146,6 +167,8 @@ class AtomRegistry:
         self._symbols[definition] = symbol
         self._definitions[symbol] = definition
         (self.scalar if isinstance(definition, (Reduction, LossValue)) else self.component).add(symbol)
+        if isinstance(definition, (BlockReduction, BlockSize)):
+            self.block.add(symbol)
         return symbol
 
     @staticmethod
@@ -159,6 +182,10 @@ class AtomRegistry:
             return f"D_{len(definition.args)}{label}[{', '.join(map(str, definition.args))}]"
         if isinstance(definition, Reduction):
             return f"S[{definition.arg}]"
+        if isinstance(definition, BlockReduction):
+            return f"S_B[{definition.arg}]"
+        if isinstance(definition, BlockSize):
+            return "n_B"
         return f"F_{definition.order}" + (f"(n-{definition.offset})" if definition.offset else "")
 
     def contractions(self, expr: sympy.Expr, order: int | None = None, loss: int | None = None) -> list[sympy.Symbol]:
@@ -177,23 +204,27 @@ class AtomRegistry:
         """Whether ``expr`` varies with the component index :math:`j`."""
         return not self.component.isdisjoint(expr.free_symbols)
 
-    def split(self, x: sympy.Expr) -> dict[sympy.Expr, sympy.Expr]:
+    def split(self, x: sympy.Expr, constant=None) -> dict[sympy.Expr, sympy.Expr]:
         r"""``x`` as :math:`\sum_t c_t\,X_t` with scalar :math:`c_t` and
-        component-only :math:`X_t`: the map :math:`X_t \mapsto c_t` (memoized:
-        a field is contracted with every atom it differentiates; read-only)."""
+        component-only :math:`X_t`: the map :math:`X_t \mapsto c_t`. A factor
+        counts as scalar when ``constant(factor)``; by default, when it does not
+        vary with the component (then memoized: a field is contracted with every
+        atom it differentiates; read-only)."""
+        if constant is not None:
+            return self._split(x, constant)
         parts = self._splits.get(x)
         if parts is None:
-            parts = self._splits[x] = self._split(x)
+            parts = self._splits[x] = self._split(x, lambda factor: not self.is_component(factor))
         return parts
 
-    def _split(self, x: sympy.Expr) -> dict[sympy.Expr, sympy.Expr]:
+    def _split(self, x: sympy.Expr, constant) -> dict[sympy.Expr, sympy.Expr]:
         parts: dict[sympy.Expr, sympy.Expr] = defaultdict(lambda: sympy.Integer(0))
         for term in sympy.Add.make_args(distribute(x)):
             if term == 0:
                 continue
             scalar, component = [], []
             for factor in sympy.Mul.make_args(term):
-                (component if self.is_component(factor) else scalar).append(factor)
+                (scalar if constant(factor) else component).append(factor)
             parts[sympy.Mul(*component)] += sympy.Mul(*scalar)
         return {k: v for k, v in parts.items() if v != 0}
 
@@ -222,6 +253,17 @@ class AtomRegistry:
             total.append(coefficient * (self.dimension if component == 1 else self.intern(Reduction(component))))
         return sympy.Add(*total)
 
+    def is_block_constant(self, expr: sympy.Expr) -> bool:
+        """Whether ``expr`` is the same for every component of a block."""
+        return (self.component & expr.free_symbols) <= self.block
+
+    def block_reduction(self, x: sympy.Expr) -> sympy.Expr:
+        r""":math:`S_B[x]`, linear over block constants; :math:`S_B[c] = n_B\,c`."""
+        total = []
+        for component, coefficient in self.split(x, self.is_block_constant).items():
+            total.append(coefficient * self.intern(BlockSize() if component == 1 else BlockReduction(component)))
+        return sympy.Add(*total)
+
     def collect(self, x: sympy.Expr) -> sympy.Expr:
         """``x`` as a sum over monomials in nested atoms with factored coefficients."""
         nested = self.component - {self.theta} - {s for s, d in self._definitions.items() if isinstance(d, Gradient)}
@@ -242,7 +284,7 @@ class AtomRegistry:
             definition = self._definitions.get(s)
             if isinstance(definition, Contraction) and any(self.depends_on(a, predicate) for a in definition.args):
                 return True
-            if isinstance(definition, Reduction) and self.depends_on(definition.arg, predicate):
+            if isinstance(definition, (Reduction, BlockReduction)) and self.depends_on(definition.arg, predicate):
                 return True
         return False
 
@@ -259,13 +301,15 @@ class AtomRegistry:
                 if not isinstance(shift, int):
                     raise NotSeparableError("an unknown correction would be summed over the history")
                 mapping[s] = self.intern(Placeholder(definition.order, definition.offset + shift))
-            elif isinstance(definition, (Contraction, Reduction)) and self.depends_on(
+            elif isinstance(definition, (Contraction, Reduction, BlockReduction)) and self.depends_on(
                 s, lambda t: t == STEP or self.is_placeholder(t)
             ):
                 if isinstance(definition, Contraction):
                     mapping[s] = self.contraction([self.shift_step(a, shift) for a in definition.args], definition.loss)
-                else:
+                elif isinstance(definition, Reduction):
                     mapping[s] = self.reduction(self.shift_step(definition.arg, shift))
+                else:
+                    mapping[s] = self.block_reduction(self.shift_step(definition.arg, shift))
         return expr.xreplace(mapping)
 
     def separate(self, expr: sympy.Expr) -> dict[sympy.Expr, sympy.Expr]:
@@ -306,6 +350,11 @@ def S(x) -> sympy.Expr:
     return ATOMS.reduction(sympy.sympify(x))
 
 
+def SB(x) -> sympy.Expr:
+    r""":math:`S_B[x] = \sum_{i \in B(j)} x_i`."""
+    return ATOMS.block_reduction(sympy.sympify(x))
+
+
 class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     """Fields as dimension-free expressions for component :math:`j`."""
 
@@ -334,6 +383,9 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
 
     def reduce_sum(self, x):
         return self.atoms.reduction(x)
+
+    def block_sum(self, x):
+        return self.atoms.block_reduction(x)
 
     def add(self, a, b):
         return a + b
@@ -468,4 +520,8 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
             return linear.build(total)
         if isinstance(definition, Reduction):
             return self.atoms.reduction(self.lie_along(definition.arg, field))
+        if isinstance(definition, BlockReduction):
+            return self.atoms.block_reduction(self.lie_along(definition.arg, field))
+        if isinstance(definition, BlockSize):
+            return sympy.Integer(0)
         raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")

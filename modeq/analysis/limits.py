@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import sympy
 
 from ..algebra import ATOMS
-from ..algebra.index import Contraction, Gradient, Reduction
+from ..algebra.index import BlockReduction, Contraction, Gradient, Reduction
 
 if TYPE_CHECKING:
     from ..terms import EquationTerms
@@ -97,13 +97,14 @@ def _atoms(x: sympy.Expr, transform, scale: sympy.Dummy | None = None) -> sympy.
                 args = [sympy.powsimp(a / scale**p) for a, p in zip(args, powers)]
                 factor = scale ** sympy.Add(*powers)
             mapping[s] = factor * ATOMS.contraction(args, definition.loss)
-        elif isinstance(definition, Reduction):
+        elif isinstance(definition, (Reduction, BlockReduction)):
+            reduce = ATOMS.reduction if isinstance(definition, Reduction) else ATOMS.block_reduction
             arg = transform(definition.arg)
             if scale is not None:
                 power = arg.as_coeff_exponent(scale)[1]
-                mapping[s] = scale**power * ATOMS.reduction(sympy.powsimp(arg / scale**power))
+                mapping[s] = scale**power * reduce(sympy.powsimp(arg / scale**power))
             else:
-                mapping[s] = ATOMS.reduction(arg)
+                mapping[s] = reduce(arg)
     return x.xreplace(mapping)
 
 

@@ -17,8 +17,9 @@ def register(subparsers) -> None:
     parser.add_argument("--batch", action="append", default=[], metavar="EXPR",
                         help="a mini-batch loss E_k (repeat for E_1, E_2, ...); step n uses the schedule's batch")
     parser.add_argument("--schedule", help="comma-separated batch labels repeated over the steps (default 1,2,..,m)")
-    parser.add_argument("--params", required=True, help="comma-separated parameter names, e.g. x,y")
-    parser.add_argument("--theta0", required=True, help="comma-separated starting point, e.g. 2.8,3.5")
+    parser.add_argument("--params", required=True, help="comma-separated parameter names, e.g. x,y; or blocks with shapes, e.g. W1:3x2,W2:2x3,b:2 "
+                        "(the loss then uses them as matrices: @, .T, sum, trace)")
+    parser.add_argument("--theta0", required=True, help="comma-separated starting point, e.g. 2.8,3.5 (blocks: their entries in order, row-major)")
     parser.add_argument("--regime", default="stationary", help="stationary (default) or exact")
     parser.add_argument("--T", type=float, default=1.0, help="time horizon of the global error (default 1)")
     parser.add_argument("--hs", help="comma-separated step sizes (default: 5 halvings from min(0.05, (1-beta)/20))")

@@ -21,6 +21,7 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r"\(e\.g\. T=([\d.]+), hs=([\d.,]+)\)", r"(e.g. --T \1 --hs \2)"),
     (r"values=\{[^}]*\}", "--set NAME=VALUE"),
     (r"derive with order=(\d+)", r"use --order \1"),
+    (r"the blocks' shapes in params", "the blocks' shapes in --params"),
 )
 
 

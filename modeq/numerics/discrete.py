@@ -28,6 +28,7 @@ import numpy as np
 import sympy
 
 from ..algebra.component import check_loss
+from ..blocks import block_ids, param_key
 from ..optimizers.base import Optimizer
 from ..description import DescriptionError, h as H, theta as THETA
 from ..primitives import Lowering, Primitive
@@ -76,6 +77,7 @@ class _Module(Lowering):
 
     def __init__(self, nodes: _Nodes, losses: Sequence[sympy.Expr], params: Sequence[sympy.Symbol]) -> None:
         self.losses, self.params = tuple(losses), tuple(params)
+        self.block_ids = block_ids(self.params)
         self.scalars = {n.symbol for n in nodes.nodes if n.primitive.scalar}
         self.names = {THETA: "th[j]", H: "h"}
         for n in nodes.nodes:
@@ -224,7 +226,7 @@ def compile_optimizer(
         loss = sympy.Add(*batches) / len(batches)
     loss, params = check_loss(loss, params)
     batches = [check_loss(b, params)[0] for b in (batches or ())]
-    key = digest("optimizer", optimizer.key(values), sympy.srepr(loss), [s.name for s in params],
+    key = digest("optimizer", optimizer.key(values), sympy.srepr(loss), param_key(params),
                  [sympy.srepr(b) for b in batches])
     path = lookup(key, cache_dir)
     if path is None:

@@ -26,6 +26,7 @@ from typing import Any, Mapping, Sequence
 import sympy
 
 from ..algebra.component import check_loss
+from ..blocks import param_key
 from ..optimizers.base import Optimizer
 from ..primitives import Primitive
 from ..solver import check_order, derive
@@ -74,7 +75,7 @@ def derived_field(
             "regime='exact', which derives them step by step")
     if stepwise and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
         raise ValueError(f"give the number of steps whose fields are needed (a whole number >= 1), got {steps!r}")
-    key = digest("field", optimizer.key(values), order, regime, sympy.srepr(loss), [s.name for s in params],
+    key = digest("field", optimizer.key(values), order, regime, sympy.srepr(loss), param_key(params),
                  [sympy.srepr(b) for b in batches], labels if batches else None, steps if stepwise else None)
     path = lookup(key, cache_dir)
     if path is not None:

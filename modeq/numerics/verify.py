@@ -33,6 +33,7 @@ import numpy as np
 import sympy
 
 from .. import cost
+from ..blocks import describe_params
 from ..loss import parse_loss, parse_params
 from ..optimizers.base import Domain, Optimizer
 from ..primitives import ReduceSum
@@ -101,7 +102,7 @@ def _theta0(theta0, params) -> np.ndarray:
     except (TypeError, ValueError):
         raise ValueError(f"theta0 must be {len(params)} numbers, got {theta0!r}") from None
     if array.shape != (len(params),):
-        raise ValueError(f"theta0 must have {len(params)} values, one per parameter ({', '.join(map(str, params))}), "
+        raise ValueError(f"theta0 must have {len(params)} values, one per parameter ({describe_params(params)}), "
                          f"got {array.size}")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"theta0 must be finite, got {theta0!r}")
@@ -208,6 +209,8 @@ def verify(
     """Check the modified equation of ``optimizer`` to ``order`` against its
     iterates on ``loss`` (see the module docs for the methods).
 
+    ``params`` are names, symbols or blocks with shapes (``"W1:3x2,b:2"``,
+    ``{"W1": (3, 2)}``: ``theta0`` lists their entries row-major);
     ``values`` fixes hyperparameters (defaults for the others); ``hs`` are the
     step sizes (default :func:`default_step_sizes`); ``batches`` are batch
     losses used by step :math:`n` as ``schedule[n mod len]`` (labels 1..m);
@@ -223,7 +226,7 @@ def verify(
         raise ValueError(f"unknown regime {regime!r}; the regimes are: stationary, exact")
     if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0):
         raise ValueError(f"the time T must be a positive number, got {T!r}")
-    if isinstance(params, str) or (params and isinstance(params[0], str)):
+    if isinstance(params, (str, Mapping)) or (params and isinstance(params[0], str)):
         params = parse_params(params)
     params = tuple(params)
     if isinstance(loss, str):

@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping
 import sympy
 
 from ..parsing import parse_number
-from .language import RESERVED_NAMES, DescriptionError, check_smooth
+from .language import MATRIX_ADVICE, RESERVED_NAMES, DescriptionError, check_smooth
 
 __all__ = ["Domain", "HyperParameter", "Optimizer", "optimizer", "exact_number", "decay", "positive", "nonnegative", "real"]
 
@@ -168,6 +168,8 @@ class Optimizer:
         r"""The update direction :math:`U_n`, checked for smoothness, with the
         given hyperparameter values substituted."""
         built = self.build(**self.symbols, **self.options)
+        if isinstance(built, (sympy.MatrixBase, sympy.MatrixExpr)):
+            raise DescriptionError(f"the build function of {self.name} returns a SymPy matrix; {MATRIX_ADVICE}")
         if not isinstance(built, (sympy.Basic, int, float)):  # sympify would evaluate text, also inside containers
             raise DescriptionError(f"the build function of {self.name} must return an expression such as "
                                    f"-ema(grad(), beta), got {type(built).__name__}")

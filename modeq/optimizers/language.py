@@ -43,6 +43,10 @@ its lowering to compiled statements and its memory):
     (the atom :math:`D_1[v]`).
 ``reduce_sum(x)``
     The scalar :math:`\sum_i x_i`; ``norm(x)`` is :math:`\sqrt{\sum_i x_i^2}`.
+``block_sum(x)``
+    :math:`\sum_{i \in B(j)} x_i` over the parameter block (layer) of
+    component :math:`j` (:mod:`modeq.blocks`); ``block_norm(x)`` is the
+    layer's norm. With plain parameters there is one block.
 ``smooth_sign(x, delta)``
     :math:`x/\sqrt{x^2+\delta}`: the true sign has no useful expansion in
     :math:`h`, so sign-based methods are described with this smooth stand-in.
@@ -64,7 +68,7 @@ from ..primitives import *  # noqa: F403 - the primitives and their constructors
 from ..primitives import Primitive
 from ..primitives import __all__ as _PRIMITIVES
 
-__all__ = ["h", "theta", *_PRIMITIVES, "smooth_sign", "check_smooth", "DescriptionError"]
+__all__ = ["h", "theta", *_PRIMITIVES, "smooth_sign", "check_smooth", "DescriptionError", "MATRIX_ADVICE"]
 
 
 def smooth_sign(x, delta) -> sympy.Expr:
@@ -85,6 +89,12 @@ _NON_SMOOTH = {
 }
 
 
+#: Why a SymPy matrix in an update is refused, and what to write instead.
+MATRIX_ADVICE = ("the description language is elementwise: grad() is one component of the gradient, so a SymPy "
+                 "matrix of grad() multiplies components, not gradient blocks; describe the update of one component "
+                 "(layer-wise reductions: block_sum, block_norm over parameter blocks such as params={'W': (3, 2)})")
+
+
 def check_smooth(expr: sympy.Expr, what: str = "the update") -> None:
     """Raise :class:`DescriptionError` if ``expr`` uses a non-smooth operation
     or an undefined value (a primitive says which arguments to read:
@@ -95,6 +105,8 @@ def check_smooth(expr: sympy.Expr, what: str = "the update") -> None:
         for kind, advice in _NON_SMOOTH.items():
             if isinstance(node, kind):
                 raise DescriptionError(f"{what} uses {kind.__name__}: {advice}")
+        if isinstance(node, (sympy.MatrixBase, sympy.MatrixExpr)):
+            raise DescriptionError(f"{what} contains a SymPy matrix ({type(node).__name__}); {MATRIX_ADVICE}")
         if node in (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
             raise DescriptionError(f"{what} contains an undefined or infinite value ({node}); check for a division by zero")
         stack.extend(node.smooth_args() if isinstance(node, Primitive) else node.args)

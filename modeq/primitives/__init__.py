@@ -3,6 +3,7 @@ r"""The primitives of the optimizer description language, one class per file
 constructors re-exported by :mod:`modeq.optimizers.language`."""
 
 from .base import Lowering, Primitive
+from .block_sum import BlockSum, block_norm, block_sum
 from .ema import EMA, ema
 from .grad import Grad, grad
 from .history import History
@@ -13,4 +14,5 @@ from .reduce_sum import ReduceSum, norm, reduce_sum
 from .state import State, state
 
 __all__ = ["Primitive", "Lowering", "History", "Grad", "grad", "Lag", "lag", "EMA", "ema", "ReduceSum",
-           "reduce_sum", "norm", "HVP", "hvp", "State", "state", "Loss", "loss"]
+           "reduce_sum", "norm", "HVP", "hvp", "State", "state", "Loss", "loss", "BlockSum", "block_sum",
+           "block_norm"]

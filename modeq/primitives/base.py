@@ -44,10 +44,11 @@ class Lowering:
     functions with ``define(name, signature, lines)`` and may generate them
     from ``losses`` (0 the full loss, 1..m the batches) and ``params`` with
     ``cse(exprs, targets, names)``; ``name(symbol, code)`` prints a bound
-    symbol."""
+    symbol; ``block_ids`` numbers each parameter's block (:mod:`modeq.blocks`)."""
 
     losses: tuple
     params: tuple
+    block_ids: tuple
 
     def code(self, expr: sympy.Expr) -> str: ...
 

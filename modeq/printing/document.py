@@ -299,8 +299,11 @@ def legend(body: str, printer: IndexLatexPrinter) -> str:
         if re.search(r"\\nabla_\{\w\w", body):
             items.append(rf"$\nabla_{{i{j}}} {E} = \partial^2 {E}/\partial {theta}_i\partial {theta}_{{{j}}}$ "
                          "(more indices: higher derivatives)")
-        if r"\sum_" in body:
+        if re.search(r"\\sum_\{[\w,]+\}", body):
             items.append("sums run over all parameters")
+    if r"B(" in body or r"_{B}" in body or r"\lvert B" in body:
+        items.append(rf"$B({j})$ is the parameter block (layer) of ${theta}_{{{j}}}$; "
+                     r"$\operatorname{sum}_B$ sums each block and $\lvert B\rvert$ is its size")
     if r"\tilde{" in body:
         items.append(rf"$\tilde{{{theta}}}$ the parameters on the modified flow")
     if re.search(r"\\rVert(?!_)", body):

@@ -23,7 +23,7 @@ from sympy.printing.latex import LatexPrinter
 
 from ..algebra import ATOMS
 from ..algebra.base import STEP
-from ..algebra.index import Contraction, Gradient, LossValue, Reduction
+from ..algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction
 from ..optimizers.base import Optimizer
 from ..optimizers.language import h
 from ..quantities import loss_batch, named_gradient, norm_kind
@@ -79,6 +79,10 @@ class IndexLatexPrinter(LatexPrinter):
             return text if bare else rf"\left({text}\right)"
         if isinstance(definition, Reduction):
             return self._scalar(expr)
+        if isinstance(definition, BlockReduction):
+            return self._block_sum(definition.arg)
+        if isinstance(definition, BlockSize):
+            return self._block_size()
         if expr == self.atoms.dimension:
             return "p"
         scalar = named_gradient(expr)
@@ -128,6 +132,18 @@ class IndexLatexPrinter(LatexPrinter):
             del self._used[-len(letters):]
         derivative = rf"\nabla_{{{''.join(letters)}{self._index}}} {self._loss(definition.loss)}"
         return rf"\sum_{{{','.join(letters)}}} {derivative}\, " + r"\, ".join(args)
+
+    def _block_sum(self, arg: sympy.Expr) -> str:
+        r""":math:`S_B[X]_j = \sum_{i \in B(j)} X_i` over the block of the current index."""
+        (letter,) = self._fresh(1)
+        self._used.append(letter)
+        try:
+            return rf"\sum_{{{letter} \in B({self._index})}} {self._at(letter, arg)}"
+        finally:
+            self._used.pop()
+
+    def _block_size(self) -> str:
+        return rf"\lvert B({self._index})\rvert"
 
     def _norm(self, kind: tuple, power: sympy.Expr = sympy.Integer(1)) -> str:
         name, batch, c = kind
@@ -218,6 +234,13 @@ class VectorLatexPrinter(IndexLatexPrinter):
         finally:
             self._bare = False
         return rf"\left({text}\right)" if expr.is_Add else text
+
+    def _block_sum(self, arg: sympy.Expr) -> str:
+        r"""The vector whose entries are their block's sums: :math:`\operatorname{sum}_B(X)`."""
+        return rf"\operatorname{{sum}}_{{B}}\left({self._at('', arg)}\right)"
+
+    def _block_size(self) -> str:
+        return r"\lvert B\rvert"
 
     def _contraction(self, definition: Contraction) -> str:
         loss = self._loss(definition.loss)

@@ -43,7 +43,7 @@ import sympy
 from sympy.printing.str import StrPrinter
 
 from ..algebra.base import STEP
-from ..algebra.index import Contraction, Gradient, LossValue, Reduction
+from ..algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction
 from ..optimizers.base import Optimizer, exact_number
 from ..optimizers.language import h
 from ..quantities import atoms_of, loss_batch, named_gradient, norm_kind
@@ -299,6 +299,10 @@ class TextPrinter(StrPrinter):
             return text if bare else f"({text})"
         if isinstance(definition, Reduction):
             return self._scalar(expr)
+        if isinstance(definition, BlockReduction):
+            return self._block_sum(definition.arg)
+        if isinstance(definition, BlockSize):
+            return f"|B({self._index})|"
         if expr == self.atoms.dimension:
             return "p"
         scalar = named_gradient(expr)
@@ -369,6 +373,15 @@ class TextPrinter(StrPrinter):
             finally:
                 self._used.pop()
         return self._print(scalar)
+
+    def _block_sum(self, arg: sympy.Expr) -> str:
+        """:math:`S_B[X]_j` as ``Σ_{i∈B(j)} X_i``: the sum over the block of the current index."""
+        (letter,) = self._fresh(1)
+        self._used.append(letter)
+        try:
+            return f"Σ_{{{letter}∈B({self._index})}} {self._at(letter, arg, last=True)}"
+        finally:
+            self._used.pop()
 
     # -- numbers, powers, products and sums ---------------------------------------------------
 
@@ -621,8 +634,10 @@ def legend(text: str) -> str:
         items.append("θ̃ the parameters on the modified flow")
     if re.search(r"∇_\{j\w+\}", text):
         items.append("∇_{ji}E = ∂²E/∂θ_j∂θ_i (more indices: higher derivatives)")
-    if "Σ_" in text:
+    if re.search(r"Σ_(?!\{\w∈)", text):
         items.append("Σ_i sums over all parameters i")
+    if "∈B(" in text or "|B(" in text:
+        items.append("B(j) the parameter block (layer) of θ_j, |B(j)| its size")
     if "‖²" in text or "‖∇E‖" in text and "‖∇E‖₁" not in text and "‖∇E‖_" not in text:
         items.append("‖∇E‖² = Σ_i |∇_i E|²")
     if "‖₁," in text or "‖_{1," in text:
