@@ -23,29 +23,9 @@ import sympy
 from .loss import parse_loss, parse_params
 from .numerics.discrete import compile_optimizer
 from .optimizers.base import Optimizer
-from .optimizers.library import get
+from .optimizers.library import resolve
 
 __all__ = ["iterates"]
-
-
-def _optimizer(optimizer: Optimizer | str) -> Optimizer:
-    if isinstance(optimizer, str):
-        return get(optimizer)
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an Optimizer or the name of a built-in one, got {type(optimizer).__name__}")
-    return optimizer
-
-
-def _values(optimizer: Optimizer, values: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The given hyperparameter values, the defaults for the rest; every one needed."""
-    if values is not None and not isinstance(values, Mapping):
-        raise TypeError(f"values must be a mapping {{name: number}}, got {type(values).__name__}")
-    merged = {**optimizer.defaults(), **dict(values or {})}
-    optimizer.substitutions(merged)  # names and domains, with clear errors
-    missing = [hp.name for hp in optimizer.hyperparameters if hp.name not in merged]
-    if missing:
-        raise ValueError(f"give values for the hyperparameters {', '.join(missing)} of {optimizer.name} (values={{...}})")
-    return merged
 
 
 def _params(params) -> tuple[sympy.Symbol, ...]:
@@ -96,7 +76,7 @@ def iterates(
     ...                values={"beta": 0.9}).shape  # doctest: +SKIP
     (4, 2)
     """
-    optimizer = _optimizer(optimizer)
+    optimizer = resolve(optimizer)
     params = _params(params)
     if loss is None and not batches:
         raise ValueError("give a loss, or batch losses with batches=[...]")
@@ -113,5 +93,5 @@ def iterates(
     if start.shape != (len(params),) or not np.all(np.isfinite(start)):
         raise ValueError(f"theta0 must be {len(params)} finite numbers, one per parameter "
                          f"({', '.join(map(str, params))}), got {theta0!r}")
-    compiled = compile_optimizer(optimizer, loss, params, _values(optimizer, values), batches, cache_dir)
+    compiled = compile_optimizer(optimizer, loss, params, optimizer.numbers(values), batches, cache_dir)
     return compiled.run(start, float(h), int(steps), schedule)

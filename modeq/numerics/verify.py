@@ -37,7 +37,7 @@ from ..blocks import describe_params
 from ..loss import parse_loss, parse_params
 from ..optimizers.base import Domain, Optimizer
 from ..primitives import ReduceSum
-from ..optimizers.library import get
+from ..optimizers.library import resolve
 from ..solver import check_order
 from .discrete import compile_optimizer
 from .history import consistent_history, history_length
@@ -55,24 +55,6 @@ MAX_STEPWISE_STEPS = 64
 EXPLODED = 1e6
 #: Most doublings of the integrator's sub-steps per measured error.
 REFINEMENTS = 7
-
-
-def _optimizer(optimizer: Optimizer | str) -> Optimizer:
-    if isinstance(optimizer, str):
-        return get(optimizer)
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an Optimizer or the name of a built-in one, got {type(optimizer).__name__}")
-    return optimizer
-
-
-def _values(optimizer: Optimizer, values: Mapping[str, Any] | None) -> dict[str, float]:
-    """All hyperparameters as numbers: the given ones, the defaults for the rest."""
-    merged = {**optimizer.defaults(), **dict(values or {})}
-    exact = optimizer.substitutions(merged)  # names and domains, with clear errors
-    missing = [hp.name for hp in optimizer.hyperparameters if hp.name not in merged]
-    if missing:
-        raise ValueError(f"give values for the hyperparameters {', '.join(missing)} of {optimizer.name}")
-    return {k: float(exact[optimizer.hyperparameter(k).symbol]) for k in merged}
 
 
 def default_step_sizes(optimizer: Optimizer, values: Mapping[str, float], count: int = 5) -> tuple[float, ...]:
@@ -220,7 +202,7 @@ def verify(
     ``max_seconds`` (default 600; ``None``: no limit) is refused: the
     derivation and compilation before they start (unless the field is cached),
     the runs after compiling, when their cost can be measured."""
-    optimizer = _optimizer(optimizer)
+    optimizer = resolve(optimizer)
     order = check_order(order)
     if regime not in ("stationary", "exact"):
         raise ValueError(f"unknown regime {regime!r}; the regimes are: stationary, exact")
@@ -233,7 +215,7 @@ def verify(
         loss, params = parse_loss(loss, params)
     batches = [parse_loss(b, params)[0] if isinstance(b, str) else b for b in batches] if batches else None
     start = _theta0(theta0, params)
-    values = _values(optimizer, values)
+    values = optimizer.numbers(values)
     memory = has_memory(optimizer, values)
     method = _method(method, regime, memory)
     hs = _check_hs(hs if hs is not None else default_step_sizes(optimizer, values), T)

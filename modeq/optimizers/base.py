@@ -157,12 +157,28 @@ class Optimizer:
 
     def substitutions(self, values: Mapping[str, Any] | None) -> dict[sympy.Symbol, sympy.Expr]:
         """Validated ``{symbol: exact value}`` for the given ``{name: value}``."""
-        if values is not None and not isinstance(values, collections.abc.Mapping):
-            raise TypeError(f"values must map hyperparameter names to numbers, e.g. values=dict(beta=0.9), got {values!r}")
-        return {self.hyperparameter(name).symbol: self.hyperparameter(name).validate(v) for name, v in (values or {}).items()}
+        return {self.hyperparameter(name).symbol: self.hyperparameter(name).validate(v)
+                for name, v in self._mapping(values).items()}
 
     def defaults(self) -> dict[str, float]:
         return {hp.name: hp.default for hp in self.hyperparameters if hp.default is not None}
+
+    def numbers(self, values: Mapping[str, Any] | None = None) -> dict[str, float]:
+        """Every hyperparameter as a float: the given ``values`` (validated: names
+        and domains), the defaults for the rest; an error names the ones without
+        either."""
+        merged = {**self.defaults(), **dict(self._mapping(values))}
+        exact = self.substitutions(merged)
+        missing = [hp.name for hp in self.hyperparameters if hp.name not in merged]
+        if missing:
+            raise ValueError(f"give values for the hyperparameters {', '.join(missing)} of {self.name} (values={{...}})")
+        return {name: float(exact[self.hyperparameter(name).symbol]) for name in merged}
+
+    @staticmethod
+    def _mapping(values: Any) -> Mapping[str, Any]:
+        if values is not None and not isinstance(values, collections.abc.Mapping):
+            raise TypeError(f"values must map hyperparameter names to numbers, e.g. values=dict(beta=0.9), got {values!r}")
+        return values or {}
 
     def update(self, values: Mapping[str, Any] | None = None) -> sympy.Expr:
         r"""The update direction :math:`U_n`, checked for smoothness, with the

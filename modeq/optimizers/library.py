@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sympy import sqrt
 
-from .base import decay, nonnegative, optimizer, positive, real
+from .base import Optimizer, decay, nonnegative, optimizer, positive, real
 from .language import ema, grad, h, lag, loss, norm, reduce_sum, smooth_sign, theta
 from .variants import adabelief, adan, ademamix, qhadam, qhm
 
@@ -166,5 +166,15 @@ def get(name: str):
         return BUILTIN[name]
     except KeyError:
         raise ValueError(f"unknown optimizer {name!r}; the built-in optimizers are: {', '.join(BUILTIN)}") from None
+
+
+def resolve(optimizer: Optimizer | str) -> Optimizer:
+    """``optimizer`` itself, or the built-in one of that name (the API's
+    ``optimizer`` argument)."""
+    if isinstance(optimizer, str):
+        return get(optimizer)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an Optimizer or the name of a built-in one, got {type(optimizer).__name__}")
+    return optimizer
 
 
