@@ -87,4 +87,5 @@ def derive_epoch(
     name = "shuffled" if schedule == "shuffled" else f"order {'-'.join(map(str, orders[0]))}"
     description = (f"one epoch of {batches} mini-batch steps ({name}), matched with the flow over the epoch's time "
                    f"{batches}h; batch losses E_1..E_{batches} with mean E")
-    return ModifiedEquation(optimizer, order, f"epoch ({name}, m={batches})", dict(values or {}), tuple(terms), description)
+    return ModifiedEquation(optimizer, order, f"epoch ({name}, m={batches})", dict(values or {}), tuple(terms), description,
+                            atoms=algebra.atoms)

@@ -24,14 +24,14 @@ from __future__ import annotations
 import sympy
 
 from .algebra import ATOMS
-from .algebra.index import Contraction, Gradient, Reduction
+from .algebra.index import AtomRegistry, Contraction, Gradient, Reduction
 
 __all__ = ["atoms_of", "LOSS", "loss", "gradient_of", "named_gradient", "name_gradients", "norm_kind", "antiderivative"]
 
-def atoms_of(equation=None):
-    """The atom table of ``equation`` (its own when it has one), else the
-    process-wide :data:`~modeq.algebra.ATOMS`: the one place output code looks
-    atoms up."""
+def atoms_of(equation=None) -> AtomRegistry:
+    """The atom table of ``equation`` (its own), else the default table
+    :data:`~modeq.algebra.ATOMS` of hand-written expressions: the one place
+    output code looks atoms up."""
     return getattr(equation, "atoms", ATOMS)
 
 
@@ -69,16 +69,16 @@ def named_gradient(symbol: sympy.Symbol) -> sympy.Expr | None:
     return _GRADIENTS.get(symbol)
 
 
-def norm_kind(scalar: sympy.Expr) -> tuple[str, int | None, sympy.Expr | None] | None:
+def norm_kind(scalar: sympy.Expr, atoms: AtomRegistry) -> tuple[str, int | None, sympy.Expr | None] | None:
     r"""``("2", b, None)`` for :math:`\|\nabla E_b\|^2`, ``("1", b, None)`` for
     :math:`\|\nabla E_b\|_1`, ``("1,eps", b, c)`` for
     :math:`\|\nabla E_b\|_{1,c}`; ``None`` for any other scalar."""
-    definition = ATOMS.definition(scalar) if isinstance(scalar, sympy.Symbol) else None
+    definition = atoms.definition(scalar) if isinstance(scalar, sympy.Symbol) else None
     if not isinstance(definition, Reduction):
         return None
     arg = definition.arg
     for symbol in arg.free_symbols:
-        gradient = ATOMS.definition(symbol)
+        gradient = atoms.definition(symbol)
         if isinstance(gradient, Gradient):
             if arg == symbol**2:
                 return "2", gradient.loss, None
@@ -86,16 +86,12 @@ def norm_kind(scalar: sympy.Expr) -> tuple[str, int | None, sympy.Expr | None] |
                 return "1", gradient.loss, None
             if arg.is_Pow and arg.exp == sympy.S.Half and arg.base.is_Add:
                 rest = arg.base - symbol**2
-                if not ATOMS.is_component(rest) and rest.free_symbols.isdisjoint(ATOMS.scalar) and rest != 0:
+                if not atoms.is_component(rest) and rest.free_symbols.isdisjoint(atoms.scalar) and rest != 0:
                     return "1,eps", gradient.loss, rest
     return None
 
 
-def _gradient_symbol(loss: int | None) -> sympy.Symbol:
-    return ATOMS.intern(Gradient(loss))
-
-
-def _named_potential(psi: sympy.Expr, g: sympy.Symbol) -> tuple[sympy.Expr, sympy.Expr] | None:
+def _named_potential(psi: sympy.Expr, g: sympy.Symbol, atoms: AtomRegistry) -> tuple[sympy.Expr, sympy.Expr] | None:
     r"""``(c, φ)`` with :math:`\psi = c\,\varphi'` for the three named norms."""
     if psi == g:
         return sympy.Rational(1, 2), g**2
@@ -104,16 +100,16 @@ def _named_potential(psi: sympy.Expr, g: sympy.Symbol) -> tuple[sympy.Expr, symp
     numerator, denominator = sympy.fraction(psi)
     if numerator == g and denominator.is_Pow and denominator.exp == sympy.S.Half:
         rest = sympy.expand(denominator.base - g**2)
-        if rest != 0 and g not in rest.free_symbols and rest.free_symbols.isdisjoint(ATOMS.component | ATOMS.scalar):
+        if rest != 0 and g not in rest.free_symbols and rest.free_symbols.isdisjoint(atoms.component | atoms.scalar):
             return sympy.Integer(1), sympy.sqrt(g**2 + rest)
     return None
 
 
-def antiderivative(psi: sympy.Expr, g: sympy.Symbol) -> tuple[sympy.Expr, sympy.Expr] | None:
+def antiderivative(psi: sympy.Expr, g: sympy.Symbol, atoms: AtomRegistry) -> tuple[sympy.Expr, sympy.Expr] | None:
     r"""``(c, φ)`` with :math:`c\,\varphi'(g) = \psi(g)`: the named norms first,
     then SymPy's integral (checked by differentiating); ``None`` if there is
     none in closed form."""
-    named = _named_potential(psi, g)
+    named = _named_potential(psi, g, atoms)
     if named is not None:
         return named
     x = sympy.Dummy("x", real=True)
@@ -126,32 +122,33 @@ def antiderivative(psi: sympy.Expr, g: sympy.Symbol) -> tuple[sympy.Expr, sympy.
     return sympy.Integer(1), phi.xreplace({x: g})
 
 
-def _elementwise_argument(symbol: sympy.Symbol) -> tuple[sympy.Expr, sympy.Symbol] | None:
+def _elementwise_argument(symbol: sympy.Symbol, atoms: AtomRegistry) -> tuple[sympy.Expr, sympy.Symbol] | None:
     """``(ψ, g_b)`` if ``symbol`` is :math:`D_1[\\psi(g_b)]` of the loss :math:`E_b`."""
-    definition = ATOMS.definition(symbol)
+    definition = atoms.definition(symbol)
     if not isinstance(definition, Contraction) or len(definition.args) != 1:
         return None
-    g = _gradient_symbol(definition.loss)
+    g = atoms.intern(Gradient(definition.loss))
     (psi,) = definition.args
-    if not (psi.free_symbols & (ATOMS.component | ATOMS.scalar)) <= {g}:
+    if not (psi.free_symbols & (atoms.component | atoms.scalar)) <= {g}:
         return None
     return psi, g
 
 
-def name_gradients(expr: sympy.Expr) -> sympy.Expr:
+def name_gradients(expr: sympy.Expr, atoms: AtomRegistry) -> sympy.Expr:
     r"""``expr`` with every :math:`D_1[\psi(g)]` whose :math:`\psi` is the
     derivative of a named norm replaced by :func:`gradient_of` that norm (times
-    its constant, e.g. :math:`D_1[g] = \tfrac12\nabla_j\|\nabla E\|^2`)."""
+    its constant, e.g. :math:`D_1[g] = \tfrac12\nabla_j\|\nabla E\|^2`); the
+    atoms are those of the table ``atoms``, where the norms are interned."""
     mapping = {}
     for symbol in expr.free_symbols:
-        found = _elementwise_argument(symbol)
+        found = _elementwise_argument(symbol, atoms)
         if found is None:
             continue
         psi, g = found
-        named = _named_potential(psi, g)
+        named = _named_potential(psi, g, atoms)
         if named is not None:
             constant, phi = named
-            mapping[symbol] = constant * gradient_of(ATOMS.reduction(phi))
+            mapping[symbol] = constant * gradient_of(atoms.reduction(phi))
     return _chain_rule(expr.xreplace(mapping))
 
 

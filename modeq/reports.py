@@ -65,7 +65,7 @@ def rows(optimizers: Sequence[Optimizer] = DEFAULT_OPTIMIZERS) -> list[Row]:
 
 def _text_cells(row: Row) -> tuple[str, str, str]:
     """The preconditioner, the modified loss and the verdict in the Unicode notation of ``modeq derive``."""
-    printer = TextPrinter(row.loss.equation.optimizer)
+    printer = TextPrinter(row.loss.equation.optimizer, row.loss.equation.atoms)
     p, loss = scalar_text(printer, [row.loss.preconditioner]), scalar_text(printer, row.loss.terms)
     greater = lambda a, b: f"{printer.doprint(a)} > {printer.doprint(b)}"  # noqa: E731
     verdict = "; ".join(v.describe(printer.quantity(v.quantity), greater) for v in row.verdicts) or row.verdict
@@ -74,8 +74,8 @@ def _text_cells(row: Row) -> tuple[str, str, str]:
 
 def _latex_cells(row: Row) -> tuple[str, str, str]:
     """The preconditioner, the modified loss and the verdict (text with inline math)."""
-    printer = printer_for(row.loss.equation.optimizer)
-    p = join_signed([group_latex(printer, Group(0, term_blocks(row.loss.preconditioner)))])
+    printer = printer_for(row.loss.equation.optimizer, atoms=row.loss.equation.atoms)
+    p = join_signed([group_latex(printer, Group(0, term_blocks(row.loss.preconditioner, printer.atoms)))])
     greater = lambda a, b: f"${printer.doprint(a)} > {printer.doprint(b)}$"  # noqa: E731
     verdict = "; ".join(v.describe(f"${printer.quantity(v.quantity)}$", greater) for v in row.verdicts)
     return p, scalar_latex(printer, row.loss.terms), verdict

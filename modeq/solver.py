@@ -134,7 +134,8 @@ def derive(
     unknowns = Unknowns(IndexAlgebra())
     report = None if progress is None else (lambda k: progress(k + 1, order + 1))
     terms = solve_terms(step_increment(update, unknowns, regime), unknowns, regime, order, progress=report)
-    return ModifiedEquation(optimizer, order, regime.name, dict(values or {}), tuple(terms), regime.description)
+    return ModifiedEquation(optimizer, order, regime.name, dict(values or {}), tuple(terms), regime.description,
+                            atoms=unknowns.algebra.atoms)
 
 
 def derive_components(

@@ -28,6 +28,8 @@ import sympy
 
 from . import cost
 from .algebra import ATOMS, ComponentAlgebra, IndexAlgebra
+from .algebra.index import AtomRegistry
+from .components import materialize
 from .equation import ComponentField, ModifiedEquation
 from .expansion import Expander
 from .optimizers.base import Optimizer
@@ -138,6 +140,12 @@ class StepwiseEquation:
     values: dict[str, Any]
     schedule: BatchSchedule | None
     terms: tuple[tuple[sympy.Expr, ...], ...]
+    #: The derivation's atom table (see :class:`~modeq.terms.EquationTerms`).
+    atoms: AtomRegistry = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.atoms is None:
+            object.__setattr__(self, "atoms", ATOMS)
 
     @property
     def steps(self) -> int:
@@ -147,15 +155,16 @@ class StepwiseEquation:
         """The modified equation of one step."""
         where = "" if self.schedule is None else f", batch {self.schedule.batch(step)} of {self.schedule.batches}"
         return ModifiedEquation(self.optimizer, self.order, f"exact, step n={step}{where}", self.values,
-                                self.terms[step], "exact regime at a concrete step")
+                                self.terms[step], "exact regime at a concrete step", atoms=self.atoms)
 
     def materialize(self, loss: sympy.Expr | None, params: Sequence[sympy.Symbol],
                     batches: Sequence[sympy.Expr] | None = None) -> list[ComponentField]:
         """Per step, the terms as component expressions for a concrete loss
         (and the batch losses of a schedule)."""
         algebra = ComponentAlgebra(loss, params, batches)
-        return [ComponentField(algebra.loss, algebra.params, tuple(algebra.materialize(t, ATOMS) for t in terms))
-                for terms in self.terms]
+        flat = materialize([t for terms in self.terms for t in terms], self.atoms, algebra)  # atoms shared by steps once
+        size = self.order + 1
+        return [ComponentField(algebra.loss, algebra.params, flat[n * size:(n + 1) * size]) for n in range(self.steps)]
 
 
 def derive_steps(
@@ -189,4 +198,4 @@ def derive_steps(
         if progress is not None:
             progress(step + 1, steps)
     return StepwiseEquation(optimizer, order, dict(values or {}), derivation.schedule,
-                            tuple(tuple(t) for t in derivation.fields))
+                            tuple(tuple(t) for t in derivation.fields), derivation.algebra.atoms)

@@ -9,9 +9,8 @@ optimizer that no importable module defines can still produce its update for
 assumptions. Expressions are one node table (:mod:`modeq.codec`: a whitelist
 of node kinds, never ``sympify``/``eval``); index-form atoms are stored by
 their structured definitions (``gradient``, ``contraction``, ``reduction``,
-``block_reduction``, ``block_size``)
-and interned again on load, children first, so a loaded equation's atoms are
-the loading process's own.
+``block_reduction``, ``block_size``) and interned again on load, children
+first, into a new atom table that the loaded equation carries (``eq.atoms``).
 """
 
 from __future__ import annotations
@@ -23,8 +22,7 @@ from typing import Any
 
 import sympy
 
-from .algebra import ATOMS
-from .algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction
+from .algebra.index import AtomRegistry, BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction
 from .codec import DecodeError, Encoder, decode_nodes
 from .optimizers.base import Domain, HyperParameter, Optimizer
 from .optimizers.library import BUILTIN
@@ -48,22 +46,6 @@ def _primitive_classes() -> dict[str, type]:
     return found
 
 
-def _atoms_of(expr: sympy.Expr, out: dict) -> None:
-    """The atoms of ``expr`` in ``out`` (insertion order: children before parents)."""
-    for symbol in sorted(expr.free_symbols, key=sympy.default_sort_key):
-        if symbol in out:
-            continue
-        definition = ATOMS.definition(symbol)
-        if isinstance(definition, Contraction):
-            for a in definition.args:
-                _atoms_of(a, out)
-        elif isinstance(definition, (Reduction, BlockReduction)):
-            _atoms_of(definition.arg, out)
-        elif not isinstance(definition, (Gradient, LossValue, BlockSize)):
-            continue
-        out[symbol] = definition
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
@@ -73,9 +55,7 @@ def _jsonable(value: Any) -> Any:
 def to_json(equation) -> dict:
     """The saved form of a :class:`~modeq.terms.EquationTerms`."""
     encoder = Encoder(_primitive_classes())
-    atoms: dict = {}
-    for term in equation.terms:
-        _atoms_of(term, atoms)
+    atoms = equation.atoms.atoms(equation.terms)
     optimizer = equation.optimizer
     return {
         "format": FORMAT,
@@ -135,24 +115,24 @@ def from_json(data: Any) -> SavedEquation:
                 raise DecodeError(f"no expression number {index!r}")
             return nodes[index]
 
-        mapping: dict = {}
+        table, mapping = AtomRegistry(), {}
         for atom in data["atoms"]:
             old = node(atom["symbol"])
             loss = atom.get("loss")
             if loss is not None and (not isinstance(loss, int) or isinstance(loss, bool)):
                 raise DecodeError(f"bad batch label {loss!r}")
             if atom["kind"] == "gradient":
-                new = ATOMS.intern(Gradient(loss))
+                new = table.intern(Gradient(loss))
             elif atom["kind"] == "loss":
-                new = ATOMS.intern(LossValue(loss))
+                new = table.intern(LossValue(loss))
             elif atom["kind"] == "contraction":
-                new = ATOMS.contraction([node(a).xreplace(mapping) for a in atom["args"]], loss)
+                new = table.contraction([node(a).xreplace(mapping) for a in atom["args"]], loss)
             elif atom["kind"] == "reduction":
-                new = ATOMS.reduction(node(atom["arg"]).xreplace(mapping))
+                new = table.reduction(node(atom["arg"]).xreplace(mapping))
             elif atom["kind"] == "block_reduction":
-                new = ATOMS.block_reduction(node(atom["arg"]).xreplace(mapping))
+                new = table.block_reduction(node(atom["arg"]).xreplace(mapping))
             elif atom["kind"] == "block_size":
-                new = ATOMS.intern(BlockSize())
+                new = table.intern(BlockSize())
             else:
                 raise DecodeError(f"unknown atom kind {atom['kind']!r}")
             mapping[old] = new
@@ -165,7 +145,7 @@ def from_json(data: Any) -> SavedEquation:
         return SavedEquation(optimizer=optimizer, order=order, regime=str(data["regime"]),
                              values=dict(data["values"]), terms=terms,
                              regime_description=str(data["regime_description"]),
-                             assumptions=tuple(str(a) for a in data["assumptions"]))
+                             assumptions=tuple(str(a) for a in data["assumptions"]), atoms=table)
     except (KeyError, TypeError, AttributeError) as error:
         raise DecodeError(f"a saved equation with a missing or malformed field ({error})") from None
 

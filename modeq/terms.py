@@ -22,6 +22,9 @@ from typing import Any, Sequence
 import sympy
 
 from .algebra import ATOMS, ComponentAlgebra
+from .algebra.base import STEP
+from .algebra.index import AtomRegistry
+from .components import materialize
 from .optimizers.base import Optimizer
 from .optimizers.language import h
 
@@ -70,12 +73,16 @@ class EquationTerms:
             "elementwise functions are smooth at the leading term (e.g. eps > 0 under a square root)",
         )
     )
+    #: The atom table the terms' atoms are defined in — the derivation's own
+    #: (query it by structure, e.g. ``eq.atoms.contractions(eq.terms[1], order=1)``,
+    #: never by name); ``None`` (an equation written by hand) means the default
+    #: table :data:`~modeq.algebra.ATOMS` of the helpers ``D``, ``S``. Not part of
+    #: equality: equal atoms of two tables are equal symbols.
+    atoms: AtomRegistry = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
 
-    @property
-    def atoms(self):
-        """The atom table the terms' atoms are defined in (query it by structure,
-        e.g. ``eq.atoms.contractions(eq.terms[1], order=1)``, never by name)."""
-        return ATOMS
+    def __post_init__(self) -> None:
+        if self.atoms is None:
+            object.__setattr__(self, "atoms", ATOMS)
 
     def field(self, order: int | None = None) -> sympy.Expr:
         r""":math:`\sum_{k \le N} h^k f_k` (component :math:`j`, index form)."""
@@ -89,5 +96,11 @@ class EquationTerms:
         """The terms as component expressions for a concrete loss (and the
         batch losses :math:`E_1..E_m` of mini-batch equations; the loss then
         defaults to their mean)."""
+        known = set(self.optimizer.symbols.values()) | {STEP, self.atoms.dimension}
+        for term in self.terms:
+            for symbol in term.free_symbols - known:
+                if self.atoms.definition(symbol) is None:
+                    raise ValueError(f"the term {term} holds {symbol}, which the equation's atom table does not define; "
+                                     "build an equation from another's terms with atoms=<that equation>.atoms")
         algebra = ComponentAlgebra(loss, params, batches)
-        return ComponentField(algebra.loss, algebra.params, tuple(algebra.materialize(t, ATOMS) for t in self.terms))
+        return ComponentField(algebra.loss, algebra.params, materialize(self.terms, self.atoms, algebra))

@@ -3,8 +3,10 @@ r"""The component form: a field is :math:`p` explicit expressions.
 For a concrete loss :math:`E(\theta_1, \dots, \theta_p)` (or a generic
 ``sympy.Function('E')(θ_1, …, θ_p)``) a field is the tuple of its components,
 :math:`L_f u = \sum_i f_i\,\partial_i u`, and contractions are explicit sums of
-partial derivatives. Used to materialize index-form results, to cross-check
-them by an independent derivation, and as the input of code generation.
+partial derivatives. Used to cross-check index-form results by an independent
+derivation, and to materialize them for code generation: the evaluation
+backend :class:`~modeq.components.ComponentBackend` computes its values with
+this algebra's gradient, contractions and cached derivatives.
 Parameter blocks travel with the parameters (:mod:`modeq.blocks`): a block
 sum adds the components of each block.
 """
@@ -20,7 +22,7 @@ from collections import defaultdict
 
 from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError
 from ..blocks import block_ids
-from .index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction, expand
+from .index import expand
 
 __all__ = ["ComponentAlgebra", "check_loss"]
 
@@ -71,7 +73,6 @@ class ComponentAlgebra(FieldAlgebra[Field]):
             tuple(i for i, b in enumerate(ids) if b == ids[j]) for j in range(self.dimension))
         self._derivatives: dict[tuple, sympy.Expr] = {}
         self._placeholders: dict[tuple[int, int], Field] = {}
-        self._atom_values: dict[sympy.Symbol, Field | None] = {}
 
     def derivative(self, indices: Sequence[int], loss: int | None = None) -> sympy.Expr:
         r""":math:`\partial_{i_1 \dots i_k} E` (of :math:`E_b` for ``loss`` = b; cached on the sorted indices)."""
@@ -218,37 +219,3 @@ class ComponentAlgebra(FieldAlgebra[Field]):
     @staticmethod
     def _free(x) -> set:
         return set().union(*(u.free_symbols for u in x))
-
-    def materialize(self, expr: sympy.Expr, atoms) -> Field:
-        """An index-form expression (atoms of the registry ``atoms``) in components."""
-        values = {}
-        for symbol in expr.free_symbols:
-            value = self._atom_value(symbol, atoms)
-            if value is not None:
-                values[symbol] = value
-        return tuple(expr.xreplace({s: v[j] for s, v in values.items()}) for j in range(self.dimension))
-
-    def _atom_value(self, symbol, atoms):
-        if symbol in self._atom_values:
-            return self._atom_values[symbol]
-        definition = atoms.definition(symbol)
-        if symbol == atoms.dimension:
-            value = self.constant(sympy.Integer(self.dimension))
-        elif definition == "theta":
-            value = self.theta()
-        elif isinstance(definition, Gradient):
-            value = self.grad(definition.loss)
-        elif isinstance(definition, LossValue):
-            value = self.loss_value(definition.loss)
-        elif isinstance(definition, Contraction):
-            value = self.contract([self.materialize(a, atoms) for a in definition.args], definition.loss)
-        elif isinstance(definition, Reduction):
-            value = self.reduce_sum(self.materialize(definition.arg, atoms))
-        elif isinstance(definition, BlockReduction):
-            value = self.block_sum(self.materialize(definition.arg, atoms))
-        elif isinstance(definition, BlockSize):
-            value = tuple(sympy.Integer(len(members)) for members in self.block_members)
-        else:
-            value = None
-        self._atom_values[symbol] = value
-        return value

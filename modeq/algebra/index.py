@@ -20,12 +20,25 @@ A field is a SymPy expression for its component :math:`j` in *atoms*:
   :math:`S_B[c] = n_B\,c`). With one block (plain parameters) they are
   :math:`S` and :math:`p`.
 
-Each atom is an ordinary :class:`sympy.Symbol` whose meaning is kept in one
-process-wide registry (:data:`ATOMS`), so equal atoms are the same symbol
-across derivations, SymPy differentiates and collects them natively, and
-expressions print readably (``D_1[g/sqrt(eps + g**2)]``). Arguments are
-canonicalized when an atom is made: expanded, scalar factors pulled out,
-sorted.
+Each atom is an ordinary :class:`sympy.Symbol` whose meaning is kept in an
+*atom table* (:class:`AtomRegistry`), so SymPy differentiates and collects
+atoms natively and expressions print readably (``D_1[g/sqrt(eps + g**2)]``).
+Arguments are canonicalized when an atom is made: expanded, scalar factors
+pulled out, sorted.
+
+Every derivation builds into a table of its own (:class:`IndexAlgebra` makes
+one), and the resulting :class:`~modeq.equation.ModifiedEquation` carries it
+(``eq.atoms``): printers, analyses, numerics, storage and :mod:`modeq.torch`
+read atoms from the equation, so two derivations in one process (in threads,
+or interleaved) share no mutable state, and a table lives as long as its
+equation. An atom's name is a function of its definition (a ``'`` is
+appended only when two definitions of one table print alike), so equal atoms
+of different tables are equal symbols: terms of two equations compare, and
+expressions built with the helpers :func:`D`, :func:`S` (which intern into
+the default table :data:`ATOMS`, for hand-written expressions) equal the
+derived ones. Caches keyed by expressions therefore live with a table (the
+Lie-derivative cache of an algebra), never in a module: a result holding
+atoms another table interned would be undefined in this one.
 
 The Lie derivative closes on the atoms (DESIGN.md §2.1):
 :math:`L_f g = D_1[f]`, :math:`L_f \theta = f`, :math:`L_f S[X] = S[L_f X]`,
@@ -38,6 +51,7 @@ with the dimension.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Sequence
@@ -59,7 +73,7 @@ def expand(x: sympy.Expr) -> sympy.Expr:
     return sympy.expand(x, **_EXPAND)
 
 
-def _tidy_coefficient(c: sympy.Expr) -> sympy.Expr:
+def _tidy_coefficient(c: sympy.Expr, atoms: "AtomRegistry") -> sympy.Expr:
     """A collected coefficient in a canonical form.
 
     Coefficients with hyperparameter symbols are factored, so they print as
@@ -68,7 +82,7 @@ def _tidy_coefficient(c: sympy.Expr) -> sympy.Expr:
     step-dependent factors cancel. Purely numeric ones (the step-by-step fields)
     are only expanded: factoring their large rationals costs most of a
     derivation and reads no better."""
-    if all(s in ATOMS._definitions for s in c.free_symbols):
+    if all(s in atoms._definitions for s in c.free_symbols):
         return expand(c)
     return factoring.factor(sympy.expand_power_exp(c))
 
@@ -140,9 +154,12 @@ class Placeholder:
 
 
 class AtomRegistry:
-    """Interns atom definitions as symbols; one per process (:data:`ATOMS`)."""
+    """An atom table: interns atom definitions as symbols. One per derivation
+    (carried by its equation as ``eq.atoms``); :data:`ATOMS` is the default
+    table of hand-written expressions. Interning is thread-safe."""
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self.theta = sympy.Symbol("theta", real=True)
         self.dimension = sympy.Symbol("p", positive=True, integer=True)
         self._symbols: dict[object, sympy.Symbol] = {}
@@ -156,20 +173,56 @@ class AtomRegistry:
     def definition(self, symbol: sympy.Symbol):
         return self._definitions.get(symbol)
 
+    def copy(self) -> "AtomRegistry":
+        """A new table holding this one's atoms (for an equation derived from
+        another, e.g. a limit, which adds atoms of its own)."""
+        other = AtomRegistry()
+        with self._lock:
+            other._symbols, other._definitions = dict(self._symbols), dict(self._definitions)
+            other.component, other.scalar, other.block = set(self.component), set(self.scalar), set(self.block)
+        return other
+
     def intern(self, definition) -> sympy.Symbol:
         symbol = self._symbols.get(definition)
         if symbol is not None:
             return symbol
-        name = self._name(definition)
-        while sympy.Symbol(name) in self._definitions:
-            name += "'"
-        symbol = sympy.Symbol(name)
-        self._symbols[definition] = symbol
-        self._definitions[symbol] = definition
-        (self.scalar if isinstance(definition, (Reduction, LossValue)) else self.component).add(symbol)
-        if isinstance(definition, (BlockReduction, BlockSize)):
-            self.block.add(symbol)
+        with self._lock:
+            symbol = self._symbols.get(definition)
+            if symbol is not None:
+                return symbol
+            name = self._name(definition)
+            while sympy.Symbol(name) in self._definitions:
+                name += "'"
+            symbol = sympy.Symbol(name)
+            (self.scalar if isinstance(definition, (Reduction, LossValue)) else self.component).add(symbol)
+            if isinstance(definition, (BlockReduction, BlockSize)):
+                self.block.add(symbol)
+            self._definitions[symbol] = definition
+            self._symbols[definition] = symbol
         return symbol
+
+    def atoms(self, exprs) -> dict[sympy.Symbol, object]:
+        r"""The atoms ``exprs`` hold (inside other atoms' arguments too) with their
+        definitions, children before parents: what a saved equation must store."""
+        out: dict[sympy.Symbol, object] = {}
+
+        def visit(expr: sympy.Expr) -> None:
+            for symbol in sorted(expr.free_symbols, key=sympy.default_sort_key):
+                if symbol in out:
+                    continue
+                definition = self._definitions.get(symbol)
+                if isinstance(definition, Contraction):
+                    for a in definition.args:
+                        visit(a)
+                elif isinstance(definition, (Reduction, BlockReduction)):
+                    visit(definition.arg)
+                elif not isinstance(definition, (Gradient, LossValue, BlockSize)):
+                    continue
+                out[symbol] = definition
+
+        for expr in exprs:
+            visit(sympy.sympify(expr))
+        return out
 
     @staticmethod
     def _name(definition) -> str:
@@ -274,7 +327,7 @@ class AtomRegistry:
             for factor in sympy.Mul.make_args(term):
                 (monomial if not nested.isdisjoint(factor.free_symbols) and factor.is_Pow or factor in nested else coefficient).append(factor)
             groups[sympy.Mul(*monomial)].append(sympy.Mul(*coefficient))
-        return sympy.Add(*(monomial * _tidy_coefficient(sympy.Add(*c)) for monomial, c in groups.items()))
+        return sympy.Add(*(monomial * _tidy_coefficient(sympy.Add(*c), self) for monomial, c in groups.items()))
 
     def depends_on(self, expr: sympy.Expr, predicate) -> bool:
         """Whether a symbol satisfying ``predicate`` occurs in ``expr``, inside atoms included."""
@@ -332,7 +385,8 @@ class AtomRegistry:
         return {k: v for k, v in parts.items() if v != 0}
 
 
-#: The process-wide atom registry.
+#: The default atom table: the helpers :func:`D`, :func:`S` intern into it
+#: (hand-written expressions), and an equation built without a table reads it.
 ATOMS = AtomRegistry()
 
 theta = ATOMS.theta
@@ -356,11 +410,13 @@ def SB(x) -> sympy.Expr:
 
 
 class IndexAlgebra(FieldAlgebra[sympy.Expr]):
-    """Fields as dimension-free expressions for component :math:`j`."""
+    """Fields as dimension-free expressions for component :math:`j`, their atoms
+    interned into ``atoms`` (a new table unless given: algebras solving along
+    the same known fields share one, as they share ``lie_cache``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, atoms: AtomRegistry | None = None) -> None:
         super().__init__()
-        self.atoms = ATOMS
+        self.atoms = AtomRegistry() if atoms is None else atoms
 
     @property
     def zero(self) -> sympy.Expr:

@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
-from ..algebra import ATOMS
-from ..algebra.index import BlockReduction, Contraction, Gradient, Reduction
+from ..algebra.index import AtomRegistry, BlockReduction, Contraction, Gradient, Reduction
 
 if TYPE_CHECKING:
     from ..terms import EquationTerms
@@ -63,32 +62,33 @@ def _to_zero(value: Any) -> bool:
     raise ValueError(f"a limit in eps goes to 0 or to infinity ('0' or 'inf'), got {value!r}")
 
 
-def _gradients(expr: sympy.Expr) -> list[sympy.Symbol]:
-    return [s for s in expr.free_symbols if isinstance(ATOMS.definition(s), Gradient)]
+def _gradients(expr: sympy.Expr, atoms: AtomRegistry) -> list[sympy.Symbol]:
+    return [s for s in expr.free_symbols if isinstance(atoms.definition(s), Gradient)]
 
 
-def _at_zero(x: sympy.Expr, eps: sympy.Symbol) -> sympy.Expr:
-    x = _atoms(x, lambda arg: _at_zero(arg, eps)).xreplace({eps: 0})
-    for g in _gradients(x):
+def _at_zero(x: sympy.Expr, eps: sympy.Symbol, atoms: AtomRegistry) -> sympy.Expr:
+    x = _atoms(x, lambda arg: _at_zero(arg, eps, atoms), atoms).xreplace({eps: 0})
+    for g in _gradients(x, atoms):
         x = x.replace(lambda e: e.is_Pow and e.base == g**2, lambda e: sympy.Abs(g) ** (2 * e.exp))
         x = x.replace(lambda e: e.is_Pow and e.base == g and e.exp.is_even, lambda e: sympy.Abs(g) ** e.exp)
         x = x.xreplace({g / sympy.Abs(g): sympy.sign(g), -g / sympy.Abs(g): -sympy.sign(g)})
     return x
 
 
-def _leading(x: sympy.Expr, eps: sympy.Symbol, u: sympy.Dummy) -> sympy.Expr:
+def _leading(x: sympy.Expr, eps: sympy.Symbol, u: sympy.Dummy, atoms: AtomRegistry) -> sympy.Expr:
     r"""The leading term of ``x`` in :math:`u = \varepsilon^{-1/2} \to 0`."""
-    x = _atoms(x, lambda arg: _leading(arg, eps, u), scale=u).xreplace({eps: u**-2})
+    x = _atoms(x, lambda arg: _leading(arg, eps, u, atoms), atoms, scale=u).xreplace({eps: u**-2})
     return sympy.powsimp(x.as_leading_term(u))
 
 
-def _atoms(x: sympy.Expr, transform, scale: sympy.Dummy | None = None) -> sympy.Expr:
-    """``x`` with the arguments of its contraction and reduction atoms
-    transformed; with ``scale``, the power of ``scale`` in an argument is
+def _atoms(x: sympy.Expr, transform, atoms: AtomRegistry, scale: sympy.Dummy | None = None) -> sympy.Expr:
+    """``x`` with the arguments of its contraction and reduction atoms (of the
+    table ``atoms``, where the new ones are interned) transformed; with
+    ``scale``, the power of ``scale`` in an argument is
     pulled out of the (linear) atom."""
     mapping = {}
     for s in x.free_symbols:
-        definition = ATOMS.definition(s)
+        definition = atoms.definition(s)
         if isinstance(definition, Contraction):
             args = [transform(a) for a in definition.args]
             factor = sympy.Integer(1)
@@ -96,9 +96,9 @@ def _atoms(x: sympy.Expr, transform, scale: sympy.Dummy | None = None) -> sympy.
                 powers = [a.as_coeff_exponent(scale)[1] for a in args]
                 args = [sympy.powsimp(a / scale**p) for a, p in zip(args, powers)]
                 factor = scale ** sympy.Add(*powers)
-            mapping[s] = factor * ATOMS.contraction(args, definition.loss)
+            mapping[s] = factor * atoms.contraction(args, definition.loss)
         elif isinstance(definition, (Reduction, BlockReduction)):
-            reduce = ATOMS.reduction if isinstance(definition, Reduction) else ATOMS.block_reduction
+            reduce = atoms.reduction if isinstance(definition, Reduction) else atoms.block_reduction
             arg = transform(definition.arg)
             if scale is not None:
                 power = arg.as_coeff_exponent(scale)[1]
@@ -114,14 +114,15 @@ def eps_limit(equation: "EquationTerms", to: Any) -> "EquationTerms":
     :math:`\varepsilon^{-1/2}` of every term)."""
     eps = epsilon_symbol(equation)
     zero = _to_zero(to)
+    atoms = equation.atoms.copy()  # the limit's own table: the equation's atoms and the new ones
     if zero:
-        terms = tuple(ATOMS.collect(_at_zero(t, eps)) for t in equation.terms)
+        terms = tuple(atoms.collect(_at_zero(t, eps, atoms)) for t in equation.terms)
         note = "limit eps -> 0 (for nonzero gradient components)"
     else:
         u = sympy.Dummy("u", positive=True)
-        terms = tuple(ATOMS.collect(_leading(t, eps, u).xreplace({u: eps ** sympy.Rational(-1, 2)})) for t in equation.terms)
+        terms = tuple(atoms.collect(_leading(t, eps, u, atoms).xreplace({u: eps ** sympy.Rational(-1, 2)})) for t in equation.terms)
         note = "limit eps -> infinity (leading order in 1/eps of each term)"
     if any(t.has(sympy.zoo, sympy.oo, sympy.nan) for t in terms):
         raise ValueError(f"the {note} of the {equation.optimizer.name} equation is singular")
     description = f"{equation.regime_description}; {note}" if equation.regime_description else note
-    return replace(equation, terms=terms, regime_description=description)
+    return replace(equation, terms=terms, regime_description=description, atoms=atoms)

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Mapping
 import sympy
 
 from ..algebra import ComponentAlgebra
+from ..components import materialize
 from ..algebra.index import Contraction, Gradient, distribute
 from ..quantities import LOSS, antiderivative, atoms_of, loss
 from ..optimizers.base import Domain
@@ -243,7 +244,7 @@ def _piece(atom: sympy.Expr, coefficient: sympy.Expr, field: sympy.Expr, atoms) 
             return crossed
         g = atoms.intern(Gradient(definition.loss))
         (psi,) = definition.args
-        found = antiderivative(psi, g) if psi.free_symbols & (varying | atoms.scalar) <= {g} else None
+        found = antiderivative(psi, g, atoms) if psi.free_symbols & (varying | atoms.scalar) <= {g} else None
         if found is not None:
             constant, phi = found
             scalars = coefficient.free_symbols & atoms.scalar
@@ -266,7 +267,7 @@ def _witness(field: sympy.Expr, atoms) -> str:
                       if isinstance(atoms.definition(s), (Gradient, Contraction)) and atoms.definition(s).loss})
     losses = [test_loss + b * x**3 * y / 3 + (b * y - x) ** 2 / (b + 1) for b in range(1, max(batches, default=0) + 1)]
     algebra = ComponentAlgebra(None if losses else test_loss, (x, y), losses or None)
-    fx, fy = algebra.materialize(field, atoms)
+    ((fx, fy),) = materialize([field], atoms, algebra)
     curl = sympy.diff(fy, x) - sympy.diff(fx, y)
     hyper = sorted(curl.free_symbols - {x, y}, key=sympy.default_sort_key)
     values = {s: sympy.Rational(1, n + 3) for n, s in enumerate(hyper)}

@@ -21,7 +21,7 @@ choice is deterministic). Only ``factor`` and ``cancel`` are used, never
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, TYPE_CHECKING, Any, Mapping
 
 import sympy
@@ -31,6 +31,7 @@ from ..quantities import norm_kind
 from .potential import NotAGradient, domain_positive, modified_loss
 
 if TYPE_CHECKING:
+    from ..algebra.index import AtomRegistry
     from ..terms import EquationTerms
     from ..optimizers.base import Optimizer
 
@@ -41,11 +42,12 @@ __all__ = ["Verdict", "classify", "quantity_name"]
 MAX_SPLIT_TERMS = 10
 
 
-def quantity_name(q: sympy.Expr, optimizer: "Optimizer | None" = None) -> str:
-    """A quantity in plain text: ‖∇E‖², ‖∇E‖₁, ‖∇E‖₁,ε, ‖∇E‖."""
+def quantity_name(q: sympy.Expr, optimizer: "Optimizer | None" = None, atoms: "AtomRegistry | None" = None) -> str:
+    """A quantity in plain text: ‖∇E‖², ‖∇E‖₁, ‖∇E‖₁,ε, ‖∇E‖ (its atoms defined in
+    ``atoms``, the equation's table)."""
     from ..printing.text import TextPrinter
 
-    return TextPrinter(optimizer).quantity(q)
+    return TextPrinter(optimizer, atoms).quantity(q)
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,15 @@ class Verdict:
     condition: sympy.Expr | None
     sides: tuple[sympy.Expr, sympy.Expr] | None = None
     optimizer: "Optimizer | None" = field(default=None, compare=False, repr=False)
+    #: The atom table of the equation the verdict is about (for printing the quantity).
+    atoms: "AtomRegistry | None" = field(default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:
         """In plain text: "penalizes ‖∇E‖₁ when β > ρ; anti-penalizes it when ρ > β"."""
         from ..printing.text import TextPrinter
 
-        printer = TextPrinter(self.optimizer)
+        printer = TextPrinter(self.optimizer, self.atoms)
         return self.describe(printer.quantity(self.quantity), lambda a, b: f"{printer.doprint(a)} > {printer.doprint(b)}")
 
     def describe(self, name: str, greater: Callable[[sympy.Expr, sympy.Expr], str]) -> str:
@@ -146,16 +150,17 @@ def classify(equation: "EquationTerms", values: Mapping[str, Any] | None = None)
     substitutions = equation.optimizer.substitutions(values)
     positive = domain_positive(equation)
     verdicts = []
-    for quantity, coefficient in _by_quantity(loss.terms[1]).items():
+    for quantity, coefficient in _by_quantity(loss.terms[1], equation.atoms).items():
         c = sympy.factor(coefficient.xreplace(substitutions))
-        verdicts.append(_verdict(quantity, c, positive, equation.optimizer))
+        verdicts.append(replace(_verdict(quantity, c, positive, equation.optimizer), atoms=equation.atoms))
     return tuple(verdicts)
 
 
-def _by_quantity(expr: sympy.Expr) -> dict[sympy.Expr, sympy.Expr]:
+def _by_quantity(expr: sympy.Expr, atoms: "AtomRegistry") -> dict[sympy.Expr, sympy.Expr]:
     parts: dict[sympy.Expr, sympy.Expr] = {}
     for term in sympy.Add.make_args(sympy.expand(expr)):
-        quantity = sympy.Mul(*(f for f in sympy.Mul.make_args(term) if f.free_symbols and not f.has(h) and norm_kind(f.as_base_exp()[0])))
+        quantity = sympy.Mul(*(f for f in sympy.Mul.make_args(term) if f.free_symbols and not f.has(h)
+                               and norm_kind(f.as_base_exp()[0], atoms)))
         parts[quantity] = parts.get(quantity, 0) + term / quantity
     return parts
 

@@ -327,7 +327,7 @@ def document(equation: "EquationTerms", printer: IndexLatexPrinter) -> str:
              f"({_escape(equation.regime)} regime, terms up to order {equation.order} in ${hname}$"
              + (f"; {_escape(values)}" if values else "") + ").")
     powers = ["f_0"] + [f"{hname}{'' if k == 1 else f'^{{{k}}}'} f_{{{k}}}" for k in range(1, equation.order + 1)]
-    groups = {g.power: g for g in arrange(equation.terms)}
+    groups = {g.power: g for g in arrange(equation.terms, printer.atoms)}
     width = (TEXT_WIDTH - 40.0) * SAFETY
     blocks = []
     for k in range(equation.order + 1):

@@ -31,7 +31,8 @@ NOTATIONS = {"index": IndexLatexPrinter, "vector": VectorLatexPrinter}
 def printer_for(optimizer, notation: str = "index", symbols: Mapping[str, str] | None = None,
                 atoms=None) -> IndexLatexPrinter:
     """The printer of ``notation`` with the user's symbol names, reading atoms
-    in ``atoms`` (the equation's table; the process-wide one by default)."""
+    in ``atoms`` (the equation's table; the default table of hand-written
+    expressions if not given)."""
     if notation not in NOTATIONS:
         raise ValueError(f"unknown notation {notation!r}; choose one of: {', '.join(NOTATIONS)}")
     return NOTATIONS[notation](optimizer, symbol_names(optimizer, symbols), atoms)
@@ -119,7 +120,7 @@ def group_latex(printer, group: Group) -> tuple[int, str]:
 
 def terms_latex(equation: "EquationTerms", printer: IndexLatexPrinter) -> list[tuple[int, str]]:
     """The signed LaTeX of each power of :math:`h` of the equation."""
-    return [group_latex(printer, g) for g in arrange(equation.terms, decays(equation.optimizer))]
+    return [group_latex(printer, g) for g in arrange(equation.terms, printer.atoms, decays(equation.optimizer))]
 
 
 def decays(optimizer) -> frozenset[sympy.Symbol]:

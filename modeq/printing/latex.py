@@ -156,11 +156,11 @@ class IndexLatexPrinter(LatexPrinter):
         return base if power == 1 else rf"{base}^{{{self._print(power)}}}"
 
     def _scalar(self, scalar: sympy.Expr) -> str:
-        kind = norm_kind(scalar)
+        kind = norm_kind(scalar, self.atoms)
         if kind is not None:
             return self._norm(kind)
-        if scalar.is_Pow and norm_kind(scalar.base) is not None:
-            return self._norm(norm_kind(scalar.base), scalar.exp)
+        if scalar.is_Pow and norm_kind(scalar.base, self.atoms) is not None:
+            return self._norm(norm_kind(scalar.base, self.atoms), scalar.exp)
         definition = self.atoms.definition(scalar)
         if isinstance(definition, Reduction):
             (letter,) = self._fresh(1)
@@ -175,7 +175,7 @@ class IndexLatexPrinter(LatexPrinter):
 
     def _print_Pow(self, expr: sympy.Pow) -> str:
         base, exponent = expr.as_base_exp()
-        kind = norm_kind(base) if isinstance(base, sympy.Symbol) else None
+        kind = norm_kind(base, self.atoms) if isinstance(base, sympy.Symbol) else None
         if kind is not None and kind[0] == "2" and exponent.is_Rational and exponent > 0:
             return self._norm(kind, exponent)
         if base.is_Pow and base.exp == 2 and isinstance(self.atoms.definition(base.base), Gradient):
@@ -250,11 +250,11 @@ class VectorLatexPrinter(IndexLatexPrinter):
         return rf"\nabla^{{{len(args) + 1}}} {loss}\left[{', '.join(args)}\right]"
 
     def _scalar(self, scalar: sympy.Expr) -> str:
-        kind = norm_kind(scalar)
+        kind = norm_kind(scalar, self.atoms)
         if kind is not None:
             return self._norm(kind)
-        if scalar.is_Pow and norm_kind(scalar.base) is not None:
-            return self._norm(norm_kind(scalar.base), scalar.exp)
+        if scalar.is_Pow and norm_kind(scalar.base, self.atoms) is not None:
+            return self._norm(norm_kind(scalar.base, self.atoms), scalar.exp)
         definition = self.atoms.definition(scalar)
         if isinstance(definition, Reduction):
             return rf"\sum_{{i}} \left({self._print(definition.arg)}\right)_{{i}}"

@@ -28,8 +28,8 @@ from sympy.polys.polyerrors import CoercionFailed, PolynomialError
 from sympy.polys.polytools import parallel_poly_from_expr
 from sympy.polys.rings import PolyRing
 
-from ..algebra import ATOMS, factoring
-from ..algebra.index import Gradient, distribute
+from ..algebra import factoring
+from ..algebra.index import AtomRegistry, Gradient, distribute
 from ..quantities import loss_batch, name_gradients, named_gradient
 
 __all__ = ["Summand", "Block", "Group", "arrange", "split_radicals", "term_blocks", "tidy_scalar"]
@@ -74,28 +74,30 @@ class Group:
         return sympy.Add(*(b.value() for b in self.blocks))
 
 
-def _is_quantity(symbol: sympy.Symbol) -> bool:
-    if named_gradient(symbol) is not None or symbol in ATOMS.scalar or loss_batch(symbol)[0]:
+def _is_quantity(symbol: sympy.Symbol, atoms: AtomRegistry) -> bool:
+    if named_gradient(symbol) is not None or symbol in atoms.scalar or loss_batch(symbol)[0]:
         return True
-    return symbol in ATOMS.component and symbol != ATOMS.theta and not isinstance(ATOMS.definition(symbol), Gradient)
+    return symbol in atoms.component and symbol != atoms.theta and not isinstance(atoms.definition(symbol), Gradient)
 
 
-def _component(expr: sympy.Expr) -> bool:
-    return any(s in ATOMS.component for s in expr.free_symbols)
+def _component(expr: sympy.Expr, atoms: AtomRegistry) -> bool:
+    return any(s in atoms.component for s in expr.free_symbols)
 
 
-def arrange(terms: tuple[sympy.Expr, ...], decays: frozenset[sympy.Symbol] = frozenset()) -> tuple[Group, ...]:
-    """The layout of the terms :math:`f_0..f_N` (zero terms are left out);
+def arrange(terms: tuple[sympy.Expr, ...], atoms: AtomRegistry,
+            decays: frozenset[sympy.Symbol] = frozenset()) -> tuple[Group, ...]:
+    """The layout of the terms :math:`f_0..f_N` (zero terms are left out) whose
+    atoms are defined in ``atoms`` (the equation's table, ``eq.atoms``);
     ``decays`` are the hyperparameters in :math:`[0, 1)` (so :math:`1-\beta > 0`)."""
     groups = []
     for power, term in enumerate(terms):
-        blocks = term_blocks(name_gradients(split_radicals(term, decays)))
+        blocks = term_blocks(name_gradients(split_radicals(term, atoms, decays), atoms), atoms)
         if blocks:
             groups.append(Group(power, blocks))
     return tuple(groups)
 
 
-def split_radicals(expr: sympy.Expr, decays: frozenset[sympy.Symbol] = frozenset()) -> sympy.Expr:
+def split_radicals(expr: sympy.Expr, atoms: AtomRegistry, decays: frozenset[sympy.Symbol] = frozenset()) -> sympy.Expr:
     r"""``expr`` with each radical of hyperparameters split over positive
     factors: :math:`\sqrt{-1/(\beta-1)} = 1/\sqrt{1-\beta}` (valid as
     :math:`1-\beta > 0` for a decay :math:`\beta`), so equal radicals have one
@@ -104,7 +106,7 @@ def split_radicals(expr: sympy.Expr, decays: frozenset[sympy.Symbol] = frozenset
 
     def scalar_root(e: sympy.Expr) -> bool:
         return (e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer and bool(e.base.free_symbols)
-                and not _component(e.base) and e.base.free_symbols.isdisjoint(ATOMS.scalar))
+                and not _component(e.base, atoms) and e.base.free_symbols.isdisjoint(atoms.scalar))
 
     def split(e: sympy.Expr) -> sympy.Expr:
         number, rest = sympy.factor(e.base).as_coeff_Mul()
@@ -124,7 +126,7 @@ def split_radicals(expr: sympy.Expr, decays: frozenset[sympy.Symbol] = frozenset
     return expr.replace(scalar_root, split)
 
 
-def term_blocks(expr: sympy.Expr) -> tuple[Block, ...]:
+def term_blocks(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[Block, ...]:
     """The blocks of one index-form expression (named gradients already
     substituted): one per quantity, the quantity 1 first, each coefficient
     factored; zero blocks are left out."""
@@ -132,14 +134,14 @@ def term_blocks(expr: sympy.Expr) -> tuple[Block, ...]:
     for term in sympy.Add.make_args(expr):
         # a collected term is (monomial in quantities) x (factored coefficient): split it as it
         # stands; only a sum holding quantities needs distributing
-        if any(_sum_of_quantities(f) for f in sympy.Mul.make_args(term)):
+        if any(_sum_of_quantities(f, atoms) for f in sympy.Mul.make_args(term)):
             pieces = sympy.Add.make_args(distribute(term))
         else:
             pieces = (term,)
         for piece in pieces:
             quantity, coefficient = [], []
             for factor in sympy.Mul.make_args(piece):
-                (quantity if any(_is_quantity(s) for s in factor.free_symbols) else coefficient).append(factor)
+                (quantity if any(_is_quantity(s, atoms) for s in factor.free_symbols) else coefficient).append(factor)
             parts[sympy.Mul(*quantity)].append(sympy.Mul(*coefficient))
     blocks = []
     for quantity in sorted(parts, key=lambda q: (q != 1, sympy.count_ops(q), sympy.default_sort_key(q))):
@@ -149,16 +151,16 @@ def term_blocks(expr: sympy.Expr) -> tuple[Block, ...]:
         else:
             coefficient = sympy.factor(sympy.together(sympy.Add(*coefficients)))
         if coefficient != 0:
-            blocks.append(_block(quantity, coefficient))
+            blocks.append(_block(quantity, coefficient, atoms))
     return tuple(blocks)
 
 
-def _sum_of_quantities(factor: sympy.Expr) -> bool:
+def _sum_of_quantities(factor: sympy.Expr, atoms: AtomRegistry) -> bool:
     base = factor.base if factor.is_Pow else factor
-    return base.is_Add and any(_is_quantity(s) for s in base.free_symbols)
+    return base.is_Add and any(_is_quantity(s, atoms) for s in base.free_symbols)
 
 
-def _radical(den_factors: list[sympy.Expr]) -> tuple[str, sympy.Expr, sympy.Symbol, sympy.Expr] | None:
+def _radical(den_factors: list[sympy.Expr], atoms: AtomRegistry) -> tuple[str, sympy.Expr, sympy.Symbol, sympy.Expr] | None:
     r"""``(kind, base, g, c)`` for a single radical :math:`\sqrt{g^2+c}` ("sqrt")
     or :math:`c+\sqrt{g^2}` ("abs") among the denominator's factors."""
     found = set()
@@ -167,16 +169,16 @@ def _radical(den_factors: list[sympy.Expr]) -> tuple[str, sympy.Expr, sympy.Symb
         if not base.is_Add:
             continue
         for g in base.free_symbols:
-            if not isinstance(ATOMS.definition(g), Gradient):
+            if not isinstance(atoms.definition(g), Gradient):
                 continue
             for kind, core in (("sqrt", g**2), ("abs", sympy.sqrt(g**2))):
                 c = sympy.expand(base - core)
-                if c != 0 and not _component(c) and c.free_symbols.isdisjoint(ATOMS.scalar):
+                if c != 0 and not _component(c, atoms) and c.free_symbols.isdisjoint(atoms.scalar):
                     found.add((kind, base, g, c))
     return found.pop() if len(found) == 1 else None
 
 
-def _absolute_values(coefficient: sympy.Expr) -> sympy.Expr:
+def _absolute_values(coefficient: sympy.Expr, atoms: AtomRegistry) -> sympy.Expr:
     r"""The coefficient with :math:`|g| = \sqrt{g^2}` and even powers of
     :math:`g` cancelled against each other (:math:`g^2/|g| = |g|`).
 
@@ -187,7 +189,7 @@ def _absolute_values(coefficient: sympy.Expr) -> sympy.Expr:
     numerator."""
     mapping = {}
     for g in coefficient.free_symbols:
-        if isinstance(ATOMS.definition(g), Gradient) and coefficient.has(sympy.sqrt(g**2)):
+        if isinstance(atoms.definition(g), Gradient) and coefficient.has(sympy.sqrt(g**2)):
             mapping[g] = sympy.Dummy("A", positive=True)
     if not mapping:
         return coefficient
@@ -213,11 +215,11 @@ def _absolute_values(coefficient: sympy.Expr) -> sympy.Expr:
     return (num / sympy.Mul(*(b**k for b, k in factors))).xreplace({a: sympy.sqrt(g**2) for g, a in mapping.items()})
 
 
-def _block(quantity: sympy.Expr, coefficient: sympy.Expr) -> Block:
-    num, den = sympy.fraction(_absolute_values(coefficient))
+def _block(quantity: sympy.Expr, coefficient: sympy.Expr, atoms: AtomRegistry) -> Block:
+    num, den = sympy.fraction(_absolute_values(coefficient, atoms))
     den_scalar, den_component = sympy.Integer(1), sympy.Integer(1)
     for factor in sympy.Mul.make_args(den):
-        if not _component(factor):
+        if not _component(factor, atoms):
             den_scalar *= factor
             continue
         base, exponent = factor.as_base_exp()
@@ -228,16 +230,16 @@ def _block(quantity: sympy.Expr, coefficient: sympy.Expr) -> Block:
         den_component *= factor
     groups: dict[sympy.Expr, list[sympy.Expr]] = defaultdict(list)
     for term in sympy.Add.make_args(distribute(num)):
-        key = sympy.Mul(*(f for f in sympy.Mul.make_args(term) if _has_theta(f)))
+        key = sympy.Mul(*(f for f in sympy.Mul.make_args(term) if atoms.theta in f.free_symbols))
         groups[key].append(term / key)
     parts = []
     for key, terms in groups.items():
         group_num, group_den = sympy.Add(*terms), den_component
         if len(groups) > 1:  # each power of theta on its own: (c theta + theta|g|)/(c + |g|) = theta
             group_num, group_den = sympy.fraction(sympy.cancel(group_num / group_den))
-            scalar_den = sympy.Mul(*(f for f in sympy.Mul.make_args(group_den) if not _component(f)))
+            scalar_den = sympy.Mul(*(f for f in sympy.Mul.make_args(group_den) if not _component(f, atoms)))
             group_num, group_den = group_num / scalar_den, group_den / scalar_den
-        parts.append(_monomials(group_num, group_den, key))
+        parts.append(_monomials(group_num, group_den, key, atoms))
     outers = {outer for outer, _ in parts}
     outer = outers.pop() if len(outers) == 1 else sympy.Integer(1)
     monomials: dict[sympy.Expr, sympy.Expr] = defaultdict(lambda: sympy.Integer(0))
@@ -254,18 +256,14 @@ def _block(quantity: sympy.Expr, coefficient: sympy.Expr) -> Block:
     return Block(quantity, sign * common, outer, tuple(summands))
 
 
-def _has_theta(expr: sympy.Expr) -> bool:
-    return ATOMS.theta in expr.free_symbols
-
-
-def _monomials(num: sympy.Expr, den: sympy.Expr, key: sympy.Expr) -> tuple[sympy.Expr, list[tuple[sympy.Expr, sympy.Expr]]]:
+def _monomials(num: sympy.Expr, den: sympy.Expr, key: sympy.Expr, atoms: AtomRegistry) -> tuple[sympy.Expr, list[tuple[sympy.Expr, sympy.Expr]]]:
     r"""``key·num/den`` (``den`` elementwise) as :math:`\text{outer}\cdot\sum_a s_a m_a`
     with scalar :math:`s_a` and elementwise monomials :math:`m_a`: in powers of
     the radical when the denominator is one (:func:`_in_radical`), else over
     the denominator itself."""
     den_factors = list(sympy.Mul.make_args(sympy.powsimp(den)))
-    radical = _radical(den_factors)
-    rewritten = None if radical is None else _in_radical(num, den, radical)
+    radical = _radical(den_factors, atoms)
+    rewritten = None if radical is None else _in_radical(num, den, radical, atoms)
     if rewritten is not None:
         outer, pairs = rewritten
         return outer, [(s, m * key) for s, m in pairs]
@@ -273,7 +271,7 @@ def _monomials(num: sympy.Expr, den: sympy.Expr, key: sympy.Expr) -> tuple[sympy
     for term in sympy.Add.make_args(distribute(num)):
         s, m = [], []
         for factor in sympy.Mul.make_args(term):
-            (m if _component(factor) else s).append(factor)
+            (m if _component(factor, atoms) else s).append(factor)
         pairs.append((sympy.Mul(*s), sympy.powsimp(sympy.Mul(*m) * key / den)))
     return sympy.Integer(1), pairs
 
@@ -292,7 +290,7 @@ def _lcm(values: list[int]) -> int:
     return result
 
 
-def _in_radical(num, den, radical) -> tuple[sympy.Expr, list[tuple[sympy.Expr, sympy.Expr]]] | None:
+def _in_radical(num, den, radical, atoms: AtomRegistry) -> tuple[sympy.Expr, list[tuple[sympy.Expr, sympy.Expr]]] | None:
     r"""``num/den`` as :math:`\text{outer}\cdot\sum_a s_a m_a` with monomials
     :math:`m_a = g^b (c/R^d)^e`; ``None`` if the radical does not capture all
     dependence on :math:`g`.
@@ -331,7 +329,7 @@ def _in_radical(num, den, radical) -> tuple[sympy.Expr, list[tuple[sympy.Expr, s
     for k, part in by_power.items():
         num_r += part * shift**k
     terms = [((a, b), domain.to_sympy(s)) for (a, b), s in num_r.items()]
-    if not terms or any(_component(s) for _, s in terms):
+    if not terms or any(_component(s, atoms) for _, s in terms):
         return None
     top = max(a for (a, _), _ in terms)
     back = sympy.sqrt(base) if kind == "sqrt" else base

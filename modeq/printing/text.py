@@ -359,11 +359,11 @@ class TextPrinter(StrPrinter):
         return base if power == 1 else f"({base}){self._exponent(power)}"
 
     def _scalar(self, scalar: sympy.Expr) -> str:
-        kind = norm_kind(scalar)
+        kind = norm_kind(scalar, self.atoms)
         if kind is not None:
             return self._norm(kind)
-        if scalar.is_Pow and norm_kind(scalar.base) is not None:
-            return self._norm(norm_kind(scalar.base), scalar.exp)
+        if scalar.is_Pow and norm_kind(scalar.base, self.atoms) is not None:
+            return self._norm(norm_kind(scalar.base, self.atoms), scalar.exp)
         definition = self.atoms.definition(scalar)
         if isinstance(definition, Reduction):
             (letter,) = self._fresh(1)
@@ -420,7 +420,7 @@ class TextPrinter(StrPrinter):
         base, exponent = expr.as_base_exp()
         if exponent.is_Rational and exponent < 0:
             return self._print_Mul(expr)
-        kind = norm_kind(base) if isinstance(base, sympy.Symbol) else None
+        kind = norm_kind(base, self.atoms) if isinstance(base, sympy.Symbol) else None
         if kind is not None and kind[0] == "2" and exponent.is_Rational:
             return self._norm(kind, exponent)
         if base.is_Pow and base.exp == 2 and isinstance(self.atoms.definition(base.base), Gradient):
@@ -661,7 +661,7 @@ def equation_text(equation: "EquationTerms") -> str:
     lines = [header + (f", {values}" if values else "") + "):"]
     powers = ["f_0"] + [f"h{superscript(str(k)) if k > 1 else ''} f_{k}" for k in range(1, equation.order + 1)]
     lines.append("  dθ̃_j/dt = " + " + ".join(powers))
-    terms = {group.power: group for group in arrange(equation.terms)}
+    terms = {group.power: group for group in arrange(equation.terms, printer.atoms)}
     for k in range(equation.order + 1):
         group = terms.get(k)
         body = _signed([_block_text(printer, b, sympy.Integer(1)) for b in group.blocks]) if group else "0"
@@ -675,7 +675,7 @@ def scalar_text(printer: TextPrinter, terms: Iterable[sympy.Expr]) -> str:
     from .layout import term_blocks
 
     parts = [_block_text(printer, block, h**k) for k, term in enumerate(terms) if term != 0
-             for block in term_blocks(term)]
+             for block in term_blocks(term, printer.atoms)]
     return _signed(parts) or "0"
 
 

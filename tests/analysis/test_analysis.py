@@ -82,7 +82,8 @@ def _field_of(equation, k, values, loss, params):
     P = modified_loss(equation, 0).preconditioner
     expr = sympy.cancel(-equation.terms[k] / P)
     numbers = {equation.optimizer.hyperparameter(n).symbol: v for n, v in values.items()}
-    fields = modeq.ModifiedEquation(equation.optimizer, 0, equation.regime, {}, (expr,)).materialize(loss, params)
+    fields = modeq.ModifiedEquation(equation.optimizer, 0, equation.regime, {}, (expr,),
+                                    atoms=equation.atoms).materialize(loss, params)
     return sympy.lambdify([params], [f.xreplace(numbers) for f in fields.terms[0]], "numpy")
 
 

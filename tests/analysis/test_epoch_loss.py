@@ -9,6 +9,7 @@ from sympy import Rational
 import modeq
 from modeq.algebra import ComponentAlgebra
 from modeq.cli import main
+from modeq.components import materialize
 from modeq.optimizers import gd
 from modeq.optimizers.language import h
 from modeq.quantities import LOSS, atoms_of, loss
@@ -28,12 +29,12 @@ def scalar_value(expr, equation, batches):
     values = {LOSS: sum(batches) / len(batches)} | {loss(b + 1): e for b, e in enumerate(batches)}
     expr = expr.xreplace(values)
     algebra = ComponentAlgebra(None, PARAMS, batches)
-    return sympy.nsimplify(algebra.materialize(expr, atoms_of(equation))[0].xreplace(POINT))
+    return sympy.nsimplify(materialize([expr], atoms_of(equation), algebra)[0][0].xreplace(POINT))
 
 
 def field_value(expr, equation, batches):
     algebra = ComponentAlgebra(None, PARAMS, batches)
-    return sympy.Matrix(algebra.materialize(expr, atoms_of(equation)))
+    return sympy.Matrix(materialize([expr], atoms_of(equation), algebra)[0])
 
 
 def test_shuffled_epoch_is_smith_et_al_by_value():
@@ -78,7 +79,7 @@ def scalar_value_expr(expr, equation, batches):
     """A scalar of a modified loss as an expression in the parameters."""
     values = {LOSS: sum(batches) / len(batches)} | {loss(b + 1): e for b, e in enumerate(batches)}
     algebra = ComponentAlgebra(None, PARAMS, batches)
-    return algebra.materialize(expr.xreplace(values), atoms_of(equation))[0]
+    return materialize([expr.xreplace(values)], atoms_of(equation), algebra)[0][0]
 
 
 def test_concrete_steps_with_batches():

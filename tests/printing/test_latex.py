@@ -65,7 +65,7 @@ def test_adam_order_1_is_the_papers_equations_3_and_4_term_by_term():
     """(3): f = -(grad_j E + bias_j)/R_j, (4): bias_j = (h/2){(1+b)/(1-b) - (1+r)/(1-r)
     + (1+r)/(1-r) eps/R_j^2} grad_j ||grad E||_{1,eps}, R_j = sqrt(|grad_j E|^2 + eps)."""
     equation = modeq.derive(adam, order=1)
-    groups = arrange(equation.terms)
+    groups = arrange(equation.terms, equation.atoms)
     R = sqrt(g**2 + eps)
     assert [group.power for group in groups] == [0, 1]
     (leading,), (bias,) = groups[0].blocks, groups[1].blocks
@@ -85,8 +85,8 @@ def test_layout_preserves_every_term():
 
     for opt, order in list(CASES.values()) + [(modeq.optimizers.adamw, 1), (modeq.optimizers.sam, 1)]:
         equation = modeq.derive(opt, order=order)
-        for group in arrange(equation.terms):
-            assert sympy.simplify(group.value() - name_gradients(equation.terms[group.power])) == 0
+        for group in arrange(equation.terms, equation.atoms):
+            assert sympy.simplify(group.value() - name_gradients(equation.terms[group.power], equation.atoms)) == 0
 
 
 def test_gradients_of_powers_of_named_scalars_are_named():
@@ -96,7 +96,7 @@ def test_gradients_of_powers_of_named_scalars_are_named():
     equation = modeq.derive(modeq.optimizers.sam, order=1)
     c = modeq.optimizers.sam.hyperparameter("c").symbol
     norm = S(g**2) ** Rational(1, 2)
-    assert name_gradients(equation.terms[1]) == -gradient_of(S(g**2)) / 4 - c * gradient_of(norm)
+    assert name_gradients(equation.terms[1], equation.atoms) == -gradient_of(S(g**2)) / 4 - c * gradient_of(norm)
     assert r"c \nabla_{j}\lVert \nabla E\rVert\right)" in equation.latex()
     assert r"c \nabla \lVert \nabla E\rVert\right)" in equation.latex(notation="vector")
 

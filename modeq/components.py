@@ -1,0 +1,95 @@
+r"""The component path as an evaluation backend: :class:`ComponentBackend`.
+
+Its values are SymPy expressions in the parameters :math:`\theta_1..\theta_p`
+of a concrete loss: a vector is a tuple of :math:`p` component expressions, a
+scalar one expression. Evaluating an equation's terms on it with the generic
+:class:`~modeq.evaluation.Evaluator` (which walks the atom definitions of the
+equation's table children first, each distinct atom once) *materializes*
+them: :math:`E_b`, :math:`\nabla E_b` and the contractions
+:math:`D_k[X_1..X_k]_j = \sum_{i_1..i_k} \partial_{j i_1..i_k} E_b\, X_{1,i_1}\cdots X_{k,i_k}`
+come from the :class:`~modeq.algebra.ComponentAlgebra` (its cached partial
+derivatives), :math:`S[X] = \sum_i X_i` (and its sums over parameter blocks), and an elementwise expression is
+substituted component by component. Symbols no table defines (hyperparameters
+left symbolic, the step :math:`n` of exact-regime fields) stay symbols.
+
+This is the backend of compiled fields: :mod:`modeq.numerics.codegen` turns
+what it produces into cached numba modules, and those run without SymPy. The
+other backends evaluate at numeric points with the same evaluator
+(:class:`~modeq.evaluation.NumpyBackend`, :mod:`modeq.torch`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import sympy
+
+from .algebra import ComponentAlgebra
+from .evaluation import Backend, Evaluator
+
+__all__ = ["ComponentBackend", "materialize"]
+
+Components = tuple[sympy.Expr, ...]
+
+
+class ComponentBackend(Backend[Any]):
+    r"""Values as component expressions of the loss(es) of ``algebra``; a point
+    is the tuple of parameters :math:`(\theta_1..\theta_p)`."""
+
+    def __init__(self, algebra: ComponentAlgebra) -> None:
+        self.algebra = algebra
+
+    @property
+    def dimension(self) -> int:
+        return self.algebra.dimension
+
+    def theta(self, point):
+        return tuple(point)
+
+    def grad(self, point, loss):
+        return self.algebra.grad(loss)
+
+    def value(self, point, loss):
+        return self.algebra.derivative((), loss)
+
+    def contract(self, point, args, loss):
+        return self.algebra.contract([self._vector(x) for x in args], loss)
+
+    def reduce(self, x):
+        return sympy.Add(*self._vector(x))
+
+    def elementwise(self, expr, inputs) -> Callable[..., Any]:
+        def apply(*values):
+            if not any(isinstance(v, tuple) for v in values):
+                return expr.xreplace(dict(zip(inputs, values)))
+            vectors = [self._vector(v) for v in values]
+            return tuple(expr.xreplace({s: v[j] for s, v in zip(inputs, vectors)}) for j in range(self.dimension))
+
+        return apply
+
+    def block_reduce(self, x):
+        return self.algebra.block_sum(self._vector(x))
+
+    def block_size(self, point):
+        return tuple(sympy.Integer(len(members)) for members in self.algebra.block_members)
+
+    def broadcast(self, value, point):
+        return self._vector(value)
+
+    def constant(self, value: sympy.Expr) -> sympy.Expr:
+        return value
+
+    def free_symbol(self, symbol: sympy.Symbol) -> sympy.Symbol:
+        return symbol
+
+    def _vector(self, value) -> Components:
+        return value if isinstance(value, tuple) else (value,) * self.dimension
+
+
+def materialize(terms: Sequence[sympy.Expr], atoms, algebra: ComponentAlgebra) -> tuple[Components, ...]:
+    """Index-form ``terms`` (their atoms defined in the table ``atoms``) as
+    component expressions for the loss(es) of ``algebra``."""
+    if not terms:
+        return ()
+    evaluator = Evaluator(terms, atoms, ComponentBackend(algebra))
+    return tuple(evaluator(algebra.theta()))
