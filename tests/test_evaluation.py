@@ -1,5 +1,6 @@
 """The generic evaluator on the NumPy reference backend equals the materialized
-component field (SymPy, 30 digits) for every built-in, orders 0-2 (3 for a few),
+component field (the same evaluator on the symbolic ComponentBackend, evaluated
+by SymPy with 30 digits) for every built-in, orders 0-2 (3 for a few),
 mini-batch epochs included; each atom is evaluated once per point and only the
 atoms an order needs; bad input gets a clear error."""
 

@@ -411,8 +411,7 @@ def SB(x) -> sympy.Expr:
 
 class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     """Fields as dimension-free expressions for component :math:`j`, their atoms
-    interned into ``atoms`` (a new table unless given: algebras solving along
-    the same known fields share one, as they share ``lie_cache``)."""
+    interned into ``atoms`` (a new table unless given)."""
 
     def __init__(self, atoms: AtomRegistry | None = None) -> None:
         super().__init__()
