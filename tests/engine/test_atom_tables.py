@@ -16,6 +16,7 @@ import sympy
 import modeq
 from modeq.algebra import ATOMS
 from modeq.algebra.base import STEP
+from modeq.algebra.index import AtomRegistry
 from modeq.analysis import eps_limit
 from modeq.optimizers import adam, heavy_ball, rmsprop, sam
 
@@ -100,7 +101,7 @@ def test_a_loaded_equation_integrates_the_same_in_a_fresh_process(tmp_path):
 def test_terms_taken_without_their_table_are_refused_with_the_fix():
     equation = modeq.derive(heavy_ball, order=1)
     x, y = sympy.symbols("x y", real=True)
-    borrowed = modeq.ModifiedEquation(heavy_ball, 1, "", {}, equation.terms)  # the default table: no D_1[g]
+    borrowed = modeq.ModifiedEquation(heavy_ball, 1, "", {}, equation.terms, atoms=AtomRegistry())  # no D_1[g] there
     with pytest.raises(ValueError, match=r"atom table does not define.*atoms=<that equation>.atoms"):
         borrowed.materialize(x**2 + x * y, (x, y))
     kept = modeq.ModifiedEquation(heavy_ball, 1, "", {}, equation.terms, atoms=equation.atoms)
