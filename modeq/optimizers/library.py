@@ -9,7 +9,7 @@ from __future__ import annotations
 from sympy import sqrt
 
 from .base import Optimizer, decay, nonnegative, optimizer, positive, real
-from .language import ema, grad, h, lag, loss, norm, reduce_sum, smooth_sign, theta
+from .language import block_norm, ema, grad, h, lag, loss, norm, reduce_sum, smooth_sign, theta
 from .variants import adabelief, adan, ademamix, qhadam, qhm
 
 __all__ = ["gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum", "lion",
@@ -90,11 +90,13 @@ def adamw(beta, rho, eps, weight_decay, *, eps_inside=True, bias_correction=True
 
 
 @optimizer(c=positive(1.0, "c", "SAM radius in units of the step size, r = c h"))
-def sam(c):
+def sam(c, *, per_layer=False):
     r"""Sharpness-aware minimization with radius :math:`r = ch`:
-    :math:`\theta_{n+1} = \theta_n - h\nabla E(\theta_n + r\nabla E/\|\nabla E\|)`."""
+    :math:`\theta_{n+1} = \theta_n - h\nabla E(\theta_n + r\nabla E/\|\nabla E\|)`;
+    ``per_layer=True``: every layer moves by :math:`r`,
+    :math:`\nabla E(\theta_n + r\nabla E/\|\nabla E\|_B)` (block norms, :mod:`modeq.blocks`)."""
     g = grad()
-    return -grad(c * h * g / norm(g))
+    return -grad(c * h * g / (block_norm(g) if per_layer else norm(g)))
 
 
 @optimizer(c=positive(1.0, "c", "USAM radius in units of the step size, r = c h"))
