@@ -261,9 +261,10 @@ class VectorLatexPrinter(IndexLatexPrinter):
         return self._print(scalar)
 
     def _absolute(self, gradient: sympy.Symbol, exponent: sympy.Expr) -> str:
-        if exponent == 1:
-            return rf"\left\lvert {self._print(gradient)}\right\rvert"
-        return rf"\left({self._print(gradient)}\right)^{{{self._print(exponent)}}}"
+        """:math:`(\nabla E)^{2k}` for even powers; any other power of :math:`|\nabla E|` keeps its bars."""
+        if exponent.is_Integer and exponent.is_even:
+            return rf"\left({self._print(gradient)}\right)^{{{self._print(exponent)}}}"
+        return super()._absolute(gradient, exponent)
 
 
 def join_factors(printer: IndexLatexPrinter, factors: Iterable[sympy.Expr]) -> str:
