@@ -58,7 +58,7 @@ def _split_factors(summand: Summand, extra: sympy.Expr) -> tuple[list[sympy.Expr
 
 
 def _product(printer, num: list[sympy.Expr], den: list[sympy.Expr], followed: bool = False) -> str:
-    """``num/den``; when something ``followed`` the product, a lone sum with
+    r"""``num/den``; when something ``followed`` the product, a lone sum with
     no denominator is parenthesized (:math:`(1+c)\,\nabla_j E`, not
     :math:`1 + c\,\nabla_j E`)."""
     text = _fraction([join_factors(printer, num)], [join_factors(printer, den)])
