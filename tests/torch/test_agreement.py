@@ -67,14 +67,6 @@ def test_bilinear_orders_0_to_3(name, cache):
     assert compare(BUILTIN[name], BILINEAR, (x, y), bilinear, order, points, cache) < 1e-10
 
 
-@pytest.mark.parametrize("name", list(BUILTIN))
-def test_polynomial_in_ten_parameters(name, cache):
-    rng = np.random.default_rng(0)
-    points = [rng.uniform(-1, 1, 10) for _ in range(2)]
-    order = 3 if name in CHEAP_AT_ORDER_3 else 2
-    assert compare(BUILTIN[name], POLYNOMIAL, P, polynomial, order, points, cache) < 1e-10
-
-
 def test_float32_and_the_point_decide_dtype():
     eq = modeq.derive(BUILTIN["adam"], order=2, values=values_of(BUILTIN["adam"]))
     field = modeq.torch.compile(eq, bilinear)
