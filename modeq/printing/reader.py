@@ -48,9 +48,8 @@ from lark.exceptions import LarkError, VisitError
 
 from ..algebra import ATOMS
 from ..algebra.base import STEP
-from ..algebra.index import Contraction, Gradient, Reduction, distribute
+from ..algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction, distribute
 from ..optimizers.language import h
-from ..quantities import loss as loss_symbol
 
 if TYPE_CHECKING:
     from ..terms import EquationTerms
@@ -76,6 +75,7 @@ start: LHS? sum
 product: factor+
        | factor* bigop
 bigop: SUM product                  -> summation
+     | BLOCK_SUM product            -> block_summation
      | HESS LOSS product            -> hessian
 
 ?factor: primary
@@ -85,6 +85,8 @@ bigop: SUM product                  -> summation
     | NAME                          -> name
     | LOSS                          -> loss_value
     | THETA                         -> theta
+    | BLOCK_SIZE                    -> block_size
+    | "\\operatorname{sum}_{B}" "\\left(" sum "\\right)"  -> block_sum
     | NABLA_SUB LOSS                -> nabla_sub
     | NABLA LOSS                    -> nabla
     | NABLA_SUB norm                -> nabla_sub_norm
@@ -109,6 +111,8 @@ norm: "\\lVert" NABLA LOSS "\\rVert"                          -> norm2
     | "\\lVert" NABLA LOSS "\\rVert" "_{" NUMBER "," sum "}"  -> norm1c
 
 SUM: /\\sum_\{[^}]*\}/
+BLOCK_SUM.2: /\\sum_\{\s*(\\[a-zA-Z]+|[a-zA-Z])\s*\\in\s*B\(\s*(\\[a-zA-Z]+|[a-zA-Z])\s*\)\s*\}/
+BLOCK_SIZE: /\\lvert\s*B(\(\s*(\\[a-zA-Z]+|[a-zA-Z])\s*\))?\s*\\rvert/
 HESS: /\\nabla\^\{\d+\}/
 NABLA_SUB: /\\nabla_\{[^}]*\}/
 NABLA: /\\nabla(?![a-zA-Z_^])/
@@ -132,7 +136,8 @@ def _literal(latex: str) -> str:
 @lru_cache(maxsize=32)
 def _parser(names: tuple[str, ...], theta: str, loss: str, lhs: str) -> Lark:
     terminals = [
-        f"NAME: /{'|'.join(_literal(n) for n in sorted(names, key=len, reverse=True))}/" if names else "NAME: /(?!)/",
+        # a name such as E^{\star} (Polyak's target value) outranks the loss E it begins with
+        f"NAME.2: /{'|'.join(_literal(n) for n in sorted(names, key=len, reverse=True))}/" if names else "NAME: /(?!)/",
         rf"THETA: /\\tilde\{{{re.escape(theta)}\}}(_\{{[^}}]*\}})?/",
         rf"LOSS: /{_literal(loss)}(_\{{\d+\}})?/",
         rf"LHS: /\\dot\{{\\tilde\{{{re.escape(theta)}\}}\}}(_\{{{re.escape(lhs)}\}})?\s*=/",
@@ -270,6 +275,41 @@ class _Reader(Transformer):
                 return s
         raise AssertionError(tensor)
 
+    def block_summation(self, token: Token, body: sympy.Expr) -> sympy.Expr:
+        r""":math:`\sum_{k \in B(i)} X_k = S_B[X]_i`: the block sum at the owner index
+        :math:`i`; factors constant in :math:`k` stand outside, as in any sum."""
+        letter, owner = _index_letters(re.sub(r"\\in\b|\bB\(", " ", _subscript(token)))
+        if letter in (self.free, owner):
+            raise LatexReadError(f"the block sum {token} runs over the index {letter}, which is not free to sum over")
+        total = []
+        for term in sympy.Add.make_args(body):
+            try:
+                total.append(self._block_term(letter, owner, term, token))
+            except _Mixed:
+                total += [self._block_term(letter, owner, t, token, strict=True)
+                          for t in sympy.Add.make_args(distribute(term))]
+        return sympy.Add(*total)
+
+    def _block_term(self, letter: str, owner: str, term: sympy.Expr, token: str, strict: bool = False) -> sympy.Expr:
+        outside, inside = [], []
+        for factor in sympy.Mul.make_args(term):
+            if factor in self.tensors:
+                if letter in self.tensors[factor].indices + (self.tensors[factor].free,):
+                    raise LatexReadError(f"the block sum {token} runs over an index of a derivative of the loss")
+                outside.append(factor)
+                continue
+            used = self.indices(factor)
+            if letter not in used:
+                outside.append(factor)
+            elif used == {letter}:
+                inside.append(factor)
+            elif not strict:
+                raise _Mixed
+            else:
+                raise LatexReadError(f"a factor of the block sum {token} mixes the indices {', '.join(sorted(used))}: {factor}")
+        summed = self.atoms.block_reduction(self.untag(sympy.Mul(*inside), letter))
+        return sympy.Mul(*outside) * self.tag(summed, owner)
+
     def hessian(self, token: Token, loss: Token, body: sympy.Expr) -> sympy.Expr:
         if token != r"\nabla^{2}":
             raise LatexReadError(f"{token} {loss} needs its arguments in brackets: {token} {loss}\\left[X, Y\\right]")
@@ -289,7 +329,24 @@ class _Reader(Transformer):
         return self.table[str(token)]
 
     def loss_value(self, token: Token) -> sympy.Expr:
-        return loss_symbol(self._batch(token))
+        return self.atoms.intern(LossValue(self._batch(token)))
+
+    def block_size(self, token: Token) -> sympy.Expr:
+        r""":math:`|B(i)|` (index notation; :math:`|B|` in vector notation), the size of a block."""
+        size = self.atoms.intern(BlockSize())
+        if self.vector:
+            if "(" in token:
+                raise LatexReadError(f"{token} has an index in vector notation")
+            return size
+        if "(" not in token:
+            raise LatexReadError(f"{token} needs its component index in index notation: |B(j)|")
+        (index,) = _index_letters(token[token.index("(") + 1 : token.rindex(")")])
+        return self.tag(size, index)
+
+    def block_sum(self, x: sympy.Expr) -> sympy.Expr:
+        if not self.vector:
+            raise LatexReadError(r"\operatorname{sum}_{B} is vector notation; index notation writes \sum_{i \in B(j)}")
+        return self.atoms.block_reduction(x)
 
     def theta(self, token: Token) -> sympy.Expr:
         if self.vector:
@@ -480,6 +537,8 @@ def _rebuild(expr: sympy.Expr, atoms) -> sympy.Expr:
             mapping[s] = atoms.contraction([_rebuild(a, atoms) for a in definition.args], definition.loss)
         elif isinstance(definition, Reduction):
             mapping[s] = atoms.reduction(_rebuild(definition.arg, atoms))
+        elif isinstance(definition, BlockReduction):
+            mapping[s] = atoms.block_reduction(_rebuild(definition.arg, atoms))
     return expr.xreplace(mapping) if mapping else expr
 
 
