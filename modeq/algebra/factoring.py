@@ -18,6 +18,15 @@ expression is already one product). The result is SymPy's own
 generator of its own (``sqrt(eps)`` next to ``eps``), or an exponent is
 symbolic (:math:`\beta^n` in the exact regime), the bookkeeping could choose
 other generators than ``together`` does, so ``sympy.factor`` runs unchanged.
+
+The numerator :math:`\sum_t c_t \prod_b b^{e_{t,b} - m_b}` is, when every base
+is a polynomial in symbols and every shifted exponent a whole number, a
+polynomial that SymPy would get by ``expand``-ing the expression term by term
+(then ``factor`` spent most of its time there: Adam order 4, 70 %). It is
+multiplied out instead in a sparse polynomial ring over :math:`\mathbb{Q}`
+(each base's powers once) and handed to SymPy's ``factor_list`` as the
+``Poly`` SymPy would have built: the same generators in the same order, the
+same domain.
 """
 
 from __future__ import annotations
@@ -25,25 +34,46 @@ from __future__ import annotations
 import sympy
 from sympy.core.mul import _keep_coeff
 from sympy.polys import polyoptions
-from sympy.polys.polytools import _factors_product, _symbolic_factor_list
+from sympy.polys.constructor import construct_domain
+from sympy.polys.domains import QQ
+from sympy.polys.polytools import Poly, _factors_product, _symbolic_factor_list
+from sympy.polys.polyutils import _sort_gens
+from sympy.polys.rings import PolyRing
 
 __all__ = ["factor"]
+
+_ZERO = sympy.S.Zero
+
+#: A coefficient's terms: the numeric factor and the exponent of each base.
+Rows = list[tuple[sympy.Rational, dict[sympy.Expr, sympy.Rational]]]
 
 
 def factor(c: sympy.Expr) -> sympy.Expr:
     """``sympy.factor(c)``, faster on sums of products of powers."""
-    together = _over_common_factor(c)
-    if together is None:
+    rows = _rows(c)
+    if rows is None:
         return sympy.factor(c)
+    bases = set().union(*(powers for _, powers in rows))
+    common = {b: min(powers.get(b, _ZERO) for _, powers in rows) for b in bases}
     options = polyoptions.build_options((), {})
     options["fraction"] = True
-    coefficient, factors = _symbolic_factor_list(together, options, "factor")
-    return _keep_coeff(coefficient, _factors_product(factors))
+    numerator = _numerator_poly(rows, common, options)
+    if numerator is None:
+        together = sympy.Mul(_numerator(rows, common), *(b**m for b, m in common.items() if m != 0))
+        coefficient, factors = _symbolic_factor_list(together, options, "factor")
+        return _keep_coeff(coefficient, _factors_product(factors))
+    coefficient, factors = _symbolic_factor_list(sympy.Mul(*(b**m for b, m in common.items() if m != 0)),
+                                                 options, "factor")
+    numerator_coefficient, numerator_factors = numerator.factor_list()
+    merged: dict = {}
+    for f, k in numerator_factors + factors:  # as SymPy collects the factors of each argument in turn
+        merged[f] = merged.get(f, 0) + k
+    return _keep_coeff(coefficient * numerator_coefficient, _factors_product(list(merged.items())))
 
 
-def _over_common_factor(c: sympy.Expr) -> sympy.Expr | None:
-    r"""``c`` as :math:`(\sum_t c_t \prod_b b^{e_{t,b} - m_b}) \prod_b b^{m_b}`,
-    or ``None`` where the exponent bookkeeping does not apply."""
+def _rows(c: sympy.Expr) -> Rows | None:
+    """``c``'s terms as numbers and exponents of bases, or ``None`` where the
+    exponent bookkeeping does not apply."""
     rows = []
     for term in sympy.Add.make_args(c):
         coefficient, rest = term.as_coeff_Mul()
@@ -55,11 +85,52 @@ def _over_common_factor(c: sympy.Expr) -> sympy.Expr | None:
                 return None
             powers[base] = powers.get(base, 0) + exponent
         rows.append((coefficient, powers))
-    bases = set().union(*(powers for _, powers in rows))
-    common = {b: min(powers.get(b, 0) for _, powers in rows) for b in bases}
-    numerator = sympy.Add(*(coefficient * sympy.Mul(*(b ** (powers.get(b, 0) - m) for b, m in common.items()))
-                            for coefficient, powers in rows))
-    return sympy.Mul(numerator, *(b**m for b, m in common.items() if m != 0))
+    return rows
+
+
+def _numerator(rows: Rows, common: dict[sympy.Expr, sympy.Rational]) -> sympy.Expr:
+    return sympy.Add(*(coefficient * sympy.Mul(*(b ** (powers.get(b, 0) - m) for b, m in common.items()))
+                       for coefficient, powers in rows))
+
+
+def _numerator_poly(rows: Rows, common: dict[sympy.Expr, sympy.Rational], options) -> Poly | None:
+    r"""The numerator as the ``Poly`` that SymPy's ``factor`` would make of its
+    expansion, or ``None`` unless it is a polynomial of two terms or more in
+    symbols (bases polynomial in symbols, whole shifted exponents)."""
+    symbols: set[sympy.Symbol] = set()
+    for b in common:
+        if not (b.is_Symbol or (b.is_Add and b.is_polynomial() and all(
+                t.as_coeff_Mul()[0].is_Rational for t in b.args))):
+            return None
+        symbols |= b.free_symbols
+    shifted = [(coefficient, {b: powers.get(b, _ZERO) - m for b, m in common.items()}) for coefficient, powers in rows]
+    if any(not e.is_Integer for _, powers in shifted for e in powers.values()):
+        return None
+    ring = PolyRing(sorted(symbols, key=sympy.default_sort_key), QQ)
+    elements = {b: ring.from_expr(b) for b in common}
+    cached: dict[tuple[sympy.Expr, int], object] = {}
+
+    def power(b: sympy.Expr, e: int):
+        if (b, e) not in cached:
+            cached[b, e] = elements[b] ** e
+        return cached[b, e]
+
+    total = ring.zero
+    for coefficient, powers in shifted:
+        term = ring(QQ.from_sympy(coefficient))
+        for b, e in powers.items():
+            if e:
+                term *= power(b, int(e))
+        total += term
+    if len(total) < 2:
+        return None
+    used = [i for i in range(ring.ngens) if any(monomial[i] for monomial in total)]
+    gens = _sort_gens([ring.symbols[i] for i in used], opt=options)
+    position = [ring.symbols.index(s) for s in gens]
+    rep = {tuple(monomial[i] for i in position): QQ.to_sympy(c) for monomial, c in total.items()}
+    monomials, coefficients = zip(*rep.items())
+    domain, coefficients = construct_domain(list(coefficients), opt=options)
+    return Poly._from_dict(dict(zip(monomials, coefficients)), options.clone({"gens": tuple(gens), "domain": domain}))
 
 
 def _has_radical(x: sympy.Expr) -> bool:

@@ -104,6 +104,31 @@ def distribute(x: sympy.Expr) -> sympy.Expr:
     return x
 
 
+def _linear_terms(residual: sympy.Expr, unknowns: Sequence[sympy.Symbol]
+                  ) -> tuple[list[linear.Terms], linear.Terms] | None:
+    r"""``residual`` :math:`= \sum_i a_i U_i + c` read off term by term, as sums
+    (:mod:`modeq.algebra.linear`) ``([a_1..a_m], c)``, where every term holds
+    at most one unknown, once, as a plain factor; ``None`` otherwise (then
+    SymPy's ``diff`` decides, and reports a nonlinear equation). The residual
+    of an order is a long flat sum, which ``diff`` would rebuild factor by
+    factor with its assumption queries."""
+    position = {u: i for i, u in enumerate(unknowns)}
+    slopes: list[linear.Terms] = [{} for _ in unknowns]
+    constant: linear.Terms = {}
+    for term in sympy.Add.make_args(residual):
+        coefficient, monomial = term.as_coeff_Mul()
+        factors = sympy.Mul.make_args(monomial)
+        found = [n for n, f in enumerate(factors) if f in position]
+        if len(found) > 1 or any(not f.free_symbols.isdisjoint(position) for f in factors if f not in position):
+            return None
+        if not found:
+            linear.accumulate(constant, monomial, coefficient)
+            continue
+        n = found[0]
+        linear.accumulate(slopes[position[factors[n]]], sympy.Mul(*factors[:n], *factors[n + 1 :]), coefficient)
+    return slopes, constant
+
+
 @dataclass(frozen=True)
 class Gradient:
     r""":math:`\nabla_j E` (``loss`` None) or :math:`\nabla_j E_b`."""
@@ -495,6 +520,9 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
                 f"the unknown {what} enters its own equation inside {nested[0]}; "
                 "the update is implicit in a way the order-by-order solve cannot handle"
             )
+        parts = _linear_terms(residual, unknowns)
+        if parts is not None:
+            return [linear.build(s) for s in parts[0]], linear.build(parts[1])
         slopes = [sympy.diff(residual, u) for u in unknowns]
         if any(a.has(*unknowns) for a in slopes):
             raise ImplicitUpdateError(f"the equation for {what} is not linear in it")

@@ -29,3 +29,27 @@ def test_same_as_sympy(expr):
     assert got == expected
     point = {beta: sympy.Rational(1, 3), rho: sympy.Rational(2, 5), eps: sympy.Rational(1, 7), g: sympy.Rational(3, 2), n: 4}
     assert abs(sympy.N(got.xreplace(point) - expr.xreplace(point), 30)) < 1e-25
+
+
+def _random_coefficient(rng) -> sympy.Expr:
+    """A sum of products of powers of the index form's bases, as collected
+    coefficients are: fractional powers of ``eps + g**2`` only."""
+    bases = [beta, rho, beta - 1, rho - 1, eps, g, R, beta + 1]
+    terms = []
+    for _ in range(rng.randint(2, 4)):
+        term = sympy.Rational(rng.choice([-9, -4, -1, 1, 2, 7]), rng.randint(1, 12))
+        for b in rng.sample(bases, rng.randint(1, 3)):
+            term *= b ** (sympy.Rational(2 * rng.randint(-3, 2) + 1, 2) if b == R else rng.randint(-3, 3))
+        terms.append(term)
+    return sympy.Add(*terms)
+
+
+def test_same_as_sympy_on_random_coefficients():
+    """The numerator multiplied out in a polynomial ring, factored as the
+    ``Poly`` SymPy would build: the same result as ``sympy.factor``."""
+    import random
+
+    rng = random.Random(17)
+    for _ in range(8):
+        expr = _random_coefficient(rng)
+        assert factor(expr) == sympy.factor(expr), expr
