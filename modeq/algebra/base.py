@@ -173,8 +173,11 @@ class FieldAlgebra(ABC, Generic[V]):
         later order needs again unchanged."""
         key = (_LIE_SUM, tuple(pairs))
         if key not in self._lie_cache:
-            self._lie_cache[key] = self.sum([self.lie_along(u, field) for u, field in pairs])
+            self._lie_cache[key] = self._lie_sum(pairs)
         return self._lie_cache[key]
+
+    def _lie_sum(self, pairs: Sequence[tuple[V, V]]) -> V:
+        return self.sum([self.lie_along(u, field) for u, field in pairs])
 
     @abstractmethod
     def _lie(self, x: V, field: V) -> V: ...

@@ -107,25 +107,35 @@ def distribute(x: sympy.Expr) -> sympy.Expr:
 def _linear_terms(residual: sympy.Expr, unknowns: Sequence[sympy.Symbol]
                   ) -> tuple[list[linear.Terms], linear.Terms] | None:
     r"""``residual`` :math:`= \sum_i a_i U_i + c` read off term by term, as sums
-    (:mod:`modeq.algebra.linear`) ``([a_1..a_m], c)``, where every term holds
-    at most one unknown, once, as a plain factor; ``None`` otherwise (then
-    SymPy's ``diff`` decides, and reports a nonlinear equation). The residual
-    of an order is a long flat sum, which ``diff`` would rebuild factor by
-    factor with its assumption queries."""
+    (:mod:`modeq.algebra.linear`) ``([a_1..a_m], c)``: SymPy's ``diff`` and
+    ``xreplace`` (the same terms), where every term holds the unknowns in one
+    factor, either an unknown itself or a sum read the same way (a momentum
+    term :math:`\beta\,(X + U)`); ``None`` otherwise (then ``diff`` decides,
+    and reports a nonlinear equation). The residual of an order is a long flat
+    sum, which ``diff`` would rebuild factor by factor with its assumption
+    queries."""
     position = {u: i for i, u in enumerate(unknowns)}
     slopes: list[linear.Terms] = [{} for _ in unknowns]
     constant: linear.Terms = {}
     for term in sympy.Add.make_args(residual):
         coefficient, monomial = term.as_coeff_Mul()
         factors = sympy.Mul.make_args(monomial)
-        found = [n for n, f in enumerate(factors) if f in position]
-        if len(found) > 1 or any(not f.free_symbols.isdisjoint(position) for f in factors if f not in position):
-            return None
+        found = [n for n, f in enumerate(factors) if not f.free_symbols.isdisjoint(position)]
         if not found:
             linear.accumulate(constant, monomial, coefficient)
             continue
+        if len(found) > 1:
+            return None
         n = found[0]
-        linear.accumulate(slopes[position[factors[n]]], sympy.Mul(*factors[:n], *factors[n + 1 :]), coefficient)
+        inner, rest = factors[n], factors[:n] + factors[n + 1 :]
+        if inner in position:
+            linear.accumulate(slopes[position[inner]], sympy.Mul(*rest), coefficient)
+            continue
+        parts = _linear_terms(inner, unknowns) if inner.is_Add else None
+        if parts is None:
+            return None
+        for total, part in zip(slopes + [constant], parts[0] + [parts[1]]):
+            linear.accumulate(total, sympy.Mul(*rest, linear.build(part)), coefficient)
     return slopes, constant
 
 
@@ -441,6 +451,7 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     def __init__(self, atoms: AtomRegistry | None = None) -> None:
         super().__init__()
         self.atoms = AtomRegistry() if atoms is None else atoms
+        self._lie_maps: dict[tuple[sympy.Expr, sympy.Expr], linear.Terms] = {}  # L_F x as sums, by (x, F)
 
     @property
     def zero(self) -> sympy.Expr:
@@ -543,68 +554,85 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     # -- the Lie derivative -------------------------------------------------------
 
     def _lie(self, x, field):
+        return linear.build(self._lie_map(x, field))
+
+    def _lie_sum(self, pairs):
+        total: linear.Terms = {}
+        for u, field in pairs:
+            for m, c in self._lie_map(u, field).items():
+                total[m] = total.get(m, 0) + c
+        return linear.build(total)
+
+    def _lie_map(self, x, field) -> linear.Terms:
+        r""":math:`L_F x` as a sum (:mod:`modeq.algebra.linear`), memoized on
+        ``(x, F)``: the derivatives of atoms and of long fields are added into
+        other sums, never built on their own (SymPy's ``Add`` would sort every
+        one of them)."""
+        key = (x, field)
+        found = self._lie_maps.get(key)
+        if found is None:
+            found = self._lie_maps[key] = self._new_lie_map(x, field)
+        return found
+
+    def _new_lie_map(self, x, field) -> linear.Terms:
+        if isinstance(x, sympy.Symbol):
+            return self._lie_atom(x, field)
         if x.is_Atom:
-            return self._lie_atom(x, field) if isinstance(x, sympy.Symbol) else sympy.Integer(0)
+            return {}
         if isinstance(x, (sympy.Add, sympy.Mul)):
-            return linear.build(self._lie_terms(x, field))
+            return self._lie_terms(x, field)
         if isinstance(x, sympy.Pow):
             base, exponent = x.args
             if not self._varies(exponent):
-                return exponent * base ** (exponent - 1) * self.lie_along(base, field)
-            return x * (self.lie_along(exponent, field) * sympy.log(base) + exponent * self.lie_along(base, field) / base)
+                return linear.terms(exponent * base ** (exponent - 1) * self.lie_along(base, field))
+            return linear.terms(x * (self.lie_along(exponent, field) * sympy.log(base)
+                                     + exponent * self.lie_along(base, field) / base))
         if isinstance(x, sympy.Function):
-            return sympy.Add(*(x.fdiff(n + 1) * self.lie_along(a, field) for n, a in enumerate(x.args)))
+            return linear.terms(sympy.Add(*(x.fdiff(n + 1) * self.lie_along(a, field) for n, a in enumerate(x.args))))
         raise TypeError(f"cannot take the Lie derivative of {x!r}")
 
-    def _lie_terms(self, x, field) -> dict[sympy.Expr, sympy.Number]:
-        r""":math:`L_F x` of a sum of products as a map monomial :math:`\to`
-        numeric coefficient: the product rule over each term's factors, each
-        factor's derivative memoized and distributed into the map, so a long
-        sum is flattened once instead of once per term (SymPy's ``Add`` sorts
-        its arguments on every construction)."""
-        total: dict[sympy.Expr, sympy.Number] = {}
+    def _lie_terms(self, x, field) -> linear.Terms:
+        r""":math:`L_F x` of a sum of products: the product rule over each
+        term's factors, each factor's derivative memoized and distributed into
+        the sum, so a long sum is flattened once instead of once per term."""
+        total: linear.Terms = {}
         for term in sympy.Add.make_args(x):
             coefficient, monomial = term.as_coeff_Mul()
             factors = sympy.Mul.make_args(monomial)
             for n, factor in enumerate(factors):
-                derivative = self.lie_along(factor, field)
-                if derivative == 0:
-                    continue
+                derivative = self._lie_map(factor, field)
                 rest = factors[:n] + factors[n + 1 :]
-                if not rest:
-                    linear.accumulate(total, derivative, coefficient)
-                    continue
-                for t in sympy.Add.make_args(derivative):
-                    c, m = t.as_coeff_Mul()
-                    linear.accumulate(total, sympy.Mul(m, *rest), coefficient * c)
+                for m, c in derivative.items():
+                    if c == 0:
+                        continue
+                    linear.accumulate(total, sympy.Mul(m, *rest) if rest else m, coefficient * c)
         return total
 
     def _varies(self, x):
         return not (self.atoms.component | self.atoms.scalar).isdisjoint(x.free_symbols)
 
-    def _lie_atom(self, symbol, field):
+    def _lie_atom(self, symbol, field) -> linear.Terms:
         definition = self.atoms.definition(symbol)
-        if definition is None:
-            return sympy.Integer(0)
+        if definition is None or isinstance(definition, BlockSize):
+            return {}
         if definition == "theta":
-            return field
+            return linear.terms(field)
+        total: linear.Terms = {}
         if isinstance(definition, Gradient):
-            return self.atoms.contraction([field], definition.loss)
-        if isinstance(definition, LossValue):
-            return self.atoms.reduction(self.atoms.intern(Gradient(definition.loss)) * field)
-        if isinstance(definition, Contraction):
+            self.atoms.add_contraction(total, [field], definition.loss)
+        elif isinstance(definition, LossValue):
+            linear.accumulate(total, self.atoms.reduction(self.atoms.intern(Gradient(definition.loss)) * field))
+        elif isinstance(definition, Contraction):
             args = list(definition.args)
-            total: linear.Terms = {}
             self.atoms.add_contraction(total, args + [field], definition.loss)
             for n, a in enumerate(args):
                 derivative = self.lie_along(a, field)
                 if derivative != 0:
                     self.atoms.add_contraction(total, args[:n] + [derivative] + args[n + 1 :], definition.loss)
-            return linear.build(total)
-        if isinstance(definition, Reduction):
-            return self.atoms.reduction(self.lie_along(definition.arg, field))
-        if isinstance(definition, BlockReduction):
-            return self.atoms.block_reduction(self.lie_along(definition.arg, field))
-        if isinstance(definition, BlockSize):
-            return sympy.Integer(0)
-        raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
+        elif isinstance(definition, Reduction):
+            linear.accumulate(total, self.atoms.reduction(self.lie_along(definition.arg, field)))
+        elif isinstance(definition, BlockReduction):
+            linear.accumulate(total, self.atoms.block_reduction(self.lie_along(definition.arg, field)))
+        else:
+            raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
+        return total

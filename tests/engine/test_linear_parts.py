@@ -31,3 +31,15 @@ def test_nonlinear_unknown_refused(algebra, power):
     u, v = algebra.unknown(1), algebra.unknown(1, 1)
     with pytest.raises(ImplicitUpdateError, match="not linear"):
         algebra.linear_parts(power(u) + algebra.grad(), [u, v], "f_1")
+
+
+def test_unknown_inside_a_scaled_sum(algebra):
+    """A momentum term :math:`\\beta (X + U)` left unexpanded."""
+    beta = sympy.Symbol("beta")
+    u, v = algebra.unknown(1), algebra.unknown(1, 1)
+    g = algebra.grad()
+    inner = sympy.Add(-g / (2 * (beta - 1) ** 2), u, g * v)
+    residual = sympy.Mul(beta, inner, evaluate=False) + 3 * u - g
+    slopes, rest = algebra.linear_parts(residual, [u, v], "f_1")
+    assert slopes == [sympy.diff(residual, u), sympy.diff(residual, v)] == [beta + 3, beta * g]
+    assert sympy.expand(rest - residual.xreplace({u: 0, v: 0})) == 0
