@@ -1,5 +1,5 @@
-"""Cost of the built-in variants (modeq.optimizers.variants, and polyak, the
-loss-value primitive's built-in): derivation at
+"""Cost of the built-in variants (modeq.optimizers.variants, polyak, the
+loss-value primitive's built-in, and adagrad, whose sum is a slow state): derivation at
 order 2 with symbolic hyperparameters, and ``verify`` at order 2 from a cold
 cache (derivation with the values, compilation of fields and optimizer,
 integration), each in a fresh interpreter; the times exclude the import of
@@ -18,7 +18,8 @@ import tempfile
 
 BILINEAR = "(3/2 - 2*x*y)**2/2"
 #: name -> (verify values, theta0, T[, loss]): the cases of tests/numerics/test_variants.py and
-#: tests/engine/test_primitive_loss.py (Polyak's step needs a loss whose minimum value is E*)
+#: tests/engine/test_primitive_loss.py (Polyak's step needs a loss whose minimum value is E*) and
+#: tests/numerics/test_numerics_orders.py (adagrad with its defaults)
 CASES = {
     "adabelief": (dict(beta1=0.9, beta2=0.95, eps=0.1, weight_decay=0.1), [1.0, 0.5], 1.0),
     "adan": (dict(beta1=0.9, beta2=0.8, beta3=0.95, eps=1e-3, weight_decay=0.1), [2.8, 3.5], 1.0),
@@ -26,6 +27,7 @@ CASES = {
     "qhadam": (dict(beta1=0.9, beta2=0.95, nu1=0.7, nu2=0.9, eps=1e-3), [2.8, 3.5], 1.0),
     "qhm": (dict(beta=0.5, nu=0.7), [1.0, 0.5], 1.0),
     "polyak": (dict(E_star=0), [1.0, 0.5], 1.0, "x**4/4 + x**2/2 + (x - 2*y)**2/2 + x**2*y**2/2"),
+    "adagrad": ({}, [0.8, -0.5], 1.0, "x**4/4 + x**2/2 + sin(y) + x*y"),
 }
 
 DERIVE = """

@@ -16,6 +16,7 @@ kind               fields
 ``rat``            numerator, denominator (decimal strings)
 ``float``          ``repr`` of the float, precision in bits
 ``sym``            name, assumptions (as the symbol was made)
+``str``            a name (an identifier) inside a node, e.g. a state's
 ``const``          one of :data:`CONSTANTS`
 ``add``/``mul``    children
 ``pow``            base, exponent
@@ -28,6 +29,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import sympy
+from sympy.core.symbol import Str
 
 __all__ = ["Encoder", "decode_nodes", "DecodeError", "FUNCTIONS", "CONSTANTS"]
 
@@ -91,6 +93,8 @@ class Encoder:
             # the assumptions as given (so a decoded symbol prints as the original), else all of them
             given = getattr(expr, "_assumptions_orig", None)
             return ["sym", expr.name, dict(sorted((expr.assumptions0 if given is None else given).items()))]
+        if isinstance(expr, Str):  # a name inside a node (a state's)
+            return ["str", expr.name]
         if isinstance(expr, sympy.Add):
             return ["add", *(self.add(a) for a in expr.args)]
         if isinstance(expr, sympy.Mul):
@@ -141,6 +145,9 @@ def _decode(node: Any, done: list, table: Mapping[str, type], position: int) -> 
             return sympy.Symbol(fields[0], **fields[1])
         except (ValueError, TypeError, AttributeError, KeyError) as error:
             raise DecodeError(f"node {position}: bad assumptions for symbol {fields[0][:40]!r}: {error}") from None
+    if kind == "str" and len(fields) == 1 and isinstance(fields[0], str) and fields[0].isidentifier() \
+            and len(fields[0]) <= 40:
+        return Str(fields[0])
     if kind == "const" and len(fields) == 1 and fields[0] in CONSTANTS:
         return CONSTANTS[fields[0]]
     if kind == "add" and fields:

@@ -73,6 +73,9 @@ class ComponentBackend(Backend[Any]):
     def block_size(self, point):
         return tuple(sympy.Integer(len(members)) for members in self.algebra.block_members)
 
+    def state(self, point, key, name):
+        return self.algebra.state_value(key, name)
+
     def broadcast(self, value, point):
         return self._vector(value)
 

@@ -59,7 +59,7 @@ import sympy
 from .algebra import ATOMS
 from .algebra.base import STEP
 from .algebra.component import check_loss
-from .algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction
+from .algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction, SlowState
 from .numerics.field import truncation
 
 __all__ = ["Backend", "Evaluator", "NumpyBackend", "atom_table", "constants_for"]
@@ -137,6 +137,13 @@ class Backend(ABC, Generic[Value]):
         r"""The size :math:`|B(j)|` of the parameter block of each component."""
         return self.block_reduce(point)
 
+    def state(self, point: Value, key: str, name: str) -> Value:
+        r"""The coordinate :math:`V` of a slow state (:mod:`modeq.primitives.state`):
+        symbolic backends give its component symbols; numeric ones evaluate
+        :math:`\theta` only."""
+        raise ValueError(f"the field has the slow state {name} (a coordinate beside theta), which this backend does "
+                         "not evaluate; use the compiled field (modeq.verify, modeq.numerics.derived_field)")
+
     def free_symbol(self, symbol: sympy.Symbol) -> Any:
         """The value of a symbol that is no atom and has no constant (a
         hyperparameter left symbolic, the step :math:`n`): numeric backends
@@ -208,6 +215,16 @@ class _BlockSize:
 
     def run(self, backend: Backend, point, slots: list) -> Any:
         return backend.block_size(point)
+
+
+@dataclass(frozen=True)
+class _State:
+    key: str
+    name: str
+    inputs: tuple[int, ...] = ()
+
+    def run(self, backend: Backend, point, slots: list) -> Any:
+        return backend.state(point, self.key, self.name)
 
 
 @dataclass(frozen=True)
@@ -310,6 +327,8 @@ class Evaluator(Generic[Value]):
             node = _BlockReduce((self._slot(definition.arg.xreplace(self._constants)),))
         elif isinstance(definition, BlockSize):
             node = _BlockSize()
+        elif isinstance(definition, SlowState):
+            node = _State(definition.key, definition.name)
         elif definition is None:
             node = _Constant(self.backend.free_symbol(symbol))
         else:

@@ -15,6 +15,18 @@ coefficient :math:`\beta`). So :math:`f_k` is read off — a triangular recursio
 no guessing, no hand-written formulas — by :func:`solve_linear` from the
 unknown's coefficients (:class:`~modeq.unknowns.Unknowns`). The recursion is the same for every
 representation (:mod:`modeq.algebra`).
+
+*Slow states* (:mod:`modeq.primitives.state`) make the map one on
+:math:`(\theta, V)`: :math:`V_{n+1} = \Phi(V_n, \theta_n, G_n)`,
+:math:`\theta_{n+1} = \theta_n + hU`. Backward error analysis of that map
+looks for an augmented field :math:`F = (f, f^V)` and matches every coordinate,
+
+.. math:: [h^{k+1}]\,\big(\Phi - V - \textstyle\sum_{r\ge1} \frac{h^r}{r!} L_F^{r-1} f^V\big) = 0,
+
+beside the equation for :math:`f_k`: the same triangular recursion, one
+unknown part per coordinate, and :math:`L_F` differentiates in :math:`V` too
+(:class:`~modeq.algebra.base.Augmented`). The initial value of :math:`V` is
+the state's ``init``: a one-step map on :math:`(\theta, V)` has no transient.
 """
 
 from __future__ import annotations
@@ -28,9 +40,11 @@ from . import cost
 from .algebra import ComponentAlgebra, IndexAlgebra
 from .algebra.base import ImplicitUpdateError
 from .equation import ComponentField, ModifiedEquation
+from .terms import SlowStateTerms
 from .expansion import Expander
 from .optimizers.base import Optimizer
 from .optimizers.language import DescriptionError, h
+from .primitives.state import slow_states
 from .regimes import Regime, get_regime
 from .series import Series
 from .unknowns import Unknowns
@@ -53,7 +67,7 @@ def check_order(order: Any) -> int:
 
 def solve_terms(
     increment: Callable[[int], Series], unknowns: Unknowns, regime: Regime, order: int, steps: int = 1,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, state_increments: Callable[[int], list[Series]] | None = None,
 ) -> list:
     r"""The terms :math:`f_0..f_N` of the modified field, solved into ``unknowns``.
 
@@ -62,25 +76,31 @@ def solve_terms(
     :math:`f_0..f_{k-1}` known; the map is matched with the flow over ``steps``
     steps, :math:`\varphi_{steps\cdot h}(\theta) - \theta
     = \sum_{r\ge1} \frac{(steps\,h)^r}{r!} L_f^{r-1} f`.
-    ``progress(k)`` is called once :math:`f_k` is known."""
+    ``progress(k)`` is called once :math:`f_k` is known. With slow states in
+    ``unknowns``, ``state_increments(k)`` gives their increments
+    :math:`\Phi - V` (in the order of ``unknowns.slow``), known to :math:`h^{k+1}`."""
     algebra = unknowns.algebra
     for k in range(order + 1):
         unknowns.begin_order(k)
-        rhs = increment(k)
-        f = unknowns.field(k)
-        lhs = f.flow_moments(lambda s: sympy.Integer(steps) ** s / (s + 1), f).shift(1).scale(steps)
-        residual = algebra.add(rhs.coeffs[k + 1], algebra.mul(algebra.constant(-1), lhs.coeffs[k + 1]))
-        try:
-            term = solve_linear(unknowns, regime, residual)
-        except ImplicitUpdateError as error:
-            raise DescriptionError(f"order {k}: {error}") from None
-        if algebra.contains(term, h):
-            raise DescriptionError(
-                f"order {k}: the term f_{k} contains the step size h, so the expansion in powers of h is not "
-                "one (a hyperparameter or a decay of the update depends on h); write the h-dependence explicitly "
-                "as powers of h in the update, or as a slow state"
-            )
-        unknowns.fix(term)
+        increments = [increment(k)] + (state_increments(k) if unknowns.slow else [])
+        field = unknowns.field(k)
+        solved = []
+        for part, rhs, f in zip([None, *unknowns.slow], increments, unknowns.coordinates(field), strict=True):
+            lhs = f.flow_moments(lambda s: sympy.Integer(steps) ** s / (s + 1), field).shift(1).scale(steps)
+            residual = algebra.add(rhs.coeffs[k + 1], algebra.mul(algebra.constant(-1), lhs.coeffs[k + 1]))
+            what = f"f_{k}" + ("" if part is None else f"^{unknowns.slow[part][1]} (the slow state's part)")
+            try:
+                term = solve_linear(unknowns, regime, residual, part)
+            except ImplicitUpdateError as error:
+                raise DescriptionError(f"order {k}: {error}") from None
+            if algebra.contains(term, h):
+                raise DescriptionError(
+                    f"order {k}: the term {what} contains the step size h, so the expansion in powers of h is not "
+                    "one (a hyperparameter or a decay of the update depends on h); write the h-dependence explicitly "
+                    "as powers of h in the update, or as a slow state"
+                )
+            solved.append(term)
+        unknowns.fix(solved[0], solved[1:])
         if progress is not None:
             progress(k)
     return list(unknowns.terms)
@@ -91,12 +111,36 @@ def step_increment(update: sympy.Expr, unknowns: Unknowns, regime: Regime) -> Ca
     return lambda k: Expander(unknowns, regime).expand(update, k).shift(1)
 
 
-def solve_linear(unknowns: Unknowns, regime: Regime, residual):
+def state_increments(unknowns: Unknowns, regime: Regime) -> Callable[[int], list[Series]]:
+    r""":math:`\Phi - V` of each slow state of ``unknowns``, known to :math:`h^{k+1}`."""
+    def increments(k: int) -> list[Series]:
+        expander = Expander(unknowns, regime)
+        return [expander.expand(node, k + 1) - expander.constant(value, k + 1)
+                for value, _, node in unknowns.slow.values()]
+    return increments
+
+
+def _solve(update: sympy.Expr, unknowns: Unknowns, regime: Regime, order: int,
+           progress: Callable[[int], None] | None = None) -> list:
+    """The terms of one optimizer step's modified field, its slow states made coordinates first."""
+    for node in slow_states(update):
+        unknowns.add_slow(node.key, node.name, node)
+    return solve_terms(step_increment(update, unknowns, regime), unknowns, regime, order, progress=progress,
+                       state_increments=state_increments(unknowns, regime))
+
+
+def slow_terms(unknowns: Unknowns) -> tuple[SlowStateTerms, ...]:
+    """The slow states' parts of a solved equation."""
+    return tuple(SlowStateTerms(name, value, node.init, tuple(unknowns.state_terms[key]))
+                 for key, (value, name, node) in unknowns.slow.items())
+
+
+def solve_linear(unknowns: Unknowns, regime: Regime, residual, part: str | None = None):
     r"""Solve :math:`aF^{(n)} + bF^{(n-1)} + c = 0` for the unknown term:
     :math:`F = -c/a` when :math:`b = 0` (always in the stationary regime),
     else the regime's recurrence."""
     algebra = unknowns.algebra
-    a, b, c = unknowns.linear_parts(residual)
+    a, b, c = unknowns.linear_parts(residual, part)
     if not algebra.is_zero(b):
         return regime.solve_recurrence(algebra, a, b, c)
     if algebra.is_zero(a):
@@ -133,9 +177,9 @@ def derive(
                f"deriving {optimizer.name} to order {order}")
     unknowns = Unknowns(IndexAlgebra())
     report = None if progress is None else (lambda k: progress(k + 1, order + 1))
-    terms = solve_terms(step_increment(update, unknowns, regime), unknowns, regime, order, progress=report)
+    terms = _solve(update, unknowns, regime, order, report)
     return ModifiedEquation(optimizer, order, regime.name, dict(values or {}), tuple(terms), regime.description,
-                            atoms=unknowns.algebra.atoms)
+                            atoms=unknowns.algebra.atoms, states=slow_terms(unknowns))
 
 
 def derive_components(
@@ -153,5 +197,5 @@ def derive_components(
     algebra = ComponentAlgebra(loss, params)
     regime = get_regime(regime)
     unknowns = Unknowns(algebra)
-    terms = solve_terms(step_increment(optimizer.update(values), unknowns, regime), unknowns, regime, order)
+    terms = _solve(optimizer.update(values), unknowns, regime, order)
     return ComponentField(algebra.loss, algebra.params, tuple(terms))

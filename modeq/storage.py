@@ -22,11 +22,12 @@ from typing import Any
 
 import sympy
 
-from .algebra.index import AtomRegistry, BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction
+from .algebra.index import AtomRegistry, BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction, SlowState
 from .codec import DecodeError, Encoder, decode_nodes
 from .optimizers.base import Domain, HyperParameter, Optimizer
 from .optimizers.library import BUILTIN
 from .primitives import Primitive
+from .terms import SlowStateTerms
 from .version import __version__
 
 __all__ = ["FORMAT", "to_json", "from_json", "SavedEquation", "DecodeError"]
@@ -55,7 +56,8 @@ def _jsonable(value: Any) -> Any:
 def to_json(equation) -> dict:
     """The saved form of a :class:`~modeq.terms.EquationTerms`."""
     encoder = Encoder(_primitive_classes())
-    atoms = equation.atoms.atoms(equation.terms)
+    atoms = equation.atoms.atoms(list(equation.terms) + [t for state in equation.states for t in state.terms]
+                                 + [state.value for state in equation.states])
     optimizer = equation.optimizer
     return {
         "format": FORMAT,
@@ -77,6 +79,8 @@ def to_json(equation) -> dict:
         "assumptions": list(equation.assumptions),
         "atoms": [_atom_json(symbol, definition, encoder) for symbol, definition in atoms.items()],
         "terms": [encoder.add(t) for t in equation.terms],
+        "states": [{"name": state.name, "value": encoder.add(state.value), "init": encoder.add(state.init),
+                    "terms": [encoder.add(t) for t in state.terms]} for state in equation.states],
         "expressions": encoder.nodes,
     }
 
@@ -95,6 +99,8 @@ def _atom_json(symbol, definition, encoder: Encoder) -> dict:
         return {"symbol": encoder.add(symbol), "kind": "block_reduction", "arg": encoder.add(definition.arg)}
     if isinstance(definition, BlockSize):
         return {"symbol": encoder.add(symbol), "kind": "block_size"}
+    if isinstance(definition, SlowState):
+        return {"symbol": encoder.add(symbol), "kind": "state", "key": definition.key, "name": definition.name}
     raise TypeError(f"the atom {symbol} ({type(definition).__name__}) has no saved form")
 
 
@@ -133,6 +139,8 @@ def from_json(data: Any) -> SavedEquation:
                 new = table.block_reduction(node(atom["arg"]).xreplace(mapping))
             elif atom["kind"] == "block_size":
                 new = table.intern(BlockSize())
+            elif atom["kind"] == "state":
+                new = table.intern(SlowState(str(atom["key"]), str(atom["name"])))
             else:
                 raise DecodeError(f"unknown atom kind {atom['kind']!r}")
             mapping[old] = new
@@ -142,8 +150,13 @@ def from_json(data: Any) -> SavedEquation:
         order = data["order"]
         if not isinstance(order, int) or order != len(terms) - 1:
             raise DecodeError("the order does not match the number of terms")
+        states = tuple(SlowStateTerms(str(st["name"]), mapping[node(st["value"])], node(st["init"]),
+                                      tuple(node(t).xreplace(mapping) for t in st["terms"]))
+                       for st in data.get("states", ()))
+        if any(len(state.terms) != len(terms) for state in states):
+            raise DecodeError("a slow state's terms do not match the order")
         return SavedEquation(optimizer=optimizer, order=order, regime=str(data["regime"]),
-                             values=dict(data["values"]), terms=terms,
+                             values=dict(data["values"]), terms=terms, states=states,
                              regime_description=str(data["regime_description"]),
                              assumptions=tuple(str(a) for a in data["assumptions"]), atoms=table)
     except (KeyError, TypeError, AttributeError) as error:

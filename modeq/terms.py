@@ -6,7 +6,10 @@ The modified equation is the ODE
 .. math:: \dot{\tilde\theta} = f_0(\tilde\theta) + h f_1(\tilde\theta) + \dots + h^N f_N(\tilde\theta)
 
 whose flow passes through the iterates up to :math:`O(h^{N+1})` on bounded
-time intervals.
+time intervals. With slow optimizer states :math:`V` (:mod:`modeq.primitives.state`)
+it is a system for :math:`(\tilde\theta, \tilde V)`: each state adds
+:math:`\dot{\tilde V} = f^V_0 + h f^V_1 + \dots` (:class:`SlowStateTerms`) from
+:math:`\tilde V(0) = V_0`, and the terms :math:`f_k` hold the atom :math:`V_j`.
 
 This module is low in the layers: printers and analyses read these classes
 (:mod:`modeq.printing`, :mod:`modeq.analysis`) and know nothing above them;
@@ -28,7 +31,7 @@ from .components import materialize
 from .optimizers.base import Optimizer
 from .optimizers.language import h
 
-__all__ = ["EquationTerms", "ComponentField"]
+__all__ = ["EquationTerms", "ComponentField", "SlowStateTerms"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,18 @@ class ComponentField:
 
 
 @dataclass(frozen=True)
+class SlowStateTerms:
+    r"""A slow state's part of the modified equation: its coordinate ``value``
+    (the atom :math:`V_j`, printed ``name``), its initial value ``init`` (in the
+    hyperparameters and :math:`h`) and its terms :math:`f^V_0..f^V_N`."""
+
+    name: str
+    value: sympy.Symbol
+    init: sympy.Expr
+    terms: tuple[sympy.Expr, ...]
+
+
+@dataclass(frozen=True)
 class EquationTerms:
     r"""The terms :math:`f_0..f_N` of a modified equation in index form and what they were
     derived from (the data half of :class:`~modeq.equation.ModifiedEquation`)."""
@@ -79,6 +94,8 @@ class EquationTerms:
     #: table :data:`~modeq.algebra.ATOMS` of the helpers ``D``, ``S``. Not part of
     #: equality: equal atoms of two tables are equal symbols.
     atoms: AtomRegistry = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    #: The slow states, each a coordinate beside :math:`\theta` with terms of its own.
+    states: tuple[SlowStateTerms, ...] = ()
 
     def __post_init__(self) -> None:
         if self.atoms is None:
@@ -103,4 +120,12 @@ class EquationTerms:
                     raise ValueError(f"the term {term} holds {symbol}, which the equation's atom table does not define; "
                                      "build an equation from another's terms with atoms=<that equation>.atoms")
         algebra = ComponentAlgebra(loss, params, batches)
-        return ComponentField(algebra.loss, algebra.params, materialize(self.terms, self.atoms, algebra))
+        if not self.states:
+            return ComponentField(algebra.loss, algebra.params, materialize(self.terms, self.atoms, algebra))
+        # the augmented system on (theta, V, ...): the states' components follow the parameters
+        order = len(self.terms)
+        flat = materialize(list(self.terms) + [t for state in self.states for t in state.terms], self.atoms, algebra)
+        blocks = [flat[i * order:(i + 1) * order] for i in range(len(self.states) + 1)]
+        coordinates = [algebra.state_value(self.atoms.definition(s.value).key, s.name) for s in self.states]
+        terms = tuple(sum((block[k] for block in blocks), ()) for k in range(order))
+        return ComponentField(algebra.loss, algebra.params + sum(coordinates, ()), terms)

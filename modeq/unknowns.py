@@ -13,14 +13,20 @@ far, and what it is solving for, lives here:
   fast optimizer states (:mod:`modeq.primitives.state`): at order :math:`k`,
   :math:`(1-A)\sigma_k` is known from :math:`\sigma_{<k}` and
   :math:`f_{<k}`, so a manifold is extended one coefficient at a time as the
-  terms become known.
+  terms become known;
+* the slow states :math:`V` (:mod:`modeq.primitives.state`), which join
+  :math:`\theta`: each is a coordinate of the algebra
+  (:meth:`~modeq.algebra.FieldAlgebra.state_value`), and each term has a part
+  :math:`f^{V}_k` beside :math:`f_k`, solved at the same order from the
+  state's own residual. With slow states the field that moves quantities along
+  the flow is :class:`~modeq.algebra.base.Augmented` (:meth:`Unknowns.term`).
 """
 
 from __future__ import annotations
 
 from typing import Callable, Generic, Hashable, Sequence, TypeVar
 
-from .algebra.base import FieldAlgebra, ImplicitUpdateError
+from .algebra.base import Augmented, FieldAlgebra, ImplicitUpdateError
 from .series import Series
 
 __all__ = ["Unknowns"]
@@ -37,6 +43,9 @@ class Unknowns(Generic[V]):
         self.algebra = algebra
         self.terms: list[V] = list(known)
         self._manifolds: dict[Hashable, list[V]] = {}
+        #: The slow states: ``key -> (coordinate, name, node)``, and their parts :math:`f^V_k`.
+        self.slow: dict[str, tuple[V, str, Hashable]] = {}
+        self.state_terms: dict[str, list[V]] = {}
 
     # -- the terms of the modified field ----------------------------------------------
 
@@ -45,21 +54,61 @@ class Unknowns(Generic[V]):
         if len(self.terms) != k:
             raise RuntimeError(f"terms f_0..f_{len(self.terms) - 1} are known; cannot start order {k}")
 
-    def fix(self, value: V) -> None:
-        """Record the solved term :math:`f_k`."""
+    def fix(self, value: V, states: Sequence[V] = ()) -> None:
+        """Record the solved term :math:`f_k` (and its slow-state parts, in the
+        order of :attr:`slow`)."""
+        for key, part in zip(self.slow, states, strict=True):
+            self.state_terms[key].append(self.algebra.canonical(part))
         self.terms.append(self.algebra.canonical(value))
 
-    def unknown(self, offset: int = 0) -> V:
-        r"""The term being solved for, :math:`f_k^{(n - offset)}`."""
-        return self.algebra.unknown(len(self.terms), offset)
+    def unknown(self, offset: int = 0, part: str | None = None) -> V:
+        r"""The term being solved for, :math:`f_k^{(n - offset)}` (its part of the slow state ``part``)."""
+        return self.algebra.unknown(len(self.terms), offset, part)
 
-    def term(self, i: int) -> V:
-        """:math:`f_i`, or the unknown for the term being solved."""
-        if i < len(self.terms):
-            return self.terms[i]
-        if i == len(self.terms):
-            return self.unknown()
-        raise ImplicitUpdateError(f"f_{i} is needed before f_{len(self.terms)} is known")
+    def term(self, i: int):
+        r""":math:`f_i`, or the unknown for the term being solved; with slow
+        states, the :class:`~modeq.algebra.base.Augmented` field :math:`(f_i, f^V_i, \dots)`."""
+        if i > len(self.terms):
+            raise ImplicitUpdateError(f"f_{i} is needed before f_{len(self.terms)} is known")
+        theta = self.terms[i] if i < len(self.terms) else self.unknown()
+        if not self.slow:
+            return theta
+        parts = tuple((value, self.state_terms[key][i] if i < len(self.terms) else self.unknown(part=key))
+                      for key, (value, _, _) in self.slow.items())
+        return Augmented(theta, parts)
+
+    # -- slow states ----------------------------------------------------------------------
+
+    def add_slow(self, key: str, name: str, node: Hashable) -> V:
+        """Make the slow state ``key`` a coordinate (before the solve starts:
+        every field of the solve must carry its part), printed ``name`` (with a
+        digit appended when another state has it)."""
+        if self.terms:
+            raise RuntimeError("slow states join the solve before its first order")
+        if key not in self.slow:
+            taken = {n for _, n, _ in self.slow.values()}
+            unique = name if name not in taken else next(f"{name}{i}" for i in range(2, len(taken) + 3)
+                                                         if f"{name}{i}" not in taken)
+            self.slow[key] = (self.algebra.state_value(key, unique), unique, node)
+            self.state_terms[key] = []
+        return self.slow[key][0]
+
+    def coordinates(self, field: Series) -> list[Series]:
+        r"""The series of each coordinate's part of a field series from
+        :meth:`field`: :math:`f`, then :math:`f^V` of each slow state."""
+        if not self.slow:
+            return [field]
+        parts = [Series(self.algebra, [c.theta for c in field.coeffs])]
+        for value, _, _ in self.slow.values():
+            parts.append(Series(self.algebra, [dict(c.states)[value] for c in field.coeffs]))
+        return parts
+
+    def coordinate(self, key: str) -> V:
+        """The coordinate of the slow state ``key``, or an error naming what supports slow states."""
+        if key not in self.slow:
+            raise ImplicitUpdateError("a slow state (increment O(h)) is a coordinate of the stationary regime's "
+                                      "modified equation (modeq.derive); this derivation has none")
+        return self.slow[key][0]
 
     def field(self, order: int) -> Series:
         r"""The modified field :math:`f_0 + \dots + h^{order} f_{order}` as a series."""
@@ -71,10 +120,17 @@ class Unknowns(Generic[V]):
         most to order ``order - 1``)."""
         return self.field(max(order - 1, 0))
 
-    def linear_parts(self, residual: V) -> tuple[V, V, V]:
-        r"""``(a, b, c)`` with ``residual`` :math:`= a f_k^{(n)} + b f_k^{(n-1)} + c`."""
-        (a, b), c = self.algebra.linear_parts(residual, [self.unknown(0), self.unknown(1)],
-                                              f"f_{len(self.terms)}")
+    def linear_parts(self, residual: V, part: str | None = None) -> tuple[V, V, V]:
+        r"""``(a, b, c)`` with ``residual`` :math:`= a f_k^{(n)} + b f_k^{(n-1)} + c`
+        (for the part of the slow state ``part``: :math:`f^V_k`; the equation of
+        one part may not hold another's unknown)."""
+        own = [self.unknown(0, part), self.unknown(1, part)]
+        others = [self.unknown(0, key) for key in [None, *self.slow] if key != part]
+        what = f"f_{len(self.terms)}" + ("" if part is None else f"^{self.slow[part][1]}")
+        (a, b, *cross), c = self.algebra.linear_parts(residual, own + others, what)
+        if not all(self.algebra.is_zero(x) for x in cross):
+            raise ImplicitUpdateError(f"the equation for {what} holds the unknown part of another coordinate "
+                                      "(theta and a slow state are coupled at the order being solved)")
         return a, b, c
 
     # -- the invariant manifolds of fast states ----------------------------------------

@@ -16,16 +16,30 @@ the invariant manifolds of fast states — is :class:`modeq.unknowns.Unknowns`;
 the algebra only makes an unknown *value* (:meth:`FieldAlgebra.unknown`, a
 symbol standing for the term being solved for) and reads the coefficients of
 unknowns in a residual (:meth:`FieldAlgebra.linear_parts`).
+
+*Slow states.* An optimizer state whose increment is :math:`O(h)`
+(:mod:`modeq.primitives.state`) joins :math:`\theta`: the flow is that of an
+augmented field :math:`F = (f, f^{s})` on :math:`(\theta, s)` (an
+:class:`Augmented` value), and the state's value is a coordinate of the
+algebra (:meth:`FieldAlgebra.state_value`; :math:`s_j` in index form). Its
+Lie derivative is
+:math:`L_F x = \nabla_\theta x\cdot f + \partial_s x\cdot f^{s}`: the
+first part is ``lie_along(x, f)`` (partial in :math:`\theta`, :math:`s`
+held fixed), the second ``lie_along(x, Partial(s, f^s))``. The Lie series of
+the derivation take an :class:`Augmented` field wherever they took :math:`f`,
+so fast states, moving averages and lags over quantities that hold :math:`s`
+expand along the augmented flow without knowing about it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Generic, Sequence, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Sequence, TypeVar
 
 import sympy
 
-__all__ = ["FieldAlgebra", "ImplicitUpdateError", "NotSeparableError", "STEP"]
+__all__ = ["FieldAlgebra", "ImplicitUpdateError", "NotSeparableError", "STEP", "Partial", "Augmented"]
 
 #: The step index :math:`n` of step-dependent (exact-regime) fields.
 STEP = sympy.Symbol("n", integer=True, nonnegative=True)
@@ -33,6 +47,25 @@ STEP = sympy.Symbol("n", integer=True, nonnegative=True)
 V = TypeVar("V")
 
 _LIE_SUM = "lie_sum"  # marks memoized sums of Lie derivatives in the Lie cache
+
+
+@dataclass(frozen=True)
+class Partial:
+    r"""The direction :math:`v\,\partial_s` of a slow state's coordinate ``state``
+    (:meth:`FieldAlgebra.state_value`) with the component values ``value``:
+    ``lie_along(x, Partial(s, v))`` is :math:`\partial_s x \cdot v`."""
+
+    state: Any
+    value: Any
+
+
+@dataclass(frozen=True)
+class Augmented:
+    r"""A field on :math:`(\theta, s_1, \dots)`: ``theta`` (a value) and
+    ``states``, pairs of a state's coordinate and its part :math:`f^{s}`."""
+
+    theta: Any
+    states: tuple[tuple[Any, Any], ...]
 
 
 class ImplicitUpdateError(ValueError):
@@ -124,12 +157,19 @@ class FieldAlgebra(ABC, Generic[V]):
     def canonical(self, x: V) -> V:
         """A cheap canonical form (expanded; no ``simplify``)."""
 
+    def state_value(self, key: str, name: str) -> V:
+        r"""The coordinate :math:`s` of the slow state ``key`` (printed ``name``):
+        a value whose Lie derivative along :class:`Partial` ``(s, v)`` is ``v``."""
+        raise ImplicitUpdateError(f"{type(self).__name__} has no coordinates for slow states")
+
     # -- unknown values ---------------------------------------------------------------
 
     @abstractmethod
-    def unknown(self, order: int, offset: int = 0) -> V:
+    def unknown(self, order: int, offset: int = 0, part: str | None = None) -> V:
         r"""A symbolic value standing for the unknown term :math:`f_{order}^{(n - offset)}`
-        (the offset is the number of steps back, used by the exact regime)."""
+        (the offset is the number of steps back, used by the exact regime);
+        ``part`` names a slow state: the unknown is then that state's part
+        :math:`f^{s}_{order}` of the augmented field."""
 
     @abstractmethod
     def linear_parts(self, residual: V, unknowns: Sequence[V], what: str) -> tuple[list[V], V]:
@@ -161,7 +201,10 @@ class FieldAlgebra(ABC, Generic[V]):
 
         Along an unknown the result is formal (e.g. :math:`L_F\theta = F`,
         :math:`L_F g = D_1[F]`); :meth:`linear_parts` rejects an unknown that ends up
-        inside a contraction."""
+        inside a contraction. Along an :class:`Augmented` field it is the sum of
+        the partial derivatives (module docs)."""
+        if isinstance(field, Augmented):
+            return self.lie_sum([(x, field)])
         key = (x, field)
         if key not in self._lie_cache:
             self._lie_cache[key] = self._lie(x, field)
@@ -173,8 +216,20 @@ class FieldAlgebra(ABC, Generic[V]):
         later order needs again unchanged."""
         key = (_LIE_SUM, tuple(pairs))
         if key not in self._lie_cache:
-            self._lie_cache[key] = self._lie_sum(pairs)
+            self._lie_cache[key] = self._lie_sum(self._directions(pairs))
         return self._lie_cache[key]
+
+    def _directions(self, pairs: Sequence[tuple[V, V]]) -> list[tuple[V, V]]:
+        r"""``pairs`` with every :class:`Augmented` field split into its
+        directions: :math:`L_F u = L_f u + \sum_s L_{Partial(s, f^s)} u`."""
+        out = []
+        for u, field in pairs:
+            if isinstance(field, Augmented):
+                out.append((u, field.theta))
+                out += [(u, Partial(s, v)) for s, v in field.states if not self.is_trivially_zero(v)]
+            else:
+                out.append((u, field))
+        return out
 
     def _lie_sum(self, pairs: Sequence[tuple[V, V]]) -> V:
         return self.sum([self.lie_along(u, field) for u, field in pairs])

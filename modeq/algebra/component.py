@@ -8,7 +8,9 @@ derivation, and to materialize them for code generation: the evaluation
 backend :class:`~modeq.components.ComponentBackend` computes its values with
 this algebra's gradient, contractions and cached derivatives.
 Parameter blocks travel with the parameters (:mod:`modeq.blocks`): a block
-sum adds the components of each block.
+sum adds the components of each block. A slow state :math:`V` is the tuple of
+its component symbols :math:`V_{\theta_1}, \dots` (:meth:`ComponentAlgebra.state_value`),
+differentiated along :class:`~modeq.algebra.base.Partial` directions.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sympy
 
 from collections import defaultdict
 
-from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError
+from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError, Partial
 from ..blocks import block_ids
 from .index import expand
 
@@ -72,7 +74,7 @@ class ComponentAlgebra(FieldAlgebra[Field]):
         self.block_members: tuple[tuple[int, ...], ...] = tuple(
             tuple(i for i, b in enumerate(ids) if b == ids[j]) for j in range(self.dimension))
         self._derivatives: dict[tuple, sympy.Expr] = {}
-        self._placeholders: dict[tuple[int, int], Field] = {}
+        self._placeholders: dict[tuple[int, int, str | None], Field] = {}
 
     def derivative(self, indices: Sequence[int], loss: int | None = None) -> sympy.Expr:
         r""":math:`\partial_{i_1 \dots i_k} E` (of :math:`E_b` for ``loss`` = b; cached on the sorted indices)."""
@@ -148,8 +150,11 @@ class ComponentAlgebra(FieldAlgebra[Field]):
         # quotients into huge sums; the unexpanded tree is smaller and exact.
         return x
 
-    def unknown(self, order, offset=0):
-        return self._placeholder_at(order, offset)
+    def unknown(self, order, offset=0, part=None):
+        return self._placeholder_at(order, offset, part)
+
+    def state_value(self, key, name):
+        return tuple(sympy.Symbol(f"{name}_{param}", real=True) for param in self.params)
 
     def _unknown_symbols(self) -> set:
         return set().union(*self._placeholders.values())
@@ -195,23 +200,26 @@ class ComponentAlgebra(FieldAlgebra[Field]):
 
     def shift_step(self, x, shift):
         mapping = {STEP: STEP - shift}
-        for (order, offset), symbols in list(self._placeholders.items()):
+        for (order, offset, part), symbols in list(self._placeholders.items()):
             if not set(symbols).isdisjoint(self._free(x)):
                 if not isinstance(shift, int):
                     raise NotSeparableError("an unknown correction would be summed over the history")
-                key_symbols = self._placeholder_at(order, offset + shift)
+                key_symbols = self._placeholder_at(order, offset + shift, part)
                 mapping.update(zip(symbols, key_symbols))
         return tuple(u.xreplace(mapping) for u in x)
 
-    def _placeholder_at(self, order, offset):
-        key = (order, offset)
+    def _placeholder_at(self, order, offset, part=None):
+        key = (order, offset, part)
         if key not in self._placeholders:
-            self._placeholders[key] = tuple(sympy.Dummy(f"F{order}_{j}(n-{offset})") for j in range(self.dimension))
+            label = "" if part is None else f"^{part}"
+            self._placeholders[key] = tuple(sympy.Dummy(f"F{order}{label}_{j}(n-{offset})") for j in range(self.dimension))
         return self._placeholders[key]
 
     def _lie(self, x, field):
         if not self._unknown_symbols().isdisjoint(self._free(x)):
             raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
+        if isinstance(field, Partial):
+            return tuple(sympy.Add(*(v * sympy.diff(u, s) for v, s in zip(field.value, field.state) if v != 0)) for u in x)
         return tuple(
             sympy.Add(*(fl * sympy.diff(u, theta_l) for fl, theta_l in zip(field, self.params) if fl != 0)) for u in x
         )

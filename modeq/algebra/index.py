@@ -18,7 +18,14 @@ A field is a SymPy expression for its component :math:`j` in *atoms*:
   block reduction but *not* out of a contraction or a global reduction (it
   varies from block to block); ``n_B`` — the size :math:`|B(j)|` (from
   :math:`S_B[c] = n_B\,c`). With one block (plain parameters) they are
-  :math:`S` and :math:`p`.
+  :math:`S` and :math:`p`;
+* slow states ``V`` (named by the description) — :math:`V_j`, the value of a
+  state whose increment is :math:`O(h)` (:mod:`modeq.primitives.state`): a
+  coordinate beside :math:`\theta`, so its derivative in :math:`\theta` is
+  zero and along :class:`~modeq.algebra.base.Partial` ``(V, v)`` it is
+  :math:`v_j`; the table keeps the atoms that depend on a slow state
+  (:attr:`AtomRegistry.stated`), so a value free of them has
+  :math:`\partial_V = 0` at once.
 
 Each atom is an ordinary :class:`sympy.Symbol` whose meaning is kept in an
 *atom table* (:class:`AtomRegistry`), so SymPy differentiates and collects
@@ -59,10 +66,10 @@ from typing import Sequence
 import sympy
 
 from . import factoring, linear
-from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError
+from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError, Partial
 
 __all__ = ["ATOMS", "IndexAlgebra", "Gradient", "LossValue", "Contraction", "Reduction", "BlockReduction",
-           "BlockSize", "Placeholder", "D", "S", "SB", "g", "theta", "p"]
+           "BlockSize", "SlowState", "Placeholder", "D", "S", "SB", "g", "theta", "p"]
 
 _EXPAND = dict(power_base=False, power_exp=False, log=False, mul=True, multinomial=True, deep=True)
 
@@ -181,11 +188,21 @@ class BlockSize:
 
 
 @dataclass(frozen=True)
+class SlowState:
+    r""":math:`V_j`, the value of the slow state ``key`` (printed ``name``)."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Placeholder:
-    r"""The unknown term :math:`f_k^{(n - offset)}` being solved for."""
+    r"""The unknown term :math:`f_k^{(n - offset)}` being solved for (its part
+    :math:`f^{V}_k` of the slow state ``part``, when given)."""
 
     order: int
     offset: int = 0
+    part: str | None = None
 
 
 class AtomRegistry:
@@ -204,6 +221,9 @@ class AtomRegistry:
         self._splits: dict[sympy.Expr, dict[sympy.Expr, sympy.Expr]] = {}
         #: Atoms constant inside a block (block reductions, the block size); also in ``component``.
         self.block: set[sympy.Symbol] = set()
+        #: Atoms that depend on a slow state: the states, the unknown terms
+        #: (:math:`f_k(\theta, V)`) and the atoms with either in an argument.
+        self.stated: set[sympy.Symbol] = set()
 
     def definition(self, symbol: sympy.Symbol):
         return self._definitions.get(symbol)
@@ -215,6 +235,7 @@ class AtomRegistry:
         with self._lock:
             other._symbols, other._definitions = dict(self._symbols), dict(self._definitions)
             other.component, other.scalar, other.block = set(self.component), set(self.scalar), set(self.block)
+            other.stated = set(self.stated)
         return other
 
     def intern(self, definition) -> sympy.Symbol:
@@ -232,6 +253,9 @@ class AtomRegistry:
             (self.scalar if isinstance(definition, (Reduction, LossValue)) else self.component).add(symbol)
             if isinstance(definition, (BlockReduction, BlockSize)):
                 self.block.add(symbol)
+            if isinstance(definition, (SlowState, Placeholder)) or any(
+                    not self.stated.isdisjoint(a.free_symbols) for a in _arguments(definition)):
+                self.stated.add(symbol)
             self._definitions[symbol] = definition
             self._symbols[definition] = symbol
         return symbol
@@ -251,7 +275,7 @@ class AtomRegistry:
                         visit(a)
                 elif isinstance(definition, (Reduction, BlockReduction)):
                     visit(definition.arg)
-                elif not isinstance(definition, (Gradient, LossValue, BlockSize)):
+                elif not isinstance(definition, (Gradient, LossValue, BlockSize, SlowState)):
                     continue
                 out[symbol] = definition
 
@@ -274,6 +298,10 @@ class AtomRegistry:
             return f"S_B[{definition.arg}]"
         if isinstance(definition, BlockSize):
             return "n_B"
+        if isinstance(definition, SlowState):
+            return definition.name
+        if definition.part is not None:
+            return f"F_{definition.order}^{definition.part}" + (f"(n-{definition.offset})" if definition.offset else "")
         return f"F_{definition.order}" + (f"(n-{definition.offset})" if definition.offset else "")
 
     def contractions(self, expr: sympy.Expr, order: int | None = None, loss: int | None = None) -> list[sympy.Symbol]:
@@ -388,7 +416,7 @@ class AtomRegistry:
             if isinstance(definition, Placeholder):
                 if not isinstance(shift, int):
                     raise NotSeparableError("an unknown correction would be summed over the history")
-                mapping[s] = self.intern(Placeholder(definition.order, definition.offset + shift))
+                mapping[s] = self.intern(Placeholder(definition.order, definition.offset + shift, definition.part))
             elif isinstance(definition, (Contraction, Reduction, BlockReduction)) and self.depends_on(
                 s, lambda t: t == STEP or self.is_placeholder(t)
             ):
@@ -418,6 +446,15 @@ class AtomRegistry:
                 raise NotSeparableError(f"the step index n sits inside an atom of {term}")
             parts[sympy.Mul(*stepped)] += sympy.Mul(*rest)
         return {k: v for k, v in parts.items() if v != 0}
+
+
+def _arguments(definition) -> tuple:
+    """The argument expressions of an atom definition (none for a leaf)."""
+    if isinstance(definition, Contraction):
+        return definition.args
+    if isinstance(definition, (Reduction, BlockReduction)):
+        return (definition.arg,)
+    return ()
 
 
 #: The default atom table: the helpers :func:`D`, :func:`S` intern into it
@@ -519,8 +556,11 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
         over a common denominator and factored — small expressions, cheap."""
         return self.atoms.collect(x)
 
-    def unknown(self, order, offset=0):
-        return self.atoms.intern(Placeholder(order, offset))
+    def unknown(self, order, offset=0, part=None):
+        return self.atoms.intern(Placeholder(order, offset, part))
+
+    def state_value(self, key, name):
+        return self.atoms.intern(SlowState(key, name))
 
     def linear_parts(self, residual, unknowns, what):
         own = set(unknowns)
@@ -575,6 +615,8 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
         return found
 
     def _new_lie_map(self, x, field) -> linear.Terms:
+        if isinstance(field, Partial) and self.atoms.stated.isdisjoint(x.free_symbols):
+            return {}
         if isinstance(x, sympy.Symbol):
             return self._lie_atom(x, field)
         if x.is_Atom:
@@ -613,8 +655,10 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
 
     def _lie_atom(self, symbol, field) -> linear.Terms:
         definition = self.atoms.definition(symbol)
-        if definition is None or isinstance(definition, BlockSize):
+        if definition is None or isinstance(definition, (BlockSize, SlowState)) and not isinstance(field, Partial):
             return {}
+        if isinstance(field, Partial):
+            return self._partial_atom(symbol, definition, field)
         if definition == "theta":
             return linear.terms(field)
         total: linear.Terms = {}
@@ -634,5 +678,26 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
         elif isinstance(definition, BlockReduction):
             linear.accumulate(total, self.atoms.block_reduction(self.lie_along(definition.arg, field)))
         else:
+            raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
+        return total
+
+    def _partial_atom(self, symbol, definition, field: Partial) -> linear.Terms:
+        r""":math:`\partial_V` of an atom times :math:`v` (``field``): :math:`v` for
+        :math:`V` itself; through the arguments of contractions and reductions
+        (the loss's derivatives do not depend on :math:`V`); zero otherwise."""
+        if symbol == field.state:
+            return linear.terms(field.value)
+        total: linear.Terms = {}
+        if isinstance(definition, Contraction):
+            for n, a in enumerate(definition.args):
+                derivative = self.lie_along(a, field)
+                if derivative != 0:
+                    self.atoms.add_contraction(total, definition.args[:n] + (derivative,) + definition.args[n + 1:],
+                                               definition.loss)
+        elif isinstance(definition, Reduction):
+            linear.accumulate(total, self.atoms.reduction(self.lie_along(definition.arg, field)))
+        elif isinstance(definition, BlockReduction):
+            linear.accumulate(total, self.atoms.block_reduction(self.lie_along(definition.arg, field)))
+        elif isinstance(definition, Placeholder):
             raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
         return total

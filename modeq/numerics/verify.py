@@ -17,6 +17,13 @@ For step sizes :math:`h_1 > h_2 > \dots` and every truncation
 * ``"defect"`` — one step from that state against the flow over :math:`h`:
   :math:`O(h^{N'+2})`.
 
+With slow optimizer states (:mod:`modeq.primitives.state`, e.g. AdaGrad's
+sum) the modified equation is a system for :math:`(\theta, V)`: its flow starts
+from :math:`(\theta_0, V_0)` with the state's own initial value (evaluated at
+each :math:`h`), and the error is measured on :math:`\theta`. A one-step map
+on :math:`(\theta, V)` has no transient, so ``"auto"`` is ``"global"`` when
+the slow states are the only memory.
+
 The integrator's sub-steps are refined (:math:`s \to 2s`) wherever
 each measured error is above the rounding level, until the flow moves by
 less than 1% of the error; the report gives the worst remaining ratio.
@@ -36,13 +43,15 @@ from .. import cost
 from ..blocks import describe_params
 from ..loss import parse_loss, parse_params
 from ..optimizers.base import Domain, Optimizer
-from ..primitives import ReduceSum
+from ..optimizers.language import h as H
+from ..primitives import Primitive, ReduceSum
+from ..primitives.state import slow_states
 from ..optimizers.library import resolve
 from ..solver import check_order
 from .discrete import compile_optimizer
 from .history import consistent_history, history_length
 from .report import VerificationReport, assess, classify, refine
-from .store import derived_field, has_memory
+from .store import derived_field
 
 __all__ = ["verify", "default_step_sizes", "run_seconds"]
 
@@ -112,10 +121,11 @@ def _singular_loss(losses: Sequence[sympy.Expr], params: Sequence[sympy.Symbol],
 
 
 def _singular_field(field, optimizer: Optimizer, update: sympy.Expr, losses: Sequence[sympy.Expr],
-                    params: Sequence[sympy.Symbol], start: np.ndarray) -> None:
+                    params: Sequence[sympy.Symbol], start: np.ndarray, h: float | None = None) -> None:
     """Refuse a start where the modified field is not finite: e.g. SAM, whose
-    update divides by the gradient's norm, at a stationary point."""
-    if np.all(np.isfinite(field.terms(start))):
+    update divides by the gradient's norm, at a stationary point (with slow
+    states: at their initial values for the step size ``h``)."""
+    if np.all(np.isfinite(field.terms(start) if h is None else field.terms(start, h))):
         return
     point = _point(params, start)
     stationary = any(all(sympy.diff(loss, p).xreplace(point) == 0 for p in params) for loss in losses)
@@ -127,7 +137,28 @@ def _singular_field(field, optimizer: Optimizer, update: sympy.Expr, losses: Seq
                      f"{' (a stationary point, ∇E = 0)' if stationary else ''}; start elsewhere")
 
 
-def _method(method: str, regime: str, memory: bool) -> str:
+class _SlowStates:
+    r"""A compiled field on :math:`(\theta, V, \dots)` seen as one on :math:`\theta`:
+    flows start from :math:`(\theta_0, V_0(h))` and give the :math:`\theta` rows."""
+
+    def __init__(self, field, inits: Sequence[sympy.Expr], p: int) -> None:
+        self.field, self.p = field, p
+        self._inits = [sympy.lambdify(H, init, "math") for init in inits]
+
+    def start(self, theta0: np.ndarray, h: float) -> np.ndarray:
+        return np.concatenate([theta0] + [np.full(self.p, float(init(h))) for init in self._inits])
+
+    def terms(self, theta0: np.ndarray, h: float) -> np.ndarray:
+        return self.field.terms(self.start(theta0, h))
+
+    def flow(self, theta0, h, steps, order=None, substeps=4, **options):
+        return self.field.flow(self.start(theta0, h), h, steps, order=order, substeps=substeps, **options)[:, :self.p]
+
+
+def _method(method: str, regime: str, memory: bool, slow: bool = False) -> str:
+    if slow and method in ("history", "defect") or slow and memory and method == "auto":
+        raise ValueError("an optimizer with slow states (a coordinate beside theta, e.g. AdaGrad's sum) is verified "
+                         "from its initial state: use method='global', and no moving average beside the slow state")
     if method == "auto":
         return "history" if memory and regime == "stationary" else "global"
     if method not in ("global", "history", "defect"):
@@ -216,8 +247,10 @@ def verify(
     batches = [parse_loss(b, params)[0] if isinstance(b, str) else b for b in batches] if batches else None
     start = _theta0(theta0, params)
     values = optimizer.numbers(values)
-    memory = has_memory(optimizer, values)
-    method = _method(method, regime, memory)
+    update = optimizer.update(values)
+    slow = slow_states(update)
+    memory = any(node.memory for node in update.atoms(Primitive) if node not in slow)
+    method = _method(method, regime, memory, bool(slow))
     hs = _check_hs(hs if hs is not None else default_step_sizes(optimizer, values), T)
 
     steps = None
@@ -234,9 +267,10 @@ def verify(
     with cost.limit(max_seconds, what, extra=extra):
         field = derived_field(optimizer, loss, params, order, regime, values, batches, schedule, cache_dir, steps)
     stepper = compile_optimizer(optimizer, loss, params, values, batches, cache_dir)
-    update = optimizer.update(values)
     replay = history_length(update)
-    _singular_field(field, optimizer, update, losses, params, start)
+    if slow:
+        field = _SlowStates(field, [node.init for node in slow], len(params))
+    _singular_field(field, optimizer, update, losses, params, start, hs[0] if slow else None)
     estimate = run_seconds(field, stepper, start, hs, T, order, method, replay, schedule)
     cost.check(estimate, max_seconds, f"{what} (the runs: {len(hs)} step sizes down to h = {hs[-1]:.3g}, T = {T:g})")
 

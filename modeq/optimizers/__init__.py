@@ -5,13 +5,13 @@ from .language import *  # noqa: F403 - the description language: h, theta, the 
 from .language import __all__ as _LANGUAGE
 from .layerwise import lamb, lars
 from .variants import adabelief, adan, ademamix, qhadam, qhm
-from .library import (BUILTIN, adam, adamw, gd, get, heavy_ball, heavy_ball_ema, lion, nesterov, polyak, rmsprop, sam,
-                      signum, usam)
+from .library import (BUILTIN, adagrad, adam, adamw, gd, get, heavy_ball, heavy_ball_ema, lion, nesterov, polyak, rmsprop,
+                      sam, signum, usam)
 
 __all__ = [
     "Domain", "HyperParameter", "Optimizer", "decay", "nonnegative", "optimizer", "positive", "real",
     *_LANGUAGE, "BUILTIN", "get",
     "adabelief", "adan", "ademamix", "qhadam", "qhm", "lars", "lamb",
-    "adam", "adamw", "gd", "heavy_ball", "heavy_ball_ema", "lion", "nesterov", "polyak", "rmsprop", "sam", "signum",
+    "adagrad", "adam", "adamw", "gd", "heavy_ball", "heavy_ball_ema", "lion", "nesterov", "polyak", "rmsprop", "sam", "signum",
     "usam",
 ]

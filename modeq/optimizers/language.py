@@ -32,12 +32,14 @@ its lowering to compiled statements and its memory):
 ``loss(shift=0)``
     The value :math:`E_n(\theta_n + \text{shift})` of the step's loss, a
     scalar (Polyak steps); :math:`L_f E = \sum_i \nabla_i E\, f_i`.
-``state(update, init=0)``
+``state(update, init=0, name="s")``
     A recurrent state :math:`s_{n+1} = \text{update}(s_n)`,
     :math:`s_0 = \text{init}`, whose value at step :math:`n` is
     :math:`s_{n+1}`: *fast* (contracting at a fixed rate, eliminated through
     its invariant manifold; an affine update is an ``ema``) or *slow*
-    (increment :math:`O(h)`); other states are refused with how to rescale.
+    (increment :math:`O(h)`: a coordinate beside :math:`\theta`, printed
+    ``name``, with an equation of its own from :math:`s(0) = \text{init}`);
+    other states are refused with how to rescale.
 ``hvp(v)``
     The exact Hessian-vector product :math:`\nabla^2 E_n(\theta_n)\,v`
     (the atom :math:`D_1[v]`).

@@ -9,11 +9,11 @@ from __future__ import annotations
 from sympy import sqrt
 
 from .base import Optimizer, decay, nonnegative, optimizer, positive, real
-from .language import block_norm, ema, grad, h, lag, loss, norm, reduce_sum, smooth_sign, theta
+from .language import block_norm, ema, grad, h, lag, loss, norm, reduce_sum, smooth_sign, state, theta
 from .variants import adabelief, adan, ademamix, qhadam, qhm
 
 __all__ = ["gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum", "lion",
-           "polyak"]
+           "polyak", "adagrad"]
 
 _BETA = decay(0.9, r"\beta", "momentum / first-moment decay")
 _RHO = decay(0.999, r"\rho", "second-moment decay")
@@ -134,8 +134,35 @@ def polyak(E_star):
     return -(loss() - E_star) / reduce_sum(g**2) * g
 
 
+@optimizer(eps=_EPS, V0=nonnegative(0.1, "V_0", "initial value of the (scaled) sum of squared gradients"))
+def adagrad(eps, V0):
+    r"""AdaGrad (Duchi, Hazan & Singer 2011) with base rate :math:`\eta` and the
+    step size :math:`h = \eta^2`, so that its sum of squares is a *slow* state
+    (:mod:`modeq.primitives.state`): with :math:`V = hS`,
+
+    .. math:: V_{n+1} = V_n + h\,
+abla E(	heta_n)^2, \qquad
+              	heta_{n+1} = 	heta_n - h\,rac{
+abla E(	heta_n)}{\sqrt{V_{n+1} + arepsilon}},
+
+    :math:`V_0` = ``V0``. In the unscaled variables this is
+    :math:`	heta_{n+1} = 	heta_n - \eta\,g_n/\sqrt{S_{n+1} + arepsilon/\eta^2}` with
+    :math:`S_0 = V_0/\eta^2` (``torch.optim.Adagrad`` puts its ε outside the root,
+    :math:`\sqrt{h}\,arepsilon` in these variables, which is no power series in
+    :math:`h`: its iterates are :class:`modeq.optimizers.torch.Adagrad`'s).
+    The modified equation is one for :math:`(	heta, V)` from :math:`V(0) = V_0`;
+    :math:`V_0 + arepsilon > 0` keeps it smooth at :math:`t = 0` (the sum starts
+    empty: with :math:`V_0 = 0` the field's scale at the start is
+    :math:`1/\sqrt{arepsilon}`, and the expansion needs :math:`h \ll \sqrt{V_0 + arepsilon}/|
+abla E|`),
+    hence the default :math:`V_0 = 0.1` (TensorFlow's ``initial_accumulator_value``)."""
+    g = grad()
+    V = state(lambda v: v + h * g**2, init=V0, name="V")
+    return -g / sqrt(V + eps)
+
+
 BUILTIN = {opt.name: opt for opt in (gd, heavy_ball, heavy_ball_ema, nesterov, rmsprop, adam, adamw, sam, usam, signum, lion,
-                                     adabelief, adan, ademamix, qhadam, qhm, polyak)}
+                                     adabelief, adan, ademamix, qhadam, qhm, polyak, adagrad)}
 
 
 #: Optimizers users ask for that have no modified equation here, and why (issue 14).

@@ -1,4 +1,4 @@
-r"""``state(update, init=0)``: a general recurrent optimizer state
+r"""``state(update, init=0, name="s")``: a general recurrent optimizer state
 :math:`s_{n+1} = \Phi(s_n, \theta_n, G_n)`, :math:`s_0 = \text{init}`
 (DESIGN.md §5.1); its value at step :math:`n` is :math:`s_{n+1}` (it includes
 the step's evaluations :math:`G_n`, as an ``ema`` does).
@@ -25,7 +25,19 @@ are equal nodes and cache keys are stable across processes).
   beside the :math:`f_k` (:class:`~modeq.unknowns.Unknowns`), solved one order
   ahead of them. The state disappears from the modified equation.
 * *slow* — :math:`\Phi_0(s) = s` (the increment is :math:`O(h)`): the state
-  joins :math:`\theta` (the modified equation is one for :math:`(\theta, s)`).
+  joins :math:`\theta` (the modified equation is one for :math:`(\theta, s)`,
+  :mod:`modeq.solver`). In the stationary regime its previous value
+  :math:`s_n` *is* the coordinate :math:`s` (an atom :math:`s_j` printed with
+  the state's ``name``, :meth:`~modeq.algebra.FieldAlgebra.state_value`), so
+  its value at step :math:`n` expands as :math:`\Phi(s, \theta, G)` with no
+  history at all, and the solver matches :math:`\Phi - s` with the flow of the
+  state's part :math:`f^s` of the augmented field. Fast states, moving
+  averages and lags of quantities that hold :math:`s` expand along the
+  augmented flow, so their invariant manifolds may depend on :math:`s` too.
+  The modified equation's initial value of :math:`s` is ``init`` (a one-step
+  map on :math:`(\theta, s)` has no transient); it must keep the update
+  smooth (AdaGrad's :math:`g/\sqrt{V + \varepsilon}` with :math:`V_0 = 0`
+  needs :math:`\varepsilon > 0`).
 * neither — refused with a message that says how to rescale.
 
 An update that is exactly affine, :math:`\Phi = As + b` with :math:`A` free
@@ -45,13 +57,14 @@ import math
 from typing import Callable
 
 import sympy
+from sympy.core.symbol import Str
 
 from ..description import DescriptionError, h, theta
 from ..series import Series
 from .base import Primitive
 from .ema import EMA, FORGOTTEN
 
-__all__ = ["State", "state", "classify"]
+__all__ = ["State", "state", "classify", "slow_states"]
 
 #: How to rescale a state whose increment is O(1) (DESIGN.md §5.1).
 RESCALE = (
@@ -63,10 +76,11 @@ RESCALE = (
 
 
 class State(Primitive):
-    r"""``State(s, update, init)``: :math:`s_{n+1} = \text{update}(s_n)` with the
-    bound symbol ``s`` for the previous value."""
+    r"""``State(s, update, init, name)``: :math:`s_{n+1} = \text{update}(s_n)` with the
+    bound symbol ``s`` for the previous value; ``name`` (a ``Str``) prints a slow
+    state's coordinate."""
 
-    nargs = 3
+    nargs = 4
     memory = True
 
     @property
@@ -82,11 +96,20 @@ class State(Primitive):
         return self.args[2]
 
     @property
+    def name(self) -> str:
+        return self.args[3].name
+
+    @property
+    def key(self) -> str:
+        """Identifies the state in a derivation (its bound symbol, a hash of the update)."""
+        return self.symbol.name
+
+    @property
     def bound(self) -> tuple[sympy.Symbol, ...]:
         return (self.symbol,)
 
     def smooth_args(self):
-        return self.args[1:]
+        return self.args[1:3]
 
     def affine(self) -> tuple[sympy.Expr, sympy.Expr] | None:
         """``(A, b)`` when the update is exactly :math:`As + b` with a constant
@@ -133,14 +156,12 @@ class State(Primitive):
         if expander.regime.method != "stationary":
             raise DescriptionError(
                 f"the {expander.regime.name} regime has closed forms in n for states with an affine update "
-                "(moving averages); this state's update is not affine: modeq.derive_steps(optimizer, steps=N) "
+                "(moving averages); this state's update is not affine (or it is slow): modeq.derive_steps(optimizer, steps=N) "
                 "gives the fields of concrete steps, the stationary regime every order for late steps"
             )
         if kind == "slow":
-            raise DescriptionError(
-                "a slow state (increment O(h)) joins theta in the modified equation, which the stationary "
-                "derivation does not do yet; modeq.derive_steps(optimizer, steps=N) gives its per-step fields"
-            )
+            value = expander.unknowns.coordinate(self.key)
+            return expander.bind(self.symbol, expander.constant(value, order)).expand(self.body, order)
         return self._manifold(expander, order, slope)
 
     def _manifold(self, expander, order, slope):
@@ -205,6 +226,12 @@ def classify(node: State) -> tuple[str, sympy.Expr]:
     return "fast", slope
 
 
+def slow_states(update: sympy.Expr) -> list[State]:
+    """The slow states of ``update`` (nested ones included), in a stable order."""
+    nodes = sorted(update.atoms(State), key=sympy.default_sort_key)
+    return [node for node in nodes if node.as_ema() is None and classify(node)[0] == "slow"]
+
+
 def _opaque(expr: sympy.Expr) -> tuple[sympy.Expr, dict]:
     """``expr`` with its primitives replaced by symbols (SymPy's ``expand``
     would call the primitives' own ``expand``), and the map back."""
@@ -212,9 +239,13 @@ def _opaque(expr: sympy.Expr) -> tuple[sympy.Expr, dict]:
     return expr.xreplace({node: symbol for symbol, node in back.items()}), back
 
 
-def state(update: Callable[[sympy.Symbol], sympy.Expr], init=0) -> sympy.Expr:
+def state(update: Callable[[sympy.Symbol], sympy.Expr], init=0, name: str = "s") -> sympy.Expr:
     r"""A recurrent state :math:`s_{n+1} = \text{update}(s_n)`, :math:`s_0 = \text{init}`;
-    its value at step :math:`n` is :math:`s_{n+1}`."""
+    its value at step :math:`n` is :math:`s_{n+1}`. ``name`` prints a slow
+    state's coordinate in the modified equation (e.g. ``"V"``)."""
+    if not (isinstance(name, str) and name.isidentifier() and name not in ("h", "theta", "t", "p", "g", "E")):
+        raise DescriptionError(f"a state's name must be a short identifier other than h, theta, t, p, g, E "
+                               f"(e.g. name='V'), got {name!r}")
     if not callable(update):
         raise DescriptionError(f"state(update) needs a function of the previous value such as "
                                f"lambda s: beta*s + (1 - beta)*grad(), got {update!r}")
@@ -226,4 +257,4 @@ def state(update: Callable[[sympy.Symbol], sympy.Expr], init=0) -> sympy.Expr:
     named = sympy.Symbol("s", real=True)
     digest = hashlib.sha256(sympy.srepr(body.xreplace({provisional: named})).encode()).hexdigest()[:8]
     symbol = sympy.Symbol(f"s_{digest}", real=True)
-    return State(symbol, body.xreplace({provisional: symbol}), sympy.sympify(init))
+    return State(symbol, body.xreplace({provisional: symbol}), sympy.sympify(init), Str(name))

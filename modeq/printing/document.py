@@ -23,6 +23,7 @@ width with a margin; the test compiles the documents and reads TeX's log.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Mapping
 
 from .equation import group_latex, join_signed, printer_for, terms_latex
@@ -327,15 +328,13 @@ def document(equation: "EquationTerms", printer: IndexLatexPrinter) -> str:
              f"({_escape(equation.regime)} regime, terms up to order {equation.order} in ${hname}$"
              + (f"; {_escape(values)}" if values else "") + ").")
     powers = ["f_0"] + [f"{hname}{'' if k == 1 else f'^{{{k}}}'} f_{{{k}}}" for k in range(1, equation.order + 1)]
-    groups = {g.power: g for g in arrange(equation.terms, printer.atoms)}
-    width = (TEXT_WIDTH - 40.0) * SAFETY
-    blocks = []
-    for k in range(equation.order + 1):
-        group = groups.get(k)
-        terms = [group_latex(printer, Group(0, (block,))) for block in group.blocks] if group else [(1, "0")]
-        lines = break_lines(terms, width)
-        body = f"f_{{{k}}} &= {lines[0]}" + "".join(f" \\\\\n&\\quad {line}" for line in lines[1:])
-        blocks.append("\\begin{align*}\n" + body + "\n\\end{align*}")
+    blocks = _term_blocks(printer, equation.terms, "f")
+    for state in equation.states:
+        value = printer.doprint(state.value)
+        state_powers = " + ".join(p.replace("f_", f"f^{{{state.name}}}_") for p in powers)
+        blocks.append(rf"\[ \dot{{{value}}} = {state_powers}, \qquad "
+                      rf"\tilde{{{state.name}}}(0) = {printer.doprint(state.init)} \]")
+        blocks += _term_blocks(printer, state.terms, f"f^{{{state.name}}}")
     text = "\n".join(blocks)
     return "\n".join([
         r"\documentclass{article}",
@@ -352,6 +351,20 @@ def document(equation: "EquationTerms", printer: IndexLatexPrinter) -> str:
     ])
 
 
+def _term_blocks(printer: IndexLatexPrinter, terms, label: str) -> list[str]:
+    """One ``align*`` per term ``label_k``, broken over lines that fit the page."""
+    groups = {g.power: g for g in arrange(terms, printer.atoms)}
+    width = (TEXT_WIDTH - 40.0) * SAFETY
+    blocks = []
+    for k in range(len(terms)):
+        group = groups.get(k)
+        parts = [group_latex(printer, Group(0, (block,))) for block in group.blocks] if group else [(1, "0")]
+        lines = break_lines(parts, width)
+        body = f"{label}_{{{k}}} &= {lines[0]}" + "".join(f" \\\\\n&\\quad {line}" for line in lines[1:])
+        blocks.append("\\begin{align*}\n" + body + "\n\\end{align*}")
+    return blocks
+
+
 def equation_latex(equation: "EquationTerms", notation: str = "index",
                    symbols: Mapping[str, str] | None = None, standalone: bool = False) -> str:
     r"""The modified equation as one line of LaTeX math, or (``standalone``) a
@@ -363,4 +376,7 @@ def equation_latex(equation: "EquationTerms", notation: str = "index",
     if standalone:
         return document(equation, printer)
     groups = terms_latex(equation, printer) or [(1, "0")]
-    return f"{_lhs(printer)} = {join_signed(groups)}"
+    states = [rf"\dot{{{printer.doprint(state.value)}}} = "
+              + join_signed(terms_latex(replace(equation, terms=state.terms, states=()), printer) or [(1, "0")])
+              for state in equation.states]
+    return r", \qquad ".join([f"{_lhs(printer)} = {join_signed(groups)}"] + states)

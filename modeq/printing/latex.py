@@ -23,7 +23,7 @@ from sympy.printing.latex import LatexPrinter
 
 from ..algebra import ATOMS
 from ..algebra.base import STEP
-from ..algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction
+from ..algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction, SlowState
 from ..optimizers.base import Optimizer
 from ..optimizers.language import h
 from ..quantities import loss_batch, named_gradient, norm_kind
@@ -70,6 +70,8 @@ class IndexLatexPrinter(LatexPrinter):
         definition = self.atoms.definition(expr)
         if definition == "theta":
             return self._theta()
+        if isinstance(definition, SlowState):
+            return self._state(definition.name)
         if isinstance(definition, Gradient):
             return self._gradient(definition.loss)
         if isinstance(definition, LossValue):
@@ -98,6 +100,10 @@ class IndexLatexPrinter(LatexPrinter):
 
     def _theta(self) -> str:
         return rf"\tilde{{{self.names['theta']}}}_{{{self._index}}}"
+
+    def _state(self, name: str) -> str:
+        r""":math:`\tilde V_j`, a slow state on the modified flow."""
+        return rf"\tilde{{{name}}}_{{{self._index}}}"
 
     def _nabla(self) -> str:
         return rf"\nabla_{{{self._index}}}"
@@ -219,6 +225,9 @@ class VectorLatexPrinter(IndexLatexPrinter):
 
     def _theta(self) -> str:
         return rf"\tilde{{{self.names['theta']}}}"
+
+    def _state(self, name: str) -> str:
+        return rf"\tilde{{{name}}}"
 
     def _nabla(self) -> str:
         return r"\nabla "

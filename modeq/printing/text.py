@@ -43,7 +43,7 @@ import sympy
 from sympy.printing.str import StrPrinter
 
 from ..algebra.base import STEP
-from ..algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction
+from ..algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction, SlowState
 from ..optimizers.base import Optimizer, exact_number
 from ..optimizers.language import h
 from ..quantities import atoms_of, loss_batch, named_gradient, norm_kind
@@ -290,6 +290,8 @@ class TextPrinter(StrPrinter):
         definition = self.atoms.definition(expr)
         if definition == "theta":
             return f"θ̃_{self._index}"
+        if isinstance(definition, SlowState):
+            return f"{definition.name}\u0303_{self._index}"
         if isinstance(definition, Gradient):
             return f"∇_{self._index} {self._loss(definition.loss)}"
         if isinstance(definition, LossValue):
@@ -661,13 +663,25 @@ def equation_text(equation: "EquationTerms") -> str:
     lines = [header + (f", {values}" if values else "") + "):"]
     powers = ["f_0"] + [f"h{superscript(str(k)) if k > 1 else ''} f_{k}" for k in range(1, equation.order + 1)]
     lines.append("  dθ̃_j/dt = " + " + ".join(powers))
-    terms = {group.power: group for group in arrange(equation.terms, printer.atoms)}
-    for k in range(equation.order + 1):
-        group = terms.get(k)
-        body = _signed([_block_text(printer, b, sympy.Integer(1)) for b in group.blocks]) if group else "0"
-        lines.append(f"  f_{k} = {body}")
+    lines += _term_lines(printer, equation.terms, "f")
+    for state in equation.states:
+        name = printer.doprint(state.value)
+        lines.append(f"  d{name}/dt = " + " + ".join(p.replace("f_", f"f^{state.name}_") for p in powers)
+                     + f",  {name.replace('_j', '')}(0) = {printer.doprint(state.init)}")
+        lines += _term_lines(printer, state.terms, f"f^{state.name}")
     lines.append("  " + legend("\n".join(lines[2:])))
     return "\n".join(lines)
+
+
+def _term_lines(printer: TextPrinter, terms, label: str) -> list[str]:
+    """``label_k = ...``, one line per term."""
+    groups = {group.power: group for group in arrange(terms, printer.atoms)}
+    lines = []
+    for k in range(len(terms)):
+        group = groups.get(k)
+        body = _signed([_block_text(printer, b, sympy.Integer(1)) for b in group.blocks]) if group else "0"
+        lines.append(f"  {label}_{k} = {body}")
+    return lines
 
 
 def scalar_text(printer: TextPrinter, terms: Iterable[sympy.Expr]) -> str:

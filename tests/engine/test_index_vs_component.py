@@ -38,7 +38,9 @@ def hyperparameter_values(opt, draw):
     return values
 
 
-VARIANTS = [BUILTIN[name] for name in BUILTIN] + [
+#: AdaGrad's slow state is a coordinate V: its component derivation differentiates in V_x, V_y too and
+#: costs minutes here; its terms are checked against the textbook analysis in test_slow_states.py.
+VARIANTS = [BUILTIN[name] for name in BUILTIN if name != "adagrad"] + [
     BUILTIN["adam"](eps_inside=False),
     BUILTIN["rmsprop"](eps_inside=False),
 ]

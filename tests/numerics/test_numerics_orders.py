@@ -8,7 +8,8 @@ import pytest
 import sympy
 
 from modeq import verify
-from modeq.optimizers import adam, adamw, gd, heavy_ball, heavy_ball_ema, lion, nesterov, rmsprop, sam, signum, usam
+from modeq.optimizers import (adagrad, adam, adamw, gd, heavy_ball, heavy_ball_ema, lion, nesterov, rmsprop, sam,
+                              signum, usam)
 
 x, y = sympy.symbols("x y", real=True)
 BILINEAR = (sympy.Rational(3, 2) - 2 * x * y) ** 2 / 2
@@ -102,3 +103,20 @@ def test_the_other_builtins_gain_one_power_of_h_per_term(case, cache):
     opt, values, start, extra = OTHER_BUILTINS[case]
     report = verify(opt, BILINEAR, (x, y), start, order=2, values=values, cache_dir=cache, **extra)
     assert_slopes(report)
+
+
+@pytest.mark.slow  # ~20 s of CPU: a derivation and an order-2 compilation of its own
+def test_adagrad_slow_state_orders_0_to_2(cache):
+    """AdaGrad's sum is a slow state that joins theta: its modified equation on
+    (theta, V), integrated from (theta_0, V_0), gains one power of h per term
+    against AdaGrad's iterates (which equal torch.optim.Adagrad's,
+    tests/reference). A one-step map on (theta, V) has no transient: the start
+    is the optimizer's ("global"), and the history method is refused."""
+    loss = x**4 / 4 + x**2 / 2 + sympy.sin(y) + x * y
+    report = verify(adagrad, loss, (x, y), [0.8, -0.5], order=2, T=1.0,
+                    hs=[0.05, 0.025, 0.0125, 0.00625, 0.003125], cache_dir=cache)
+    assert report.method == "global"
+    assert_slopes(report)
+    assert [round(r.fitted) for r in report.orders] == [1, 2, 3]
+    with pytest.raises(ValueError, match="method='global'"):
+        verify(adagrad, loss, (x, y), [0.8, -0.5], order=0, method="history", cache_dir=cache)
