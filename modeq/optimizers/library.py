@@ -173,14 +173,17 @@ REFUSED = {
         "which also keeps the normalization from shrinking after large gradients"
     ),
     "prodigy": (
-        "Prodigy's and D-Adaptation's step-size estimate d_n = max(d_(n-1), d_hat_n) is a running maximum (not "
-        "smooth), and d_hat_n is a ratio of sums that grow without bound (slow states, which derive does not "
-        "solve for yet)"
+        "Prodigy's and D-Adaptation's step size d_n = max(d_(n-1), d_hat_n) is a running maximum (not smooth: no "
+        "expansion in h); even where d = d_hat, d_hat_n = (sum of d-weighted <g, theta_0 - theta>)/||s||_1 reads "
+        "the distance from the start theta_0 (a slow state with a per-component initial value, while state inits "
+        "are scalars) and d enters the averages it is computed from (states coupled through the step's own output), "
+        "which one state(update) with its previous value cannot state"
     ),
     "lookahead": (
-        "Lookahead moves the slow weights every k inner steps: it is a map over k steps, not one step, and around an "
-        "optimizer with memory (adam) its composition needs the per-step fields of the exact regime "
-        "(modeq.derive_steps), which do not compose into one autonomous field"
+        "Lookahead resets the fast weights to the slow ones every k inner steps: a map over k steps. Around gd that "
+        "k-step map is memoryless (a composition of k steps, as an epoch is), but around adam the inner moving averages are "
+        "fast states on a k-periodic orbit (k invariant manifolds, one per phase n mod k), which the stationary "
+        "regime (one manifold per state) does not solve; modeq.derive_steps gives its per-step fields"
     ),
 }
 REFUSED["dadapt_adam"] = REFUSED["prodigy"]
