@@ -140,22 +140,20 @@ def adagrad(eps, V0):
     step size :math:`h = \eta^2`, so that its sum of squares is a *slow* state
     (:mod:`modeq.primitives.state`): with :math:`V = hS`,
 
-    .. math:: V_{n+1} = V_n + h\,
-abla E(	heta_n)^2, \qquad
-              	heta_{n+1} = 	heta_n - h\,rac{
-abla E(	heta_n)}{\sqrt{V_{n+1} + arepsilon}},
+    .. math:: V_{n+1} = V_n + h\,\nabla E(\theta_n)^2, \qquad
+              \theta_{n+1} = \theta_n - h\,\frac{\nabla E(\theta_n)}{\sqrt{V_{n+1} + \varepsilon}},
 
     :math:`V_0` = ``V0``. In the unscaled variables this is
-    :math:`	heta_{n+1} = 	heta_n - \eta\,g_n/\sqrt{S_{n+1} + arepsilon/\eta^2}` with
+    :math:`\theta_{n+1} = \theta_n - \eta\,g_n/\sqrt{S_{n+1} + \varepsilon/\eta^2}` with
     :math:`S_0 = V_0/\eta^2` (``torch.optim.Adagrad`` puts its ε outside the root,
-    :math:`\sqrt{h}\,arepsilon` in these variables, which is no power series in
+    :math:`\sqrt{h}\,\varepsilon` in these variables, which is no power series in
     :math:`h`: its iterates are :class:`modeq.optimizers.torch.Adagrad`'s).
-    The modified equation is one for :math:`(	heta, V)` from :math:`V(0) = V_0`;
-    :math:`V_0 + arepsilon > 0` keeps it smooth at :math:`t = 0` (the sum starts
+    The modified equation is one for :math:`(\theta, V)` from :math:`V(0) = V_0`;
+    :math:`V_0 + \varepsilon > 0` keeps it smooth at :math:`t = 0` (the sum starts
     empty: with :math:`V_0 = 0` the field's scale at the start is
-    :math:`1/\sqrt{arepsilon}`, and the expansion needs :math:`h \ll \sqrt{V_0 + arepsilon}/|
-abla E|`),
-    hence the default :math:`V_0 = 0.1` (TensorFlow's ``initial_accumulator_value``)."""
+    :math:`1/\sqrt{\varepsilon}`, and the expansion needs
+    :math:`h \ll \sqrt{V_0 + \varepsilon}/|\nabla E|`), hence the default
+    :math:`V_0 = 0.1` (TensorFlow's ``initial_accumulator_value``)."""
     g = grad()
     V = state(lambda v: v + h * g**2, init=V0, name="V")
     return -g / sqrt(V + eps)
