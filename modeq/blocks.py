@@ -34,7 +34,7 @@ import sympy
 
 from .parsing import ExpressionError, parse_names
 
-__all__ = ["Entry", "Block", "Blocks", "parse_blocks", "as_blocks", "block_labels", "param_key", "block_ids", "names_of", "describe_params", "is_block_spec", "UNNAMED", "MAX_ENTRIES"]
+__all__ = ["Entry", "Block", "Blocks", "parse_blocks", "as_blocks", "block_labels", "param_key", "block_ids", "block_layout", "names_of", "describe_params", "is_block_spec", "UNNAMED", "MAX_ENTRIES"]
 
 #: The block label of plain symbols (all of them are one block).
 UNNAMED = ""
@@ -209,6 +209,18 @@ def block_ids(params: Iterable[sympy.Symbol]) -> tuple[int, ...]:
     labels = block_labels(params)
     numbers = {label: n for n, label in enumerate(dict.fromkeys(labels))}
     return tuple(numbers[label] for label in labels)
+
+
+def block_layout(params: Sequence[sympy.Symbol]) -> list[tuple[str, tuple[int, ...], list[int]]]:
+    """Each block as ``(name, shape, positions)``: its label, its shape (``()``
+    for a scalar block and for plain symbols, which have none) and the
+    positions of its entries in ``params``, in order (row-major for a block)."""
+    layout: dict[str, tuple[str, tuple[int, ...], list[int]]] = {}
+    for position, s in enumerate(params):
+        label = s.block if isinstance(s, Entry) else UNNAMED
+        shape = s.shape if isinstance(s, Entry) else ()
+        layout.setdefault(label, (label, shape, []))[2].append(position)
+    return list(layout.values())
 
 
 def param_key(params: Sequence[sympy.Symbol]) -> list:

@@ -12,6 +12,14 @@ derivatives), :math:`S[X] = \sum_i X_i` (and its sums over parameter blocks), an
 substituted component by component. Symbols no table defines (hyperparameters
 left symbolic, the step :math:`n` of exact-regime fields) stay symbols.
 
+A matrix map of parameter blocks (:mod:`modeq.algebra.matrix_maps`:
+Newton–Schulz) is not written out: its entries are polynomials of degree
+:math:`5^5` whose trees SymPy cannot even build. Its value is a fresh symbol
+per component, defined by a :class:`MatrixStage` (the map, the blocks, the
+component expressions of its arguments), which the code generator turns into
+a call of the map's compiled derivative on each block before the terms that
+read it.
+
 This is the backend of compiled fields: :mod:`modeq.numerics.codegen` turns
 what it produces into cached numba modules, and those run without SymPy. The
 other backends evaluate at numeric points with the same evaluator
@@ -20,16 +28,30 @@ other backends evaluate at numeric points with the same evaluator
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import sympy
 
 from .algebra import ComponentAlgebra
+from .algebra.matrix_maps import check_matrix_blocks
 from .evaluation import Backend, Evaluator
 
-__all__ = ["ComponentBackend", "materialize"]
+__all__ = ["ComponentBackend", "MatrixStage", "materialize"]
 
 Components = tuple[sympy.Expr, ...]
+
+
+@dataclass(frozen=True)
+class MatrixStage:
+    r"""``outputs[j]`` := component :math:`j` of :math:`D^kF(X_B)[Y_{1,B}..Y_{k,B}]`
+    with ``args`` :math:`(X, Y_1..Y_k)` given by their components (which may
+    read earlier stages' outputs); ``layout`` is :func:`modeq.blocks.block_layout`."""
+
+    map: Any
+    layout: tuple
+    args: tuple[Components, ...]
+    outputs: tuple[sympy.Symbol, ...]
 
 
 class ComponentBackend(Backend[Any]):
@@ -38,6 +60,8 @@ class ComponentBackend(Backend[Any]):
 
     def __init__(self, algebra: ComponentAlgebra) -> None:
         self.algebra = algebra
+        #: The matrix stages made so far, in evaluation order.
+        self.stages: list[MatrixStage] = []
 
     @property
     def dimension(self) -> int:
@@ -70,6 +94,17 @@ class ComponentBackend(Backend[Any]):
     def block_reduce(self, x):
         return self.algebra.block_sum(self._vector(x))
 
+    def matrix_map(self, point, fmap, args):
+        check_matrix_blocks(self.algebra.layout, fmap.name)
+        number = len(self.stages)
+        outputs = tuple(sympy.Dummy(f"{fmap.name}{number}_{j}", real=True) for j in range(self.dimension))
+        layout = tuple((name, shape, tuple(positions)) for name, shape, positions in self.algebra.layout)
+        self.stages.append(MatrixStage(fmap, layout, tuple(self._vector(a) for a in args), outputs))
+        return outputs
+
+    def block_scale(self, point, rule):
+        return self.algebra.block_scale(rule)
+
     def block_size(self, point):
         return tuple(sympy.Integer(len(members)) for members in self.algebra.block_members)
 
@@ -89,10 +124,18 @@ class ComponentBackend(Backend[Any]):
         return value if isinstance(value, tuple) else (value,) * self.dimension
 
 
-def materialize(terms: Sequence[sympy.Expr], atoms, algebra: ComponentAlgebra) -> tuple[Components, ...]:
+def materialize(terms: Sequence[sympy.Expr], atoms, algebra: ComponentAlgebra,
+                stages: list[MatrixStage] | None = None) -> tuple[Components, ...]:
     """Index-form ``terms`` (their atoms defined in the table ``atoms``) as
-    component expressions for the loss(es) of ``algebra``."""
+    component expressions for the loss(es) of ``algebra``; the matrix stages
+    their symbols need are appended to ``stages`` (refused without it)."""
     if not terms:
         return ()
-    evaluator = Evaluator(terms, atoms, ComponentBackend(algebra))
-    return tuple(evaluator(algebra.theta()))
+    backend = ComponentBackend(algebra)
+    out = tuple(Evaluator(terms, atoms, backend)(algebra.theta()))
+    if backend.stages and stages is None:
+        raise ValueError("the terms apply a matrix map to parameter blocks, whose values are stages of compiled code; "
+                         "materialize them with ModifiedEquation.materialize")
+    if stages is not None:
+        stages.extend(backend.stages)
+    return out

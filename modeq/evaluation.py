@@ -59,7 +59,10 @@ import sympy
 from .algebra import ATOMS
 from .algebra.base import STEP
 from .algebra.component import check_loss
-from .algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction, SlowState
+from .algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction, Gradient, LossValue, MatrixDerivative,
+                            Reduction, SlowState)
+from .algebra.matrix_maps import MatrixMap, on_blocks, scale_of
+from .blocks import block_labels, block_layout
 from .numerics.field import truncation
 
 __all__ = ["Backend", "Evaluator", "NumpyBackend", "atom_table", "constants_for"]
@@ -136,6 +139,17 @@ class Backend(ABC, Generic[Value]):
     def block_size(self, point: Value) -> Value:
         r"""The size :math:`|B(j)|` of the parameter block of each component."""
         return self.block_reduce(point)
+
+    def matrix_map(self, point: Value, fmap: MatrixMap, args: Sequence[Value]) -> Value:
+        r""":math:`D^kF(X_B)[Y_{1,B}..Y_{k,B}]` for ``args`` :math:`(X, Y_1..Y_k)`, on each
+        matrix block (:mod:`modeq.algebra.matrix_maps`)."""
+        raise ValueError(f"the field applies {fmap.name} to parameter blocks, which this backend does not partition; "
+                         "verify it on a loss with matrix blocks: modeq.verify(..., params={'W': (3, 2)})")
+
+    def block_scale(self, point: Value, rule: str) -> Value:
+        r"""The scale :math:`s(m, k)` of the rule for the block of each component."""
+        raise ValueError("the field scales by parameter-block shapes, which this backend does not partition; "
+                         "verify it on a loss with matrix blocks: modeq.verify(..., params={'W': (3, 2)})")
 
     def state(self, point: Value, key: str, name: str) -> Value:
         r"""The coordinate :math:`V` of a slow state (:mod:`modeq.primitives.state`):
@@ -215,6 +229,24 @@ class _BlockSize:
 
     def run(self, backend: Backend, point, slots: list) -> Any:
         return backend.block_size(point)
+
+
+@dataclass(frozen=True)
+class _MatrixMap:
+    map: MatrixMap
+    inputs: tuple[int, ...]
+
+    def run(self, backend: Backend, point, slots: list) -> Any:
+        return backend.matrix_map(point, self.map, [slots[a] for a in self.inputs])
+
+
+@dataclass(frozen=True)
+class _BlockScale:
+    rule: str
+    inputs: tuple[int, ...] = ()
+
+    def run(self, backend: Backend, point, slots: list) -> Any:
+        return backend.block_scale(point, self.rule)
 
 
 @dataclass(frozen=True)
@@ -329,6 +361,11 @@ class Evaluator(Generic[Value]):
             node = _BlockSize()
         elif isinstance(definition, SlowState):
             node = _State(definition.key, definition.name)
+        elif isinstance(definition, MatrixDerivative):
+            args = (definition.base, *definition.directions)
+            node = _MatrixMap(definition.map, tuple(self._slot(a.xreplace(self._constants)) for a in args))
+        elif isinstance(definition, BlockScale):
+            node = _BlockScale(definition.rule)
         elif definition is None:
             node = _Constant(self.backend.free_symbol(symbol))
         else:
@@ -417,6 +454,22 @@ class NumpyBackend(Backend[np.ndarray]):
 
     def reduce(self, x):
         return np.asarray(np.sum(x))
+
+    def block_reduce(self, x):
+        x = np.broadcast_to(np.asarray(x, dtype=float), (self.dimension,))
+        out = np.empty(self.dimension)
+        for _, _, positions in block_layout(self.params):
+            out[positions] = x[positions].sum()
+        return out
+
+    def matrix_map(self, point, fmap, args):
+        vectors = [np.broadcast_to(np.asarray(a, dtype=float), (self.dimension,)) for a in args]
+        return np.array(on_blocks(lambda x, *ys: fmap.derivative(x, ys), block_layout(self.params), vectors,
+                                  lambda values, shape: np.array(values).reshape(shape), np.ravel, fmap.name))
+
+    def block_scale(self, point, rule):
+        scales = {name: float(scale_of(rule, shape, name)) for name, shape, _ in block_layout(self.params)}
+        return np.array([scales[label] for label in block_labels(self.params)])
 
     def elementwise(self, expr, inputs):
         arguments = sympy.symbols(f"x0:{len(inputs)}")

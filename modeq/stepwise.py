@@ -162,9 +162,11 @@ class StepwiseEquation:
         """Per step, the terms as component expressions for a concrete loss
         (and the batch losses of a schedule)."""
         algebra = ComponentAlgebra(loss, params, batches)
-        flat = materialize([t for terms in self.terms for t in terms], self.atoms, algebra)  # atoms shared by steps once
+        stages: list = []
+        flat = materialize([t for terms in self.terms for t in terms], self.atoms, algebra, stages)  # atoms once
         size = self.order + 1
-        return [ComponentField(algebra.loss, algebra.params, flat[n * size:(n + 1) * size]) for n in range(self.steps)]
+        return [ComponentField(algebra.loss, algebra.params, flat[n * size:(n + 1) * size], tuple(stages))
+                for n in range(self.steps)]
 
 
 def derive_steps(

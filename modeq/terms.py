@@ -41,6 +41,9 @@ class ComponentField:
     loss: sympy.Expr
     params: tuple[sympy.Symbol, ...]
     terms: tuple[tuple[sympy.Expr, ...], ...]
+    #: Matrix maps of parameter blocks the terms read (:class:`~modeq.components.MatrixStage`):
+    #: their outputs are symbols of the terms, computed first by compiled code.
+    stages: tuple = ()
 
     @property
     def order(self) -> int:
@@ -55,7 +58,7 @@ class ComponentField:
     def free_symbols(self) -> set[sympy.Symbol]:
         """Symbols other than the parameters (hyperparameters left symbolic)."""
         symbols = set().union(*(t.free_symbols for term in self.terms for t in term))
-        return symbols - set(self.params)
+        return symbols - set(self.params) - {s for stage in self.stages for s in stage.outputs}
 
 
 @dataclass(frozen=True)
@@ -120,12 +123,15 @@ class EquationTerms:
                     raise ValueError(f"the term {term} holds {symbol}, which the equation's atom table does not define; "
                                      "build an equation from another's terms with atoms=<that equation>.atoms")
         algebra = ComponentAlgebra(loss, params, batches)
+        stages: list = []
         if not self.states:
-            return ComponentField(algebra.loss, algebra.params, materialize(self.terms, self.atoms, algebra))
+            terms = materialize(self.terms, self.atoms, algebra, stages)
+            return ComponentField(algebra.loss, algebra.params, terms, tuple(stages))
         # the augmented system on (theta, V, ...): the states' components follow the parameters
         order = len(self.terms)
-        flat = materialize(list(self.terms) + [t for state in self.states for t in state.terms], self.atoms, algebra)
+        flat = materialize(list(self.terms) + [t for state in self.states for t in state.terms], self.atoms, algebra,
+                           stages)
         blocks = [flat[i * order:(i + 1) * order] for i in range(len(self.states) + 1)]
         coordinates = [algebra.state_value(self.atoms.definition(s.value).key, s.name) for s in self.states]
         terms = tuple(sum((block[k] for block in blocks), ()) for k in range(order))
-        return ComponentField(algebra.loss, algebra.params + sum(coordinates, ()), terms)
+        return ComponentField(algebra.loss, algebra.params + sum(coordinates, ()), terms, tuple(stages))

@@ -120,6 +120,16 @@ class FieldAlgebra(ABC, Generic[V]):
         r""":math:`\sum_{i \in B(j)} x_i` over the parameter block :math:`B(j)` of each component."""
 
     @abstractmethod
+    def matrix_map(self, fmap, base: V, directions: Sequence[V] = ()) -> V:
+        r""":math:`D^kF(X_B)[Y_{1,B}..Y_{k,B}]` of the matrix map ``fmap``
+        (:mod:`modeq.algebra.matrix_maps`) on the parameter block of each
+        component (no directions: :math:`F(X_B)`)."""
+
+    @abstractmethod
+    def block_scale(self, rule: str) -> V:
+        r"""The scale :math:`s(m, k)` of the rule ``rule`` for the block of each component."""
+
+    @abstractmethod
     def add(self, a: V, b: V) -> V: ...
 
     def combine(self, pairs: Sequence[tuple[sympy.Expr, V]]) -> V:

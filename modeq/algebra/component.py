@@ -23,8 +23,9 @@ import sympy
 from collections import defaultdict
 
 from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError, Partial
-from ..blocks import block_ids
+from ..blocks import block_ids, block_labels, block_layout
 from .index import expand
+from .matrix_maps import on_blocks, scale_of
 
 __all__ = ["ComponentAlgebra", "check_loss"]
 
@@ -70,6 +71,7 @@ class ComponentAlgebra(FieldAlgebra[Field]):
             self.losses[label] = check_loss(batch, params)[0]
         self.dimension = len(self.params)
         ids = block_ids(self.params)
+        self.layout = block_layout(self.params)
         #: The components of the block of each component.
         self.block_members: tuple[tuple[int, ...], ...] = tuple(
             tuple(i for i, b in enumerate(ids) if b == ids[j]) for j in range(self.dimension))
@@ -122,6 +124,14 @@ class ComponentAlgebra(FieldAlgebra[Field]):
             if members not in sums:
                 sums[members] = sympy.Add(*(x[i] for i in members))
         return tuple(sums[members] for members in self.block_members)
+
+    def matrix_map(self, fmap, base, directions=()):
+        return tuple(on_blocks(lambda x, *ys: fmap.derivative(x, ys), self.layout, [base, *directions],
+                               lambda values, shape: sympy.ImmutableMatrix(*shape, values), list, fmap.name))
+
+    def block_scale(self, rule):
+        scales = {name: scale_of(rule, shape, name) for name, shape, _ in self.layout}
+        return tuple(scales[label] for label in block_labels(self.params))
 
     def add(self, a, b):
         return tuple(u + v for u, v in zip(a, b))

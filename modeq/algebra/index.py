@@ -25,7 +25,17 @@ A field is a SymPy expression for its component :math:`j` in *atoms*:
   zero and along :class:`~modeq.algebra.base.Partial` ``(V, v)`` it is
   :math:`v_j`; the table keeps the atoms that depend on a slow state
   (:attr:`AtomRegistry.stated`), so a value free of them has
-  :math:`\partial_V = 0` at once.
+  :math:`\partial_V = 0` at once;
+* matrix maps ``NS[X]``, ``D1NS[X; Y]``, … — component :math:`j` of
+  :math:`D^kF(X_B)[Y_{1,B}, \dots, Y_{k,B}]`, the :math:`k`-th Fréchet
+  derivative of a smooth map :math:`F` of a matrix block
+  (:mod:`modeq.algebra.matrix_maps`: Newton–Schulz) at the block
+  :math:`X_B` of :math:`X` that holds component :math:`j`, applied to the
+  same blocks of the directions; symmetric and multilinear in the directions
+  over block constants. The map is never expanded: these atoms are opaque to
+  the derivation, evaluated by the chain rule through the map's steps;
+* ``s_B`` — a per-block scale of the block's shape (Muon's ``adjust_lr_fn``,
+  :data:`~modeq.algebra.matrix_maps.SHAPE_RULES`), a block constant.
 
 Each atom is an ordinary :class:`sympy.Symbol` whose meaning is kept in an
 *atom table* (:class:`AtomRegistry`), so SymPy differentiates and collects
@@ -51,6 +61,7 @@ The Lie derivative closes on the atoms (DESIGN.md §2.1):
 :math:`L_f g = D_1[f]`, :math:`L_f \theta = f`, :math:`L_f S[X] = S[L_f X]`,
 :math:`L_f E = S[g\,f]`,
 :math:`L_f D_k[X_1..X_k] = D_{k+1}[X_1..X_k, f] + \sum_a D_k[.., L_f X_a, ..]`,
+:math:`L_f D^kF(X)[Y] = D^{k+1}F(X)[Y, L_f X] + \sum_a D^kF(X)[.., L_f Y_a, ..]`,
 and the chain rule for everything elementwise. Expression size does not grow
 with the dimension.
 """
@@ -67,9 +78,10 @@ import sympy
 
 from . import factoring, linear
 from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError, Partial
+from .matrix_maps import MatrixMap
 
 __all__ = ["ATOMS", "IndexAlgebra", "Gradient", "LossValue", "Contraction", "Reduction", "BlockReduction",
-           "BlockSize", "SlowState", "Placeholder", "D", "S", "SB", "g", "theta", "p"]
+           "BlockSize", "SlowState", "MatrixDerivative", "BlockScale", "Placeholder", "D", "S", "SB", "g", "theta", "p"]
 
 _EXPAND = dict(power_base=False, power_exp=False, log=False, mul=True, multinomial=True, deep=True)
 
@@ -196,6 +208,24 @@ class SlowState:
 
 
 @dataclass(frozen=True)
+class MatrixDerivative:
+    r""":math:`D^kF(X_B)[Y_{1,B}..Y_{k,B}]_j` of the matrix map ``map`` at the
+    block of ``base``, with canonical sorted ``directions`` (``()``: :math:`F(X_B)_j`)."""
+
+    map: MatrixMap
+    base: sympy.Expr
+    directions: tuple[sympy.Expr, ...] = ()
+
+
+@dataclass(frozen=True)
+class BlockScale:
+    r""":math:`s(m, k)` of the :math:`m\times k` block of component :math:`j` (``rule`` of
+    :data:`~modeq.algebra.matrix_maps.SHAPE_RULES`), a block constant."""
+
+    rule: str
+
+
+@dataclass(frozen=True)
 class Placeholder:
     r"""The unknown term :math:`f_k^{(n - offset)}` being solved for (its part
     :math:`f^{V}_k` of the slow state ``part``, when given)."""
@@ -251,7 +281,7 @@ class AtomRegistry:
                 name += "'"
             symbol = sympy.Symbol(name)
             (self.scalar if isinstance(definition, (Reduction, LossValue)) else self.component).add(symbol)
-            if isinstance(definition, (BlockReduction, BlockSize)):
+            if isinstance(definition, (BlockReduction, BlockSize, BlockScale)):
                 self.block.add(symbol)
             if isinstance(definition, (SlowState, Placeholder)) or any(
                     not self.stated.isdisjoint(a.free_symbols) for a in _arguments(definition)):
@@ -275,7 +305,10 @@ class AtomRegistry:
                         visit(a)
                 elif isinstance(definition, (Reduction, BlockReduction)):
                     visit(definition.arg)
-                elif not isinstance(definition, (Gradient, LossValue, BlockSize, SlowState)):
+                elif isinstance(definition, MatrixDerivative):
+                    for a in _arguments(definition):
+                        visit(a)
+                elif not isinstance(definition, (Gradient, LossValue, BlockSize, SlowState, BlockScale)):
                     continue
                 out[symbol] = definition
 
@@ -298,6 +331,13 @@ class AtomRegistry:
             return f"S_B[{definition.arg}]"
         if isinstance(definition, BlockSize):
             return "n_B"
+        if isinstance(definition, BlockScale):
+            return "s_B" if definition.rule == "original" else f"s_B^{definition.rule}"
+        if isinstance(definition, MatrixDerivative):
+            if not definition.directions:
+                return f"{definition.map.name}[{definition.base}]"
+            directions = ", ".join(map(str, definition.directions))
+            return f"D{len(definition.directions)}{definition.map.name}[{definition.base}; {directions}]"
         if isinstance(definition, SlowState):
             return definition.name
         if definition.part is not None:
@@ -380,6 +420,26 @@ class AtomRegistry:
             total.append(coefficient * self.intern(BlockSize() if component == 1 else BlockReduction(component)))
         return sympy.Add(*total)
 
+    def matrix_derivative(self, fmap: MatrixMap, base: sympy.Expr, directions: Sequence[sympy.Expr]) -> sympy.Expr:
+        r""":math:`D^kF(X)[Y_1..Y_k]`, multilinear over block constants and symmetric
+        in the directions (``directions`` empty: :math:`F(X)`)."""
+        total: linear.Terms = {}
+        self.add_matrix_derivative(total, fmap, self.collect(base), directions)
+        return linear.build(total)
+
+    def add_matrix_derivative(self, total: linear.Terms, fmap: MatrixMap, base: sympy.Expr,
+                              directions: Sequence[sympy.Expr]) -> None:
+        """Add :math:`D^kF(X)[Y_1..Y_k]` into the sum ``total`` (:mod:`modeq.algebra.linear`)."""
+        splits = [self.split(y, self.is_block_constant) for y in directions]
+        for combination in itertools.product(*(s.items() for s in splits)):
+            components = tuple(sorted((c for c, _ in combination), key=sympy.default_sort_key))
+            coefficient = sympy.Mul(*(k for _, k in combination))
+            atom = self.intern(MatrixDerivative(fmap, base, components))
+            if coefficient.is_Rational:
+                total[atom] = total.get(atom, 0) + coefficient
+            else:
+                linear.accumulate(total, coefficient * atom)
+
     def collect(self, x: sympy.Expr) -> sympy.Expr:
         """``x`` as a sum over monomials in nested atoms with factored coefficients."""
         nested = self.component - {self.theta} - {s for s, d in self._definitions.items() if isinstance(d, Gradient)}
@@ -402,6 +462,8 @@ class AtomRegistry:
                 return True
             if isinstance(definition, (Reduction, BlockReduction)) and self.depends_on(definition.arg, predicate):
                 return True
+            if isinstance(definition, MatrixDerivative) and any(self.depends_on(a, predicate) for a in _arguments(definition)):
+                return True
         return False
 
     def is_placeholder(self, symbol: sympy.Symbol) -> bool:
@@ -417,13 +479,16 @@ class AtomRegistry:
                 if not isinstance(shift, int):
                     raise NotSeparableError("an unknown correction would be summed over the history")
                 mapping[s] = self.intern(Placeholder(definition.order, definition.offset + shift, definition.part))
-            elif isinstance(definition, (Contraction, Reduction, BlockReduction)) and self.depends_on(
+            elif isinstance(definition, (Contraction, Reduction, BlockReduction, MatrixDerivative)) and self.depends_on(
                 s, lambda t: t == STEP or self.is_placeholder(t)
             ):
                 if isinstance(definition, Contraction):
                     mapping[s] = self.contraction([self.shift_step(a, shift) for a in definition.args], definition.loss)
                 elif isinstance(definition, Reduction):
                     mapping[s] = self.reduction(self.shift_step(definition.arg, shift))
+                elif isinstance(definition, MatrixDerivative):
+                    mapping[s] = self.matrix_derivative(definition.map, self.shift_step(definition.base, shift),
+                                                        [self.shift_step(y, shift) for y in definition.directions])
                 else:
                     mapping[s] = self.block_reduction(self.shift_step(definition.arg, shift))
         return expr.xreplace(mapping)
@@ -454,6 +519,8 @@ def _arguments(definition) -> tuple:
         return definition.args
     if isinstance(definition, (Reduction, BlockReduction)):
         return (definition.arg,)
+    if isinstance(definition, MatrixDerivative):
+        return (definition.base, *definition.directions)
     return ()
 
 
@@ -514,6 +581,12 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
 
     def block_sum(self, x):
         return self.atoms.block_reduction(x)
+
+    def matrix_map(self, fmap, base, directions=()):
+        return self.atoms.matrix_derivative(fmap, base, directions)
+
+    def block_scale(self, rule):
+        return self.atoms.intern(BlockScale(rule))
 
     def add(self, a, b):
         return a + b
@@ -655,7 +728,7 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
 
     def _lie_atom(self, symbol, field) -> linear.Terms:
         definition = self.atoms.definition(symbol)
-        if definition is None or isinstance(definition, (BlockSize, SlowState)) and not isinstance(field, Partial):
+        if definition is None or isinstance(definition, (BlockSize, SlowState, BlockScale)) and not isinstance(field, Partial):
             return {}
         if isinstance(field, Partial):
             return self._partial_atom(symbol, definition, field)
@@ -677,9 +750,24 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
             linear.accumulate(total, self.atoms.reduction(self.lie_along(definition.arg, field)))
         elif isinstance(definition, BlockReduction):
             linear.accumulate(total, self.atoms.block_reduction(self.lie_along(definition.arg, field)))
+        elif isinstance(definition, MatrixDerivative):
+            self._matrix_chain_rule(total, definition, field)
         else:
             raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
         return total
+
+    def _matrix_chain_rule(self, total: linear.Terms, definition: MatrixDerivative, field) -> None:
+        r""":math:`L D^kF(X)[Y] = D^{k+1}F(X)[Y, LX] + \sum_a D^kF(X)[.., LY_a, ..]` into ``total``
+        (the map itself depends on neither :math:`\theta` nor a slow state)."""
+        directions = list(definition.directions)
+        base = self.lie_along(definition.base, field)
+        if base != 0:
+            self.atoms.add_matrix_derivative(total, definition.map, definition.base, directions + [base])
+        for n, y in enumerate(directions):
+            derivative = self.lie_along(y, field)
+            if derivative != 0:
+                self.atoms.add_matrix_derivative(total, definition.map, definition.base,
+                                                 directions[:n] + [derivative] + directions[n + 1:])
 
     def _partial_atom(self, symbol, definition, field: Partial) -> linear.Terms:
         r""":math:`\partial_V` of an atom times :math:`v` (``field``): :math:`v` for
@@ -698,6 +786,8 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
             linear.accumulate(total, self.atoms.reduction(self.lie_along(definition.arg, field)))
         elif isinstance(definition, BlockReduction):
             linear.accumulate(total, self.atoms.block_reduction(self.lie_along(definition.arg, field)))
+        elif isinstance(definition, MatrixDerivative):
+            self._matrix_chain_rule(total, definition, field)
         elif isinstance(definition, Placeholder):
             raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
         return total

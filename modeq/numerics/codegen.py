@@ -8,7 +8,9 @@ the generated module holds
 * ``field(theta, h, order, n)``: :math:`f_h = \sum_{k\le order} h^k f_k(\theta)`
   (Horner in :math:`h`);
 * ``field_batch(Theta, h, order, n)``: the same at every row of ``Theta``;
-* ``flow(...)``: the compiled integrator (:mod:`modeq.numerics.integrate`).
+* ``flow(...)``: the compiled integrator (:mod:`modeq.numerics.integrate`);
+* the matrix maps the terms read (Newton–Schulz), computed first
+  (:mod:`modeq.numerics.matrix_code`).
 
 Step-dependent fields :math:`f^{(n)}` come either as expressions in the step
 symbol :data:`modeq.algebra.base.STEP` (the exact regime's closed forms in
@@ -35,6 +37,7 @@ from ..optimizers.language import h as H
 from .cache import write_module
 from .field import CompiledField
 from .integrate import integrator_source
+from .matrix_code import map_functions, stage_lines
 from .printer import cse_lines
 
 __all__ = ["compile_field", "field_source", "HEADER"]
@@ -65,7 +68,8 @@ def _check(fields: Sequence[ComponentField]) -> tuple[tuple[sympy.Symbol, ...], 
         if f.params != params or f.order != order:
             raise ValueError("all per-step fields must have the same parameters and the same order")
     for f in fields:
-        extra = {s for term in f.terms for t in term for s in t.free_symbols} - set(params) - {STEP}
+        extra = (f.free_symbols | {s for stage in f.stages for arg in stage.args for x in arg for s in x.free_symbols}) \
+            - set(params) - {STEP} - {s for stage in f.stages for s in stage.outputs}
         if H in extra:
             raise ValueError("a term contains the step size h; give the terms f_k of f = sum_k h^k f_k, not their sum")
         if extra:
@@ -80,7 +84,10 @@ def _terms_function(index: int, field: ComponentField) -> str:
     names[STEP] = "n"
     exprs = [t for term in field.terms for t in term]
     targets = [f"out[{k}, {j}]" for k in range(len(field.terms)) for j in range(p)]
-    body = [f"a{i} = theta[{i}]" for i in range(p)] + cse_lines(exprs, targets, names)
+    body = [f"a{i} = theta[{i}]" for i in range(p)]
+    for number, stage in enumerate(field.stages):
+        body += stage_lines(stage, number, names)
+    body += cse_lines(exprs, targets, names)
     return f"\n\n{JIT}\ndef _terms_{index}(theta, n, out):\n" + "".join(f"    {line}\n" for line in body)
 
 
@@ -141,6 +148,7 @@ def field_source(fields: ComponentField | Sequence[ComponentField], cycle: Seque
     meta = (f"PARAMS = {tuple(map(str, params))!r}\nORDER = {order}\nSTEP_DEPENDENT = {step_dependent}\n"
             + (f"_CYCLE = np.array({cycle!r}, dtype=np.int64)\n" if cycle is not None else ""))
     parts = [HEADER.format(kind="field"), "\n" + meta]
+    parts += map_functions([stage for f in fields for stage in f.stages], JIT)
     parts += [_terms_function(i, f) for i, f in enumerate(fields)]
     parts += [_dispatch(len(fields), cycle), _PUBLIC, integrator_source()]
     return "".join(parts)

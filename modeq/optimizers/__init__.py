@@ -4,6 +4,7 @@ from .base import Domain, HyperParameter, Optimizer, decay, nonnegative, optimiz
 from .language import *  # noqa: F403 - the description language: h, theta, the primitives
 from .language import __all__ as _LANGUAGE
 from .layerwise import lamb, lars
+from .muon import muon
 from .variants import adabelief, adan, ademamix, qhadam, qhm
 from .library import (BUILTIN, adagrad, adam, adamw, gd, get, heavy_ball, heavy_ball_ema, lion, nesterov, polyak, rmsprop,
                       sam, signum, usam)
@@ -11,7 +12,7 @@ from .library import (BUILTIN, adagrad, adam, adamw, gd, get, heavy_ball, heavy_
 __all__ = [
     "Domain", "HyperParameter", "Optimizer", "decay", "nonnegative", "optimizer", "positive", "real",
     *_LANGUAGE, "BUILTIN", "get",
-    "adabelief", "adan", "ademamix", "qhadam", "qhm", "lars", "lamb",
+    "adabelief", "adan", "ademamix", "qhadam", "qhm", "lars", "lamb", "muon",
     "adagrad", "adam", "adamw", "gd", "heavy_ball", "heavy_ball_ema", "lion", "nesterov", "polyak", "rmsprop", "sam", "signum",
     "usam",
 ]

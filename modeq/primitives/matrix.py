@@ -1,0 +1,140 @@
+r"""Matrix operations on parameter blocks (Muon).
+
+``newton_schulz(x, steps=5, coefficients=(3.4445, -4.7750, 2.0315))``
+    Component :math:`j` of :math:`\operatorname{NS}(X_B)`, the quintic
+    Newton–Schulz orthogonalization (:class:`~modeq.algebra.matrix_maps.NewtonSchulz`)
+    of the matrix block :math:`X_B` of ``x`` that holds component :math:`j`
+    (:mod:`modeq.blocks`; the whole block is read, as a matrix).
+``shape_scale(rule="original")``
+    The scale :math:`s(m, k)` of the :math:`m\times k` block of component
+    :math:`j` (:data:`~modeq.algebra.matrix_maps.SHAPE_RULES`: torch's Muon
+    ``adjust_lr_fn``), a block constant.
+
+Expansion of ``newton_schulz``: with :math:`X = X_0 + \delta`,
+:math:`\delta = \sum_{i\ge1} h^iX_i`, the Taylor series
+:math:`\sum_r \frac{1}{r!}D^r\operatorname{NS}(X_0)[\delta, \dots, \delta]`, each
+:math:`D^r\operatorname{NS}(X_0)[X_{i_1}, \dots]` one opaque atom of the
+algebra (never the polynomial of degree :math:`5^5`). Lowering: one numba
+helper that runs the steps on each block (wide orientation, as torch does).
+The index-form derivation does not know the blocks' shapes; a matrix
+operation on a vector block or on plain parameters is refused where the
+shapes are known (iterates, verification) with one line.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from ..algebra.matrix_maps import MUON_COEFFICIENTS, SHAPE_RULES, NewtonSchulz, check_matrix_blocks, scale_of
+from ..blocks import block_labels, block_layout
+from ..description import DescriptionError
+from ..series import Series
+from .base import Primitive
+from .grad import taylor_terms
+
+__all__ = ["NewtonSchulzMap", "ShapeScale", "newton_schulz", "shape_scale"]
+
+
+class NewtonSchulzMap(Primitive):
+    r"""``NewtonSchulzMap(x, a, b, c, steps)``: :math:`\operatorname{NS}(X_B)_j`."""
+
+    nargs = 5
+
+    @property
+    def map(self) -> NewtonSchulz:
+        x, a, b, c, steps = self.args
+        return NewtonSchulz((a, b, c), int(steps))
+
+    def smooth_args(self):
+        return self.args[:1]
+
+    def expand(self, expander, order):
+        alg, fmap = expander.algebra, self.map
+        x = expander.expand(self.args[0], order).coeffs
+        coeffs = [alg.matrix_map(fmap, x[0])] + [alg.zero] * order
+        for indices, power, weight in taylor_terms(order):
+            directions = [x[i] for i in indices]
+            if any(alg.is_trivially_zero(y) for y in directions):
+                continue
+            coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(weight), alg.matrix_map(fmap, x[0], directions)))
+        return Series(alg, coeffs)
+
+    def lower(self, out, name, args):
+        fmap = self.map
+        a, b, c = (out.number(v, "a Newton-Schulz coefficient") for v in fmap.coefficients)
+        layout = block_layout(out.params)
+        try:
+            check_matrix_blocks(layout, "newton_schulz")
+        except ValueError as error:
+            raise DescriptionError(str(error)) from None
+        out.function("_newton_schulz", _newton_schulz_function)
+        out.setup(f"{name} = np.empty(p)", f"in_{name} = np.empty(p)")
+        out.step("for j in range(p):", f"    in_{name}[j] = {out.code(args[0])}")
+        for n, (_, (rows, cols), positions) in enumerate(layout):
+            index = f"ix_{name}_{n}"
+            out.setup(f"{index} = np.array({positions!r}, dtype=np.int64)")
+            out.step(f"{name}[{index}] = _newton_schulz(in_{name}[{index}].reshape({rows}, {cols}), "
+                     f"{a!r}, {b!r}, {c!r}, {fmap.steps}).ravel()")
+
+
+def _newton_schulz_function(out) -> None:
+    out.define("_newton_schulz", "x, a, b, c, steps", [
+        "tall = x.shape[0] > x.shape[1]",
+        "y = np.ascontiguousarray(x.T) if tall else x.copy()",
+        "for _ in range(steps):",
+        "    gram = y @ y.T",
+        "    y = a * y + (b * gram + c * (gram @ gram)) @ y",
+        "return np.ascontiguousarray(y.T) if tall else y",
+    ])
+
+
+class ShapeScale(Primitive):
+    r"""``ShapeScale(rule)``: :math:`s(m, k)` of the block of component :math:`j`
+    (``rule`` indexes :data:`~modeq.algebra.matrix_maps.SHAPE_RULES`)."""
+
+    nargs = 1
+
+    @property
+    def rule(self) -> str:
+        return list(SHAPE_RULES)[int(self.args[0])]
+
+    def smooth_args(self):
+        return ()
+
+    def expand(self, expander, order):
+        return expander.constant(expander.algebra.block_scale(self.rule), order)
+
+    def lower(self, out, name, args):
+        scales = {label: float(scale_of(self.rule, shape, label)) for label, shape, _ in block_layout(out.params)}
+        values = [scales[label] for label in block_labels(out.params)]
+        out.setup(f"{name} = np.array({values!r})")
+
+
+def newton_schulz(x, steps: int = 5, coefficients=MUON_COEFFICIENTS) -> sympy.Expr:
+    r""":math:`\operatorname{NS}(X_B)_j`: ``steps`` quintic Newton–Schulz steps
+    :math:`X \leftarrow aX + (bA + cA^2)X`, :math:`A = XX^\top`, on the matrix block of ``x``."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 99:
+        raise DescriptionError(f"newton_schulz: steps must be a whole number from 1 to 99, got {steps!r}")
+    if len(coefficients) != 3:
+        raise DescriptionError(f"newton_schulz: coefficients must be three numbers (a, b, c), got {coefficients!r}")
+    a, b, c = (_exact(v) for v in coefficients)
+    return NewtonSchulzMap(sympy.sympify(x), a, b, c, sympy.Integer(steps))
+
+
+def _exact(value) -> sympy.Rational:
+    """A coefficient as an exact number (a float by its shortest decimal, as hyperparameters are)."""
+    if isinstance(value, sympy.Rational):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return sympy.Integer(value)
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return sympy.Rational(repr(value))
+    raise DescriptionError(f"newton_schulz: a coefficient must be a finite number such as 3.4445, got {value!r}")
+
+
+def shape_scale(rule: str = "original") -> sympy.Expr:
+    r"""The per-block scale :math:`s(m, k)` (``"original"``: :math:`\sqrt{\max(1, m/k)}`,
+    ``"match_rms_adamw"``: :math:`0.2\sqrt{\max(m, k)}`)."""
+    if rule not in SHAPE_RULES:
+        raise DescriptionError(f"shape_scale: the rule must be one of {', '.join(SHAPE_RULES)}, got {rule!r}")
+    return ShapeScale(sympy.Integer(list(SHAPE_RULES).index(rule)))
