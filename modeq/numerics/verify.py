@@ -21,8 +21,8 @@ With slow optimizer states (:mod:`modeq.primitives.state`, e.g. AdaGrad's
 sum) the modified equation is a system for :math:`(\theta, V)`: its flow starts
 from :math:`(\theta_0, V_0)` with the state's own initial value (evaluated at
 each :math:`h`), and the error is measured on :math:`\theta`. A one-step map
-on :math:`(\theta, V)` has no transient, so ``"auto"`` is ``"global"`` when
-the slow states are the only memory.
+on :math:`(\theta, V)` has no transient, so ``"auto"`` is ``"global"`` (moving
+averages beside a slow state start empty: their transient is noted).
 
 The integrator's sub-steps are refined (:math:`s \to 2s`) wherever
 each measured error is above the rounding level, until the flow moves by
@@ -44,7 +44,7 @@ from ..blocks import describe_params
 from ..loss import parse_loss, parse_params
 from ..optimizers.base import Domain, Optimizer
 from ..optimizers.language import h as H
-from ..primitives import Primitive, ReduceSum
+from ..primitives import Lag, Primitive, ReduceSum
 from ..primitives.state import slow_states
 from ..optimizers.library import resolve
 from ..solver import check_order
@@ -156,9 +156,11 @@ class _SlowStates:
 
 
 def _method(method: str, regime: str, memory: bool, slow: bool = False) -> str:
-    if slow and method in ("history", "defect") or slow and memory and method == "auto":
+    if slow and method in ("history", "defect"):
         raise ValueError("an optimizer with slow states (a coordinate beside theta, e.g. AdaGrad's sum) is verified "
-                         "from its initial state: use method='global', and no moving average beside the slow state")
+                         "from its initial state: use method='global' (or 'auto')")
+    if slow and method == "auto":
+        return "global"
     if method == "auto":
         return "history" if memory and regime == "stationary" else "global"
     if method not in ("global", "history", "defect"):
@@ -249,7 +251,9 @@ def verify(
     values = optimizer.numbers(values)
     update = optimizer.update(values)
     slow = slow_states(update)
-    memory = any(node.memory for node in update.atoms(Primitive) if node not in slow)
+    # memory other than the slow states (and lags of them, exact from the start): moving averages, fast states
+    memory = any(node.memory for node in update.atoms(Primitive)
+                 if node not in slow and not (isinstance(node, Lag) and node.args[0] in slow))
     method = _method(method, regime, memory, bool(slow))
     hs = _check_hs(hs if hs is not None else default_step_sizes(optimizer, values), T)
 

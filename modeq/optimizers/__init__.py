@@ -6,13 +6,15 @@ from .language import __all__ as _LANGUAGE
 from .layerwise import lamb, lars
 from .muon import muon
 from .variants import adabelief, adan, ademamix, qhadam, qhm
+from .schedule_free import schedule_free_adamw, schedule_free_sgd
 from .library import (BUILTIN, adagrad, adam, adamw, gd, get, heavy_ball, heavy_ball_ema, lion, nesterov, polyak, rmsprop,
                       sam, signum, usam)
 
 __all__ = [
     "Domain", "HyperParameter", "Optimizer", "decay", "nonnegative", "optimizer", "positive", "real",
     *_LANGUAGE, "BUILTIN", "get",
-    "adabelief", "adan", "ademamix", "qhadam", "qhm", "lars", "lamb", "muon",
+    "adabelief", "adan", "ademamix", "qhadam", "qhm", "lars", "lamb", "muon", "schedule_free_sgd",
+    "schedule_free_adamw",
     "adagrad", "adam", "adamw", "gd", "heavy_ball", "heavy_ball_ema", "lion", "nesterov", "polyak", "rmsprop", "sam", "signum",
     "usam",
 ]

@@ -10,6 +10,7 @@ from sympy import sqrt
 
 from .base import Optimizer, decay, nonnegative, optimizer, positive, real
 from .language import block_norm, ema, grad, h, lag, loss, norm, reduce_sum, smooth_sign, state, theta
+from .schedule_free import schedule_free_adamw, schedule_free_sgd
 from .variants import adabelief, adan, ademamix, qhadam, qhm
 
 __all__ = ["gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum", "lion",
@@ -160,7 +161,8 @@ def adagrad(eps, V0):
 
 
 BUILTIN = {opt.name: opt for opt in (gd, heavy_ball, heavy_ball_ema, nesterov, rmsprop, adam, adamw, sam, usam, signum, lion,
-                                     adabelief, adan, ademamix, qhadam, qhm, polyak, adagrad)}
+                                     adabelief, adan, ademamix, qhadam, qhm, polyak, adagrad,
+                                     schedule_free_sgd, schedule_free_adamw)}
 
 
 #: Optimizers users ask for that have no modified equation here, and why (issue 14).

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+
+import sympy
 from typing import TYPE_CHECKING, Mapping
 
 from .equation import group_latex, join_signed, printer_for, terms_latex
@@ -331,10 +333,11 @@ def document(equation: "EquationTerms", printer: IndexLatexPrinter) -> str:
     blocks = _term_blocks(printer, equation.terms, "f")
     for state in equation.states:
         value = printer.doprint(state.value)
-        state_powers = " + ".join(p.replace("f_", f"f^{{{state.name}}}_") for p in powers)
+        label = sympy.latex(sympy.Symbol(state.name))
+        state_powers = " + ".join(p.replace("f_", f"f^{{{label}}}_") for p in powers)
         blocks.append(rf"\[ \dot{{{value}}} = {state_powers}, \qquad "
-                      rf"\tilde{{{state.name}}}(0) = {printer.doprint(state.init)} \]")
-        blocks += _term_blocks(printer, state.terms, f"f^{{{state.name}}}")
+                      rf"\tilde{{{label}}}(0) = {printer.doprint(state.init)} \]")
+        blocks += _term_blocks(printer, state.terms, f"f^{{{label}}}")
     text = "\n".join(blocks)
     return "\n".join([
         r"\documentclass{article}",

@@ -103,7 +103,7 @@ class IndexLatexPrinter(LatexPrinter):
 
     def _state(self, name: str) -> str:
         r""":math:`\tilde V_j`, a slow state on the modified flow."""
-        return rf"\tilde{{{name}}}_{{{self._index}}}"
+        return rf"\tilde{{{sympy.latex(sympy.Symbol(name))}}}_{{{self._index}}}"
 
     def _nabla(self) -> str:
         return rf"\nabla_{{{self._index}}}"
@@ -227,7 +227,7 @@ class VectorLatexPrinter(IndexLatexPrinter):
         return rf"\tilde{{{self.names['theta']}}}"
 
     def _state(self, name: str) -> str:
-        return rf"\tilde{{{name}}}"
+        return rf"\tilde{{{sympy.latex(sympy.Symbol(name))}}}"
 
     def _nabla(self) -> str:
         return r"\nabla "

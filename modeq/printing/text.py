@@ -291,7 +291,7 @@ class TextPrinter(StrPrinter):
         if definition == "theta":
             return f"θ̃_{self._index}"
         if isinstance(definition, SlowState):
-            return f"{definition.name}\u0303_{self._index}"
+            return f"{_GREEK.get(definition.name, definition.name)}\u0303_{self._index}"
         if isinstance(definition, Gradient):
             return f"∇_{self._index} {self._loss(definition.loss)}"
         if isinstance(definition, LossValue):
@@ -665,10 +665,10 @@ def equation_text(equation: "EquationTerms") -> str:
     lines.append("  dθ̃_j/dt = " + " + ".join(powers))
     lines += _term_lines(printer, equation.terms, "f")
     for state in equation.states:
-        name = printer.doprint(state.value)
-        lines.append(f"  d{name}/dt = " + " + ".join(p.replace("f_", f"f^{state.name}_") for p in powers)
+        name, label = printer.doprint(state.value), _GREEK.get(state.name, state.name)
+        lines.append(f"  d{name}/dt = " + " + ".join(p.replace("f_", f"f^{label}_") for p in powers)
                      + f",  {name.replace('_j', '')}(0) = {printer.doprint(state.init)}")
-        lines += _term_lines(printer, state.terms, f"f^{state.name}")
+        lines += _term_lines(printer, state.terms, f"f^{label}")
     lines.append("  " + legend("\n".join(lines[2:])))
     return "\n".join(lines)
 

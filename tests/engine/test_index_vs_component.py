@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from modeq import derive, derive_components
 from modeq.optimizers import BUILTIN
 from modeq.optimizers.base import Domain
+from modeq.primitives.state import slow_states
 
 SYMBOLS = sympy.symbols("x0:3", real=True)
 
@@ -38,9 +39,10 @@ def hyperparameter_values(opt, draw):
     return values
 
 
-#: AdaGrad's slow state is a coordinate V: its component derivation differentiates in V_x, V_y too and
-#: costs minutes here; its terms are checked against the textbook analysis in test_slow_states.py.
-VARIANTS = [BUILTIN[name] for name in BUILTIN if name != "adagrad"] + [
+#: Slow states are coordinates (AdaGrad's V, schedule-free's w and tau): a component derivation
+#: differentiates in their components too and costs minutes here; their terms are checked against
+#: independent derivations in test_slow_states.py.
+VARIANTS = [BUILTIN[name] for name in BUILTIN if not slow_states(BUILTIN[name].update())] + [
     BUILTIN["adam"](eps_inside=False),
     BUILTIN["rmsprop"](eps_inside=False),
 ]

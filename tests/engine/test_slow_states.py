@@ -85,3 +85,21 @@ def test_an_equation_with_a_slow_state_saves_and_loads(adagrad_order2, tmp_path)
     back = modeq.load(tmp_path / "adagrad.json")
     assert back == adagrad_order2 and back.states == adagrad_order2.states
     assert str(back) == str(adagrad_order2)
+
+
+def test_schedule_free_sgd_order_0_is_the_papers_continuous_limit():
+    """Defazio et al.: x' = (z - x)/t, z' = -grad E(y), y = beta x + (1 - beta) z; with w = z - y
+    = beta (z - x): y' = w/t - (1 - beta) grad E(y), w' = -beta grad E(y) - w/t, and the time tau' = 1
+    exactly (its higher terms vanish)."""
+    opt = get("schedule_free_sgd")
+    eq = modeq.derive(opt, order=2, values={"weight_decay": 0})
+    loss = x**4 / 4 + x * y + sympy.cos(y)
+    field = eq.materialize(loss, (x, y))
+    assert [str(s) for s in field.params] == ["x", "y", "w_x", "w_y", "tau_x", "tau_y"]
+    beta = opt.symbols["beta"]
+    w, tau = field.params[2:4], field.params[4:6]
+    g = [sympy.diff(loss, s) for s in (x, y)]
+    want = ([w[j] / tau[j] - (1 - beta) * g[j] for j in range(2)] + [-beta * g[j] - w[j] / tau[j] for j in range(2)]
+            + [1, 1])
+    assert all(sympy.expand(a - b) == 0 for a, b in zip(field.terms[0], want))
+    assert [state.terms[1:] for state in eq.states if state.name == "tau"] == [(0, 0)]

@@ -9,7 +9,7 @@ import sympy
 
 from modeq import verify
 from modeq.optimizers import (adagrad, adam, adamw, gd, heavy_ball, heavy_ball_ema, lion, nesterov, rmsprop, sam,
-                              signum, usam)
+                              schedule_free_adamw, schedule_free_sgd, signum, usam)
 
 x, y = sympy.symbols("x y", real=True)
 BILINEAR = (sympy.Rational(3, 2) - 2 * x * y) ** 2 / 2
@@ -120,3 +120,17 @@ def test_adagrad_slow_state_orders_0_to_2(cache):
     assert [round(r.fitted) for r in report.orders] == [1, 2, 3]
     with pytest.raises(ValueError, match="method='global'"):
         verify(adagrad, loss, (x, y), [0.8, -0.5], order=0, method="history", cache_dir=cache)
+
+
+@pytest.mark.slow  # ~20 s of CPU: a derivation and an order-2 compilation of its own
+def test_schedule_free_sgd_orders_0_to_2_from_a_later_start(cache):
+    """Schedule-free SGD's averaging weight h/(t + h) makes the average a slow, time-dependent
+    state; the modified equation on (theta, w, tau) is singular at t = 0 (the average's own
+    x' = (z - x)/t), so the run starts at t0 = 1/2 (the same recursion with the average started
+    later; the package's iterates, t0 = 0, are tests/reference/test_schedule_free_reference.py)."""
+    loss = x**4 / 4 + x**2 / 2 + sympy.sin(y) + x * y
+    report = verify(schedule_free_sgd, loss, (x, y), [0.8, -0.5], order=2, values={"beta": 0.9, "t0": 0.5},
+                    T=1.0, cache_dir=cache)
+    assert report.method == "global"
+    assert_slopes(report)
+    assert [round(r.fitted) for r in report.orders] == [1, 2, 3]
