@@ -1,5 +1,6 @@
 """Cost of the built-in variants (modeq.optimizers.variants, polyak, the
-loss-value primitive's built-in, and adagrad, whose sum is a slow state): derivation at
+loss-value primitive's built-in, adagrad and schedule-free SGD/AdamW, whose sums and averages are slow
+states): derivation at
 order 2 with symbolic hyperparameters, and ``verify`` at order 2 from a cold
 cache (derivation with the values, compilation of fields and optimizer,
 integration), each in a fresh interpreter; the times exclude the import of
@@ -19,7 +20,7 @@ import tempfile
 BILINEAR = "(3/2 - 2*x*y)**2/2"
 #: name -> (verify values, theta0, T[, loss]): the cases of tests/numerics/test_variants.py and
 #: tests/engine/test_primitive_loss.py (Polyak's step needs a loss whose minimum value is E*) and
-#: tests/numerics/test_numerics_orders.py (adagrad with its defaults)
+#: tests/numerics/test_numerics_orders.py (adagrad with its defaults, schedule-free from t0 = 1/2)
 CASES = {
     "adabelief": (dict(beta1=0.9, beta2=0.95, eps=0.1, weight_decay=0.1), [1.0, 0.5], 1.0),
     "adan": (dict(beta1=0.9, beta2=0.8, beta3=0.95, eps=1e-3, weight_decay=0.1), [2.8, 3.5], 1.0),
@@ -28,6 +29,10 @@ CASES = {
     "qhm": (dict(beta=0.5, nu=0.7), [1.0, 0.5], 1.0),
     "polyak": (dict(E_star=0), [1.0, 0.5], 1.0, "x**4/4 + x**2/2 + (x - 2*y)**2/2 + x**2*y**2/2"),
     "adagrad": ({}, [0.8, -0.5], 1.0, "x**4/4 + x**2/2 + sin(y) + x*y"),
+    # schedule-free: from t0 = 1/2 (singular at t = 0); AdamW with beta2 = 0 (no empty-average transient)
+    "schedule_free_sgd": (dict(beta=0.9, t0=0.5), [0.8, -0.5], 1.0, "x**4/4 + x**2/2 + sin(y) + x*y"),
+    "schedule_free_adamw": (dict(beta1=0.9, beta2=0.0, eps=0.1, weight_decay=0.1, t0=0.5), [0.8, -0.5], 1.0,
+                            "x**4/4 + x**2/2 + sin(y) + x*y"),
 }
 
 DERIVE = """

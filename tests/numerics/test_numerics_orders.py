@@ -134,3 +134,16 @@ def test_schedule_free_sgd_orders_0_to_2_from_a_later_start(cache):
     assert report.method == "global"
     assert_slopes(report)
     assert [round(r.fitted) for r in report.orders] == [1, 2, 3]
+
+
+@pytest.mark.slow  # ~15 s of CPU; its order-2 derivation alone is ~25 s of CPU on a cold cache
+def test_schedule_free_adamw_orders_0_to_2_from_a_later_start(cache):
+    """As schedule-free SGD, with AdamW's normalized direction and weight decay at y; beta2 = 0
+    (the square of the step's gradient), since a second-moment average started empty beside the
+    slow state costs an O(h^2) transient (it showed slope 2.44 at order 2 with beta2 = 0.9)."""
+    loss = x**4 / 4 + x**2 / 2 + sympy.sin(y) + x * y
+    report = verify(schedule_free_adamw, loss, (x, y), [0.8, -0.5], order=2,
+                    values={"beta1": 0.9, "beta2": 0.0, "eps": 0.1, "weight_decay": 0.1, "t0": 0.5}, T=1.0,
+                    hs=[0.01, 0.005, 0.0025, 0.00125, 0.000625], cache_dir=cache)
+    assert_slopes(report)
+    assert [round(r.fitted) for r in report.orders] == [1, 2, 3]
