@@ -728,20 +728,25 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
 
     def _lie_atom(self, symbol, field) -> linear.Terms:
         definition = self.atoms.definition(symbol)
-        if definition is None or isinstance(definition, (BlockSize, SlowState, BlockScale)) and not isinstance(field, Partial):
+        # along Partial(V, v) (a slow state's direction) only V itself and atoms with V in an argument move
+        partial = isinstance(field, Partial)
+        if partial and symbol == field.state:
+            return linear.terms(field.value)
+        if definition is None or isinstance(definition, (BlockSize, SlowState, BlockScale)):
             return {}
-        if isinstance(field, Partial):
-            return self._partial_atom(symbol, definition, field)
         if definition == "theta":
-            return linear.terms(field)
+            return {} if partial else linear.terms(field)
         total: linear.Terms = {}
         if isinstance(definition, Gradient):
-            self.atoms.add_contraction(total, [field], definition.loss)
+            if not partial:
+                self.atoms.add_contraction(total, [field], definition.loss)
         elif isinstance(definition, LossValue):
-            linear.accumulate(total, self.atoms.reduction(self.atoms.intern(Gradient(definition.loss)) * field))
+            if not partial:
+                linear.accumulate(total, self.atoms.reduction(self.atoms.intern(Gradient(definition.loss)) * field))
         elif isinstance(definition, Contraction):
             args = list(definition.args)
-            self.atoms.add_contraction(total, args + [field], definition.loss)
+            if not partial:
+                self.atoms.add_contraction(total, args + [field], definition.loss)
             for n, a in enumerate(args):
                 derivative = self.lie_along(a, field)
                 if derivative != 0:
@@ -768,26 +773,3 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
             if derivative != 0:
                 self.atoms.add_matrix_derivative(total, definition.map, definition.base,
                                                  directions[:n] + [derivative] + directions[n + 1:])
-
-    def _partial_atom(self, symbol, definition, field: Partial) -> linear.Terms:
-        r""":math:`\partial_V` of an atom times :math:`v` (``field``): :math:`v` for
-        :math:`V` itself; through the arguments of contractions and reductions
-        (the loss's derivatives do not depend on :math:`V`); zero otherwise."""
-        if symbol == field.state:
-            return linear.terms(field.value)
-        total: linear.Terms = {}
-        if isinstance(definition, Contraction):
-            for n, a in enumerate(definition.args):
-                derivative = self.lie_along(a, field)
-                if derivative != 0:
-                    self.atoms.add_contraction(total, definition.args[:n] + (derivative,) + definition.args[n + 1:],
-                                               definition.loss)
-        elif isinstance(definition, Reduction):
-            linear.accumulate(total, self.atoms.reduction(self.lie_along(definition.arg, field)))
-        elif isinstance(definition, BlockReduction):
-            linear.accumulate(total, self.atoms.block_reduction(self.lie_along(definition.arg, field)))
-        elif isinstance(definition, MatrixDerivative):
-            self._matrix_chain_rule(total, definition, field)
-        elif isinstance(definition, Placeholder):
-            raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
-        return total
