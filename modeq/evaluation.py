@@ -27,6 +27,19 @@ inside contraction arguments are evaluated once per point (the atoms are
 interned symbols: equal atoms are the same symbol). Calling it runs the plan
 for the nodes the requested order needs.
 
+Memory: a value is dropped right after its last use (liveness over the plan,
+computed once per order when the evaluator is built), so at any time only
+the values that later nodes still read are held, not every atom of every
+term; :meth:`Evaluator.combination` also adds each term :math:`h^k f_k` to
+the sum as soon as it is known instead of holding :math:`f_0..f_N` (on a
+network the order-2 field of Adam held 8 gradients' worth of memory without
+this, see ``benchmarks/torch_fields.py``). A backend that can share work
+between the gradient and the contractions of a loss at a point (the torch
+backend keeps the gradient's autograd graph and differentiates it again for
+every :math:`D_k`) says so with :attr:`Backend.linearizes`: the plan then has
+one node per loss for that shared state (:meth:`Backend.linearize`), whose
+value is dropped, like any other, after the last contraction that needs it.
+
 Atom definitions are read from the equation's own atom table
 (:func:`atom_table`: ``eq.atoms``; the default table
 :data:`~modeq.algebra.ATOMS` for a bare list of hand-written terms) and
@@ -125,6 +138,24 @@ class Backend(ABC, Generic[Value]):
     def broadcast(self, value: Value, point: Value) -> Value:
         """``value`` (a scalar or a vector) as a vector shaped like ``point``."""
 
+    #: Whether :meth:`grad`, :meth:`value` and :meth:`contract` of a loss share
+    #: state computed once per point (:meth:`linearize`).
+    linearizes: bool = False
+
+    def linearize(self, point: Value, loss: int | None, contracted: bool) -> Any:
+        r"""State that :meth:`grad`, :meth:`value` and :meth:`contract` of
+        ``loss`` at ``point`` share, for backends that :attr:`linearize <linearizes>`:
+        the evaluator computes it once per point and loss, passes it to them as
+        ``linearization=``, and drops it after its last use. ``contracted``:
+        some :math:`D_k` of this loss will be evaluated at the point."""
+        raise NotImplementedError(f"{type(self).__name__} shares no state between atoms")
+
+    def accumulate(self, total: Value | None, value: Value, coefficient: float, point: Value) -> Value:
+        r""":math:`\mathrm{total} + c\,\mathrm{value}` as a vector (``total`` None: the
+        first term). ``total`` is the evaluator's own: backends may update it in place."""
+        term = coefficient * self.broadcast(value, point)
+        return term if total is None else total + term
+
     def constant(self, value: sympy.Expr) -> Any:
         """A number of the terms (no free symbols) as a value: a float here;
         symbolic backends keep it exact."""
@@ -180,31 +211,50 @@ class _Theta:
         return backend.theta(point)
 
 
+def _shared(node, slots: list) -> dict[str, Any]:
+    """``linearization=`` for a node whose last input is its loss's linearization."""
+    return {"linearization": slots[node.inputs[-1]]} if node.linearized else {}
+
+
+@dataclass(frozen=True)
+class _Linearize:
+    loss: int | None
+    contracted: bool = False
+    inputs: tuple[int, ...] = ()
+
+    def run(self, backend: Backend, point, slots: list) -> Any:
+        return backend.linearize(point, self.loss, self.contracted)
+
+
 @dataclass(frozen=True)
 class _Grad:
     loss: int | None
     inputs: tuple[int, ...] = ()
+    linearized: bool = False
 
     def run(self, backend: Backend, point, slots: list) -> Any:
-        return backend.grad(point, self.loss)
+        return backend.grad(point, self.loss, **_shared(self, slots))
 
 
 @dataclass(frozen=True)
 class _Value:
     loss: int | None
     inputs: tuple[int, ...] = ()
+    linearized: bool = False
 
     def run(self, backend: Backend, point, slots: list) -> Any:
-        return backend.value(point, self.loss)
+        return backend.value(point, self.loss, **_shared(self, slots))
 
 
 @dataclass(frozen=True)
 class _Contract:
     inputs: tuple[int, ...]
     loss: int | None
+    linearized: bool = False
 
     def run(self, backend: Backend, point, slots: list) -> Any:
-        return backend.contract(point, [slots[a] for a in self.inputs], self.loss)
+        args = self.inputs[:-1] if self.linearized else self.inputs
+        return backend.contract(point, [slots[a] for a in args], self.loss, **_shared(self, slots))
 
 
 @dataclass(frozen=True)
@@ -294,9 +344,11 @@ class Evaluator(Generic[Value]):
         for symbol, value in (constants or {}).items():
             self._constants[symbol] = sympy.Float(float(value)) if not isinstance(value, sympy.Basic) else value
         self._nodes: list = []
-        self._slots: dict[sympy.Basic, int] = {}
+        self._slots: dict[Any, int] = {}
         self._outputs = [self._slot(sympy.sympify(t).xreplace(self._constants)) for t in terms]
+        self._mark_contracted()
         self._needed = [self._closure(self._outputs[: k + 1]) for k in range(len(self._outputs))]
+        self._schedules: dict[tuple[int, bool], list[tuple[int, tuple[int, ...]]]] = {}
 
     @property
     def order(self) -> int:
@@ -314,10 +366,56 @@ class Evaluator(Generic[Value]):
     def __call__(self, point: Value, order: int | None = None) -> list[Value]:
         """:math:`[f_0(\\theta), \\dots, f_{order}(\\theta)]` at ``point``, each a vector."""
         order = self._order(order)
-        slots: list = [None] * len(self._nodes)
-        for i in self._needed[order]:
-            slots[i] = self._nodes[i].run(self.backend, point, slots)
+        slots = self._run(point, order, None)
         return [self.backend.broadcast(slots[i], point) for i in self._outputs[: order + 1]]
+
+    def combination(self, point: Value, coefficients: Sequence[float]) -> Value:
+        r""":math:`\sum_k c_k f_k(\theta)` over the terms :math:`k` < ``len(coefficients)``
+        (:math:`c_k = h^k`: the truncated field), a vector. Each term is added
+        as soon as it is computed and dropped after its last use."""
+        order = self._order(len(coefficients) - 1)
+        total: list = [None]
+
+        def add(index: int, value: Value) -> None:
+            for k, output in enumerate(self._outputs[: order + 1]):
+                if output == index:
+                    total[0] = self.backend.accumulate(total[0], value, coefficients[k], point)
+
+        self._run(point, order, add)
+        return total[0]
+
+    def _run(self, point: Value, order: int, consume: Callable[[int, Value], None] | None) -> list:
+        """Run the plan for ``order``; ``consume(index, value)`` sees each output
+        when it is computed (the outputs are then not kept), else they are kept."""
+        slots: list = [None] * len(self._nodes)
+        for i, dead in self._schedule(order, consume is None):
+            slots[i] = self._nodes[i].run(self.backend, point, slots)
+            if consume is not None:
+                consume(i, slots[i])
+            for j in dead:
+                slots[j] = None
+        return slots
+
+    def _schedule(self, order: int, keep_outputs: bool) -> list[tuple[int, tuple[int, ...]]]:
+        """``[(node, nodes dead after it), ...]`` in evaluation order: liveness
+        over the plan for ``order``; the outputs live to the end if kept."""
+        key = (order, keep_outputs)
+        if key not in self._schedules:
+            needed = self._needed[order]
+            last: dict[int, int] = {}
+            for position, i in enumerate(needed):
+                last[i] = position
+                for j in self._nodes[i].inputs:
+                    last[j] = position
+            if keep_outputs:
+                for i in self._outputs[: order + 1]:
+                    last[i] = len(needed)
+            dead: list[list[int]] = [[] for _ in needed]
+            for i, position in last.items():
+                if position < len(needed):
+                    dead[position].append(i)
+            self._schedules[key] = [(i, tuple(d)) for i, d in zip(needed, dead)]
+        return self._schedules[key]
 
     def _order(self, order: int | None) -> int:
         return truncation(order, self.order)
@@ -348,11 +446,13 @@ class Evaluator(Generic[Value]):
         if definition == "theta":
             node = _Theta()
         elif isinstance(definition, Gradient):
-            node = _Grad(definition.loss)
+            node = _Grad(definition.loss, *self._linearization(definition.loss))
         elif isinstance(definition, LossValue):
-            node = _Value(definition.loss)
+            node = _Value(definition.loss, *self._linearization(definition.loss))
         elif isinstance(definition, Contraction):
-            node = _Contract(tuple(self._slot(a.xreplace(self._constants)) for a in definition.args), definition.loss)
+            args = tuple(self._slot(a.xreplace(self._constants)) for a in definition.args)
+            shared, linearized = self._linearization(definition.loss)
+            node = _Contract(args + shared, definition.loss, linearized)
         elif isinstance(definition, Reduction):
             node = _Reduce((self._slot(definition.arg.xreplace(self._constants)),))
         elif isinstance(definition, BlockReduction):
@@ -371,6 +471,22 @@ class Evaluator(Generic[Value]):
         else:
             raise ValueError(f"the atom {symbol} ({type(definition).__name__}) cannot be evaluated at a point")
         return self._add(symbol, node)
+
+    def _linearization(self, loss: int | None) -> tuple[tuple[int, ...], bool]:
+        """``(inputs, linearized)`` for a node of ``loss``: the slot of the loss's
+        linearization if the backend :attr:`~Backend.linearizes`, else none."""
+        if not self.backend.linearizes:
+            return (), False
+        key = ("linearization", loss)
+        if key not in self._slots:
+            self._add(key, _Linearize(loss))
+        return (self._slots[key],), True
+
+    def _mark_contracted(self) -> None:
+        """Tell each linearization whether contractions will use it."""
+        for node in self._nodes:
+            if isinstance(node, _Contract) and node.linearized:
+                self._nodes[node.inputs[-1]] = _Linearize(node.loss, contracted=True)
 
     def _closure(self, outputs: Sequence[int]) -> list[int]:
         """Indices of the nodes ``outputs`` depend on, in plan (dependency) order."""

@@ -4,6 +4,7 @@ by SymPy with 30 digits) for every built-in, orders 0-2 (3 for a few),
 mini-batch epochs included; each atom is evaluated once per point and only the
 atoms an order needs; bad input gets a clear error."""
 
+import weakref
 from collections import Counter
 
 import numpy as np
@@ -151,3 +152,64 @@ def test_gd_first_correction_by_hand():
     f0, f1 = Evaluator(eq.terms, atom_table(eq), NumpyBackend(quadratic, (x, y)))(np.array([a, b]))
     np.testing.assert_allclose(f0, -g, rtol=1e-14)
     np.testing.assert_allclose(f1, -hessian @ g / 2, rtol=1e-14)
+
+
+class LinearizingBackend(CountingBackend):
+    """Shares one token per loss and point between grad, value and contract, and
+    records which values are still alive when each contraction runs."""
+
+    linearizes = True
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.alive: list[int] = []
+        self.values: list[weakref.ref] = []
+
+    def linearize(self, point, loss, contracted):
+        self.calls["linearize"] += 1
+        token = Token(loss)
+        self.token = weakref.ref(token)
+        return token
+
+    def grad(self, point, loss, linearization=None):
+        assert linearization.loss == loss
+        return self._keep(super().grad(point, loss))
+
+    def contract(self, point, args, loss, linearization=None):
+        assert linearization.loss == loss
+        self.alive.append(sum(v() is not None for v in self.values))
+        return self._keep(super().contract(point, args, loss))
+
+    def elementwise(self, expr, inputs):
+        function = super().elementwise(expr, inputs)
+        return lambda *values: self._keep(function(*values))
+
+    def _keep(self, value):
+        value = np.array(value)
+        self.values.append(weakref.ref(value))
+        return value
+
+
+class Token:
+    def __init__(self, loss):
+        self.loss = loss
+
+
+def test_values_are_dropped_after_their_last_use_and_the_linearization_is_shared():
+    """Adam's order-2 field holds at most a few of its vectors at once, computes
+    the shared state once, drops it after the last contraction, and its
+    combination equals the sum of its terms."""
+    eq = derive(BUILTIN["adam"], order=2)
+    constants = constants_for(eq, values_of(eq.optimizer))
+    backend = LinearizingBackend(LOSS, PARAMS)
+    evaluator = Evaluator(eq.terms, atom_table(eq), backend, constants)
+    h = 0.03
+    total = evaluator.combination(POINT, [1.0, h, h * h])
+    assert backend.calls["linearize"] == 1 and backend.calls["grad"] == 1
+    assert backend.token() is None
+    # values alive at each contraction, by hand from the plan: before D1[e] only g and e = g/sqrt(g^2+eps)
+    # (f_0 went into the sum); before D2[e, e]: g, e, D1[e] and the three other D1s. Keeping every
+    # value would give [3, 6, 8, 10, 11].
+    assert len(backend.values) == 13 and backend.alive == [2, 4, 5, 6, 6]
+    expected = Evaluator(eq.terms, atom_table(eq), NumpyBackend(LOSS, PARAMS), constants)(POINT)
+    np.testing.assert_allclose(total, expected[0] + h * expected[1] + h * h * expected[2], rtol=1e-12)

@@ -1,8 +1,8 @@
 r"""Modified equations on torch models: fields by automatic differentiation.
 
 * :func:`compile` — a derived :class:`~modeq.equation.ModifiedEquation` as a
-  function of a flat parameter tensor (:class:`TorchField`), evaluated with
-  ``torch.func`` (DESIGN.md §5.4);
+  function of a flat parameter tensor (:class:`TorchField`), evaluated by
+  automatic differentiation (DESIGN.md §5.4, :mod:`modeq.torch.backend`);
 * :func:`flat_parameters` — a model's trainable parameters as that tensor;
 * :func:`verify` — the modified equation against ``torch.optim``'s own iterates.
 

@@ -5,9 +5,11 @@ r"""``modeq.torch.compile``: a derived modified equation as a torch function.
 for a loss given as torch code (a function of a flat parameter tensor, or of a
 :class:`torch.nn.Module`). The terms are evaluated by the generic evaluator
 (:mod:`modeq.evaluation`) on the torch backend (:mod:`modeq.torch.backend`):
-every atom once per point, nested ``jvp``\ s of ``grad`` for the contractions,
-elementwise expressions translated to torch code once, here. SymPy is not
-used when the field is called.
+every atom once per point, backward passes through the gradient's kept
+autograd graph for the contractions, elementwise expressions translated to
+torch code once, here; each value is dropped after its last use, and
+``field(theta, h)`` adds each :math:`h^k f_k` to the sum as soon as it is
+known. SymPy is not used when the field is called.
 """
 
 from __future__ import annotations
@@ -65,11 +67,10 @@ class TorchField:
 
     def __call__(self, theta: torch.Tensor, h: float, order: int | None = None) -> torch.Tensor:
         r""":math:`\sum_{k\le order} h^k f_k(\theta)`."""
-        terms = self.terms(theta, order)
-        total = terms[0].clone()
-        for k, term in enumerate(terms[1:], start=1):
-            total.add_(term, alpha=float(h) ** k)
-        return total
+        order = truncation(order, self.order)
+        theta = self.losses.point(theta).detach()
+        self.losses.check(theta, smooth_needed=order > 0)
+        return self._evaluator(theta.numel()).combination(theta, [float(h) ** k for k in range(order + 1)])
 
 
 def compile(equation: Any, loss_fn: Any, values: Mapping[str, Any] | None = None,

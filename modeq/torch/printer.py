@@ -13,7 +13,9 @@ SymPy ≥ 1.13); :class:`ElementwisePrinter` specializes it for fields:
 
 :func:`elementwise_function` applies common-subexpression elimination
 (:func:`sympy.cse`) and returns a plain Python function of tensors (0-d
-tensors broadcast), so evaluating a field never touches SymPy.
+tensors broadcast), so evaluating a field never touches SymPy. Each common
+subexpression is deleted after its last use: on a network every one is a
+vector of the model's size, and Adam's order-2 expression has eight.
 """
 
 from __future__ import annotations
@@ -75,10 +77,14 @@ def elementwise_function(expr: sympy.Expr, inputs: Sequence[sympy.Symbol]) -> Ca
     arguments = [f"x{i}" for i in range(len(inputs))]
     names = dict(zip(inputs, arguments))
     replacements, (reduced,) = sympy.cse([expr], symbols=sympy.numbered_symbols("_cse"), order="none")
+    uses = [value.free_symbols for _, value in replacements] + [reduced.free_symbols]
     lines = []
     for k, (symbol, value) in enumerate(replacements):
         lines.append(f"    c{k} = {ElementwisePrinter(names).doprint(value)}")
         names[symbol] = f"c{k}"
+        dead = [names[s] for s, _ in replacements[:k + 1] if s in uses[k] and not any(s in u for u in uses[k + 1:])]
+        if dead:
+            lines.append(f"    del {', '.join(dead)}")
     lines.append(f"    return {ElementwisePrinter(names).doprint(reduced)}")
     source = f"def elementwise({', '.join(arguments)}):\n" + "\n".join(lines) + "\n"
     namespace: dict[str, object] = {"torch": torch}

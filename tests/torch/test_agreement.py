@@ -1,4 +1,4 @@
-"""The autodiff field (modeq.torch.compile, torch.func) equals the numba-compiled
+"""The autodiff field (modeq.torch.compile, automatic differentiation) equals the numba-compiled
 field of the symbolic path (modeq.numerics.derived_field: materialized
 components, CSE, numba) in float64, term by term, to 1e-10 relative to the
 term's size, for every built-in: on the bilinear loss at orders 0-3, and on a
