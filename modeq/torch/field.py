@@ -19,6 +19,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from ..algebra.index import SlowState
 from ..evaluation import Evaluator, atom_table, constants_for
 from ..numerics.field import truncation
 from .backend import TorchBackend
@@ -39,6 +40,11 @@ class TorchField:
         if equation.regime != "stationary" and not equation.regime.startswith("epoch"):
             raise ValueError(f"modeq.torch evaluates autonomous fields; this equation is in the {equation.regime} "
                              "regime (its terms depend on the step n): derive it with regime='stationary'")
+        states = sorted({d.name for d in atom_table(equation).atoms(equation.terms).values()
+                         if isinstance(d, SlowState)})
+        if states:
+            raise ValueError(f"modeq.torch evaluates fields of theta alone, and {equation.optimizer.name} has the slow "
+                             f"state {', '.join(states)} (a coordinate beside theta); verify it with modeq.verify")
         self.equation = equation
         self.losses = losses
         self.order: int = equation.order

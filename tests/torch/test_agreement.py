@@ -60,7 +60,11 @@ def compare(opt, loss, params, fn, order, points, cache):
     return worst
 
 
-@pytest.mark.parametrize("name", list(BUILTIN))
+#: Built-ins with a slow state (a coordinate V beside theta): modeq.torch refuses them (see below).
+SLOW_STATES = {"adagrad"}
+
+
+@pytest.mark.parametrize("name", [name for name in BUILTIN if name not in SLOW_STATES])
 def test_bilinear_orders_0_to_3(name, cache):
     points = [np.array([0.6, 0.4]), np.array([-0.3, 1.1]), np.array([1.2, -0.5])]
     order = 3 if name in BILINEAR_ORDER_3 else 2
@@ -75,3 +79,9 @@ def test_float32_and_the_point_decide_dtype():
     single = field(point.float(), 0.01)
     assert single.dtype == torch.float32 and exact.dtype == torch.float64
     torch.testing.assert_close(single.double(), exact, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(SLOW_STATES))
+def test_slow_states_are_refused_in_one_line(name):
+    with pytest.raises(ValueError, match="slow state .* beside theta.*modeq.verify"):
+        modeq.torch.compile(modeq.derive(BUILTIN[name], order=1), bilinear)
