@@ -81,6 +81,16 @@ def test_float32_and_the_point_decide_dtype():
     torch.testing.assert_close(single.double(), exact, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_point_gives_the_cpu_field_on_the_device():
+    eq = modeq.derive(BUILTIN["adam"], order=2, values=values_of(BUILTIN["adam"]))
+    field = modeq.torch.compile(eq, bilinear)
+    point = torch.tensor([0.6, 0.4], dtype=torch.float64)
+    on_device = field(point.cuda(), 0.01)
+    assert on_device.device.type == "cuda"
+    torch.testing.assert_close(on_device.cpu(), field(point, 0.01), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", sorted(SLOW_STATES))
 def test_slow_states_are_refused_in_one_line(name):
     with pytest.raises(ValueError, match="slow state .* beside theta.*modeq.verify"):
