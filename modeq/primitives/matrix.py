@@ -14,8 +14,9 @@ Expansion of ``newton_schulz``: with :math:`X = X_0 + \delta`,
 :math:`\delta = \sum_{i\ge1} h^iX_i`, the Taylor series
 :math:`\sum_r \frac{1}{r!}D^r\operatorname{NS}(X_0)[\delta, \dots, \delta]`, each
 :math:`D^r\operatorname{NS}(X_0)[X_{i_1}, \dots]` one opaque atom of the
-algebra (never the polynomial of degree :math:`5^5`). Lowering: one numba
-helper that runs the steps on each block (wide orientation, as torch does).
+algebra (never the polynomial of degree :math:`5^5`). Lowering: the map's
+traced code (:mod:`modeq.algebra.matrix_trace`, which compiled fields call
+too) on each block (wide orientation, as torch does).
 The index-form derivation does not know the blocks' shapes; a matrix
 operation on a vector block or on plain parameters is refused where the
 shapes are known (iterates, verification) with one line.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..algebra.matrix_trace import JET_FUNCTIONS, derivative_function
 from ..algebra.matrix_maps import MUON_COEFFICIENTS, SHAPE_RULES, NewtonSchulz, check_matrix_blocks, scale_of
 from ..blocks import block_labels, block_layout
 from ..description import DescriptionError
@@ -61,31 +63,19 @@ class NewtonSchulzMap(Primitive):
 
     def lower(self, out, name, args):
         fmap = self.map
-        a, b, c = (out.number(v, "a Newton-Schulz coefficient") for v in fmap.coefficients)
         layout = block_layout(out.params)
         try:
             check_matrix_blocks(layout, "newton_schulz")
         except ValueError as error:
             raise DescriptionError(str(error)) from None
-        out.function("_newton_schulz", _newton_schulz_function)
+        function = derivative_function(fmap, 0)
+        out.function(function[0], lambda o: [o.define(*f) for f in (*JET_FUNCTIONS, function)])
         out.setup(f"{name} = np.empty(p)", f"in_{name} = np.empty(p)")
         out.step("for j in range(p):", f"    in_{name}[j] = {out.code(args[0])}")
         for n, (_, (rows, cols), positions) in enumerate(layout):
             index = f"ix_{name}_{n}"
             out.setup(f"{index} = np.array({positions!r}, dtype=np.int64)")
-            out.step(f"{name}[{index}] = _newton_schulz(in_{name}[{index}].reshape({rows}, {cols}), "
-                     f"{a!r}, {b!r}, {c!r}, {fmap.steps}).ravel()")
-
-
-def _newton_schulz_function(out) -> None:
-    out.define("_newton_schulz", "x, a, b, c, steps", [
-        "tall = x.shape[0] > x.shape[1]",
-        "y = np.ascontiguousarray(x.T) if tall else x.copy()",
-        "for _ in range(steps):",
-        "    gram = y @ y.T",
-        "    y = a * y + (b * gram + c * (gram @ gram)) @ y",
-        "return np.ascontiguousarray(y.T) if tall else y",
-    ])
+            out.step(f"{name}[{index}] = {function[0]}(in_{name}[{index}].reshape({rows}, {cols})).ravel()")
 
 
 class ShapeScale(Primitive):

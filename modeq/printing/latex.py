@@ -23,7 +23,8 @@ from sympy.printing.latex import LatexPrinter
 
 from ..algebra import ATOMS
 from ..algebra.base import STEP
-from ..algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction, SlowState
+from ..algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction, Gradient, LossValue, MatrixDerivative,
+                             Reduction, SlowState)
 from ..optimizers.base import Optimizer
 from ..optimizers.language import h
 from ..quantities import loss_batch, named_gradient, norm_kind
@@ -85,6 +86,10 @@ class IndexLatexPrinter(LatexPrinter):
             return self._block_sum(definition.arg)
         if isinstance(definition, BlockSize):
             return self._block_size()
+        if isinstance(definition, MatrixDerivative):
+            return self._matrix_map(definition)
+        if isinstance(definition, BlockScale):
+            return self._block_scale(definition.rule)
         if expr == self.atoms.dimension:
             return "p"
         scalar = named_gradient(expr)
@@ -150,6 +155,20 @@ class IndexLatexPrinter(LatexPrinter):
 
     def _block_size(self) -> str:
         return rf"\lvert B({self._index})\rvert"
+
+    def _matrix_map(self, definition: MatrixDerivative) -> str:
+        r""":math:`D^k\operatorname{NS}[X_k][Y_k]_j`: the map of the block whose entries
+        are :math:`X_k` (:math:`k` over the block of :math:`j`), its component :math:`j`."""
+        (letter,) = self._fresh(1)
+        self._used.append(letter)
+        try:
+            args = [self._at(letter, a) for a in (definition.base, *definition.directions)]
+        finally:
+            self._used.pop()
+        return _matrix_head(definition, args) + f"_{{{self._index}}}"
+
+    def _block_scale(self, rule: str) -> str:
+        return rf"s_{{B({self._index})}}" if rule == "original" else rf"s^{{\mathrm{{{_rule(rule)}}}}}_{{B({self._index})}}"
 
     def _norm(self, kind: tuple, power: sympy.Expr = sympy.Integer(1)) -> str:
         name, batch, c = kind
@@ -251,6 +270,12 @@ class VectorLatexPrinter(IndexLatexPrinter):
     def _block_size(self) -> str:
         return r"\lvert B\rvert"
 
+    def _matrix_map(self, definition: MatrixDerivative) -> str:
+        return _matrix_head(definition, [self._at("", a) for a in (definition.base, *definition.directions)])
+
+    def _block_scale(self, rule: str) -> str:
+        return r"s_{B}" if rule == "original" else rf"s^{{\mathrm{{{_rule(rule)}}}}}_{{B}}"
+
     def _contraction(self, definition: Contraction) -> str:
         loss = self._loss(definition.loss)
         args = [self._at("", arg) for arg in definition.args]
@@ -283,3 +308,14 @@ def join_factors(printer: IndexLatexPrinter, factors: Iterable[sympy.Expr]) -> s
     if len(factors) > 1:
         texts = [rf"\left({t}\right)" if f.is_Add else t for f, t in zip(factors, texts)]
     return " ".join(texts)
+
+
+def _matrix_head(definition: MatrixDerivative, args: list[str]) -> str:
+    r""":math:`F[X]`, :math:`DF[X][Y]`, :math:`D^kF[X][Y_1, \dots]` of printed arguments."""
+    k = len(definition.directions)
+    name = definition.map.latex if k == 0 else rf"D{'' if k == 1 else f'^{{{k}}}'} {definition.map.latex}"
+    return name + rf"\left[{args[0]}\right]" + (rf"\left[{', '.join(args[1:])}\right]" if k else "")
+
+
+def _rule(rule: str) -> str:
+    return rule.replace("_", r"\_")

@@ -43,7 +43,8 @@ import sympy
 from sympy.printing.str import StrPrinter
 
 from ..algebra.base import STEP
-from ..algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction, SlowState
+from ..algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction, Gradient, LossValue, MatrixDerivative,
+                             Reduction, SlowState)
 from ..optimizers.base import Optimizer, exact_number
 from ..optimizers.language import h
 from ..quantities import atoms_of, loss_batch, named_gradient, norm_kind
@@ -305,6 +306,11 @@ class TextPrinter(StrPrinter):
             return self._block_sum(definition.arg)
         if isinstance(definition, BlockSize):
             return f"|B({self._index})|"
+        if isinstance(definition, MatrixDerivative):
+            return self._matrix_map(definition)
+        if isinstance(definition, BlockScale):
+            scale = "s" if definition.rule == "original" else f"s_{definition.rule}"
+            return f"{scale}(B({self._index}))"
         if expr == self.atoms.dimension:
             return "p"
         scalar = named_gradient(expr)
@@ -375,6 +381,19 @@ class TextPrinter(StrPrinter):
             finally:
                 self._used.pop()
         return self._print(scalar)
+
+    def _matrix_map(self, definition: MatrixDerivative) -> str:
+        """``D²NS[X_k][Y_k, Z_k]_j``: the map of the block whose entries are ``X_k``
+        (``k`` over the block of ``j``), its component ``j``."""
+        (letter,) = self._fresh(1)
+        self._used.append(letter)
+        try:
+            args = [self._at(letter, a) for a in (definition.base, *definition.directions)]
+        finally:
+            self._used.pop()
+        k = len(definition.directions)
+        name = definition.map.name if k == 0 else f"D{'' if k == 1 else superscript(str(k))}{definition.map.name}"
+        return f"{name}[{args[0]}]" + (f"[{', '.join(args[1:])}]" if k else "") + f"_{self._index}"
 
     def _block_sum(self, arg: sympy.Expr) -> str:
         """:math:`S_B[X]_j` as ``Σ_{i∈B(j)} X_i``: the sum over the block of the current index."""

@@ -114,3 +114,26 @@ def test_language_errors_are_one_line():
         shape_scale("none")
     with pytest.raises(DescriptionError, match="adjust_lr_fn must be one of"):
         muon(adjust_lr_fn="bad").update()
+
+
+def test_traced_jet_code_equals_the_jets():
+    """The compiled derivative (traced jet code, run here as plain NumPy) equals the Python jets."""
+    from modeq.algebra import matrix_trace
+
+    namespace = {"np": np, "numba": type("numba", (), {"njit": staticmethod(lambda **_: (lambda f: f))})}
+    for k in (0, 1, 2):
+        functions = [*matrix_trace.JET_FUNCTIONS, matrix_trace.derivative_function(NS, k)]
+        exec("".join(matrix_trace.source(f, "@numba.njit()") for f in functions), namespace)
+        function = namespace[matrix_trace.function_name(NS, k)]
+        for block, directions in ((X, [Y, Z][:k]), (X.T, [Y.T, Z.T][:k])):
+            expected = NS.derivative(block, directions)
+            assert np.abs(function(block, *directions) - expected).max() < 1e-12 * max(1, np.abs(expected).max())
+
+
+def test_the_terms_print_in_matrix_notation(first_order):
+    text = str(first_order)
+    assert "NS[(∇_i E/√(Σ_{k∈B(i)} |∇_k E|² + ε²))]_j·s(B(j))" in text
+    assert "DNS[" in text
+    latex = first_order.latex()
+    assert r"D \operatorname{NS}\left[\frac{\nabla_{i} E}" in latex and r"s_{B(j)}" in latex
+    assert r"\operatorname{NS}\left[\frac{\nabla E}" in first_order.latex(notation="vector")
