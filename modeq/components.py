@@ -10,7 +10,8 @@ them: :math:`E_b`, :math:`\nabla E_b` and the contractions
 come from the :class:`~modeq.algebra.ComponentAlgebra` (its cached partial
 derivatives), :math:`S[X] = \sum_i X_i` (and its sums over parameter blocks), and an elementwise expression is
 substituted component by component. Symbols no table defines (hyperparameters
-left symbolic, the step :math:`n` of exact-regime fields) stay symbols.
+left symbolic, the step :math:`n` of exact-regime fields) stay symbols, and so
+does the time :math:`t` of non-autonomous fields (every table defines it).
 
 A matrix map of parameter blocks (:mod:`modeq.algebra.matrix_maps`:
 Newton–Schulz) is not written out: its entries are polynomials of degree
@@ -35,6 +36,7 @@ import sympy
 
 from .algebra import ComponentAlgebra
 from .algebra.matrix_maps import check_matrix_blocks
+from .algebra.base import TIME_SYMBOL
 from .evaluation import Backend, Evaluator
 
 __all__ = ["ComponentBackend", "MatrixStage", "materialize"]
@@ -119,6 +121,9 @@ class ComponentBackend(Backend[Any]):
 
     def free_symbol(self, symbol: sympy.Symbol) -> sympy.Symbol:
         return symbol
+
+    def time(self, t) -> sympy.Expr:
+        return TIME_SYMBOL if t is None else sympy.sympify(t)
 
     def _vector(self, value) -> Components:
         return value if isinstance(value, tuple) else (value,) * self.dimension

@@ -29,6 +29,7 @@ from .algebra import IndexAlgebra
 from .equation import ModifiedEquation
 from .expansion import Expander
 from .optimizers.base import Optimizer
+from .description import DescriptionError, t as TIME
 from .regimes import Stationary
 from .series import Series
 from .solver import check_order, solve_terms
@@ -71,6 +72,10 @@ def derive_epoch(
     if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
         raise ValueError(f"batches must be a whole number >= 1, got {batches!r}")
     update = optimizer.update(values)
+    if update.has(TIME):
+        raise DescriptionError(
+            f"{optimizer.name}'s update depends on the time t (a schedule); the steps of an epoch would each need "
+            "their own time. Use modeq.derive (one step, non-autonomous) or modeq.derive_steps instead")
     regime = Stationary()
     unknowns = Unknowns(IndexAlgebra())
     algebra = unknowns.algebra

@@ -189,6 +189,16 @@ class Backend(ABC, Generic[Value]):
         raise ValueError(f"the field has the slow state {name} (a coordinate beside theta), which this backend does "
                          "not evaluate; use the compiled field (modeq.verify, modeq.numerics.derived_field)")
 
+    def time(self, t) -> Any:
+        """The time :math:`t` of a non-autonomous field (``t`` as given to the
+        evaluator): a float here; symbolic backends keep the symbol when ``t``
+        is None."""
+        if t is None:
+            raise ValueError("the field depends on the time t (a schedule); give the time: evaluator(point, order, t=...)")
+        if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)) or not np.isfinite(t):
+            raise ValueError(f"the time t must be a finite number, got {t!r}")
+        return float(t)
+
     def free_symbol(self, symbol: sympy.Symbol) -> Any:
         """The value of a symbol that is no atom and has no constant (a
         hyperparameter left symbolic, the step :math:`n`): numeric backends
@@ -319,6 +329,16 @@ class _Elementwise:
 
 
 @dataclass(frozen=True)
+class _Time:
+    """The time :math:`t` of the call (:meth:`Evaluator.__call__` fills its slot)."""
+
+    inputs: tuple[int, ...] = ()
+
+
+_TIME = _Time()
+
+
+@dataclass(frozen=True)
 class _Constant:
     value: Any
     inputs: tuple[int, ...] = ()
@@ -363,13 +383,15 @@ class Evaluator(Generic[Value]):
         """The plan's nodes :math:`f_0..f_{order}` needs, in evaluation order."""
         return [self._nodes[i] for i in self._needed[self._order(order)]]
 
-    def __call__(self, point: Value, order: int | None = None) -> list[Value]:
-        """:math:`[f_0(\\theta), \\dots, f_{order}(\\theta)]` at ``point``, each a vector."""
+    def __call__(self, point: Value, order: int | None = None, t=None) -> list[Value]:
+        """:math:`[f_0(\\theta, t), \\dots, f_{order}(\\theta, t)]` at ``point``, each a
+        vector; ``t`` is the time of a non-autonomous field (schedules), read
+        by :meth:`Backend.time`."""
         order = self._order(order)
-        slots = self._run(point, order, None)
+        slots = self._run(point, order, None, t)
         return [self.backend.broadcast(slots[i], point) for i in self._outputs[: order + 1]]
 
-    def combination(self, point: Value, coefficients: Sequence[float]) -> Value:
+    def combination(self, point: Value, coefficients: Sequence[float], t=None) -> Value:
         r""":math:`\sum_k c_k f_k(\theta)` over the terms :math:`k` < ``len(coefficients)``
         (:math:`c_k = h^k`: the truncated field), a vector. Each term is added
         as soon as it is computed and dropped after its last use."""
@@ -381,15 +403,16 @@ class Evaluator(Generic[Value]):
                 if output == index:
                     total[0] = self.backend.accumulate(total[0], value, coefficients[k], point)
 
-        self._run(point, order, add)
+        self._run(point, order, add, t)
         return total[0]
 
-    def _run(self, point: Value, order: int, consume: Callable[[int, Value], None] | None) -> list:
-        """Run the plan for ``order``; ``consume(index, value)`` sees each output
+    def _run(self, point: Value, order: int, consume: Callable[[int, Value], None] | None, t=None) -> list:
+        """Run the plan for ``order`` at the time ``t``; ``consume(index, value)`` sees each output
         when it is computed (the outputs are then not kept), else they are kept."""
         slots: list = [None] * len(self._nodes)
         for i, dead in self._schedule(order, consume is None):
-            slots[i] = self._nodes[i].run(self.backend, point, slots)
+            node = self._nodes[i]
+            slots[i] = self.backend.time(t) if node is _TIME else node.run(self.backend, point, slots)
             if consume is not None:
                 consume(i, slots[i])
             for j in dead:
@@ -466,6 +489,8 @@ class Evaluator(Generic[Value]):
             node = _MatrixMap(definition.map, tuple(self._slot(a.xreplace(self._constants)) for a in args))
         elif isinstance(definition, BlockScale):
             node = _BlockScale(definition.rule)
+        elif definition == "time":
+            node = _TIME
         elif definition is None:
             node = _Constant(self.backend.free_symbol(symbol))
         else:

@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 
 import sympy
 
-from .algebra.base import FieldAlgebra
+from .algebra.base import TIME, FieldAlgebra
 
 __all__ = ["Series"]
 
@@ -134,13 +134,17 @@ class Series:
         r""":math:`L_F` of this series, :math:`(L_F u)_m = \sum_{i+j=m} L_{F_i} u_j`.
 
         ``field`` is the series :math:`F = \sum_i h^i F_i` (known at least to
-        order :math:`N`), e.g. the modified field
-        (:meth:`modeq.unknowns.Unknowns.field`)."""
+        order :math:`N`) of a flow on :math:`(\theta, t)` with :math:`\dot t = 1`,
+        e.g. the modified field (:meth:`modeq.unknowns.Unknowns.field`):
+        :math:`\partial_t` joins :math:`L_{F_0}` (:data:`~modeq.algebra.base.TIME`)."""
         alg = self.algebra
         out = []
         for m in range(self.order + 1):
-            out.append(alg.lie_sum([(self.coeffs[j], field.coeffs[m - j]) for j in range(m + 1)
-                                    if not alg.is_trivially_zero(self.coeffs[j])]))
+            pairs = [(self.coeffs[j], field.coeffs[m - j]) for j in range(m + 1)
+                     if not alg.is_trivially_zero(self.coeffs[j])]
+            if not alg.is_trivially_zero(self.coeffs[m]):
+                pairs.append((self.coeffs[m], TIME))
+            out.append(alg.lie_sum(pairs))
         return Series(alg, out)
 
     def flow_moments(self, moment: Callable[[int], sympy.Expr], field: "Series") -> "Series":

@@ -47,6 +47,7 @@ from .optimizers.language import DescriptionError, h
 from .primitives.state import slow_states
 from .regimes import Regime, get_regime
 from .series import Series
+from .time_functions import TimeFunctions
 from .unknowns import Unknowns
 
 __all__ = ["derive", "derive_components", "solve_terms", "MAX_ORDER"]
@@ -129,9 +130,11 @@ def _solve(update: sympy.Expr, unknowns: Unknowns, regime: Regime, order: int,
                        state_increments=state_increments(unknowns, regime))
 
 
-def slow_terms(unknowns: Unknowns) -> tuple[SlowStateTerms, ...]:
-    """The slow states' parts of a solved equation."""
-    return tuple(SlowStateTerms(name, value, node.init, tuple(unknowns.state_terms[key]))
+def slow_terms(unknowns: Unknowns, restore: Callable[[sympy.Expr], sympy.Expr] = lambda x: x
+               ) -> tuple[SlowStateTerms, ...]:
+    """The slow states' parts of a solved equation (``restore``: the terms' opaque
+    functions of time written out, :meth:`~modeq.time_functions.TimeFunctions.restore`)."""
+    return tuple(SlowStateTerms(name, value, node.init, tuple(map(restore, unknowns.state_terms[key])))
                  for key, (value, name, node) in unknowns.slow.items())
 
 
@@ -172,14 +175,15 @@ def derive(
     """
     order = check_order(order)
     regime = get_regime(regime)
-    update = optimizer.update(values)
+    update = TimeFunctions(optimizer.update(values))
     cost.check(cost.derive_seconds(optimizer, order, regime.name, values), max_seconds,
                f"deriving {optimizer.name} to order {order}")
     unknowns = Unknowns(IndexAlgebra())
     report = None if progress is None else (lambda k: progress(k + 1, order + 1))
-    terms = _solve(update, unknowns, regime, order, report)
-    return ModifiedEquation(optimizer, order, regime.name, dict(values or {}), tuple(terms), regime.description,
-                            atoms=unknowns.algebra.atoms, states=slow_terms(unknowns))
+    terms = _solve(update.update, unknowns, regime, order, report)
+    return ModifiedEquation(optimizer, order, regime.name, dict(values or {}), tuple(map(update.restore, terms)),
+                            regime.description,
+                            atoms=unknowns.algebra.atoms, states=slow_terms(unknowns, update.restore))
 
 
 def derive_components(

@@ -36,6 +36,7 @@ from .optimizers.base import Optimizer
 from .regimes import Regime
 from .series import Series
 from .solver import check_order, solve_terms
+from .time_functions import TimeFunctions
 from .unknowns import Unknowns
 
 __all__ = ["derive_steps", "StepwiseEquation", "BatchSchedule"]
@@ -192,7 +193,8 @@ def derive_steps(
     order = check_order(order)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a whole number >= 1, got {steps!r}")
-    derivation = _Derivation(optimizer.update(values), BatchSchedule.make(batches, schedule), order)
+    update = TimeFunctions(optimizer.update(values))
+    derivation = _Derivation(update.update, BatchSchedule.make(batches, schedule), order)
     cost.check(cost.steps_seconds(optimizer, steps, order, values), max_seconds,
                f"deriving the fields of {steps} steps of {optimizer.name} to order {order}")
     for step in range(steps):
@@ -200,4 +202,4 @@ def derive_steps(
         if progress is not None:
             progress(step + 1, steps)
     return StepwiseEquation(optimizer, order, dict(values or {}), derivation.schedule,
-                            tuple(tuple(t) for t in derivation.fields), derivation.algebra.atoms)
+                            tuple(tuple(map(update.restore, t)) for t in derivation.fields), derivation.algebra.atoms)

@@ -16,6 +16,7 @@ from modeq.algebra.index import Contraction, Gradient, Reduction
 from modeq.evaluation import Evaluator, NumpyBackend, atom_table, constants_for
 from modeq.optimizers import BUILTIN
 from modeq.primitives.state import slow_states
+from modeq.optimizers.language import t
 
 x, y, z = sympy.symbols("x y z", real=True)
 PARAMS = (x, y, z)
@@ -23,7 +24,12 @@ LOSS = (sympy.Rational(3, 2) - 2 * x * y) ** 2 / 2 + x**4 / 4 + y * z**3 / 3 + z
 POINT = np.array([0.3, -0.7, 0.45])
 
 VALUES = {"beta": 0.8, "rho": 0.95, "eps": 0.3, "weight_decay": 0.1, "c": 0.7, "delta": 0.2, "beta1": 0.6, "beta2": 0.85,
-          "beta3": 0.9, "alpha": 1.5, "nu": 0.7, "nu1": 0.7, "nu2": 0.9, "E_star": 0.1}
+          "beta3": 0.9, "alpha": 1.5, "nu": 0.7, "nu1": 0.7, "nu2": 0.9, "E_star": 0.1, "warmup": 0.5, "corner": 0.1,
+          "horizon": 2.0, "floor": 0.1, "momentum_decay": 4.0}
+#: The time t of non-autonomous fields (schedules), and the built-ins that have one (derived to order 1
+#: here: NAdam's order 2 takes minutes; their higher orders are checked in tests/engine/test_time.py).
+TIME = 0.3
+TIMED = {"adam_warmup_cosine", "nadam", "ademamix_warmup"}
 #: Fields on theta alone; slow states (AdaGrad's V, ...) are coordinates of their own (test_slow_state_is_refused).
 VARIANTS = ([BUILTIN[name] for name in BUILTIN if not slow_states(BUILTIN[name].update())]
             + [BUILTIN["adam"](eps_inside=False)])
@@ -38,16 +44,17 @@ def materialized(eq, values, loss=LOSS, batches=None):
     subs = {hp.symbol: sympy.Rational(repr(values[hp.name])) for hp in eq.optimizer.hyperparameters}
     fields = eq.materialize(loss, PARAMS, batches)
     at = {s: sympy.Rational(repr(float(v))) for s, v in zip(PARAMS, POINT)}
+    at[t] = sympy.Rational(repr(TIME))
     return [np.array([float(c.xreplace(subs).xreplace(at).evalf(30)) for c in term]) for term in fields.terms]
 
 
 @pytest.mark.parametrize("opt", VARIANTS, ids=lambda o: o.name + "".join(f"-{k}={v}" for k, v in o.options.items()))
 def test_numpy_backend_equals_materialized_components(opt):
-    order = 3 if opt.name in ("gd", "heavy_ball_ema", "rmsprop") else 2
+    order = 3 if opt.name in ("gd", "heavy_ball_ema", "rmsprop") else 1 if opt.name in TIMED else 2
     eq = derive(opt, order=order)
     values = values_of(opt)
     evaluator = Evaluator(eq.terms, atom_table(eq), NumpyBackend(LOSS, PARAMS), constants_for(eq, values))
-    got = evaluator(POINT)
+    got = evaluator(POINT, t=TIME)
     expected = materialized(eq, values)
     assert len(got) == order + 1
     for k, (a, b) in enumerate(zip(got, expected)):
@@ -213,3 +220,13 @@ def test_values_are_dropped_after_their_last_use_and_the_linearization_is_shared
     assert len(backend.values) == 13 and backend.alive == [2, 4, 5, 6, 6]
     expected = Evaluator(eq.terms, atom_table(eq), NumpyBackend(LOSS, PARAMS), constants)(POINT)
     np.testing.assert_allclose(total, expected[0] + h * expected[1] + h * h * expected[2], rtol=1e-12)
+
+
+def test_a_field_in_time_needs_the_time():
+    eq = derive(BUILTIN["adam_warmup_cosine"], order=0)
+    evaluator = Evaluator(eq.terms, atom_table(eq), NumpyBackend(LOSS, PARAMS), constants_for(eq))
+    with pytest.raises(ValueError, match="depends on the time t"):
+        evaluator(POINT)
+    with pytest.raises(ValueError, match="finite number"):
+        evaluator(POINT, t=float("nan"))
+    assert not np.allclose(evaluator(POINT, t=0.05)[0], evaluator(POINT, t=1.0)[0])

@@ -29,6 +29,20 @@ held fixed), the second ``lie_along(x, Partial(s, f^s))``. The Lie series of
 the derivation take an :class:`Augmented` field wherever they took :math:`f`,
 so fast states, moving averages and lags over quantities that hold :math:`s`
 expand along the augmented flow without knowing about it.
+
+*Time.* Updates may depend on the time :math:`t_n = nh` (schedules), so the
+modified field is non-autonomous, :math:`f_k(\theta, t)`. The flow is then that
+of the augmented field :math:`F = (f, 1)` on :math:`(\theta, t)`, whose Lie
+derivative is :math:`L_F = \nabla(\cdot)\cdot f + \partial_t`. Since
+:math:`F = (f_0, 1) + \sum_{k\ge1} h^k (f_k, 0)`, the :math:`\partial_t` belongs to
+the order-0 term: :meth:`~modeq.series.Series.lie` adds it at :math:`i = 0`
+(the pair :math:`(u_0, \partial_t)` of :meth:`FieldAlgebra.lie_sum`), and ``lie_along`` with the marker
+:data:`TIME` is :math:`\partial_t`. Every Lie series of the derivation (the
+left-hand side, the history of stationary and exact regimes, the invariant
+manifolds of fast states, the pull-backs of ``derive_steps``) runs along the
+augmented flow, and an update free of
+:math:`t` gives the autonomous results unchanged (:math:`\partial_t` of a
+time-free value is zero, found without a walk).
 """
 
 from __future__ import annotations
@@ -39,10 +53,14 @@ from typing import Any, Generic, Sequence, TypeVar
 
 import sympy
 
-__all__ = ["FieldAlgebra", "ImplicitUpdateError", "NotSeparableError", "STEP", "Partial", "Augmented"]
+__all__ = ["FieldAlgebra", "ImplicitUpdateError", "NotSeparableError", "STEP", "Partial", "Augmented", "TIME", "TIME_SYMBOL"]
 
 #: The step index :math:`n` of step-dependent (exact-regime) fields.
 STEP = sympy.Symbol("n", integer=True, nonnegative=True)
+
+#: The time :math:`t = nh` of schedules (non-autonomous fields :math:`f_k(\theta, t)`);
+#: every atom table holds it (``atoms.time``), the component form keeps it a symbol.
+TIME_SYMBOL = sympy.Symbol("t", real=True)
 
 V = TypeVar("V")
 
@@ -66,6 +84,20 @@ class Augmented:
 
     theta: Any
     states: tuple[tuple[Any, Any], ...]
+
+
+class _TimeDirection:
+    r"""The direction :math:`\partial_t` of the augmented flow: ``lie_along(x, TIME)``
+    is the partial derivative of ``x`` in the time :math:`t`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "TIME"
+
+
+#: The marker field of :math:`\partial_t` (see the module docs).
+TIME = _TimeDirection()
 
 
 class ImplicitUpdateError(ValueError):
@@ -207,7 +239,8 @@ class FieldAlgebra(ABC, Generic[V]):
         """``x`` at step :math:`n - shift` (unknowns move back too)."""
 
     def lie_along(self, x: V, field: V) -> V:
-        r""":math:`L_F x = \nabla x \cdot F` (memoized on ``(x, F)``).
+        r""":math:`L_F x = \nabla x \cdot F` (memoized on ``(x, F)``);
+        :math:`\partial_t x` for ``F`` = :data:`TIME`.
 
         Along an unknown the result is formal (e.g. :math:`L_F\theta = F`,
         :math:`L_F g = D_1[F]`); :meth:`linear_parts` rejects an unknown that ends up

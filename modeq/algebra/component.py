@@ -2,7 +2,8 @@ r"""The component form: a field is :math:`p` explicit expressions.
 
 For a concrete loss :math:`E(\theta_1, \dots, \theta_p)` (or a generic
 ``sympy.Function('E')(θ_1, …, θ_p)``) a field is the tuple of its components,
-:math:`L_f u = \sum_i f_i\,\partial_i u`, and contractions are explicit sums of
+:math:`L_f u = \sum_i f_i\,\partial_i u` (and :math:`\partial_t u` along
+:data:`~modeq.algebra.base.TIME`: the time :math:`t` stays a symbol), and contractions are explicit sums of
 partial derivatives. Used to cross-check index-form results by an independent
 derivation, and to materialize them for code generation: the evaluation
 backend :class:`~modeq.components.ComponentBackend` computes its values with
@@ -22,7 +23,7 @@ import sympy
 
 from collections import defaultdict
 
-from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError, Partial
+from .base import STEP, TIME, TIME_SYMBOL, FieldAlgebra, ImplicitUpdateError, NotSeparableError, Partial
 from ..blocks import block_ids, block_labels, block_layout
 from .index import expand
 from .matrix_maps import on_blocks, scale_of
@@ -45,6 +46,8 @@ def check_loss(loss, params) -> tuple[sympy.Expr, tuple[sympy.Symbol, ...]]:
         raise TypeError(f"parameters must be SymPy symbols, got {params}")
     if len(set(params)) != len(params):
         raise ValueError(f"parameters must be distinct, got {params}")
+    if TIME_SYMBOL in params:
+        raise ValueError("a parameter named t would be the time t = nh of schedules; give it another name")
     if not isinstance(loss, sympy.Expr):
         raise TypeError(f"the loss must be a scalar SymPy expression, got {type(loss).__name__}")
     if not any(loss.has(s) for s in params):
@@ -230,6 +233,8 @@ class ComponentAlgebra(FieldAlgebra[Field]):
             raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
         if isinstance(field, Partial):
             return tuple(sympy.Add(*(v * sympy.diff(u, s) for v, s in zip(field.value, field.state) if v != 0)) for u in x)
+        if field is TIME:
+            return tuple(sympy.diff(u, TIME_SYMBOL) for u in x)
         return tuple(
             sympy.Add(*(fl * sympy.diff(u, theta_l) for fl, theta_l in zip(field, self.params) if fl != 0)) for u in x
         )

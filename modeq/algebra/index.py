@@ -35,7 +35,10 @@ A field is a SymPy expression for its component :math:`j` in *atoms*:
   over block constants. The map is never expanded: these atoms are opaque to
   the derivation, evaluated by the chain rule through the map's steps;
 * ``s_B`` — a per-block scale of the block's shape (Muon's ``adjust_lr_fn``,
-  :data:`~modeq.algebra.matrix_maps.SHAPE_RULES`), a block constant.
+  :data:`~modeq.algebra.matrix_maps.SHAPE_RULES`), a block constant;
+* ``t`` — the time :math:`t = nh` of schedules, a scalar with
+  :math:`\partial_t t = 1` and :math:`\nabla t = 0`. Every table has it
+  (``atoms.time``), as it has ``theta``.
 
 Each atom is an ordinary :class:`sympy.Symbol` whose meaning is kept in an
 *atom table* (:class:`AtomRegistry`), so SymPy differentiates and collects
@@ -63,7 +66,12 @@ The Lie derivative closes on the atoms (DESIGN.md §2.1):
 :math:`L_f D_k[X_1..X_k] = D_{k+1}[X_1..X_k, f] + \sum_a D_k[.., L_f X_a, ..]`,
 :math:`L_f D^kF(X)[Y] = D^{k+1}F(X)[Y, L_f X] + \sum_a D^kF(X)[.., L_f Y_a, ..]`,
 and the chain rule for everything elementwise. Expression size does not grow
-with the dimension.
+with the dimension. Along :math:`\partial_t` (:data:`~modeq.algebra.base.TIME`)
+the atoms give :math:`\partial_t t = 1`, :math:`\partial_t \theta = \partial_t g = 0`,
+:math:`\partial_t D_k[X_1..X_k] = \sum_a D_k[.., \partial_t X_a, ..]`,
+:math:`\partial_t S[X] = S[\partial_t X]`; the registry keeps the set of atoms
+that depend on :math:`t` (:attr:`AtomRegistry.timed`), so a time-free value
+has :math:`\partial_t = 0` at once.
 """
 
 from __future__ import annotations
@@ -75,13 +83,14 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import sympy
+from sympy.core.function import AppliedUndef
 
 from . import factoring, linear
-from .base import STEP, FieldAlgebra, ImplicitUpdateError, NotSeparableError, Partial
+from .base import STEP, TIME, TIME_SYMBOL, FieldAlgebra, ImplicitUpdateError, NotSeparableError, Partial
 from .matrix_maps import MatrixMap
 
 __all__ = ["ATOMS", "IndexAlgebra", "Gradient", "LossValue", "Contraction", "Reduction", "BlockReduction",
-           "BlockSize", "SlowState", "MatrixDerivative", "BlockScale", "Placeholder", "D", "S", "SB", "g", "theta", "p"]
+           "BlockSize", "SlowState", "MatrixDerivative", "BlockScale", "Placeholder", "D", "S", "SB", "g", "theta", "p", "t"]
 
 _EXPAND = dict(power_base=False, power_exp=False, log=False, mul=True, multinomial=True, deep=True)
 
@@ -100,8 +109,11 @@ def _tidy_coefficient(c: sympy.Expr, atoms: "AtomRegistry") -> sympy.Expr:
     ``expand_power_exp`` first writes ``beta**(n+1)`` as ``beta*beta**n`` so
     step-dependent factors cancel. Purely numeric ones (the step-by-step fields)
     are only expanded: factoring their large rationals costs most of a
-    derivation and reads no better."""
-    if all(s in atoms._definitions for s in c.free_symbols):
+    derivation and reads no better. So are coefficients holding opaque
+    functions of time and their derivatives (:mod:`modeq.time_functions`):
+    each is a generator of its own, and factoring over many generators costs
+    minutes (NAdam's momentum schedule)."""
+    if all(s in atoms._definitions for s in c.free_symbols) or c.has(AppliedUndef, sympy.Derivative):
         return expand(c)
     return factoring.factor(sympy.expand_power_exp(c))
 
@@ -244,8 +256,9 @@ class AtomRegistry:
         self._lock = threading.Lock()
         self.theta = sympy.Symbol("theta", real=True)
         self.dimension = sympy.Symbol("p", positive=True, integer=True)
+        self.time = TIME_SYMBOL
         self._symbols: dict[object, sympy.Symbol] = {}
-        self._definitions: dict[sympy.Symbol, object] = {self.theta: "theta"}
+        self._definitions: dict[sympy.Symbol, object] = {self.theta: "theta", self.time: "time"}
         self.component: set[sympy.Symbol] = {self.theta}
         self.scalar: set[sympy.Symbol] = set()
         self._splits: dict[sympy.Expr, dict[sympy.Expr, sympy.Expr]] = {}
@@ -254,6 +267,9 @@ class AtomRegistry:
         #: Atoms that depend on a slow state: the states, the unknown terms
         #: (:math:`f_k(\theta, V)`) and the atoms with either in an argument.
         self.stated: set[sympy.Symbol] = set()
+        #: Symbols whose value depends on the time: ``t``, the unknown terms
+        #: (:math:`f_k(\theta, t)`) and the atoms with either in an argument.
+        self.timed: set[sympy.Symbol] = {self.time}
 
     def definition(self, symbol: sympy.Symbol):
         return self._definitions.get(symbol)
@@ -266,6 +282,7 @@ class AtomRegistry:
             other._symbols, other._definitions = dict(self._symbols), dict(self._definitions)
             other.component, other.scalar, other.block = set(self.component), set(self.scalar), set(self.block)
             other.stated = set(self.stated)
+            other.timed = set(self.timed)
         return other
 
     def intern(self, definition) -> sympy.Symbol:
@@ -286,6 +303,9 @@ class AtomRegistry:
             if isinstance(definition, (SlowState, Placeholder)) or any(
                     not self.stated.isdisjoint(a.free_symbols) for a in _arguments(definition)):
                 self.stated.add(symbol)
+            if isinstance(definition, Placeholder) or any(
+                    not self.timed.isdisjoint(a.free_symbols) for a in _arguments(definition)):
+                self.timed.add(symbol)
             self._definitions[symbol] = definition
             self._symbols[definition] = symbol
         return symbol
@@ -530,6 +550,7 @@ ATOMS = AtomRegistry()
 
 theta = ATOMS.theta
 p = ATOMS.dimension
+t = ATOMS.time
 g = ATOMS.intern(Gradient())
 
 
@@ -690,6 +711,8 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     def _new_lie_map(self, x, field) -> linear.Terms:
         if isinstance(field, Partial) and self.atoms.stated.isdisjoint(x.free_symbols):
             return {}
+        if field is TIME and self.atoms.timed.isdisjoint(x.free_symbols):
+            return {}
         if isinstance(x, sympy.Symbol):
             return self._lie_atom(x, field)
         if x.is_Atom:
@@ -704,6 +727,8 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
                                      + exponent * self.lie_along(base, field) / base))
         if isinstance(x, sympy.Function):
             return linear.terms(sympy.Add(*(x.fdiff(n + 1) * self.lie_along(a, field) for n, a in enumerate(x.args))))
+        if isinstance(x, sympy.Derivative) and x.free_symbols <= {self.atoms.time}:  # of a function of time
+            return linear.terms(sympy.diff(x, self.atoms.time) * self.lie_along(self.atoms.time, field))
         raise TypeError(f"cannot take the Lie derivative of {x!r}")
 
     def _lie_terms(self, x, field) -> linear.Terms:
@@ -724,14 +749,17 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
         return total
 
     def _varies(self, x):
-        return not (self.atoms.component | self.atoms.scalar).isdisjoint(x.free_symbols)
+        return not (self.atoms.component | self.atoms.scalar | self.atoms.timed).isdisjoint(x.free_symbols)
 
     def _lie_atom(self, symbol, field) -> linear.Terms:
         definition = self.atoms.definition(symbol)
         # along Partial(V, v) (a slow state's direction) only V itself and atoms with V in an argument move
-        partial = isinstance(field, Partial)
-        if partial and symbol == field.state:
+        # along the time direction (TIME) only t and atoms with t in an argument move, likewise
+        partial = isinstance(field, Partial) or field is TIME
+        if isinstance(field, Partial) and symbol == field.state:
             return linear.terms(field.value)
+        if definition == "time":
+            return linear.terms(sympy.Integer(1)) if field is TIME else {}
         if definition is None or isinstance(definition, (BlockSize, SlowState, BlockScale)):
             return {}
         if definition == "theta":

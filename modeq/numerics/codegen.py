@@ -3,14 +3,17 @@ r"""Code generation for modified fields: component expressions → module.
 For terms :math:`f_0, \dots, f_N` (component form, numeric hyperparameters)
 the generated module holds
 
-* ``terms(theta, n)``: all :math:`f_{k,j}(\theta)` at once, one CSE across
+* ``terms(theta, n, t)``: all :math:`f_{k,j}(\theta, t)` at once, one CSE across
   every term and component;
-* ``field(theta, h, order, n)``: :math:`f_h = \sum_{k\le order} h^k f_k(\theta)`
+* ``field(theta, h, order, n, t)``: :math:`f_h = \sum_{k\le order} h^k f_k(\theta, t)`
   (Horner in :math:`h`);
-* ``field_batch(Theta, h, order, n)``: the same at every row of ``Theta``;
+* ``field_batch(Theta, h, order, n, t)``: the same at every row of ``Theta``;
 * ``flow(...)``: the compiled integrator (:mod:`modeq.numerics.integrate`);
 * the matrix maps the terms read (Newton–Schulz), computed first
   (:mod:`modeq.numerics.matrix_code`).
+
+Fields of time-dependent updates (schedules) hold the time symbol :math:`t`
+(``TIME_DEPENDENT``); the integrator passes the time of every stage.
 
 Step-dependent fields :math:`f^{(n)}` come either as expressions in the step
 symbol :data:`modeq.algebra.base.STEP` (the exact regime's closed forms in
@@ -31,7 +34,7 @@ from typing import Sequence
 
 import sympy
 
-from ..algebra.base import STEP
+from ..algebra.base import STEP, TIME_SYMBOL
 from ..terms import ComponentField
 from ..optimizers.language import h as H
 from .cache import write_module
@@ -69,7 +72,7 @@ def _check(fields: Sequence[ComponentField]) -> tuple[tuple[sympy.Symbol, ...], 
             raise ValueError("all per-step fields must have the same parameters and the same order")
     for f in fields:
         extra = (f.free_symbols | {s for stage in f.stages for arg in stage.args for x in arg for s in x.free_symbols}) \
-            - set(params) - {STEP} - {s for stage in f.stages for s in stage.outputs}
+            - set(params) - {STEP, TIME_SYMBOL} - {s for stage in f.stages for s in stage.outputs}
         if H in extra:
             raise ValueError("a term contains the step size h; give the terms f_k of f = sum_k h^k f_k, not their sum")
         if extra:
@@ -82,13 +85,14 @@ def _terms_function(index: int, field: ComponentField) -> str:
     p = len(field.params)
     names = {s: f"a{i}" for i, s in enumerate(field.params)}
     names[STEP] = "n"
+    names[TIME_SYMBOL] = "t"
     exprs = [t for term in field.terms for t in term]
     targets = [f"out[{k}, {j}]" for k in range(len(field.terms)) for j in range(p)]
     body = [f"a{i} = theta[{i}]" for i in range(p)]
     for number, stage in enumerate(field.stages):
         body += stage_lines(stage, number, names)
     body += cse_lines(exprs, targets, names)
-    return f"\n\n{JIT}\ndef _terms_{index}(theta, n, out):\n" + "".join(f"    {line}\n" for line in body)
+    return f"\n\n{JIT}\ndef _terms_{index}(theta, n, t, out):\n" + "".join(f"    {line}\n" for line in body)
 
 
 def _dispatch(count: int, cycle: Sequence[int] | None) -> str:
@@ -96,15 +100,15 @@ def _dispatch(count: int, cycle: Sequence[int] | None) -> str:
         select = f"    i = min(n, {count - 1})\n"
     else:
         select = f"    i = _CYCLE[n % {len(cycle)}]\n"
-    branches = "".join(f"    {'if' if i == 0 else 'elif'} i == {i}:\n        _terms_{i}(theta, n, out)\n" for i in range(count))
-    return f"\n\n{JIT}\ndef _terms(theta, n, out):\n{select}{branches}"
+    branches = "".join(f"    {'if' if i == 0 else 'elif'} i == {i}:\n        _terms_{i}(theta, n, t, out)\n" for i in range(count))
+    return f"\n\n{JIT}\ndef _terms(theta, n, t, out):\n{select}{branches}"
 
 
 _PUBLIC = '''
 
 @numba.njit(cache=True, error_model="numpy")
-def _field(theta, h, order, n, work, out):
-    _terms(theta, n, work)
+def _field(theta, h, order, n, t, work, out):
+    _terms(theta, n, t, work)
     for j in range(theta.shape[0]):
         acc = work[order, j]
         for k in range(order - 1, -1, -1):
@@ -113,25 +117,25 @@ def _field(theta, h, order, n, work, out):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def terms(theta, n):
+def terms(theta, n, t):
     out = np.empty((ORDER + 1, theta.shape[0]))
-    _terms(theta, n, out)
+    _terms(theta, n, t, out)
     return out
 
 
 @numba.njit(cache=True, error_model="numpy")
-def field(theta, h, order, n):
+def field(theta, h, order, n, t):
     out = np.empty(theta.shape[0])
-    _field(theta, h, order, n, np.empty((ORDER + 1, theta.shape[0])), out)
+    _field(theta, h, order, n, t, np.empty((ORDER + 1, theta.shape[0])), out)
     return out
 
 
 @numba.njit(cache=True, error_model="numpy")
-def field_batch(thetas, h, order, n):
+def field_batch(thetas, h, order, n, t):
     out = np.empty(thetas.shape)
     work = np.empty((ORDER + 1, thetas.shape[1]))
     for r in range(thetas.shape[0]):
-        _field(thetas[r], h, order, n, work, out[r])
+        _field(thetas[r], h, order, n, t, work, out[r])
     return out
 '''
 
@@ -145,7 +149,9 @@ def field_source(fields: ComponentField | Sequence[ComponentField], cycle: Seque
         if not cycle or not all(0 <= i < len(fields) for i in cycle):
             raise ValueError(f"cycle must list indices 0..{len(fields) - 1} of the per-step fields, got {cycle}")
     step_dependent = len(fields) > 1 or any(STEP in t.free_symbols for f in fields for term in f.terms for t in term)
+    time_dependent = any(TIME_SYMBOL in t.free_symbols for f in fields for term in f.terms for t in term)
     meta = (f"PARAMS = {tuple(map(str, params))!r}\nORDER = {order}\nSTEP_DEPENDENT = {step_dependent}\n"
+            f"TIME_DEPENDENT = {time_dependent}\n"
             + (f"_CYCLE = np.array({cycle!r}, dtype=np.int64)\n" if cycle is not None else ""))
     parts = [HEADER.format(kind="field"), "\n" + meta]
     parts += map_functions([stage for f in fields for stage in f.stages], JIT)

@@ -15,7 +15,9 @@ Nodes are computed children first, so every quantity is that of step
 updated along it but the iterate is forced, which gives the optimizer a
 history-consistent state (:mod:`modeq.numerics.history`). The step counter of
 bias corrections and lag fills starts at the first replayed step; the batch
-of step :math:`n` (negative while replaying) is ``schedule[n mod len]``.
+of step :math:`n` (negative while replaying) is ``schedule[n mod len]``; its
+time is :math:`t_n = t_0 + nh` (``t0`` = 0 unless a run starts later in a
+schedule).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import sympy
 from ..algebra.component import check_loss
 from ..blocks import block_ids, param_key
 from ..optimizers.base import Optimizer
-from ..description import DescriptionError, h as H, theta as THETA
+from ..description import DescriptionError, h as H, t as TIME, theta as THETA
 from ..primitives import Lowering, Primitive
 from .cache import digest, load_module, lookup, record, write_module
 from .codegen import HEADER, JIT
@@ -79,7 +81,7 @@ class _Module(Lowering):
         self.losses, self.params = tuple(losses), tuple(params)
         self.block_ids = block_ids(self.params)
         self.scalars = {n.symbol for n in nodes.nodes if n.primitive.scalar}
-        self.names = {THETA: "th[j]", H: "h"}
+        self.names = {THETA: "th[j]", H: "h", TIME: "t"}
         for n in nodes.nodes:
             self.names[n.symbol] = n.name if n.symbol in self.scalars else f"{n.name}[j]"
         self.setup_lines: list[str] = []
@@ -90,7 +92,7 @@ class _Module(Lowering):
         return NumbaPrinter(self.names).doprint(expr)
 
     def scalar(self, expr, what):
-        if THETA in expr.free_symbols or any(s in self.names and s not in self.scalars and s != H
+        if THETA in expr.free_symbols or any(s in self.names and s not in self.scalars and s not in (H, TIME)
                                              for s in expr.free_symbols):
             raise DescriptionError(f"{what} must not depend on the component (got {expr})")
         return self.code(expr)
@@ -124,9 +126,9 @@ class _Module(Lowering):
 _LOOP = '''
 
 {jit}
-def run(theta0, h, steps, schedule, history):
-    """Iterates theta_0..theta_steps after replaying `history` (rows theta_-K..theta_-1);
-    rows after a non-finite iterate are NaN."""
+def run(theta0, h, steps, schedule, history, t0):
+    """Iterates theta_0..theta_steps after replaying `history` (rows theta_-K..theta_-1),
+    step n at time t0 + n*h; rows after a non-finite iterate are NaN."""
     p = theta0.shape[0]
     replay = history.shape[0]
     out = np.full((steps + 1, p), np.nan)
@@ -136,6 +138,7 @@ def run(theta0, h, steps, schedule, history):
 {setup}
     for it in range(replay + steps):
         b = schedule[(it - replay) % schedule.shape[0]]
+        t = t0 + (it - replay) * h
 {step}
         if it + 1 < replay:
             th[:] = history[it + 1]
@@ -157,10 +160,10 @@ def optimizer_source(update: sympy.Expr, losses: Sequence[sympy.Expr], params: S
     nodes = _Nodes()
     lowered = nodes.lower(update)
     symbols = {n.symbol for n in nodes.nodes}
-    extra = lowered.free_symbols - {THETA, H} - symbols
+    extra = lowered.free_symbols - {THETA, H, TIME} - symbols
     for n in nodes.nodes:
         for a in n.args:
-            extra |= a.free_symbols - {THETA, H} - symbols - set(n.primitive.bound)
+            extra |= a.free_symbols - {THETA, H, TIME} - symbols - set(n.primitive.bound)
     if extra:
         names = ", ".join(sorted(map(str, extra)))
         raise DescriptionError(f"the update still contains {names}; give numeric values for them (values={{...}})")
@@ -182,12 +185,13 @@ class CompiledOptimizer:
         self.path, self.params, self.batches = path, tuple(params), batches
 
     def run(self, theta0, h: float, steps: int, schedule: Sequence[int] | None = None,
-            history: np.ndarray | None = None) -> np.ndarray:
+            history: np.ndarray | None = None, t0: float = 0.0) -> np.ndarray:
         r"""Iterates :math:`\theta_0..\theta_{steps}` (shape ``(steps+1, p)``).
 
         ``schedule`` lists batch labels 1..m (step :math:`n` uses
         ``schedule[n mod len]``; default cyclic ``1..m``); ``history`` rows are
-        replayed past iterates :math:`\theta_{-K}..\theta_{-1}`."""
+        replayed past iterates :math:`\theta_{-K}..\theta_{-1}`; step :math:`n`
+        is at time :math:`t_0 + nh` (schedules)."""
         p = len(self.params)
         theta0 = np.ascontiguousarray(theta0, dtype=np.float64)
         if theta0.shape != (p,):
@@ -207,7 +211,10 @@ class CompiledOptimizer:
         history = np.zeros((0, p)) if history is None else np.ascontiguousarray(history, dtype=np.float64)
         if history.ndim != 2 or history.shape[1] != p:
             raise ValueError(f"history must have shape (K, {p}), got {history.shape}")
-        return self._module.run(theta0, float(h), int(steps), np.ascontiguousarray(labels, dtype=np.int64), history)
+        if isinstance(t0, bool) or not isinstance(t0, (int, float, np.integer, np.floating)) or not np.isfinite(t0):
+            raise ValueError(f"the start time t0 must be a finite number, got {t0!r}")
+        return self._module.run(theta0, float(h), int(steps), np.ascontiguousarray(labels, dtype=np.int64), history,
+                                float(t0))
 
 
 def compile_optimizer(

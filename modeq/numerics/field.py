@@ -1,8 +1,9 @@
 r"""A compiled modified field, loaded from its generated module (no SymPy).
 
-.. math:: \dot{\tilde\theta} = f^{(n)}_h(\tilde\theta) = \sum_{k \le N} h^k f^{(n)}_k(\tilde\theta)
+.. math:: \dot{\tilde\theta} = f^{(n)}_h(\tilde\theta, t) = \sum_{k \le N} h^k f^{(n)}_k(\tilde\theta, t)
 
-on :math:`[nh, (n+1)h)`; autonomous fields ignore :math:`n`. Inputs are
+on :math:`[nh, (n+1)h)`; autonomous fields ignore :math:`n` and :math:`t`
+(the time of schedules, :math:`t = nh` on the grid). Inputs are
 checked here, so a wrong shape or order is a clear ``ValueError`` and never a
 numba typing error.
 """
@@ -41,9 +42,11 @@ class CompiledField:
         self.params: tuple[str, ...] = self._module.PARAMS
         self.order: int = self._module.ORDER
         self.step_dependent: bool = self._module.STEP_DEPENDENT
+        self.time_dependent: bool = self._module.TIME_DEPENDENT
 
     def __repr__(self) -> str:
-        kind = "step-dependent" if self.step_dependent else "autonomous"
+        kind = ("step-dependent" if self.step_dependent else "time-dependent" if self.time_dependent
+                else "autonomous")
         return f"CompiledField(params={self.params}, order={self.order}, {kind}, path={str(self.path)!r})"
 
     # -- input checks -------------------------------------------------------------
@@ -63,27 +66,38 @@ class CompiledField:
             raise ValueError(f"the step index n must be a whole number >= 0, got {n!r}")
         return int(n)
 
+    @staticmethod
+    def _time(t, default: float) -> float:
+        if t is None:
+            return default
+        if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)) or not np.isfinite(t):
+            raise ValueError(f"the time t must be a finite number, got {t!r}")
+        return float(t)
+
     # -- evaluation ------------------------------------------------------------------
 
-    def terms(self, theta, n: int = 0) -> np.ndarray:
-        r"""All terms :math:`f^{(n)}_k(\theta)`, shape ``(order + 1, p)``."""
-        return self._module.terms(self._point(theta), self._step(n))
+    def terms(self, theta, n: int = 0, t: float | None = None) -> np.ndarray:
+        r"""All terms :math:`f^{(n)}_k(\theta, t)` (default :math:`t = 0`), shape ``(order + 1, p)``."""
+        return self._module.terms(self._point(theta), self._step(n), self._time(t, 0.0))
 
-    def __call__(self, theta, h: float, order: int | None = None, n: int = 0) -> np.ndarray:
-        r""":math:`\sum_{k\le order} h^k f^{(n)}_k(\theta)`."""
-        return self._module.field(self._point(theta), float(h), self._order(order), self._step(n))
+    def __call__(self, theta, h: float, order: int | None = None, n: int = 0, t: float | None = None) -> np.ndarray:
+        r""":math:`\sum_{k\le order} h^k f^{(n)}_k(\theta, t)` (default :math:`t = nh`)."""
+        n = self._step(n)
+        return self._module.field(self._point(theta), float(h), self._order(order), n, self._time(t, n * float(h)))
 
-    def batch(self, thetas, h: float, order: int | None = None, n: int = 0) -> np.ndarray:
+    def batch(self, thetas, h: float, order: int | None = None, n: int = 0, t: float | None = None) -> np.ndarray:
         """The field at every row of ``thetas`` (shape ``(m, p)``)."""
         array = np.ascontiguousarray(thetas, dtype=np.float64)
         if array.ndim != 2 or array.shape[1] != len(self.params):
             raise ValueError(f"thetas must have shape (m, {len(self.params)}), got {array.shape}")
-        return self._module.field_batch(array, float(h), self._order(order), self._step(n))
+        n = self._step(n)
+        return self._module.field_batch(array, float(h), self._order(order), n, self._time(t, n * float(h)))
 
     def flow(self, theta0, h: float, steps: int, order: int | None = None, substeps: int = 4,
-             backward: bool = False, n0: int = 0) -> np.ndarray:
-        r"""The modified flow on the grid :math:`t = (n_0 + s)h`, :math:`s = 0..steps`
-        (``backward``: :math:`t = -sh`, autonomous fields only); shape ``(steps + 1, p)``.
+             backward: bool = False, n0: int = 0, t0: float | None = None) -> np.ndarray:
+        r"""The modified flow on the grid :math:`t = t_0 + sh`, :math:`s = 0..steps`
+        (``backward``: :math:`t = t_0 - sh`, not for step-dependent fields), from
+        the time :math:`t_0` (default :math:`n_0 h`); shape ``(steps + 1, p)``.
         Rows after a non-finite state are NaN."""
         if not (isinstance(h, (int, float, np.floating)) and np.isfinite(h) and h > 0):
             raise ValueError(f"the step size h must be a positive number, got {h!r}")
@@ -92,8 +106,9 @@ class CompiledField:
         steps = self._step(steps)
         if isinstance(substeps, bool) or not isinstance(substeps, (int, np.integer)) or substeps < 1:
             raise ValueError(f"substeps must be a whole number >= 1, got {substeps!r}")
-        return self._module.flow(self._point(theta0, "theta0"), float(h), self._order(order), self._step(n0),
-                                 steps, int(substeps), -1 if backward else 1)
+        n0 = self._step(n0)
+        return self._module.flow(self._point(theta0, "theta0"), float(h), self._order(order), n0,
+                                 self._time(t0, n0 * float(h)), steps, int(substeps), -1 if backward else 1)
 
 
 def load_field(key_or_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> CompiledField:

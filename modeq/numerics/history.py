@@ -30,10 +30,11 @@ def history_length(update: sympy.Expr) -> int:
 
 
 def consistent_history(field: CompiledField, theta0: np.ndarray, h: float, order: int, steps: int,
-                       substeps: int) -> np.ndarray:
+                       substeps: int, t0: float = 0.0) -> np.ndarray:
     r"""Rows :math:`\theta_{-K}, \dots, \theta_{-1}` of the truncated modified
-    flow through :math:`\theta_0` (oldest first)."""
-    backward = field.flow(theta0, h, steps, order=order, substeps=substeps, backward=True)
+    flow through :math:`\theta_0` at time :math:`t_0` (oldest first; a
+    time-dependent field is run back to :math:`t_0 - Kh`)."""
+    backward = field.flow(theta0, h, steps, order=order, substeps=substeps, backward=True, t0=t0)
     if not np.all(np.isfinite(backward)):
         raise ValueError(
             "the modified flow run backwards to build the optimizer's history left the finite range; "

@@ -2,7 +2,8 @@ r"""The compiled integrator of the modified ODE (source template).
 
 The modified equation :math:`\dot{\tilde\theta} = f^{(n)}_h(\tilde\theta)` is
 piecewise in time: on :math:`[nh, (n+1)h)` the field of step :math:`n`
-(autonomous fields are the case :math:`f^{(n)} = f`). It is integrated with the
+(autonomous fields are the case :math:`f^{(n)} = f`), and may depend on the
+time :math:`t` itself (schedules: each stage sees its own time). It is integrated with the
 explicit 8th-order Runge–Kutta scheme of Dormand and Prince (the propagating
 solution of DOP853, 12 stages) at a *fixed* sub-step :math:`\delta = h/s`, with
 :math:`s` sub-steps per optimizer step, so every interval boundary is a grid
@@ -24,27 +25,29 @@ __all__ = ["integrator_source", "STAGES"]
 STAGES = 12
 
 
-def _coefficients() -> tuple[list[list[float]], list[float]]:
-    """The Butcher tableau (``A``, ``B``) of DOP853's 8th-order solution,
+def _coefficients() -> tuple[list[list[float]], list[float], list[float]]:
+    """The Butcher tableau (``A``, ``B``, ``C``) of DOP853's 8th-order solution,
     read from SciPy at generation time only."""
     from scipy.integrate._ivp import dop853_coefficients as tableau
 
     a = [[float(tableau.A[i, j]) for j in range(STAGES)] for i in range(STAGES)]
-    return a, [float(b) for b in tableau.B[:STAGES]]
+    return a, [float(b) for b in tableau.B[:STAGES]], [float(c) for c in tableau.C[:STAGES]]
 
 
 _TEMPLATE = '''
 _RK_A = np.array({a!r})
 _RK_B = np.array({b!r})
+_RK_C = np.array({c!r})
 
 
 @numba.njit(cache=True, error_model="numpy")
-def flow(theta0, h, order, n0, steps, substeps, direction):
-    """The modified flow from theta0 at t = n0*h over `steps` steps of size
-    direction*h (direction = +1 forward, -1 backward), `substeps` DOP853
+def flow(theta0, h, order, n0, t0, steps, substeps, direction):
+    """The modified flow from theta0 at time t0 (step n0) over `steps` steps of
+    size direction*h (direction = +1 forward, -1 backward), `substeps` DOP853
     sub-steps per step; rows are the grid points. The field of step n is used
-    on [nh, (n+1)h) (backward: the field of step n0). A non-finite state ends
-    the run; the remaining rows are NaN."""
+    on [nh, (n+1)h) (backward: the field of step n0); a stage at time
+    t + c_i dt sees that time. A non-finite state ends the run; the remaining
+    rows are NaN."""
     p = theta0.shape[0]
     out = np.full((steps + 1, p), np.nan)
     y = theta0.copy()
@@ -55,14 +58,15 @@ def flow(theta0, h, order, n0, steps, substeps, direction):
     dt = direction * h / substeps
     for s in range(steps):
         n = n0 + s if direction > 0 else n0
-        for _ in range(substeps):
+        for q in range(substeps):
+            time = t0 + direction * h * (s + q / substeps)
             for i in range({stages}):
                 for j in range(p):
                     acc = 0.0
                     for l in range(i):
                         acc += _RK_A[i, l] * stage[l, j]
                     point[j] = y[j] + dt * acc
-                _field(point, h, order, n, work, stage[i])
+                _field(point, h, order, n, time + _RK_C[i] * dt, work, stage[i])
             for j in range(p):
                 acc = 0.0
                 for i in range({stages}):
@@ -78,6 +82,6 @@ def flow(theta0, h, order, n0, steps, substeps, direction):
 
 def integrator_source() -> str:
     """Source of ``flow`` for a module that defines ``ORDER`` and
-    ``_field(theta, h, order, n, work, out)`` (``work`` has ``ORDER + 1`` rows)."""
-    a, b = _coefficients()
-    return _TEMPLATE.format(a=a, b=b, stages=STAGES)
+    ``_field(theta, h, order, n, t, work, out)`` (``work`` has ``ORDER + 1`` rows)."""
+    a, b, c = _coefficients()
+    return _TEMPLATE.format(a=a, b=b, c=c, stages=STAGES)

@@ -24,6 +24,13 @@ each :math:`h`), and the error is measured on :math:`\theta`. A one-step map
 on :math:`(\theta, V)` has no transient, so ``"auto"`` is ``"global"`` (moving
 averages beside a slow state start empty: their transient is noted).
 
+Updates that depend on the time (schedules) have non-autonomous fields
+:math:`f_k(\theta, t)`: the optimizer's step :math:`n` runs at time
+:math:`t_0 + nh` and the flow is integrated from :math:`(\theta_0, t_0)`; the
+history method samples the past on the same non-autonomous flow run backwards
+(so the schedules must be defined for :math:`t_0 - Kh \le t < t_0`: start at a
+``t0`` > 0 for schedules such as :math:`1/(1+t)`).
+
 The integrator's sub-steps are refined (:math:`s \to 2s`) wherever
 each measured error is above the rounding level, until the flow moves by
 less than 1% of the error; the report gives the worst remaining ratio.
@@ -121,11 +128,13 @@ def _singular_loss(losses: Sequence[sympy.Expr], params: Sequence[sympy.Symbol],
 
 
 def _singular_field(field, optimizer: Optimizer, update: sympy.Expr, losses: Sequence[sympy.Expr],
-                    params: Sequence[sympy.Symbol], start: np.ndarray, h: float | None = None) -> None:
+                    params: Sequence[sympy.Symbol], start: np.ndarray, h: float | None = None,
+                    t0: float = 0.0) -> None:
     """Refuse a start where the modified field is not finite: e.g. SAM, whose
     update divides by the gradient's norm, at a stationary point (with slow
-    states: at their initial values for the step size ``h``)."""
-    if np.all(np.isfinite(field.terms(start) if h is None else field.terms(start, h))):
+    states: at their initial values for the step size ``h``; at the start time
+    ``t0``)."""
+    if np.all(np.isfinite(field.terms(start, t=t0) if h is None else field.terms(start, h, t=t0))):
         return
     point = _point(params, start)
     stationary = any(all(sympy.diff(loss, p).xreplace(point) == 0 for p in params) for loss in losses)
@@ -148,8 +157,8 @@ class _SlowStates:
     def start(self, theta0: np.ndarray, h: float) -> np.ndarray:
         return np.concatenate([theta0] + [np.full(self.p, float(init(h))) for init in self._inits])
 
-    def terms(self, theta0: np.ndarray, h: float) -> np.ndarray:
-        return self.field.terms(self.start(theta0, h))
+    def terms(self, theta0: np.ndarray, h: float, t: float | None = None) -> np.ndarray:
+        return self.field.terms(self.start(theta0, h), t=t)
 
     def flow(self, theta0, h, steps, order=None, substeps=4, **options):
         return self.field.flow(self.start(theta0, h), h, steps, order=order, substeps=substeps, **options)[:, :self.p]
@@ -178,7 +187,7 @@ def _substeps(h: float) -> int:
     return max(2, math.ceil(h / MAX_SUBSTEP))
 
 
-def run_seconds(field, stepper, start, hs, T, order, method, replay, schedule) -> float:
+def run_seconds(field, stepper, start, hs, T, order, method, replay, schedule, t0=0.0) -> float:
     r"""CPU seconds of the runs, measured on the spot: a short flow and a short
     optimizer run are timed (after a call that compiles or loads them) and
     scaled by the work of :func:`verify` — per step size and order, the flow at
@@ -187,13 +196,13 @@ def run_seconds(field, stepper, start, hs, T, order, method, replay, schedule) -
     of the history, and the optimizer's run."""
     probe, h = 32, hs[-1]
     sub = _substeps(h)
-    field.flow(start, h, 1, order=order, substeps=sub)
-    stepper.run(start, h, 1, schedule)
+    field.flow(start, h, 1, order=order, substeps=sub, t0=t0)
+    stepper.run(start, h, 1, schedule, t0=t0)
     began = time.process_time()
-    field.flow(start, h, probe, order=order, substeps=sub)
+    field.flow(start, h, probe, order=order, substeps=sub, t0=t0)
     per_substep = (time.process_time() - began) / (probe * sub)
     began = time.process_time()
-    stepper.run(start, h, probe, schedule)
+    stepper.run(start, h, probe, schedule, t0=t0)
     per_step = (time.process_time() - began) / probe
     total = 0.0
     for h in hs:
@@ -220,6 +229,7 @@ def verify(
     cache_dir: str | os.PathLike | None = None,
     progress: Callable[[int, int], None] | None = None,
     max_seconds: float | None = cost.DEFAULT,
+    t0: float = 0.0,
 ) -> VerificationReport:
     """Check the modified equation of ``optimizer`` to ``order`` against its
     iterates on ``loss`` (see the module docs for the methods).
@@ -229,7 +239,8 @@ def verify(
     ``values`` fixes hyperparameters (defaults for the others); ``hs`` are the
     step sizes (default :func:`default_step_sizes`); ``batches`` are batch
     losses used by step :math:`n` as ``schedule[n mod len]`` (labels 1..m);
-    ``progress(done, total)`` is called after every unit of work.
+    ``progress(done, total)`` is called after every unit of work; ``t0`` is
+    the time of the first step (schedules; stationary regime only).
 
     A verification estimated (:mod:`modeq.cost`) to take longer than
     ``max_seconds`` (default 600; ``None``: no limit) is refused: the
@@ -241,6 +252,10 @@ def verify(
         raise ValueError(f"unknown regime {regime!r}; the regimes are: stationary, exact")
     if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0):
         raise ValueError(f"the time T must be a positive number, got {T!r}")
+    if isinstance(t0, bool) or not (isinstance(t0, (int, float)) and math.isfinite(t0)):
+        raise ValueError(f"the start time t0 must be a finite number, got {t0!r}")
+    if t0 != 0 and regime != "stationary":
+        raise ValueError(f"the {regime} regime starts at step 0 (t = 0): use t0=0 or the stationary regime")
     if isinstance(params, (str, Mapping)) or (params and isinstance(params[0], str)):
         params = parse_params(params)
     params = tuple(params)
@@ -274,8 +289,8 @@ def verify(
     replay = history_length(update)
     if slow:
         field = _SlowStates(field, [node.init for node in slow], len(params))
-    _singular_field(field, optimizer, update, losses, params, start, hs[0] if slow else None)
-    estimate = run_seconds(field, stepper, start, hs, T, order, method, replay, schedule)
+    _singular_field(field, optimizer, update, losses, params, start, hs[0] if slow else None, t0)
+    estimate = run_seconds(field, stepper, start, hs, T, order, method, replay, schedule, t0)
     cost.check(estimate, max_seconds, f"{what} (the runs: {len(hs)} step sizes down to h = {hs[-1]:.3g}, T = {T:g})")
 
     shape = (order + 1, len(hs))
@@ -287,19 +302,20 @@ def verify(
     for i, h in enumerate(hs):
         steps, substeps = _steps(method, h, T), _substeps(h)
         if method == "global":
-            plain = stepper.run(start, h, steps, schedule)
+            plain = stepper.run(start, h, steps, schedule, t0=t0)
         for k in range(order + 1):
             done += 1
             try:
-                history = consistent_history(field, start, h, k, replay, substeps) if method != "global" else None
+                history = (consistent_history(field, start, h, k, replay, substeps, t0) if method != "global"
+                           else None)
             except ValueError as error:
                 notes.append(f"order {k}, h = {h:.3g}: {error}")
                 diverged[k, i] = True
                 if progress is not None:
                     progress(done, total)
                 continue
-            iterates = plain if method == "global" else stepper.run(start, h, steps, schedule, history)
-            flow = field.flow(start, h, steps, order=k, substeps=substeps)
+            iterates = plain if method == "global" else stepper.run(start, h, steps, schedule, history, t0)
+            flow = field.flow(start, h, steps, order=k, substeps=substeps, t0=t0)
             finite = iterates[np.isfinite(iterates)]
             scales[k, i] = max(float(np.abs(finite).max()) if finite.size else 0.0, np.finfo(float).tiny)
             exploded = finite.size < iterates.size or np.abs(iterates).max() > EXPLODED * (1 + np.abs(start).max())
@@ -314,7 +330,7 @@ def verify(
                 errors[k, i] = np.abs(iterates - flow).max()
             floors[k, i] = 64 * np.finfo(float).eps * scales[k, i] * math.sqrt(steps)
             errors[k, i], ratios[k, i] = refine(
-                lambda r: field.flow(start, h, steps, order=k, substeps=substeps * 2**r), flow, errors[k, i],
+                lambda r: field.flow(start, h, steps, order=k, substeps=substeps * 2**r, t0=t0), flow, errors[k, i],
                 floors[k, i], lambda a, b: float(np.abs(a - b).max()), lambda c: float(np.abs(iterates - c).max()),
                 REFINEMENTS)
             if progress is not None:

@@ -6,8 +6,10 @@ from .language import __all__ as _LANGUAGE
 from .layerwise import lamb, lars
 from .muon import muon
 from .variants import adabelief, adan, ademamix, qhadam, qhm
+from .timed import ademamix_warmup, nadam
+from .schedules import Schedule, schedule, scheduled
 from .schedule_free import schedule_free_adamw, schedule_free_sgd
-from .library import (BUILTIN, adagrad, adam, adamw, gd, get, heavy_ball, heavy_ball_ema, lion, nesterov, polyak, rmsprop,
+from .library import (BUILTIN, adagrad, adam, adam_warmup_cosine, adamw, gd, get, heavy_ball, heavy_ball_ema, lion, nesterov, polyak, rmsprop,
                       sam, signum, usam)
 
 __all__ = [
@@ -15,6 +17,7 @@ __all__ = [
     *_LANGUAGE, "BUILTIN", "get",
     "adabelief", "adan", "ademamix", "qhadam", "qhm", "lars", "lamb", "muon", "schedule_free_sgd",
     "schedule_free_adamw",
+    "Schedule", "schedule", "scheduled", "adam_warmup_cosine", "nadam", "ademamix_warmup",
     "adagrad", "adam", "adamw", "gd", "heavy_ball", "heavy_ball_ema", "lion", "nesterov", "polyak", "rmsprop", "sam", "signum",
     "usam",
 ]

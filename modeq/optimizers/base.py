@@ -134,7 +134,7 @@ class Optimizer:
     def __post_init__(self):
         for hp in self.hyperparameters:
             if hp.name in RESERVED_NAMES:
-                raise DescriptionError(f"hyperparameter name {hp.name!r} is reserved (h is the step size, theta the iterate)")
+                raise DescriptionError(f"hyperparameter name {hp.name!r} is reserved (h is the step size, theta the iterate, t the time)")
 
     def __call__(self, **options) -> "Optimizer":
         """A copy with some options changed, e.g. ``adam(eps_inside=False)``."""

@@ -54,6 +54,10 @@ its lowering to compiled statements and its memory):
     :math:`h`, so sign-based methods are described with this smooth stand-in.
 ``h``
     The step size.
+``t``
+    The time :math:`t_n = nh` of the step: schedules are smooth functions of
+    it (:mod:`modeq.optimizers.schedules`), and the modified equation is then
+    non-autonomous, :math:`f_k(\theta, t)`.
 
 Elementwise functions are SymPy's (``sqrt``, ``exp``, ``log``, ``tanh``, powers,
 division). Non-smooth ones (``sign``, ``Abs``, ``Max``, ``Min``, ``Piecewise``,
@@ -65,12 +69,12 @@ from __future__ import annotations
 
 import sympy
 
-from ..description import RESERVED_NAMES, DescriptionError, h, theta
+from ..description import RESERVED_NAMES, DescriptionError, h, t, theta
 from ..primitives import *  # noqa: F403 - the primitives and their constructors
 from ..primitives import Primitive
 from ..primitives import __all__ as _PRIMITIVES
 
-__all__ = ["h", "theta", *_PRIMITIVES, "smooth_sign", "check_smooth", "DescriptionError", "MATRIX_ADVICE"]
+__all__ = ["h", "theta", "t", *_PRIMITIVES, "smooth_sign", "check_smooth", "DescriptionError", "MATRIX_ADVICE"]
 
 
 def smooth_sign(x, delta) -> sympy.Expr:
@@ -106,6 +110,9 @@ def check_smooth(expr: sympy.Expr, what: str = "the update") -> None:
         node = stack.pop()
         for kind, advice in _NON_SMOOTH.items():
             if isinstance(node, kind):
+                if node.has(t):
+                    advice += (f"; a schedule must be smooth in the time t: see modeq.optimizers.schedules "
+                               "(smooth_ramp for a linear warm-up, cosine, inverse_time, inverse_sqrt)")
                 raise DescriptionError(f"{what} uses {kind.__name__}: {advice}")
         if isinstance(node, (sympy.MatrixBase, sympy.MatrixExpr)):
             raise DescriptionError(f"{what} contains a SymPy matrix ({type(node).__name__}); {MATRIX_ADVICE}")

@@ -11,10 +11,12 @@ from sympy import sqrt
 from .base import Optimizer, decay, nonnegative, optimizer, positive, real
 from .language import block_norm, ema, grad, h, lag, loss, norm, reduce_sum, smooth_sign, state, theta
 from .schedule_free import schedule_free_adamw, schedule_free_sgd
+from .schedules import scheduled, warmup_cosine
+from .timed import ademamix_warmup, nadam
 from .variants import adabelief, adan, ademamix, qhadam, qhm
 
 __all__ = ["gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum", "lion",
-           "polyak", "adagrad"]
+           "polyak", "adagrad", "adam_warmup_cosine"]
 
 _BETA = decay(0.9, r"\beta", "momentum / first-moment decay")
 _RHO = decay(0.999, r"\rho", "second-moment decay")
@@ -160,9 +162,14 @@ def adagrad(eps, V0):
     return -g / sqrt(V + eps)
 
 
+#: Adam with a linear warm-up (smooth corner) and cosine decay of its step,
+#: :math:`\theta_{n+1} = \theta_n + h\,\eta(t_n) U^{adam}_n` (:mod:`modeq.optimizers.schedules`).
+adam_warmup_cosine = scheduled(adam, warmup_cosine, name="adam_warmup_cosine")
+
 BUILTIN = {opt.name: opt for opt in (gd, heavy_ball, heavy_ball_ema, nesterov, rmsprop, adam, adamw, sam, usam, signum, lion,
                                      adabelief, adan, ademamix, qhadam, qhm, polyak, adagrad,
-                                     schedule_free_sgd, schedule_free_adamw)}
+                                     schedule_free_sgd, schedule_free_adamw, adam_warmup_cosine, nadam,
+                                     ademamix_warmup)}
 
 
 #: Optimizers users ask for that have no modified equation here, and why (issue 14).

@@ -61,10 +61,27 @@ gradient):
     :math:`\mathrm{lr}/(1 + n\,\mathrm{lr\_decay})`, a schedule in :math:`n`)
     is refused unless 0.
 
-Not here yet: ``NAdam`` (its
-momentum-decay schedule :math:`\mu_t = \beta_1(1-\tfrac12 0.96^{t\psi})`
-depends on the step), ``RAdam`` (a rectification switched on by the step
-count), ``Adam(amsgrad=True)`` (running maximum, see above).
+``NAdam(beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0, momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False)``
+    step :math:`k = n+1` weighs :math:`g_n` by :math:`(1-\mu_k)/(1-P_k)` and
+    the momentum by :math:`\mu_{k+1}/(1-P_{k+1})`, with
+    :math:`\mu_k = \beta_1(1-\tfrac12 0.96^{k\psi})` and
+    :math:`P_k = \prod_{i\le k}\mu_i` (:func:`modeq.optimizers.timed.nadam_direction`).
+    Written per step, :math:`k\psi = \psi (t+h)/h`, as torch does: the
+    iterates are torch's, but the schedule has no expansion in :math:`h`
+    (``derive`` says the update is not :math:`O(1)`). Its modified equation is
+    that of :func:`modeq.optimizers.nadam` with ``momentum_decay`` =
+    :math:`\psi/h`, the same iterates at that :math:`h` (see its docstring for
+    why the rate per unit time is the one to hold fixed).
+
+Not here: ``Adam(amsgrad=True)`` (running maximum, see above), and ``RAdam``: its rectification
+:math:`r_k = \sqrt{(\rho_k-4)(\rho_k-2)\rho_\infty/((\rho_\infty-4)(\rho_\infty-2)\rho_k)}`
+is used only once :math:`\rho_k > 5` (plain momentum steps before), a
+threshold in the step count that no smooth description states (a
+``Piecewise`` in :math:`n`); and on the time scale of training it is
+invisible: :math:`\rho_\infty - \rho_k = 2k\beta_2^k/(1-\beta_2^k)` is
+beyond all orders in :math:`h` at a fixed :math:`t = kh > 0`, so RAdam's
+modified equation in the stationary regime is Adam's
+(``Adam`` here, :math:`r_k \to 1`).
 
 **modeq's built-ins follow the papers, not torch.** How they relate (the
 identities are tested against ``torch.optim`` in ``tests/reference``):
@@ -107,9 +124,10 @@ import sympy
 from sympy import sqrt
 
 from .base import Optimizer, decay, nonnegative, optimizer, positive
-from .language import DescriptionError, ema, grad, h, state, theta
+from .language import DescriptionError, ema, grad, h, state, t, theta
+from .timed import momentum_schedule, nadam_direction
 
-__all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "TORCH", "TorchMapping", "from_torch"]
+__all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "TORCH", "TorchMapping", "from_torch"]
 
 _EPS = positive(1e-8, r"\varepsilon", "added to the root of the second moment (outside the root, as in torch)")
 _BETA1 = decay(0.9, r"\beta_1", "first-moment decay (torch: betas[0])")
@@ -222,8 +240,21 @@ def Adagrad(eps, weight_decay, initial_accumulator_value, *, lr_decay=0.0, maxim
     return -g / (sqrt(v) + sqrt(h) * eps)
 
 
+@optimizer(beta1=_BETA1, beta2=_BETA2, eps=_EPS,
+           weight_decay=nonnegative(0.0, r"\lambda", "L2 penalty (decoupled with decoupled_weight_decay=True)"),
+           momentum_decay=nonnegative(4e-3, r"\psi", "per-step rate of the momentum schedule"))
+def NAdam(beta1, beta2, eps, weight_decay, momentum_decay, *, decoupled_weight_decay=False, maximize=False):
+    r"""``torch.optim.NAdam`` (default ``lr=2e-3``), per step: :math:`\mu_k = \beta_1(1-\tfrac12 0.96^{k\psi})`,
+    :math:`k = n+1 = (t+h)/h` (derive :func:`modeq.optimizers.nadam` instead: see the module docs)."""
+    g = _gradient(0 if decoupled_weight_decay else weight_decay, maximize)
+    mu = momentum_schedule(beta1, momentum_decay * (t + h) / h)
+    mu_next = momentum_schedule(beta1, momentum_decay * (t + 2 * h) / h)
+    direction = -nadam_direction(beta1, beta2, eps, g, mu, mu_next)
+    return direction - weight_decay * theta if decoupled_weight_decay else direction
+
+
 #: The entries by their torch class names.
-TORCH = {opt.name: opt for opt in (SGD, Adam, AdamW, RMSprop, Adagrad)}
+TORCH = {opt.name: opt for opt in (SGD, Adam, AdamW, RMSprop, Adagrad, NAdam)}
 
 
 @dataclass(frozen=True)
@@ -242,6 +273,7 @@ _FLAGS = {
     "AdamW": ("amsgrad", "maximize"),
     "RMSprop": ("centered", "maximize"),
     "Adagrad": ("maximize",),
+    "NAdam": ("decoupled_weight_decay", "maximize"),
 }
 #: Implementation choices of torch, not part of the update.
 _IMPLEMENTATION = frozenset({"foreach", "fused", "capturable", "differentiable"})
@@ -257,7 +289,7 @@ def _number(value: Any, name: str) -> float:
 
 def from_torch(torch_optimizer: Any) -> TorchMapping:
     """The description, values and step size of an instantiated ``torch.optim``
-    optimizer (``SGD``, ``Adam``, ``AdamW``, ``RMSprop`` or ``Adagrad``) with one parameter
+    optimizer (``SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad`` or ``NAdam``) with one parameter
     group (or several with equal hyperparameters)."""
     name = type(torch_optimizer).__name__
     groups = getattr(torch_optimizer, "param_groups", None)

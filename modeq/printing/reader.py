@@ -471,7 +471,7 @@ class _Reader(Transformer):
 
 def _table(optimizer: "Optimizer | None", symbols: Mapping[str, str] | None) -> dict[str, dict]:
     """The reader's own table: each name's LaTeX and what it stands for."""
-    entries = {"h": ("h", h), "n": ("n", STEP), "p": ("p", ATOMS.dimension), "theta": (r"\theta", None),
+    entries = {"h": ("h", h), "n": ("n", STEP), "t": ("t", ATOMS.time), "p": ("p", ATOMS.dimension), "theta": (r"\theta", None),
                "E": ("E", None), "j": ("j", None)}
     for hp in optimizer.hyperparameters if optimizer is not None else ():
         entries[hp.name] = (hp.latex or hp.name.replace("_", r"\_"), hp.symbol)

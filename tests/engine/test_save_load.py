@@ -12,6 +12,7 @@ import sympy
 import modeq
 from modeq.codec import DecodeError
 from modeq.optimizers import ema, grad, optimizer, positive
+from modeq.optimizers.language import t
 
 PROBE = """
 import json, sys, sympy, modeq
@@ -30,11 +31,18 @@ def made_up(c):
     return -ema(grad(), sympy.Rational(1, 3)) / (1 + c * grad() ** 2)
 
 
+@optimizer(T=positive(2.0, "T", "a cosine schedule's time scale"))
+def cosine_momentum(T):
+    """A schedule in the time t: the terms hold t (and the schedule's derivative)."""
+    return -sympy.cos(t / T) * ema(grad(), sympy.Rational(1, 3))
+
+
 @pytest.mark.parametrize("make", [
     lambda: modeq.derive(modeq.optimizers.adam, order=2, values={"beta": 0.9}),
     lambda: modeq.derive(modeq.optimizers.heavy_ball, order=1, regime="exact"),
     lambda: modeq.derive(made_up, order=1),
-], ids=["adam", "heavy_ball-exact", "user-optimizer"])
+    lambda: modeq.derive(cosine_momentum, order=1),
+], ids=["adam", "heavy_ball-exact", "user-optimizer", "schedule-in-t"])
 def test_a_fresh_process_loads_an_equal_equation(make, tmp_path):
     equation = make()
     path = tmp_path / "eq.json"
