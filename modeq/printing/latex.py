@@ -23,20 +23,17 @@ from sympy.printing.latex import LatexPrinter
 
 from ..algebra import ATOMS
 from ..algebra.base import STEP
-from ..algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction, Gradient, LossValue, MatrixDerivative,
-                             Reduction, SlowState)
+from ..algebra.index import Contraction, Gradient, MatrixDerivative
 from ..optimizers.base import Optimizer
 from ..optimizers.language import h
-from ..quantities import loss_batch, named_gradient, norm_kind
+from ..quantities import named_gradient
+from .notation import IndexNotation
 from .symbols import SymbolNames
 
 __all__ = ["IndexLatexPrinter", "VectorLatexPrinter"]
 
-#: Summation indices, in the order they are taken (the component's own is skipped).
-INDEX_LETTERS = "iklmqrsuvw"
 
-
-class IndexLatexPrinter(LatexPrinter):
+class IndexLatexPrinter(IndexNotation, LatexPrinter):
     r"""Index notation: the field's component :math:`j`."""
 
     printmethod = "_modeq_latex"
@@ -52,53 +49,16 @@ class IndexLatexPrinter(LatexPrinter):
         self._used = [names["j"]]
         self._bare = False
 
-    # -- entry points used by the equation layout ---------------------------------
-
-    def quantity(self, expr: sympy.Expr) -> str:
-        """A quantity standing last in a term: a lone sum needs no parentheses."""
-        self._bare = isinstance(expr, sympy.Symbol)
-        try:
-            return self._print(expr)
-        finally:
-            self._bare = False
-
     # -- atoms ----------------------------------------------------------------------
 
     def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
         if expr in self._settings["symbol_names"]:
             return self._settings["symbol_names"][expr]
-        bare, self._bare = self._bare, False
-        definition = self.atoms.definition(expr)
-        if definition == "theta":
-            return self._theta()
-        if isinstance(definition, SlowState):
-            return self._state(definition.name)
-        if isinstance(definition, Gradient):
-            return self._gradient(definition.loss)
-        if isinstance(definition, LossValue):
-            return self._loss(definition.loss)
-        if isinstance(definition, Contraction):
-            text = self._contraction(definition)
-            return text if bare else rf"\left({text}\right)"
-        if isinstance(definition, Reduction):
-            return self._scalar(expr)
-        if isinstance(definition, BlockReduction):
-            return self._block_sum(definition.arg)
-        if isinstance(definition, BlockSize):
-            return self._block_size()
-        if isinstance(definition, MatrixDerivative):
-            return self._matrix_map(definition)
-        if isinstance(definition, BlockScale):
-            return self._block_scale(definition.rule)
-        if expr == self.atoms.dimension:
-            return "p"
-        scalar = named_gradient(expr)
-        if scalar is not None:
-            return self._nabla() + self._scalar(scalar)
-        is_loss, batch = loss_batch(expr)
-        if is_loss:
-            return self._loss(batch)
-        return super()._print_Symbol(expr, style)
+        text = self._atom(expr)
+        return super()._print_Symbol(expr, style) if text is None else text
+
+    def _parenthesized(self, text: str) -> str:
+        return rf"\left({text}\right)"
 
     def _loss(self, batch: int | None) -> str:
         return self.names["E"] if batch is None else f"{self.names['E']}_{{{batch}}}"
@@ -113,45 +73,23 @@ class IndexLatexPrinter(LatexPrinter):
     def _nabla(self) -> str:
         return rf"\nabla_{{{self._index}}}"
 
-    def _gradient(self, batch: int | None) -> str:
-        return rf"{self._nabla()} {self._loss(batch)}"
-
-    def _fresh(self, count: int) -> list[str]:
-        free = [c for c in INDEX_LETTERS if c not in self._used]
-        if len(free) < count:
-            raise ValueError("the expression nests more sums than there are index letters")
-        return free[:count]
-
     def _at(self, index: str, expr: sympy.Expr, last: bool = False) -> str:
         """``expr`` printed for component ``index`` (parenthesized if a sum, or
         if a sum over an index that is not ``last`` in its product)."""
-        outer, self._index = self._index, index
-        self._bare = last and isinstance(expr, sympy.Symbol)
-        try:
-            text = self._print(expr)
-        finally:
-            self._index, self._bare = outer, False
+        text = self._at_component(index, expr, last)
         return rf"\left({text}\right)" if expr.is_Add else text
 
     def _contraction(self, definition: Contraction) -> str:
-        letters = self._fresh(len(definition.args))
-        self._used += letters
-        try:
+        with self._summed(len(definition.args)) as letters:
             last = len(definition.args) - 1
             args = [self._at(letter, arg, n == last) for n, (letter, arg) in enumerate(zip(letters, definition.args))]
-        finally:
-            del self._used[-len(letters):]
         derivative = rf"\nabla_{{{''.join(letters)}{self._index}}} {self._loss(definition.loss)}"
         return rf"\sum_{{{','.join(letters)}}} {derivative}\, " + r"\, ".join(args)
 
     def _block_sum(self, arg: sympy.Expr) -> str:
         r""":math:`S_B[X]_j = \sum_{i \in B(j)} X_i` over the block of the current index."""
-        (letter,) = self._fresh(1)
-        self._used.append(letter)
-        try:
+        with self._summed(1) as (letter,):
             return rf"\sum_{{{letter} \in B({self._index})}} {self._at(letter, arg)}"
-        finally:
-            self._used.pop()
 
     def _block_size(self) -> str:
         return rf"\lvert B({self._index})\rvert"
@@ -180,38 +118,22 @@ class IndexLatexPrinter(LatexPrinter):
         base = rf"\lVert {vector}\rVert_{{{subscript}}}"
         return base if power == 1 else rf"{base}^{{{self._print(power)}}}"
 
-    def _scalar(self, scalar: sympy.Expr) -> str:
-        kind = norm_kind(scalar, self.atoms)
-        if kind is not None:
-            return self._norm(kind)
-        if scalar.is_Pow and norm_kind(scalar.base, self.atoms) is not None:
-            return self._norm(norm_kind(scalar.base, self.atoms), scalar.exp)
-        definition = self.atoms.definition(scalar)
-        if isinstance(definition, Reduction):
-            (letter,) = self._fresh(1)
-            self._used.append(letter)
-            try:
-                return rf"\sum_{{{letter}}} {self._at(letter, definition.arg)}"
-            finally:
-                self._used.pop()
-        return self._print(scalar)
+    def _reduction(self, arg: sympy.Expr) -> str:
+        with self._summed(1) as (letter,):
+            return rf"\sum_{{{letter}}} {self._at(letter, arg)}"
 
     # -- powers and sums ------------------------------------------------------------
 
     def _print_Pow(self, expr: sympy.Pow) -> str:
         base, exponent = expr.as_base_exp()
-        kind = norm_kind(base, self.atoms) if isinstance(base, sympy.Symbol) else None
-        if kind is not None and kind[0] == "2" and exponent.is_Rational and exponent > 0:
-            return self._norm(kind, exponent)
-        if base.is_Pow and base.exp == 2 and isinstance(self.atoms.definition(base.base), Gradient):
-            return self._absolute(base.base, 2 * exponent)
+        text = self._radical_power(base, exponent)
+        if text is not None:
+            return text
         if isinstance(base, sympy.Symbol) and named_gradient(base) is not None:
             # (\nabla_j Q)^2, not \nabla_j Q^2 (which is the gradient of Q^2)
             return rf"\left({self._print(base)}\right)^{{{self._print(exponent)}}}"
         definition = self.atoms.definition(base) if isinstance(base, sympy.Symbol) else None
-        if isinstance(definition, Gradient) and exponent.is_Integer and exponent > 0:
-            if exponent.is_even:
-                return self._absolute(base, exponent)
+        if isinstance(definition, Gradient) and exponent.is_Integer and exponent > 0:  # odd: even is |g|^k
             return rf"\left({self._print(base)}\right)^{{{exponent}}}"
         if definition is not None and exponent.is_Rational and exponent > 0 and exponent != sympy.S.Half:
             return rf"\left({self._print(base)}\right)^{{{self._print(exponent)}}}"
@@ -283,16 +205,8 @@ class VectorLatexPrinter(IndexLatexPrinter):
             return rf"\nabla^{{2}} {loss}\, {args[0]}"
         return rf"\nabla^{{{len(args) + 1}}} {loss}\left[{', '.join(args)}\right]"
 
-    def _scalar(self, scalar: sympy.Expr) -> str:
-        kind = norm_kind(scalar, self.atoms)
-        if kind is not None:
-            return self._norm(kind)
-        if scalar.is_Pow and norm_kind(scalar.base, self.atoms) is not None:
-            return self._norm(norm_kind(scalar.base, self.atoms), scalar.exp)
-        definition = self.atoms.definition(scalar)
-        if isinstance(definition, Reduction):
-            return rf"\sum_{{i}} \left({self._print(definition.arg)}\right)_{{i}}"
-        return self._print(scalar)
+    def _reduction(self, arg: sympy.Expr) -> str:
+        return rf"\sum_{{i}} \left({self._print(arg)}\right)_{{i}}"
 
     def _absolute(self, gradient: sympy.Symbol, exponent: sympy.Expr) -> str:
         """:math:`(\nabla E)^{2k}` for even powers; any other power of :math:`|\nabla E|` keeps its bars."""

@@ -43,20 +43,17 @@ import sympy
 from sympy.printing.str import StrPrinter
 
 from ..algebra.base import STEP
-from ..algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction, Gradient, LossValue, MatrixDerivative,
-                             Reduction, SlowState)
+from ..algebra.index import Contraction, Gradient, MatrixDerivative
 from ..optimizers.base import Optimizer, exact_number
 from ..optimizers.language import h
-from ..quantities import atoms_of, loss_batch, named_gradient, norm_kind
+from ..quantities import atoms_of
 from .layout import Block, Summand, arrange
+from .notation import IndexNotation
 
 if TYPE_CHECKING:
     from ..terms import EquationTerms
 
 __all__ = ["TextPrinter", "equation_text", "modified_loss_text", "scalar_text", "plain_math", "plain_docstring", "legend"]
-
-#: Summation indices, in the order they are taken (the component's own is skipped).
-INDEX_LETTERS = "iklmqrsuvw"
 
 _GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ϵ", "varepsilon": "ε", "zeta": "ζ",
@@ -258,7 +255,7 @@ def plain_docstring(doc: str, width: int = 88, indent: str = "") -> str:
 # -- the printer ----------------------------------------------------------------------------------
 
 
-class TextPrinter(StrPrinter):
+class TextPrinter(IndexNotation, StrPrinter):
     r"""Index-form expressions as Unicode text, component ``j``."""
 
     printmethod = "_modeq_text"
@@ -274,81 +271,48 @@ class TextPrinter(StrPrinter):
         self._bare = False
         self._compact = False
 
-    def quantity(self, expr: sympy.Expr) -> str:
-        """A quantity standing last in a term: a lone sum over an index needs no parentheses."""
-        self._bare = isinstance(expr, sympy.Symbol)
-        try:
-            return self._print(expr)
-        finally:
-            self._bare = False
-
     # -- atoms --------------------------------------------------------------------------------
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         if expr in self.names:
             return self.names[expr]
-        bare, self._bare = self._bare, False
-        definition = self.atoms.definition(expr)
-        if definition == "theta":
-            return f"θ̃_{self._index}"
-        if isinstance(definition, SlowState):
-            return f"{_GREEK.get(definition.name, definition.name)}\u0303_{self._index}"
-        if isinstance(definition, Gradient):
-            return f"∇_{self._index} {self._loss(definition.loss)}"
-        if isinstance(definition, LossValue):
-            return self._loss(definition.loss)
-        if isinstance(definition, Contraction):
-            text = self._contraction(definition)
-            return text if bare else f"({text})"
-        if isinstance(definition, Reduction):
-            return self._scalar(expr)
-        if isinstance(definition, BlockReduction):
-            return self._block_sum(definition.arg)
-        if isinstance(definition, BlockSize):
-            return f"|B({self._index})|"
-        if isinstance(definition, MatrixDerivative):
-            return self._matrix_map(definition)
-        if isinstance(definition, BlockScale):
-            scale = "s" if definition.rule == "original" else f"s_{definition.rule}"
-            return f"{scale}(B({self._index}))"
-        if expr == self.atoms.dimension:
-            return "p"
-        scalar = named_gradient(expr)
-        if scalar is not None:
-            return f"∇_{self._index}" + self._scalar(scalar)
-        is_loss, batch = loss_batch(expr)
-        if is_loss:
-            return self._loss(batch)
+        text = self._atom(expr)
+        if text is not None:
+            return text
         return plain_math(expr.name) if "\\" in expr.name else expr.name
+
+    def _parenthesized(self, text: str) -> str:
+        return f"({text})"
+
+    def _theta(self) -> str:
+        return f"θ̃_{self._index}"
+
+    def _state(self, name: str) -> str:
+        return f"{_GREEK.get(name, name)}\u0303_{self._index}"
+
+    def _nabla(self) -> str:
+        return f"∇_{self._index}"
+
+    def _block_size(self) -> str:
+        return f"|B({self._index})|"
+
+    def _block_scale(self, rule: str) -> str:
+        scale = "s" if rule == "original" else f"s_{rule}"
+        return f"{scale}(B({self._index}))"
 
     def _loss(self, batch: int | None) -> str:
         return "E" if batch is None else "E" + subscript(str(batch))
 
-    def _fresh(self, count: int) -> list[str]:
-        free = [c for c in INDEX_LETTERS if c not in self._used]
-        if len(free) < count:
-            raise ValueError("the expression nests more sums than there are index letters")
-        return free[:count]
-
     def _at(self, index: str, expr: sympy.Expr, last: bool = False) -> str:
         """``expr`` written for component ``index``, in parentheses unless it is one factor."""
-        outer, self._index = self._index, index
-        self._bare = last and isinstance(expr, sympy.Symbol)
-        try:
-            text = self._print(expr)
-        finally:
-            self._index, self._bare = outer, False
+        text = self._at_component(index, expr, last)
         simple = expr.is_Symbol or expr.is_Pow and expr.exp.is_Integer and expr.exp > 0 or expr.is_Function
         return text if simple else f"({text})"
 
     def _contraction(self, definition: Contraction) -> str:
-        letters = self._fresh(len(definition.args))
-        self._used += letters
-        try:
+        with self._summed(len(definition.args)) as letters:
             last = len(definition.args) - 1
             args = [self._at(letter, arg, n == last) for n, (letter, arg) in enumerate(zip(letters, definition.args))]
-        finally:
-            del self._used[-len(letters):]
         sums = letters[0] if len(letters) == 1 else "{" + ",".join(letters) + "}"
         derivative = f"∇_{{{self._index}{''.join(letters)}}}{self._loss(definition.loss)}"
         return f"Σ_{sums} " + "·".join([derivative] + args)
@@ -366,21 +330,9 @@ class TextPrinter(StrPrinter):
             base = vector + (f"₁,{constant}" if len(constant) == 1 else f"_{{1,{constant}}}")
         return base if power == 1 else f"({base}){self._exponent(power)}"
 
-    def _scalar(self, scalar: sympy.Expr) -> str:
-        kind = norm_kind(scalar, self.atoms)
-        if kind is not None:
-            return self._norm(kind)
-        if scalar.is_Pow and norm_kind(scalar.base, self.atoms) is not None:
-            return self._norm(norm_kind(scalar.base, self.atoms), scalar.exp)
-        definition = self.atoms.definition(scalar)
-        if isinstance(definition, Reduction):
-            (letter,) = self._fresh(1)
-            self._used.append(letter)
-            try:
-                return f"Σ_{letter} {self._at(letter, definition.arg, last=True)}"
-            finally:
-                self._used.pop()
-        return self._print(scalar)
+    def _reduction(self, arg: sympy.Expr) -> str:
+        with self._summed(1) as (letter,):
+            return f"Σ_{letter} {self._at(letter, arg, last=True)}"
 
     def _matrix_map(self, definition: MatrixDerivative) -> str:
         """``D²NS[X_k][Y_k, Z_k]_j``: the map of the block whose entries are ``X_k``
@@ -397,12 +349,8 @@ class TextPrinter(StrPrinter):
 
     def _block_sum(self, arg: sympy.Expr) -> str:
         """:math:`S_B[X]_j` as ``Σ_{i∈B(j)} X_i``: the sum over the block of the current index."""
-        (letter,) = self._fresh(1)
-        self._used.append(letter)
-        try:
+        with self._summed(1) as (letter,):
             return f"Σ_{{{letter}∈B({self._index})}} {self._at(letter, arg, last=True)}"
-        finally:
-            self._used.pop()
 
     # -- numbers, powers, products and sums ---------------------------------------------------
 
@@ -441,13 +389,9 @@ class TextPrinter(StrPrinter):
         base, exponent = expr.as_base_exp()
         if exponent.is_Rational and exponent < 0:
             return self._print_Mul(expr)
-        kind = norm_kind(base, self.atoms) if isinstance(base, sympy.Symbol) else None
-        if kind is not None and kind[0] == "2" and exponent.is_Rational:
-            return self._norm(kind, exponent)
-        if base.is_Pow and base.exp == 2 and isinstance(self.atoms.definition(base.base), Gradient):
-            return self._absolute(base.base, 2 * exponent)
-        if isinstance(self.atoms.definition(base), Gradient) and exponent.is_Integer and exponent.is_even:
-            return self._absolute(base, exponent)
+        text = self._radical_power(base, exponent)
+        if text is not None:
+            return text
         if exponent == sympy.S.Half:
             text = self._print(base)
             return f"√{text}" if isinstance(base, sympy.Symbol) and len(text) == 1 or base.is_Integer else f"√({text})"
