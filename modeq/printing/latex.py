@@ -147,6 +147,11 @@ class IndexLatexPrinter(IndexNotation, LatexPrinter):
         text = rf"\left\lvert {self._print(gradient)}\right\rvert"
         return text if exponent == 1 else f"{text}^{{{self._print(exponent)}}}"
 
+    def _print_NumberSymbol(self, expr: sympy.NumberSymbol) -> str:
+        r""":math:`\pi` and SymPy's other constants in their own LaTeX (``printmethod``
+        hides it: ``\text{\Pi}`` was printed for a cosine schedule's :math:`\pi`)."""
+        return expr._latex(self)
+
     def _print_sign(self, expr: sympy.Expr, exp=None) -> str:
         return rf"\operatorname{{sign}}\left({self._print(expr.args[0])}\right)"
 

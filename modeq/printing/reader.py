@@ -82,6 +82,8 @@ bigop: SUM product                  -> summation
        | primary "^" primary        -> power
 
 ?primary: NUMBER                    -> number
+    | PI                            -> pi
+    | EULER                         -> euler
     | NAME                          -> name
     | LOSS                          -> loss_value
     | THETA                         -> theta
@@ -118,6 +120,8 @@ NABLA_SUB: /\\nabla_\{[^}]*\}/
 NABLA: /\\nabla(?![a-zA-Z_^])/
 PAREN_SUB: /\\right\)_\{[^}]*\}/
 NUMBER: /\d+(\.\d+)?/
+PI: /\\pi(?![a-zA-Z])/
+EULER: /e(?![a-zA-Z])/
 FUNCTION: /\\(log|exp|tanh|sinh|cosh|sin|cos|atan|arctan)(?![a-zA-Z])/
 WS: /(\s|\\[,;:! ]|\\q?quad(?![a-zA-Z])|\\cdot(?![a-zA-Z])|&|\\\\)+/
 %ignore WS
@@ -324,6 +328,13 @@ class _Reader(Transformer):
 
     def number(self, token: Token) -> sympy.Expr:
         return sympy.Rational(str(token))
+
+    def pi(self, token: Token) -> sympy.Expr:
+        return sympy.pi
+
+    def euler(self, token: Token) -> sympy.Expr:
+        r""":math:`e` (SymPy writes :math:`\exp x` as :math:`e^{x}`)."""
+        return sympy.E
 
     def name(self, token: Token) -> sympy.Expr:
         return self.table[str(token)]

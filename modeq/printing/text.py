@@ -371,6 +371,9 @@ class TextPrinter(IndexNotation, StrPrinter):
     def _print_Float(self, expr: sympy.Float) -> str:
         return f"{float(expr):g}"
 
+    def _print_Pi(self, expr: sympy.Expr) -> str:
+        return "π"
+
     def _print_Abs(self, expr: sympy.Expr) -> str:
         return f"|{self._print(expr.args[0])}|"
 

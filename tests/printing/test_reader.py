@@ -56,6 +56,8 @@ def truncated(equation, order):
     (r"\nabla_{j}\lVert \nabla E\rVert_{1,\varepsilon}^{2}", 2 * S(sympy.sqrt(g**2 + eps)) * D(g / sympy.sqrt(g**2 + eps))),
     (r"\frac{p \nabla_{j} E_{2}}{\sqrt{1 - \beta}} + E", p * ATOMS.intern(modeq.algebra.index.Gradient(2)) / sympy.sqrt(1 - beta) + loss()),
     (r"\dot{\tilde{\theta}}_{j} = - \nabla_{j} E - \frac{h}{4} \nabla_{j}\lVert \nabla E\rVert^{2}", -g - h * D(g) / 2),
+    # constants as SymPy writes them: exp(x) is e^{x}
+    (r"\frac{h}{\pi} e^{\beta} \cos{\left(\frac{\pi}{3} \right)} \nabla_{j} E", h / sympy.pi * sympy.exp(beta) / 2 * g),
 ])
 def test_index_notation_reads_as_written(text, expected):
     opt = adam
@@ -90,6 +92,17 @@ def test_vector_notation_reads_as_written(text, expected):
     assert same_field(parse_latex(text, heavy_ball, "vector"), expected)
     if text.startswith(r"\dot"):  # the left-hand side tells the notation
         assert same_field(parse_latex(text, heavy_ball), expected)
+
+
+def test_constants_print_and_read_back():
+    """pi prints as \\pi (not \\text{\\Pi}: the printer's printmethod hid SymPy's own LaTeX), e^x reads as exp(x)."""
+    from modeq.printing.equation import printer_for
+
+    field = sympy.cos(sympy.pi * beta) * sympy.exp(h * beta) * g / sympy.pi
+    for notation in ("index", "vector"):
+        text = printer_for(heavy_ball, notation)._print(field)
+        assert r"\pi" in text and "Pi" not in text
+        assert same_field(parse_latex(text, heavy_ball, notation), field), text
 
 
 def test_renamed_symbols_read_back():
@@ -168,8 +181,8 @@ def test_no_equation_starts_with_one_times_parentheses():
 # -- every built-in, orders 0-3, both notations -----------------------------------------
 
 
-#: The built-ins whose round trip is checked here (cheap). Adan: test_adan_round_trip_at_order_2
-#: (slow); AdEMAMix at order 2 derives for ~30 s and is left to benchmarks/latex.py's round-trip column.
+#: The built-ins whose round trip is checked here (cheap). Adan and AdEMAMix at order 2: the slow
+#: tests below; Polyak: test_loss_value_and_block_sums_round_trip.
 CHECKED = ["gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum",
            "lion", "qhadam", "qhm", "adabelief"]
 VARIANTS = [BUILTIN[name] for name in CHECKED] + [adam(eps_inside=False), adam(bias_correction=False, eps_inside=False),
@@ -245,6 +258,22 @@ def test_adan_round_trip_at_order_2():
     for notation in ("index", "vector"):
         failures = round_trip(equation, notation)
         assert failures == [], str(failures[0])
+
+
+@pytest.fixture(scope="module")
+def ademamix_order_2():
+    """AdEMAMix at order 2 (~30 s to derive), derived once for both notations."""
+    return modeq.derive(BUILTIN["ademamix"], order=2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notation", ["index", "vector"])
+def test_ademamix_round_trip_at_order_2(ademamix_order_2, notation):
+    """Slow (the derivation ~30 s, each round trip ~10 s). It must exist: AdEMAMix's f_0 printed
+    (1 + alpha) grad_j E as 1 + alpha grad_j E (issue 12), and its order-2 terms carry three
+    decays, a slow EMA and alpha in one coefficient, which no cheaper built-in combines."""
+    failures = round_trip(ademamix_order_2, notation)
+    assert failures == [], str(failures[0])
 
 
 def test_round_trip_with_renamed_symbols():
