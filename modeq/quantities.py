@@ -117,9 +117,25 @@ def antiderivative(psi: sympy.Expr, g: sympy.Symbol, atoms: AtomRegistry) -> tup
         phi = sympy.integrate(psi.xreplace({g: x}), x)
     except (NotImplementedError, ValueError, TypeError):
         return None
-    if phi.has(sympy.Integral) or sympy.simplify(sympy.diff(phi, x) - psi.xreplace({g: x})) != 0:
+    if phi.has(sympy.Integral) or not _vanishes(sympy.diff(phi, x) - psi.xreplace({g: x})):
         return None
     return sympy.Integer(1), phi.xreplace({x: g})
+
+
+def _vanishes(difference: sympy.Expr) -> bool:
+    r"""Whether ``difference`` is identically zero, by exact arithmetic (no
+    ``simplify``): each radical's base is brought over one denominator with
+    its content taken out, so that SymPy splits the root over the factors it
+    knows positive (:math:`\sqrt{x^2/\varepsilon + 1} = \sqrt{x^2+\varepsilon}/\sqrt{\varepsilon}`,
+    what differentiating :math:`\operatorname{asinh}(x/\sqrt\varepsilon)` gives), and
+    the difference is cancelled as a rational function of :math:`x`, the
+    radicals and the functions it holds. A zero this does not see counts as
+    non-zero (no antiderivative is claimed), never the reverse."""
+    def radical(e: sympy.Expr) -> bool:
+        return e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer and e.base.is_Add
+
+    rewritten = difference.replace(radical, lambda e: sympy.factor_terms(sympy.together(e.base)) ** e.exp)
+    return sympy.cancel(sympy.together(rewritten)) == 0
 
 
 def _elementwise_argument(symbol: sympy.Symbol, atoms: AtomRegistry) -> tuple[sympy.Expr, sympy.Symbol] | None:
