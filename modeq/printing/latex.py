@@ -23,7 +23,7 @@ from sympy.printing.latex import LatexPrinter
 
 from ..algebra import ATOMS
 from ..algebra.base import STEP
-from ..algebra.index import Contraction, Gradient, MatrixDerivative
+from ..algebra.index import Contraction, Gradient, LossValue, MatrixDerivative
 from ..optimizers.base import Optimizer
 from ..optimizers.language import h
 from ..quantities import named_gradient
@@ -135,7 +135,8 @@ class IndexLatexPrinter(IndexNotation, LatexPrinter):
         definition = self.atoms.definition(base) if isinstance(base, sympy.Symbol) else None
         if isinstance(definition, Gradient) and exponent.is_Integer and exponent > 0:  # odd: even is |g|^k
             return rf"\left({self._print(base)}\right)^{{{exponent}}}"
-        if definition is not None and exponent.is_Rational and exponent > 0 and exponent != sympy.S.Half:
+        if (definition is not None and not isinstance(definition, LossValue)  # E^{2}, not (E)^{2}
+                and exponent.is_Rational and exponent > 0 and exponent != sympy.S.Half):
             return rf"\left({self._print(base)}\right)^{{{self._print(exponent)}}}"
         return super()._print_Pow(expr)
 
