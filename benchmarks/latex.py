@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 ORIGINAL = ["gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum", "lion"]
-LATER = ["adabelief", "qhadam", "qhm", "polyak"]
+LATER = ["adabelief", "qhadam", "qhm", "polyak", "adagrad"]
 #: Order 2 only (the issue's bound for them; order 3 derives for many minutes).
 LARGE = ["adan", "ademamix"]
 CASES = ([(name, k) for name in ORIGINAL + LATER + LARGE for k in (1, 2)] + [("nadam", 2)]

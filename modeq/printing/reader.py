@@ -55,17 +55,18 @@ if TYPE_CHECKING:
     from ..terms import EquationTerms
     from ..optimizers.base import Optimizer
 
-__all__ = ["parse_latex", "LatexReadError", "RoundTripFailure", "round_trip", "same_field"]
+__all__ = ["parse_latex", "parse_system", "LatexReadError", "RoundTripFailure", "round_trip", "same_field"]
 
 
 class LatexReadError(ValueError):
     """Text that is not modeq's LaTeX notation."""
 
 
-#: The grammar; ``NAME``, ``THETA``, ``LOSS`` and ``LHS`` are filled in from the
-#: table of names (they depend on the optimizer and the user's renames).
+#: The grammar; ``NAME``, ``THETA``, ``LOSS``, ``LHS``, ``STATE`` and ``STATE_LHS``
+#: are filled in from the table of names (they depend on the optimizer, the
+#: user's renames and the equation's slow states).
 GRAMMAR = r"""
-start: LHS? sum
+start: LHS? sum (STATE_LHS sum)*
 
 ?sum: product
     | "-" product           -> neg
@@ -87,6 +88,7 @@ bigop: SUM product                  -> summation
     | NAME                          -> name
     | LOSS                          -> loss_value
     | THETA                         -> theta
+    | STATE                         -> state
     | BLOCK_SIZE                    -> block_size
     | "\\operatorname{sum}_{B}" "\\left(" sum "\\right)"  -> block_sum
     | NABLA_SUB LOSS                -> nabla_sub
@@ -138,8 +140,12 @@ def _literal(latex: str) -> str:
 
 
 @lru_cache(maxsize=32)
-def _parser(names: tuple[str, ...], theta: str, loss: str, lhs: str) -> Lark:
+def _parser(names: tuple[str, ...], theta: str, loss: str, lhs: str, states: tuple[str, ...] = ()) -> Lark:
+    state = "|".join(re.escape(name) for name in states) or "(?!)"
     terminals = [
+        rf"STATE: /\\tilde\{{({state})\}}(_\{{[^}}]*\}})?/",
+        # a slow state's own equation follows theta's: , \qquad \dot{\tilde{V}_{j}} = ...
+        rf"STATE_LHS.2: /,\s*(\\qquad\s*)?\\dot\{{\\tilde\{{({state})\}}(_\{{[^}}]*\}})?\}}\s*=/",
         # a name such as E^{\star} (Polyak's target value) outranks the loss E it begins with
         f"NAME.2: /{'|'.join(_literal(n) for n in sorted(names, key=len, reverse=True))}/" if names else "NAME: /(?!)/",
         rf"THETA: /\\tilde\{{{re.escape(theta)}\}}(_\{{[^}}]*\}})?/",
@@ -182,9 +188,11 @@ class _Reader(Transformer):
     factors tagged :math:`x` back into the atoms it contracts or reduces.
     """
 
-    def __init__(self, table: Mapping[str, sympy.Expr], free: str, vector: bool, atoms) -> None:
+    def __init__(self, table: Mapping[str, sympy.Expr], free: str, vector: bool, atoms,
+                 states: Mapping[str, sympy.Symbol]) -> None:
         super().__init__()
         self.table = table
+        self.states = states
         self.free = free
         self.vector = vector
         self.atoms = atoms
@@ -359,6 +367,17 @@ class _Reader(Transformer):
             raise LatexReadError(r"\operatorname{sum}_{B} is vector notation; index notation writes \sum_{i \in B(j)}")
         return self.atoms.block_reduction(x)
 
+    def state(self, token: Token) -> sympy.Expr:
+        r""":math:`\tilde V_x`, the slow state ``V`` at component :math:`x` (:math:`\tilde V` in vector notation)."""
+        symbol = self.states[re.match(r"\\tilde\{(.*?)\}", token).group(1)]
+        if self.vector:
+            if "_" in token:
+                raise LatexReadError(f"{token} has an index in vector notation")
+            return symbol
+        if "_" not in token:
+            raise LatexReadError(f"{token} needs its component index in index notation")
+        return self.tag(symbol, _subscript(token))
+
     def theta(self, token: Token) -> sympy.Expr:
         if self.vector:
             if "_" in token:
@@ -436,8 +455,16 @@ class _Reader(Transformer):
 
     # -- arithmetic ---------------------------------------------------------------------
 
-    def start(self, *children) -> sympy.Expr:
-        return children[-1]
+    def start(self, *children) -> dict[str, sympy.Expr]:
+        """Each equation's right-hand side: ``"theta"``'s, then each slow state's by its name."""
+        sides, key = {}, "theta"
+        for child in children:
+            if isinstance(child, Token):
+                if child.type == "STATE_LHS":
+                    key = re.search(r"\\tilde\{(.*?)\}", child).group(1)
+            else:
+                sides[key] = child
+        return sides
 
     def neg(self, x):
         return -x
@@ -494,7 +521,8 @@ def _table(optimizer: "Optimizer | None", symbols: Mapping[str, str] | None) -> 
 
 
 def parse_latex(text: str, optimizer: "Optimizer | None" = None, notation: str | None = None,
-                symbols: Mapping[str, str] | None = None, atoms=None) -> sympy.Expr:
+                symbols: Mapping[str, str] | None = None, atoms=None,
+                states: Mapping[str, sympy.Symbol] | None = None) -> sympy.Expr:
     r"""The index-form expression that ``text`` (modeq's LaTeX, in either
     notation) writes.
 
@@ -504,8 +532,23 @@ def parse_latex(text: str, optimizer: "Optimizer | None" = None, notation: str |
     :math:`\dot{\tilde\theta}_j` (index) or :math:`\dot{\tilde\theta}`
     (vector), else index. An equation gives its right-hand side (a series in
     :math:`h`). ``atoms`` is the atom table to build atoms in (the
-    equation's)."""
+    equation's); ``states`` maps the printed name of each slow state
+    (:math:`\tilde V_j`) to its atom. A system of equations (with slow
+    states) is read by :func:`parse_system`."""
+    sides = parse_system(text, optimizer, notation, symbols, atoms, states)
+    if set(sides) != {"theta"}:
+        raise LatexReadError(f"the text holds the equations of {', '.join(sorted(sides))}: read it with parse_system")
+    return sides["theta"]
+
+
+def parse_system(text: str, optimizer: "Optimizer | None" = None, notation: str | None = None,
+                 symbols: Mapping[str, str] | None = None, atoms=None,
+                 states: Mapping[str, sympy.Symbol] | None = None) -> dict[str, sympy.Expr]:
+    r"""The right-hand sides of a modified equation with slow states,
+    :math:`\dot{\tilde\theta}_j = \dots, \qquad \dot{\tilde V}_j = \dots`: ``"theta"``'s
+    and each state's by its printed name (the arguments as for :func:`parse_latex`)."""
     atoms = ATOMS if atoms is None else atoms
+    states = dict(states or {})
     entries = _table(optimizer, symbols)
     values = {latex: value for latex, value in entries.values() if value is not None}
     names = tuple(values)
@@ -515,11 +558,11 @@ def parse_latex(text: str, optimizer: "Optimizer | None" = None, notation: str |
         notation = "vector" if lhs is not None and lhs.group(1) is None else "index"
     if notation not in ("index", "vector"):
         raise ValueError(f"unknown notation {notation!r}; choose one of: index, vector")
-    parser = _parser(names, entries["theta"][0], entries["E"][0], free)
+    parser = _parser(names, entries["theta"][0], entries["E"][0], free, tuple(sorted(states)))
     try:
         tree = parser.parse(text)
-        reader = _Reader(values, free, notation == "vector", atoms)
-        expr = reader.transform(tree)
+        reader = _Reader(values, free, notation == "vector", atoms, states)
+        sides = reader.transform(tree)
     except VisitError as error:
         if isinstance(error.orig_exc, LatexReadError):
             raise error.orig_exc from None
@@ -527,11 +570,12 @@ def parse_latex(text: str, optimizer: "Optimizer | None" = None, notation: str |
     except LarkError as error:
         message = str(error).strip().splitlines()[0]
         raise LatexReadError(f"not modeq's LaTeX notation: {message}") from None
-    loose = sorted({reader.tags[s][1] for s in expr.free_symbols if s in reader.tags}
-                   | {i for s in expr.free_symbols if s in reader.tensors for i in reader.tensors[s].indices})
-    if loose:
-        raise LatexReadError(f"the index {', '.join(loose)} is neither summed over nor the free index {free}")
-    return expr
+    for expr in sides.values():
+        loose = sorted({reader.tags[s][1] for s in expr.free_symbols if s in reader.tags}
+                       | {i for s in expr.free_symbols if s in reader.tensors for i in reader.tensors[s].indices})
+        if loose:
+            raise LatexReadError(f"the index {', '.join(loose)} is neither summed over nor the free index {free}")
+    return sides
 
 
 # -- the round trip -------------------------------------------------------------------
@@ -617,9 +661,12 @@ class RoundTripFailure:
     notation: str
     derived: sympy.Expr
     read: sympy.Expr
+    #: ``"theta"``, or the name of the slow state whose term :math:`f^V_k` it is
+    coordinate: str = "theta"
 
     def __str__(self) -> str:
-        return (f"f_{self.order} ({self.notation} notation) prints as something else:\n"
+        label = f"f_{self.order}" if self.coordinate == "theta" else f"f^{self.coordinate}_{self.order}"
+        return (f"{label} ({self.notation} notation) prints as something else:\n"
                 f"  derived: {sympy.sstr(self.derived)}\n  read back: {sympy.sstr(self.read)}")
 
 
@@ -639,12 +686,17 @@ def round_trip(equation: "EquationTerms", notation: str = "index",
     that differ (empty when the printed equation is the derived one)."""
     atoms = getattr(equation, "atoms", ATOMS)
     text = equation.latex(notation=notation, symbols=symbols)
-    read = _by_power(parse_latex(text, equation.optimizer, notation, symbols, atoms))
+    states = getattr(equation, "states", ())
+    sides = parse_system(text, equation.optimizer, notation, symbols, atoms, {s.name: s.value for s in states})
+    derived_sides = {"theta": equation.terms, **{s.name: s.terms for s in states}}
     unit_interval = [hp.symbol for hp in equation.optimizer.hyperparameters if hp.domain.name == "UNIT_INTERVAL"]
     failures = []
-    for k in sorted(set(range(len(equation.terms))) | set(read)):
-        derived = equation.terms[k] if k < len(equation.terms) else sympy.Integer(0)
-        back = read.get(k, sympy.Integer(0))
-        if not same_field(back, derived, atoms, unit_interval):
-            failures.append(RoundTripFailure(k, notation, derived, back))
+    for coordinate in sorted(set(derived_sides) | set(sides), key=lambda c: (c != "theta", c)):
+        terms = derived_sides.get(coordinate, ())
+        read = _by_power(sides.get(coordinate, sympy.Integer(0)))
+        for k in sorted(set(range(len(terms))) | set(read)):
+            derived = terms[k] if k < len(terms) else sympy.Integer(0)
+            back = read.get(k, sympy.Integer(0))
+            if not same_field(back, derived, atoms, unit_interval):
+                failures.append(RoundTripFailure(k, notation, derived, back, coordinate))
     return failures

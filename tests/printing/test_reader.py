@@ -14,7 +14,7 @@ import modeq
 from modeq.algebra import ATOMS, D, S, g, p, theta
 from modeq.algebra.base import ImplicitUpdateError, NotSeparableError
 from modeq.cli import main
-from modeq.algebra.index import BlockSize
+from modeq.algebra.index import BlockSize, SlowState
 from modeq.optimizers import BUILTIN, adam, gd, heavy_ball
 from modeq.optimizers.layerwise import lamb, lars
 from modeq.optimizers.base import Domain, HyperParameter, Optimizer, nonnegative, optimizer, positive
@@ -22,7 +22,7 @@ from modeq.optimizers.language import DescriptionError, block_norm, block_sum, e
 from modeq.optimizers.language import loss as loss_value
 from modeq.optimizers.language import theta as THETA
 from modeq.printing import parse_latex
-from modeq.printing.reader import LatexReadError, round_trip, same_field
+from modeq.printing.reader import LatexReadError, parse_system, round_trip, same_field
 from modeq.quantities import loss
 
 beta, rho = sympy.symbols("beta rho", nonnegative=True)
@@ -198,9 +198,10 @@ def test_builtins_round_trip(opt):
             assert failures == [], str(failures[0])
 
 
-#: Optimizers with the loss value E (Polyak) and block sums and norms (layer-wise), with the
-#: order their fast round trip reaches (LARS and LAMB at order 2: test_layerwise_round_trip_at_order_2).
-LOSS_AND_BLOCKS = [(polyak, 2), (BUILTIN["sam"](per_layer=True), 2), (lars, 1), (lamb, 1)]
+#: Optimizers with the loss value E (Polyak), block sums and norms (layer-wise) and a slow state
+#: (AdaGrad's V, its own equation), with the order their fast round trip reaches (LARS and LAMB at
+#: order 2: test_layerwise_round_trip_at_order_2).
+LOSS_AND_BLOCKS = [(polyak, 2), (BUILTIN["sam"](per_layer=True), 2), (lars, 1), (lamb, 1), (BUILTIN["adagrad"], 2)]
 
 
 @pytest.mark.parametrize("opt, order", LOSS_AND_BLOCKS,
@@ -223,6 +224,30 @@ def test_layerwise_round_trip_at_order_2(opt):
     for notation in ("index", "vector"):
         failures = round_trip(equation, notation)
         assert failures == [], str(failures[0])
+
+
+def test_a_system_with_a_slow_state_reads_as_written():
+    V = ATOMS.intern(SlowState("V", "V"))
+    text = (r"\dot{\tilde{\theta}}_{j} = - \frac{\nabla_{j} E}{\sqrt{\tilde{V}_{j} + \varepsilon}}, \qquad "
+            r"\dot{\tilde{V}_{j}} = \left\lvert \nabla_{j} E\right\rvert^{2} + h \sum_{i} \nabla_{ij} E\, \tilde{V}_{i}")
+    sides = parse_system(text, adam, states={"V": V})
+    assert set(sides) == {"theta", "V"}
+    assert same_field(sides["theta"], -g / sympy.sqrt(V + eps)) and same_field(sides["V"], g**2 + h * D(V))
+    with pytest.raises(LatexReadError, match="parse_system"):
+        parse_latex(text, adam, states={"V": V})
+
+
+def test_a_wrong_term_of_a_slow_state_is_caught(monkeypatch):
+    """The state's own equation is compared too: AdaGrad's printed equation against
+    derived terms whose f^V_1 is doubled."""
+    equation = modeq.derive(BUILTIN["adagrad"], order=1)
+    printed = {notation: equation.latex(notation=notation) for notation in ("index", "vector")}
+    (state,) = equation.states
+    wrong = dataclasses.replace(equation, states=(dataclasses.replace(state, terms=(state.terms[0], 2 * state.terms[1])),))
+    monkeypatch.setattr(type(equation), "latex", lambda self, notation="index", symbols=None: printed[notation])
+    for notation in ("index", "vector"):
+        (failure,) = round_trip(wrong, notation)
+        assert (failure.coordinate, failure.order) == ("V", 1) and str(failure).startswith("f^V_1")
 
 
 def test_a_block_sum_printed_as_a_global_sum_is_caught(monkeypatch):
