@@ -352,15 +352,8 @@ class _Reader(Transformer):
 
     def block_size(self, token: Token) -> sympy.Expr:
         r""":math:`|B(i)|` (index notation; :math:`|B|` in vector notation), the size of a block."""
-        size = self.atoms.intern(BlockSize())
-        if self.vector:
-            if "(" in token:
-                raise LatexReadError(f"{token} has an index in vector notation")
-            return size
-        if "(" not in token:
-            raise LatexReadError(f"{token} needs its component index in index notation: |B(j)|")
-        (index,) = _index_letters(token[token.index("(") + 1 : token.rindex(")")])
-        return self.tag(size, index)
+        index = _index_letters(token[token.index("(") + 1 : token.rindex(")")])[0] if "(" in token else None
+        return self._component_atom(self.atoms.intern(BlockSize()), token, index)
 
     def block_sum(self, x: sympy.Expr) -> sympy.Expr:
         if not self.vector:
@@ -370,22 +363,20 @@ class _Reader(Transformer):
     def state(self, token: Token) -> sympy.Expr:
         r""":math:`\tilde V_x`, the slow state ``V`` at component :math:`x` (:math:`\tilde V` in vector notation)."""
         symbol = self.states[re.match(r"\\tilde\{(.*?)\}", token).group(1)]
-        if self.vector:
-            if "_" in token:
-                raise LatexReadError(f"{token} has an index in vector notation")
-            return symbol
-        if "_" not in token:
-            raise LatexReadError(f"{token} needs its component index in index notation")
-        return self.tag(symbol, _subscript(token))
+        return self._component_atom(symbol, token, _subscript(token) if "_" in token else None)
 
     def theta(self, token: Token) -> sympy.Expr:
+        return self._component_atom(self.atoms.theta, token, _subscript(token) if "_" in token else None)
+
+    def _component_atom(self, symbol: sympy.Symbol, token: Token, index: str | None) -> sympy.Expr:
+        """A component atom written with its ``index`` (index notation) or without one (vector notation)."""
         if self.vector:
-            if "_" in token:
+            if index is not None:
                 raise LatexReadError(f"{token} has an index in vector notation")
-            return self.atoms.theta
-        if "_" not in token:
+            return symbol
+        if index is None:
             raise LatexReadError(f"{token} needs its component index in index notation")
-        return self.tag(self.atoms.theta, _subscript(token))
+        return self.tag(symbol, index)
 
     def nabla_sub(self, token: Token, loss: Token) -> sympy.Expr:
         if self.vector:
