@@ -677,9 +677,10 @@ def round_trip(equation: "EquationTerms", notation: str = "index",
     that differ (empty when the printed equation is the derived one)."""
     atoms = getattr(equation, "atoms", ATOMS)
     text = equation.latex(notation=notation, symbols=symbols)
-    states = getattr(equation, "states", ())
-    sides = parse_system(text, equation.optimizer, notation, symbols, atoms, {s.name: s.value for s in states})
-    derived_sides = {"theta": equation.terms, **{s.name: s.terms for s in states}}
+    # a state is printed under SymPy's LaTeX of its name (sigma as \sigma)
+    states = {sympy.latex(sympy.Symbol(s.name)): s for s in getattr(equation, "states", ())}
+    sides = parse_system(text, equation.optimizer, notation, symbols, atoms, {n: s.value for n, s in states.items()})
+    derived_sides = {"theta": equation.terms, **{n: s.terms for n, s in states.items()}}
     unit_interval = [hp.symbol for hp in equation.optimizer.hyperparameters if hp.domain.name == "UNIT_INTERVAL"]
     failures = []
     for coordinate in sorted(set(derived_sides) | set(sides), key=lambda c: (c != "theta", c)):
