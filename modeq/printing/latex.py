@@ -97,12 +97,8 @@ class IndexLatexPrinter(IndexNotation, LatexPrinter):
     def _matrix_map(self, definition: MatrixDerivative) -> str:
         r""":math:`D^k\operatorname{NS}[X_k][Y_k]_j`: the map of the block whose entries
         are :math:`X_k` (:math:`k` over the block of :math:`j`), its component :math:`j`."""
-        (letter,) = self._fresh(1)
-        self._used.append(letter)
-        try:
+        with self._summed(1) as (letter,):
             args = [self._at(letter, a) for a in (definition.base, *definition.directions)]
-        finally:
-            self._used.pop()
         return _matrix_head(definition, args) + f"_{{{self._index}}}"
 
     def _block_scale(self, rule: str) -> str:

@@ -337,12 +337,8 @@ class TextPrinter(IndexNotation, StrPrinter):
     def _matrix_map(self, definition: MatrixDerivative) -> str:
         """``D²NS[X_k][Y_k, Z_k]_j``: the map of the block whose entries are ``X_k``
         (``k`` over the block of ``j``), its component ``j``."""
-        (letter,) = self._fresh(1)
-        self._used.append(letter)
-        try:
+        with self._summed(1) as (letter,):
             args = [self._at(letter, a) for a in (definition.base, *definition.directions)]
-        finally:
-            self._used.pop()
         k = len(definition.directions)
         name = definition.map.name if k == 0 else f"D{'' if k == 1 else superscript(str(k))}{definition.map.name}"
         return f"{name}[{args[0]}]" + (f"[{', '.join(args[1:])}]" if k else "") + f"_{self._index}"
