@@ -51,8 +51,8 @@ def _split_factors(summand: Summand, extra: sympy.Expr) -> tuple[list[sympy.Expr
     the hyperparameters, then the elementwise factors."""
     hpower = sympy.Mul(*(f for f in sympy.Mul.make_args(extra) if f.has(h)))
     extra = extra / hpower
-    num = [sympy.Integer(summand.number.p), hpower] + [b**e for b, e in summand.scalar if e > 0]
-    den = [sympy.Integer(summand.number.q)] + [b**-e for b, e in summand.scalar if e < 0]
+    num = [sympy.Integer(summand.number.p), hpower] + [b**e for b, e in summand.scalar if not e.could_extract_minus_sign()]
+    den = [sympy.Integer(summand.number.q)] + [b**-e for b, e in summand.scalar if e.could_extract_minus_sign()]
     top, bottom = sympy.fraction(extra)
     return num + list(sympy.Mul.make_args(top)), den + list(sympy.Mul.make_args(bottom))
 

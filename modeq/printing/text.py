@@ -541,8 +541,8 @@ def hyperparameter_name(hp) -> str:
 
 
 def _split(printer: TextPrinter, summand: Summand, extra: sympy.Expr) -> tuple[list[sympy.Expr], list[sympy.Expr]]:
-    num = [sympy.Integer(summand.number.p)] + [b**e for b, e in summand.scalar if e > 0]
-    den = [sympy.Integer(summand.number.q)] + [b**-e for b, e in summand.scalar if e < 0]
+    num = [sympy.Integer(summand.number.p)] + [b**e for b, e in summand.scalar if not e.could_extract_minus_sign()]
+    den = [sympy.Integer(summand.number.q)] + [b**-e for b, e in summand.scalar if e.could_extract_minus_sign()]
     top, bottom = sympy.fraction(extra)
     return num + list(sympy.Mul.make_args(top)), den + list(sympy.Mul.make_args(bottom))
 
