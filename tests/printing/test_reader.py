@@ -421,3 +421,11 @@ def test_merged_radicals_are_the_same_field_and_a_changed_one_is_not():
     assert same_field(-g / (sympy.sqrt(a) * sympy.sqrt(b)), -g / sympy.sqrt(sympy.expand(a * b)))
     assert not same_field(-g / (sympy.sqrt(a) * sympy.sqrt(b)), -g / sympy.sqrt(sympy.expand(a * b) + eps**3))
     assert not same_field(-g / (sympy.sqrt(a) * sympy.sqrt(b)), -sympy.Abs(g) / sympy.sqrt(sympy.expand(a * b)))
+
+
+def test_a_scalar_with_a_symbolic_exponent_prints_and_reads_back():
+    """NAdam's momentum-decay schedule puts ``(24/25)**(psi*t)`` in its coefficients; the printers
+    used to ask whether that exponent is positive, which SymPy cannot decide, and crashed."""
+    equation = modeq.derive(BUILTIN["nadam"], order=1)
+    assert "ψt" in str(equation)
+    assert round_trip(equation, "index") == []
