@@ -40,11 +40,15 @@ class TorchField:
         if equation.regime != "stationary" and not equation.regime.startswith("epoch"):
             raise ValueError(f"modeq.torch evaluates autonomous fields; this equation is in the {equation.regime} "
                              "regime (its terms depend on the step n): derive it with regime='stationary'")
-        states = sorted({d.name for d in atom_table(equation).atoms(equation.terms).values()
-                         if isinstance(d, SlowState)})
+        table = atom_table(equation)
+        states = sorted({d.name for d in table.atoms(equation.terms).values() if isinstance(d, SlowState)})
         if states:
             raise ValueError(f"modeq.torch evaluates fields of theta alone, and {equation.optimizer.name} has the slow "
                              f"state {', '.join(states)} (a coordinate beside theta); verify it with modeq.verify")
+        if any(not table.timed.isdisjoint(term.free_symbols) for term in equation.terms):
+            raise ValueError(f"modeq.torch evaluates autonomous fields, and the terms of {equation.optimizer.name} "
+                             "depend on the time t (a schedule); verify it with modeq.verify, which integrates "
+                             "non-autonomous fields")
         self.equation = equation
         self.losses = losses
         self.order: int = equation.order

@@ -60,11 +60,14 @@ def compare(opt, loss, params, fn, order, points, cache):
     return worst
 
 
-#: Built-ins with a slow state (a coordinate V beside theta): modeq.torch refuses them (see below).
-SLOW_STATES = {"adagrad"}
+#: Built-ins with a slow state (a coordinate V beside theta), or whose field depends on the time t
+#: (schedules): modeq.torch refuses them (see below).
+SLOW_STATES = {"adagrad", "schedule_free_sgd", "schedule_free_adamw"}
+TIMED = {"adam_warmup_cosine", "nadam", "ademamix_warmup"}
+REFUSED = SLOW_STATES | TIMED
 
 
-@pytest.mark.parametrize("name", [name for name in BUILTIN if name not in SLOW_STATES])
+@pytest.mark.parametrize("name", [name for name in BUILTIN if name not in REFUSED])
 def test_bilinear_orders_0_to_3(name, cache):
     points = [np.array([0.6, 0.4]), np.array([-0.3, 1.1]), np.array([1.2, -0.5])]
     order = 3 if name in BILINEAR_ORDER_3 else 2
@@ -94,4 +97,10 @@ def test_cuda_point_gives_the_cpu_field_on_the_device():
 @pytest.mark.parametrize("name", sorted(SLOW_STATES))
 def test_slow_states_are_refused_in_one_line(name):
     with pytest.raises(ValueError, match="slow state .* beside theta.*modeq.verify"):
+        modeq.torch.compile(modeq.derive(BUILTIN[name], order=1), bilinear)
+
+
+@pytest.mark.parametrize("name", sorted(TIMED))
+def test_fields_of_the_time_are_refused_in_one_line(name):
+    with pytest.raises(ValueError, match="depend on the time t .*modeq.verify"):
         modeq.torch.compile(modeq.derive(BUILTIN[name], order=1), bilinear)
