@@ -10,42 +10,23 @@ asserts it."""
 import numpy as np
 import pytest
 import pytorch_optimizer as po
-import sympy
 import torch
 
 import modeq
 from modeq.optimizers import lamb, lars
 
-SHAPES = {"W1": (3, 2), "W2": (2, 3)}
-A = np.array([[1.0, -0.5], [0.5, 2.0]])
-W1 = np.array([[0.6, -0.4], [0.3, 0.9], [-0.7, 0.2]])
-W2 = np.array([[0.5, 0.1, -0.3], [0.8, -0.6, 0.4]])
-THETA0 = np.concatenate([W1.ravel(), W2.ravel()])
-STEPS = 50
+from two_layer import STEPS, THETA0, sympy_loss, torch_iterates
+
 TOLERANCE = 1e-12
 
 
-def sympy_loss():
-    blocks = modeq.blocks.as_blocks(SHAPES)
-    w1, w2 = blocks.values["W1"], blocks.values["W2"]
-    residual = w2 @ w1 - sympy.Matrix(2, 2, [sympy.Rational(repr(float(a))) for a in A.ravel()])
-    return sum(r**2 for r in residual) / 2, blocks.params
-
-
 def reference(make, h):
-    w1 = torch.tensor(W1, requires_grad=True)
-    w2 = torch.tensor(W2, requires_grad=True)
-    opt = make([w1, w2], h)
-    rows = [THETA0.copy()]
+    """The reference's iterates, and the norms of the blocks and their gradients before each step."""
     norms = []
-    for _ in range(STEPS):
-        opt.zero_grad()
-        loss = ((w2 @ w1 - torch.tensor(A)) ** 2).sum() / 2
-        loss.backward()
-        norms.append([float(torch.linalg.norm(t.detach())) for t in (w1, w2, w1.grad, w2.grad)])
-        opt.step()
-        rows.append(np.concatenate([w1.detach().numpy().ravel(), w2.detach().numpy().ravel()]))
-    return np.array(rows), np.array(norms)
+    rows = torch_iterates(lambda params: make(params, h),
+                          lambda w1, w2: norms.append([float(torch.linalg.norm(t.detach()))
+                                                       for t in (w1, w2, w1.grad, w2.grad)]))
+    return rows, np.array(norms)
 
 
 CASES = [

@@ -15,47 +15,25 @@ per step, which the slow case bounds."""
 
 import numpy as np
 import pytest
-import sympy
 import torch
 
 import modeq
 from modeq.optimizers import muon
 
-SHAPES = {"W1": (3, 2), "W2": (2, 3)}
-A = np.array([[1.0, -0.5], [0.5, 2.0]])
-W1 = np.array([[0.6, -0.4], [0.3, 0.9], [-0.7, 0.2]])
-W2 = np.array([[0.5, 0.1, -0.3], [0.8, -0.6, 0.4]])
-THETA0 = np.concatenate([W1.ravel(), W2.ravel()])
-STEPS = 50
+from two_layer import STEPS, THETA0, sympy_loss, torch_iterates
+
 H = 0.02
-
-
-def sympy_loss():
-    blocks = modeq.blocks.as_blocks(SHAPES)
-    w1, w2 = blocks.values["W1"], blocks.values["W2"]
-    residual = w2 @ w1 - sympy.Matrix(2, 2, [sympy.Rational(repr(float(a))) for a in A.ravel()])
-    return sum(r**2 for r in residual) / 2, blocks.params
 
 
 def reference(h, cast=False, **options):
     """torch.optim.Muon's iterates; without ``cast`` its bfloat16 cast is a float64 copy."""
-    w1 = torch.tensor(W1, requires_grad=True)
-    w2 = torch.tensor(W2, requires_grad=True)
-    opt = torch.optim.Muon([w1, w2], lr=h, **options)
-    rows = [THETA0.copy()]
     original = torch.Tensor.bfloat16
     if not cast:
         torch.Tensor.bfloat16 = lambda self, *args, **kwargs: self.clone()
     try:
-        for _ in range(STEPS):
-            opt.zero_grad()
-            loss = ((w2 @ w1 - torch.tensor(A)) ** 2).sum() / 2
-            loss.backward()
-            opt.step()
-            rows.append(np.concatenate([w1.detach().numpy().ravel(), w2.detach().numpy().ravel()]))
+        return torch_iterates(lambda params: torch.optim.Muon(params, lr=h, **options))
     finally:
         torch.Tensor.bfloat16 = original
-    return np.array(rows)
 
 
 @pytest.fixture(scope="module")
