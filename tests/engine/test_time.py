@@ -4,7 +4,9 @@ Checks against what the engine did not produce: the textbook modified field
 of the non-autonomous Euler method (Hairer–Lubich–Wanner IX), the closed-form
 moments :math:`c_r(\beta)` for a constant decay, the step-by-step fields of
 :func:`modeq.derive_steps` (an independent code path) for the exact regime's
-:math:`\partial_t` drift, and the component form derived directly."""
+:math:`\partial_t` drift, the component form derived directly, and the
+optimizer's own iterates: schedules of the step and of an EMA decay confirm
+orders 0-2 (``verify``)."""
 
 import numpy as np
 import pytest
@@ -134,3 +136,25 @@ def test_epochs_and_parameter_names_refuse_time():
         modeq.derive_epoch(gd_cosine, batches=2, order=1)
     with pytest.raises(ValueError, match="time t = nh"):
         modeq.derive(gd_cosine, order=1).materialize(LOSS.subs(X, t), (t, Y))
+
+
+# -- against the iterates ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("modeq-cache")
+
+
+def test_gd_with_a_cosine_schedule_confirms_orders_0_to_2(cache):
+    report = modeq.verify(gd_cosine, "(x*y - 1)**2/2 + x**4/4", "x,y", [1.0, 0.5], order=2, T=1.0,
+                          hs=[0.04, 0.02, 0.01, 0.005], cache_dir=cache)
+    assert report.passed, report.table()
+    assert [round(r.fitted) for r in report.orders] == [1, 2, 3]
+
+
+@pytest.mark.slow  # a second compiled field and optimizer (~10 s on an idle machine)
+def test_scheduled_decay_confirms_orders_0_to_2_from_a_later_start(cache):
+    report = modeq.verify(momentum_scheduled, "(x*y - 1)**2/2 + x**2/4", "x,y", [1.0, 0.5], order=2, T=1.0,
+                          hs=[0.01, 0.005, 0.0025, 0.00125], t0=0.5, cache_dir=cache)
+    assert report.passed, report.table()
