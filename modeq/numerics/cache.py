@@ -35,8 +35,14 @@ Nothing read from :math:`C` is trusted until checked:
   the index first); numba treats it as a miss, so do we.
 
 The name hashes the bytes alone, not the modeq version (DESIGN §4 suggested
-both): equal bytes are the same module whatever wrote them, and every index key
-already carries the version and :data:`FORMAT`. numba 0.68 stamps its index with
+both): equal bytes are the same module whatever wrote them. Every index key
+carries the version, :data:`FORMAT` and :func:`source_fingerprint` — a hash of
+the bytes of every ``.py`` file of the installed ``modeq`` package — so an
+entry written by any other code (an older commit at the same version number,
+an edited checkout) is never read: the derivation, the code generator and the
+calling convention of the generated modules all live in that code. A persistent
+cache shared between checkouts (CI's ``~/.cache/modeq``) once handed a module
+generated before the fields took the time ``t`` to code that called them with it. numba 0.68 stamps its index with
 the SHA-256 of the source file (older releases used its mtime and size) and keys
 each entry by the function's bytecode, so a content-addressed module never
 meets stale numba code — except through a fault, which the checks above catch.
@@ -67,6 +73,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import glob
 import hashlib
 import importlib.util
@@ -119,9 +126,23 @@ def cache_dir(override: str | os.PathLike | None = None) -> Path:
     return path
 
 
+@functools.cache
+def source_fingerprint() -> str:
+    """SHA-256 of modeq's own source: every ``.py`` file of the package, by relative path and bytes.
+
+    Computed once per process (about a megabyte, a few milliseconds)."""
+    package = Path(__file__).resolve().parent.parent
+    sha = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        sha.update(path.relative_to(package).as_posix().encode() + b"\0")
+        sha.update(path.read_bytes() + b"\0")
+    return sha.hexdigest()
+
+
 def digest(*parts: Any) -> str:
-    """A short stable hash of ``parts`` (their ``repr``), the modeq version and the cache format: an index key."""
-    text = "\x1f".join(map(repr, (_VERSION, FORMAT, *parts)))
+    """A short stable hash of ``parts`` (their ``repr``), the modeq version, the cache format and
+    :func:`source_fingerprint`: an index key."""
+    text = "\x1f".join(map(repr, (_VERSION, FORMAT, source_fingerprint(), *parts)))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

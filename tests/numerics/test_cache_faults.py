@@ -239,3 +239,45 @@ def test_numba_index_naming_a_file_outside_is_removed(cache_a, primed, tmp_path)
         handle.write(pickle.dumps((stamp, {key: str(outside) for key in overloads})))
     _, messages = derive("A", cache_a)
     assert_one_line_then_clean(cache_a, messages, "numba", "outside")
+
+
+KEY_OF_A_FIELD = """
+import sys, sympy
+from modeq.numerics import derived_field
+from modeq.optimizers import gd
+x, y = sympy.symbols("x y", real=True)
+field = derived_field(gd, x**2 / 2 + 5 * y, [x, y], 1, cache_dir=sys.argv[1])
+import modeq
+assert modeq.__file__.startswith(sys.path[1]), (modeq.__file__, sys.path[:2])
+print(field.key)
+"""
+
+
+def key_written_by(package_root, cache):
+    """The index key of GD's order-1 field on loss A, as the modeq at ``package_root`` computes and records it."""
+    import subprocess
+    done = subprocess.run([sys.executable, "-c", KEY_OF_A_FIELD, str(cache)], capture_output=True, text=True,
+                          cwd=package_root, env=dict(__import__("os").environ, PYTHONPATH=str(package_root)))
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()[-1]
+
+
+@pytest.mark.slow  # two subprocesses, each deriving and compiling GD order 1
+def test_an_entry_written_by_other_modeq_code_is_never_read(tmp_path):
+    """CI keeps ``~/.cache/modeq`` between runs: an entry that another commit wrote (same version number, other code)
+    must not be found. A copy of the package with one comment added to its code generator records its key; this
+    process, with the original code, computes another key for the same field and so derives and compiles afresh."""
+    package = __import__("pathlib").Path(modeq.__file__).resolve().parent
+    cache = tmp_path / "cache"
+    copies = {}
+    for name, edit_codegen in (("same", False), ("edited", True)):
+        root = tmp_path / name
+        shutil.copytree(package, root / "modeq", ignore=shutil.ignore_patterns("__pycache__"))
+        if edit_codegen:
+            with open(root / "modeq" / "numerics" / "codegen.py", "a") as f:
+                f.write("\n# another commit\n")
+        copies[name] = key_written_by(root, cache)
+    ours = derive("A", cache)[0].key
+    assert copies["same"] == ours  # a byte-identical copy elsewhere shares the cache
+    assert copies["edited"] != ours
+    assert len(glob.glob(str(cache / "index" / "*.json"))) == 2
