@@ -12,6 +12,10 @@ point :math:`\theta`:
   being symmetric), :math:`D_k[X_1..X_k]` is :math:`k` of them, each but the
   last with ``create_graph=True``;
 * :math:`S[X]` is ``X.sum()``, a 0-d tensor that broadcasts;
+* the time :math:`t` of a non-autonomous field (schedules) is a 0-d float64
+  tensor on the CPU: the translated schedules (``torch.cos``, ``torch.pow``)
+  need a tensor, and a 0-d tensor neither promotes the point's dtype (a float32
+  vector times it stays float32) nor pins a device;
 * elementwise expressions are translated to torch code once
   (:mod:`modeq.torch.printer`).
 
@@ -117,6 +121,9 @@ class TorchBackend(Backend[torch.Tensor]):
 
     def reduce(self, x):
         return x.sum()
+
+    def time(self, t):
+        return torch.tensor(super().time(t), dtype=torch.float64)
 
     def elementwise(self, expr: sympy.Expr, inputs: Sequence[sympy.Symbol]):
         return elementwise_function(expr, inputs)

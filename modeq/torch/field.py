@@ -1,6 +1,6 @@
 r"""``modeq.torch.compile``: a derived modified equation as a torch function.
 
-.. math:: \dot{\tilde\theta} = f_0(\tilde\theta) + h f_1(\tilde\theta) + \dots + h^N f_N(\tilde\theta)
+.. math:: \dot{\tilde\theta} = f_0(\tilde\theta, t) + h f_1(\tilde\theta, t) + \dots + h^N f_N(\tilde\theta, t)
 
 for a loss given as torch code (a function of a flat parameter tensor, or of a
 :class:`torch.nn.Module`). The terms are evaluated by the generic evaluator
@@ -10,6 +10,12 @@ autograd graph for the contractions, elementwise expressions translated to
 torch code once, here; each value is dropped after its last use, and
 ``field(theta, h)`` adds each :math:`h^k f_k` to the sum as soon as it is
 known. SymPy is not used when the field is called.
+
+Fields of updates with schedules depend on the time :math:`t` (``nadam``,
+``adam_warmup_cosine``, ``ademamix_warmup``; :attr:`TorchField.time_dependent`):
+``t`` is an argument of :meth:`TorchField.terms` and :meth:`TorchField.__call__`,
+default 0 as in the compiled field (:class:`~modeq.numerics.field.CompiledField`);
+autonomous fields ignore it.
 """
 
 from __future__ import annotations
@@ -31,8 +37,9 @@ __all__ = ["TorchField", "compile"]
 class TorchField:
     r"""The terms :math:`f_0..f_N` of a modified equation on a torch loss.
 
-    ``field.terms(theta)`` gives :math:`[f_0(\theta), \dots]`;
-    ``field(theta, h, order)`` gives :math:`\sum_{k\le order} h^k f_k(\theta)`.
+    ``field.terms(theta, t=t)`` gives :math:`[f_0(\theta, t), \dots]`;
+    ``field(theta, h, order, t)`` gives :math:`\sum_{k\le order} h^k f_k(\theta, t)`
+    (``t`` matters only if :attr:`time_dependent`).
     :math:`\theta` is a flat tensor (float64 or float32, any device); the
     result has its dtype and device."""
 
@@ -45,10 +52,8 @@ class TorchField:
         if states:
             raise ValueError(f"modeq.torch evaluates fields of theta alone, and {equation.optimizer.name} has the slow "
                              f"state {', '.join(states)} (a coordinate beside theta); verify it with modeq.verify")
-        if any(not table.timed.isdisjoint(term.free_symbols) for term in equation.terms):
-            raise ValueError(f"modeq.torch evaluates autonomous fields, and the terms of {equation.optimizer.name} "
-                             "depend on the time t (a schedule); verify it with modeq.verify, which integrates "
-                             "non-autonomous fields")
+        #: Whether the terms depend on the time :math:`t` (schedules).
+        self.time_dependent: bool = any(not table.timed.isdisjoint(term.free_symbols) for term in equation.terms)
         self.equation = equation
         self.losses = losses
         self.order: int = equation.order
@@ -68,25 +73,25 @@ class TorchField:
                                                     self._constants)
         return self._evaluators[dimension]
 
-    def terms(self, theta: torch.Tensor, order: int | None = None) -> list[torch.Tensor]:
-        r""":math:`[f_0(\theta), \dots, f_{order}(\theta)]`."""
+    def terms(self, theta: torch.Tensor, order: int | None = None, t: float = 0.0) -> list[torch.Tensor]:
+        r""":math:`[f_0(\theta, t), \dots, f_{order}(\theta, t)]`."""
         order = truncation(order, self.order)
         theta = self.losses.point(theta).detach()
         self.losses.check(theta, smooth_needed=order > 0)
-        return self._evaluator(theta.numel())(theta, order)
+        return self._evaluator(theta.numel())(theta, order, t)
 
-    def __call__(self, theta: torch.Tensor, h: float, order: int | None = None) -> torch.Tensor:
-        r""":math:`\sum_{k\le order} h^k f_k(\theta)`."""
+    def __call__(self, theta: torch.Tensor, h: float, order: int | None = None, t: float = 0.0) -> torch.Tensor:
+        r""":math:`\sum_{k\le order} h^k f_k(\theta, t)`."""
         order = truncation(order, self.order)
         theta = self.losses.point(theta).detach()
         self.losses.check(theta, smooth_needed=order > 0)
-        return self._evaluator(theta.numel()).combination(theta, [float(h) ** k for k in range(order + 1)])
+        return self._evaluator(theta.numel()).combination(theta, [float(h) ** k for k in range(order + 1)], t)
 
 
 def compile(equation: Any, loss_fn: Any, values: Mapping[str, Any] | None = None,
             model: nn.Module | None = None) -> TorchField:
     r"""The field of ``equation`` (a derived :class:`~modeq.equation.ModifiedEquation`,
-    stationary) on a torch loss.
+    stationary, autonomous or of the time :math:`t`) on a torch loss.
 
     ``loss_fn`` is a function of a flat parameter tensor returning a 0-d tensor
     or, with ``model``, a function of the model (``lambda m: criterion(m(X), y)``;

@@ -82,6 +82,14 @@ DECAYS = ("beta1", "beta2", "alpha", "momentum")
 REFINEMENTS = 3
 #: Starts with more parameters are summarized in a note instead of printed.
 SHOWN = 10
+#: ``torch.optim`` classes that ``from_torch`` describes but this study does not run, and why.
+NOT_RUN = {
+    "Adagrad": "its sum of squares is a slow state beside theta (step size h = lr**2), which modeq.torch does not "
+               "evaluate; verify modeq's adagrad with modeq.verify",
+    "NAdam": "its momentum schedule runs per step (momentum_decay per step; the modified equation needs the rate "
+             "per unit time momentum_decay/lr, a different field for every lr, and a start at step k with its "
+             "product of momenta); verify modeq's nadam with modeq.verify",
+}
 
 
 def default_step_sizes(decays: Sequence[float], count: int = 4) -> tuple[float, ...]:
@@ -145,7 +153,7 @@ class _Study:
 
     def state(self, theta0: torch.Tensor, h: float, order: int, needed: Sequence[Buffer]) -> dict[str, torch.Tensor]:
         r"""The buffers on the modified trajectory of :math:`f^{[order]}` through :math:`\theta_0`."""
-        field = lambda theta: self.field(theta, h, order)  # noqa: E731
+        field = lambda theta, t: self.field(theta, h, order, t)  # noqa: E731
         quadratures = {b.decay: gauss_nodes(b.decay) for b in needed}
         times = sorted({-float(k) * h for nodes, _ in quadratures.values() for k in nodes}, reverse=True)
         past = dict(zip(times, flow(field, theta0, times, self.max_step)))
@@ -162,7 +170,7 @@ class _Study:
         return state
 
     def flow(self, theta0, h, order, times, max_step):
-        return flow(lambda theta: self.field(theta, h, order), theta0, times, max_step)
+        return flow(lambda theta, t: self.field(theta, h, order, t), theta0, times, max_step)
 
 
 def series_growth(terms: Sequence[torch.Tensor], hs: Sequence[float]) -> list[float]:
@@ -212,6 +220,8 @@ def verify(
         raise ValueError(f"checkpoints must be a whole number >= 1, got {checkpoints!r}")
     values = dict(values or {})
     mapping, settings = _describe(optimizer, values)
+    if optimizer.__name__ in NOT_RUN:
+        raise ValueError(f"modeq.torch.verify does not run torch.optim.{optimizer.__name__}: {NOT_RUN[optimizer.__name__]}")
     if method not in ("auto", "global", "history", "defect"):
         raise ValueError(f"unknown method {method!r}; use auto, global, history or defect")
     try:

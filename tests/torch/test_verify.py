@@ -45,6 +45,10 @@ def test_bad_arguments():
         modeq.torch.verify(torch.optim.SGD, bilinear, torch.tensor([1, 2]))
     with pytest.raises(ValueError, match="at least 3 step sizes"):
         modeq.torch.verify(torch.optim.SGD, bilinear, THETA0, hs=[0.1, 0.05])
+    with pytest.raises(ValueError, match="does not run torch.optim.NAdam: its momentum schedule runs per step"):
+        modeq.torch.verify(torch.optim.NAdam, bilinear, THETA0)
+    with pytest.raises(ValueError, match="does not run torch.optim.Adagrad: .* slow state"):
+        modeq.torch.verify(torch.optim.Adagrad, bilinear, THETA0)
 
 
 def test_adam_small_eps_holds_where_the_terms_decrease():
