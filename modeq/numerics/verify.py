@@ -27,9 +27,18 @@ averages beside a slow state start empty: their transient is noted).
 Updates that depend on the time (schedules) have non-autonomous fields
 :math:`f_k(\theta, t)`: the optimizer's step :math:`n` runs at time
 :math:`t_0 + nh` and the flow is integrated from :math:`(\theta_0, t_0)`; the
-history method samples the past on the same non-autonomous flow run backwards
-(so the schedules must be defined for :math:`t_0 - Kh \le t < t_0`: start at a
-``t0`` > 0 for schedules such as :math:`1/(1+t)`).
+history method samples the past on the same non-autonomous flow run backwards,
+but never before :math:`t = 0`. A time-dependent optimizer starts at
+:math:`t = 0`: before it, its schedules are extrapolations (NAdam's momentum
+:math:`\beta_1(1 - \tfrac12 0.96^{\psi t})` falls below :math:`-10^{30}` at
+:math:`t = -500`, AdEMAMix's :math:`\beta_3` warm-up has a pole just below
+:math:`t = 0`), and a replay of :math:`K` steps (41 000 for
+:math:`\beta_2 = 0.999`) reaching there diverged. So the replay is
+:math:`\min(K, \lfloor t_0/h\rfloor)` steps: the optimizer's own run from
+:math:`t = 0` along the modified flow, whose start transient
+(:math:`\beta^{t_0/h}`, beyond all orders at a fixed :math:`t_0 > 0`) is noted
+when the replay is cut; choose :math:`t_0 \ge Kh` to remove it below rounding.
+Autonomous optimizers replay all :math:`K` steps whatever :math:`t_0`.
 
 The integrator's sub-steps are refined (:math:`s \to 2s`) wherever
 each measured error is above the rounding level, until the flow moves by
@@ -49,6 +58,7 @@ import sympy
 from .. import cost
 from ..blocks import describe_params
 from ..loss import parse_loss, parse_params
+from ..description import t as TIME
 from ..optimizers.base import Domain, Optimizer
 from ..optimizers.language import h as H
 from ..primitives import Lag, Primitive, ReduceSum
@@ -179,6 +189,12 @@ def _method(method: str, regime: str, memory: bool, slow: bool = False) -> str:
     return method
 
 
+def _replay_steps(replay: int, h: float, t0: float) -> int:
+    r"""The replayed steps of a time-dependent optimizer: at most :math:`K` =
+    ``replay``, none before its start :math:`t = 0` (the module docs)."""
+    return max(0, min(replay, math.floor(t0 / h * (1 + 1e-12))))
+
+
 def _steps(method: str, h: float, T: float) -> int:
     return 1 if method == "defect" else max(1, round(T / h))
 
@@ -287,6 +303,7 @@ def verify(
         field = derived_field(optimizer, loss, params, order, regime, values, batches, schedule, cache_dir, steps)
     stepper = compile_optimizer(optimizer, loss, params, values, batches, cache_dir)
     replay = history_length(update)
+    timed = update.has(TIME)
     if slow:
         field = _SlowStates(field, [node.init for node in slow], len(params))
     _singular_field(field, optimizer, update, losses, params, start, hs[0] if slow else None, t0)
@@ -303,11 +320,15 @@ def verify(
         steps, substeps = _steps(method, h, T), _substeps(h)
         if method == "global":
             plain = stepper.run(start, h, steps, schedule, t0=t0)
+        back = _replay_steps(replay, h, t0) if timed else replay
+        if method != "global" and back < replay:
+            notes.append(f"h = {h:.3g}: the history is the optimizer's run from t = 0, {back} steps (its moving "
+                         f"averages need {replay}): its start transient remains; start at t0 >= {replay * h:.3g}")
         for k in range(order + 1):
             done += 1
             try:
-                history = (consistent_history(field, start, h, k, replay, substeps, t0) if method != "global"
-                           else None)
+                history = (consistent_history(field, start, h, k, back, substeps, t0)
+                           if method != "global" and back else None)
             except ValueError as error:
                 notes.append(f"order {k}, h = {h:.3g}: {error}")
                 diverged[k, i] = True

@@ -55,8 +55,9 @@ __all__ = ["EMA", "ema", "FORGOTTEN"]
 #: Weight :math:`\beta^K` below which the state before a replay is invisible.
 FORGOTTEN = 1e-18
 #: Times :math:`t = k/4` at which a scheduled decay is sampled for the length of
-#: a replay (:math:`-8 \le t \le 8`: a replay reaches back :math:`Kh` of order 1).
-SCHEDULE_SAMPLES = range(-32, 33)
+#: a replay (:math:`0 \le t \le 8`: a replay never reaches before the optimizer's
+#: start, :mod:`modeq.numerics.verify`, where a schedule may leave :math:`[0, 1)`).
+SCHEDULE_SAMPLES = range(0, 33)
 
 
 class EMA(History):
