@@ -48,7 +48,9 @@ from lark.exceptions import LarkError, VisitError
 
 from ..algebra import ATOMS
 from ..algebra.base import STEP
-from ..algebra.index import BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction, distribute
+from ..algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction, Gradient, LossValue, MatrixDerivative,
+                             Reduction, distribute)
+from ..algebra.matrix_maps import SHAPE_RULES, MatrixMap, NewtonSchulz
 from ..optimizers.language import h
 
 if TYPE_CHECKING:
@@ -99,6 +101,9 @@ bigop: SUM product                  -> summation
     | NABLA norm "^" primary        -> nabla_norm_power
     | norm
     | HESS LOSS "\\left[" sum ("," sum)+ "\\right]"  -> hessian_bracket
+    | MATRIX_MAP "\\left[" sum _close                                   -> matrix_value
+    | MATRIX_MAP "\\left[" sum "\\right]" "\\left[" sum ("," sum)* _close  -> matrix_derivative
+    | BLOCK_SCALE                   -> block_scale
     | "{" sum "}"
     | "\\left(" sum "\\right)"
     | "\\left(" sum PAREN_SUB      -> component
@@ -109,6 +114,8 @@ bigop: SUM product                  -> summation
     | "\\operatorname{sign}" "\\left(" sum "\\right)"  -> sign
     | FUNCTION "{" "\\left(" sum "\\right)" "}"       -> function
     | FUNCTION "\\left(" sum "\\right)"               -> function
+
+_close: "\\right]" | BRACKET_SUB
 
 norm: "\\lVert" NABLA LOSS "\\rVert"                          -> norm2
     | "\\lVert" NABLA LOSS "\\rVert" "_{" NUMBER "}"          -> norm1
@@ -121,6 +128,8 @@ HESS: /\\nabla\^\{\d+\}/
 NABLA_SUB: /\\nabla_\{[^}]*\}/
 NABLA: /\\nabla(?![a-zA-Z_^])/
 PAREN_SUB: /\\right\)_\{[^}]*\}/
+BRACKET_SUB: /\\right\]_\{[^}]*\}/
+BLOCK_SCALE.3: /s(\^\{\\mathrm\{[^}]*\}\})?_\{\s*B(\(\s*(\\[a-zA-Z]+|[a-zA-Z])\s*\))?\s*\}/
 NUMBER: /\d+(\.\d+)?/
 PI: /\\pi(?![a-zA-Z])/
 EULER: /e(?![a-zA-Z])/
@@ -140,9 +149,12 @@ def _literal(latex: str) -> str:
 
 
 @lru_cache(maxsize=32)
-def _parser(names: tuple[str, ...], theta: str, loss: str, lhs: str, states: tuple[str, ...] = ()) -> Lark:
+def _parser(names: tuple[str, ...], theta: str, loss: str, lhs: str, states: tuple[str, ...] = (),
+            maps: tuple[str, ...] = ()) -> Lark:
     state = "|".join(re.escape(name) for name in states) or "(?!)"
     terminals = [
+        # D^{k} \operatorname{NS}: the k-th derivative of a matrix map (k = 0 without the D)
+        rf"MATRIX_MAP.3: /(D(\^\{{\d+\}})?\s*)?({'|'.join(_literal(m) for m in maps) or '(?!)'})/",
         rf"STATE: /\\tilde\{{({state})\}}(_\{{[^}}]*\}})?/",
         # a slow state's own equation follows theta's: , \qquad \dot{\tilde{V}_{j}} = ...
         rf"STATE_LHS.2: /,\s*(\\qquad\s*)?\\dot\{{\\tilde\{{({state})\}}(_\{{[^}}]*\}})?\}}\s*=/",
@@ -189,9 +201,10 @@ class _Reader(Transformer):
     """
 
     def __init__(self, table: Mapping[str, sympy.Expr], free: str, vector: bool, atoms,
-                 states: Mapping[str, sympy.Symbol]) -> None:
+                 states: Mapping[str, sympy.Symbol], maps: Mapping[str, tuple[MatrixMap, ...]]) -> None:
         super().__init__()
         self.table = table
+        self.maps = maps
         self.states = states
         self.free = free
         self.vector = vector
@@ -331,6 +344,62 @@ class _Reader(Transformer):
         if int(_subscript(token)) != len(args) + 1:
             raise LatexReadError(f"{token} {loss} takes {int(_subscript(token)) - 1} arguments, got {len(args)}")
         return self.atoms.contraction(list(args), self._batch(loss))
+
+    # -- matrix maps (Muon) ---------------------------------------------------------------
+
+    def matrix_value(self, token: Token, base: sympy.Expr, *close: Token) -> sympy.Expr:
+        return self._matrix(token, base, [], close)
+
+    def matrix_derivative(self, token: Token, base: sympy.Expr, *rest) -> sympy.Expr:
+        return self._matrix(token, base, [r for r in rest if not isinstance(r, Token)], [r for r in rest if isinstance(r, Token)])
+
+    def _matrix(self, token: Token, base: sympy.Expr, directions: list[sympy.Expr], close: list[Token]) -> sympy.Expr:
+        r""":math:`D^kF\left[X_i\right]\left[Y_{1,i}, \dots\right]_x`: the :math:`k`-th
+        derivative of the map :math:`F` at the block whose entries are :math:`X_i`
+        (:math:`i` running over the block of :math:`x`), applied to the directions,
+        at component :math:`x`. Index notation writes the arguments at one
+        summation letter :math:`i` and the component :math:`x` after the last
+        bracket; vector notation writes neither."""
+        head = re.match(r"D(\^\{(\d+)\})?\s*", token)
+        k, name = (0, str(token)) if head is None else (int(head.group(2) or 1), token[head.end():])
+        if k != len(directions):
+            raise LatexReadError(f"{token} takes {k} direction(s), got {len(directions)}")
+        fmap = self._map(name)
+        args = [base, *directions]
+        if self.vector:
+            if close:
+                raise LatexReadError(f"{token} has the component index {_subscript(close[0])} in vector notation")
+            return self.atoms.matrix_derivative(fmap, base, directions)
+        if not close:
+            raise LatexReadError(rf"{token}\left[..\right] needs its component index in index notation: \right]_{{{self.free}}}")
+        used = set().union(*(self.indices(a) for a in args))
+        if len(used) > 1 or used == {self.free}:
+            raise LatexReadError(f"the arguments of {token} must be written at one summation index (not {self.free}), "
+                                 f"they use {', '.join(sorted(used))}")
+        if used:
+            (letter,) = used
+            args = [self.untag(a, letter) for a in args]
+        value = self.atoms.matrix_derivative(fmap, args[0], args[1:])
+        return self.tag(value, _subscript(close[0]))
+
+    def _map(self, name: str) -> MatrixMap:
+        """The map printed as ``name``: the one of this table (the printed name
+        does not show a map's parameters, such as Newton–Schulz's number of steps)."""
+        found = self.maps.get(name, ())
+        if len(found) != 1:
+            raise LatexReadError(f"{name} names {len(found)} different matrix maps in this atom table; "
+                                 "read the text with the atoms of the equation it was printed from")
+        return found[0]
+
+    def block_scale(self, token: Token) -> sympy.Expr:
+        r""":math:`s_{B(x)}` (:math:`s_B` in vector notation), Muon's step scaling
+        :math:`s(m, k)` of the block of component :math:`x`; a rule other than
+        ``original`` is written as a superscript, :math:`s^{\mathrm{rule}}_{B(x)}`."""
+        match = re.match(r"s(\^\{\\mathrm\{([^}]*)\}\})?_\{\s*B(\(\s*(\\[a-zA-Z]+|[a-zA-Z])\s*\))?", token)
+        rule = "original" if match.group(2) is None else match.group(2).replace(r"\_", "_")
+        if rule not in SHAPE_RULES:
+            raise LatexReadError(f"{token}: unknown block scaling {rule!r}; modeq's are {', '.join(SHAPE_RULES)}")
+        return self._component_atom(self.atoms.intern(BlockScale(rule)), token, match.group(4))
 
     # -- atoms ------------------------------------------------------------------------
 
@@ -549,10 +618,11 @@ def parse_system(text: str, optimizer: "Optimizer | None" = None, notation: str 
         notation = "vector" if lhs is not None and lhs.group(1) is None else "index"
     if notation not in ("index", "vector"):
         raise ValueError(f"unknown notation {notation!r}; choose one of: index, vector")
-    parser = _parser(names, entries["theta"][0], entries["E"][0], free, tuple(sorted(states)))
+    maps = _matrix_maps(atoms)
+    parser = _parser(names, entries["theta"][0], entries["E"][0], free, tuple(sorted(states)), tuple(sorted(maps)))
     try:
         tree = parser.parse(text)
-        reader = _Reader(values, free, notation == "vector", atoms, states)
+        reader = _Reader(values, free, notation == "vector", atoms, states, maps)
         sides = reader.transform(tree)
     except VisitError as error:
         if isinstance(error.orig_exc, LatexReadError):
@@ -567,6 +637,17 @@ def parse_system(text: str, optimizer: "Optimizer | None" = None, notation: str 
         if loose:
             raise LatexReadError(f"the index {', '.join(loose)} is neither summed over nor the free index {free}")
     return sides
+
+
+def _matrix_maps(atoms) -> dict[str, tuple[MatrixMap, ...]]:
+    """The matrix maps a text may name, by their LaTeX: those of the atom
+    table's matrix atoms, else Muon's Newton–Schulz map with its default steps."""
+    found: dict[str, set[MatrixMap]] = {NewtonSchulz.latex: set()}
+    for symbol in list(atoms.component):
+        definition = atoms.definition(symbol)
+        if isinstance(definition, MatrixDerivative):
+            found.setdefault(definition.map.latex, set()).add(definition.map)
+    return {name: tuple(maps) or (NewtonSchulz(),) for name, maps in found.items()}
 
 
 # -- the round trip -------------------------------------------------------------------
@@ -585,6 +666,9 @@ def _rebuild(expr: sympy.Expr, atoms) -> sympy.Expr:
             mapping[s] = atoms.reduction(_rebuild(definition.arg, atoms))
         elif isinstance(definition, BlockReduction):
             mapping[s] = atoms.block_reduction(_rebuild(definition.arg, atoms))
+        elif isinstance(definition, MatrixDerivative):
+            mapping[s] = atoms.matrix_derivative(definition.map, _rebuild(definition.base, atoms),
+                                                 [_rebuild(y, atoms) for y in definition.directions])
     return expr.xreplace(mapping) if mapping else expr
 
 

@@ -14,8 +14,9 @@ import modeq
 from modeq.algebra import ATOMS, D, S, g, p, theta
 from modeq.algebra.base import ImplicitUpdateError, NotSeparableError
 from modeq.cli import main
-from modeq.algebra.index import BlockSize, SlowState
-from modeq.optimizers import BUILTIN, adam, gd, heavy_ball
+from modeq.algebra.index import BlockScale, BlockSize, SlowState
+from modeq.algebra.matrix_maps import NewtonSchulz
+from modeq.optimizers import BUILTIN, adam, gd, heavy_ball, muon
 from modeq.optimizers.layerwise import lamb, lars
 from modeq.optimizers.base import Domain, HyperParameter, Optimizer, nonnegative, optimizer, positive
 from modeq.optimizers.language import DescriptionError, block_norm, block_sum, ema, grad, h, lag, norm, reduce_sum
@@ -429,3 +430,80 @@ def test_a_scalar_with_a_symbolic_exponent_prints_and_reads_back():
     equation = modeq.derive(BUILTIN["nadam"], order=1)
     assert "ψt" in str(equation)
     assert round_trip(equation, "index") == []
+
+
+# -- Muon's matrix atoms ------------------------------------------------------------------
+
+
+NS = NewtonSchulz()
+
+
+def matrix(base, *directions):
+    return ATOMS.matrix_derivative(NS, base, directions)
+
+
+@pytest.mark.parametrize("notation, text, expected", [
+    ("index", r"- \operatorname{NS}\left[\nabla_{i} E\right]_{j} s_{B(j)}", -matrix(g) * ATOMS.intern(BlockScale("original"))),
+    ("index", r"D \operatorname{NS}\left[\nabla_{i} E\right]\left[\tilde{\theta}_{i}\right]_{j}", matrix(g, theta)),
+    # D^2 F[X][Y, Z]: symmetric in its directions; the letter of the arguments is any summation letter
+    ("index", r"D^{2} \operatorname{NS}\left[\nabla_{k} E\right]\left[\sum_{i} \nabla_{ik} E\, \nabla_{i} E, \tilde{\theta}_{k}\right]_{j}",
+     matrix(g, theta, D(g))),
+    # linear in a direction over block constants; the block's map at another component inside a contraction
+    ("index", r"D \operatorname{NS}\left[\nabla_{i} E\right]\left[2 \tilde{\theta}_{i} \sum_{k \in B(i)} \nabla_{k} E\right]_{j}",
+     2 * SB(g) * matrix(g, theta)),
+    ("index", r"\sum_{i} \nabla_{ij} E\, \operatorname{NS}\left[\tilde{\theta}_{k}\right]_{i}", D(matrix(theta))),
+    ("vector", r"\operatorname{NS}\left[\frac{\nabla E}{\sqrt{\operatorname{sum}_{B}\left(\left(\nabla E\right)^{2}\right)}}\right] "
+               r"s^{\mathrm{match\_rms\_adamw}}_{B}", matrix(g / sympy.sqrt(SB(g**2))) * ATOMS.intern(BlockScale("match_rms_adamw"))),
+    ("vector", r"D \operatorname{NS}\left[\nabla E\right]\left[\nabla^{2} E\, \tilde{\theta}\right]", matrix(g, D(theta))),
+])
+def test_matrix_atoms_read_as_written(notation, text, expected):
+    assert same_field(parse_latex(text, muon, notation), expected)
+
+
+@pytest.mark.parametrize("notation, text, problem", [
+    ("vector", r"\operatorname{NS}\left[\nabla E\right]_{j}", "component index j in vector notation"),
+    ("index", r"\operatorname{NS}\left[\nabla_{i} E\right]", "needs its component index"),
+    ("index", r"D^{2} \operatorname{NS}\left[\nabla_{i} E\right]\left[\tilde{\theta}_{i}\right]_{j}", "takes 2 direction"),
+    ("index", r"\operatorname{NS}\left[\nabla_{i} E\, \tilde{\theta}_{k}\right]_{j}", "one summation index"),
+    ("index", r"\operatorname{NS}\left[\nabla_{j} E\right]_{j}", "one summation index"),
+    ("index", r"s^{\mathrm{square}}_{B(j)}", "unknown block scaling 'square'"),
+])
+def test_unreadable_matrix_atoms_name_the_problem(notation, text, problem):
+    with pytest.raises(LatexReadError, match=problem):
+        parse_latex(text, muon, notation)
+
+
+@pytest.fixture(scope="module")
+def muon_order_2():
+    """Muon at order 2 (~1 s: the Newton–Schulz map stays one opaque atom)."""
+    return modeq.derive(muon, order=2)
+
+
+@pytest.mark.parametrize("notation", ["index", "vector"])
+def test_muon_round_trip(muon_order_2, notation):
+    for order in range(3):
+        failures = round_trip(truncated(muon_order_2, order), notation)
+        assert failures == [], str(failures[0])
+
+
+def test_muon_variant_round_trip():
+    """Without Nesterov, with Moonshot's scaling s^{match_rms_adamw}: another block scale atom."""
+    equation = modeq.derive(muon(adjust_lr_fn="match_rms_adamw", nesterov=False), order=1)
+    for notation in ("index", "vector"):
+        assert round_trip(equation, notation) == []
+
+
+def test_a_matrix_map_printed_with_its_arguments_swapped_is_caught(monkeypatch):
+    """D NS[X][Y] printed as D NS[Y][X]: Muon's f_1 reads back as something else."""
+    from modeq.printing import latex as printers
+
+    equation = modeq.derive(muon, order=1)
+    original = printers._matrix_head
+
+    def swapped(definition, args):
+        return original(definition, [args[1], args[0], *args[2:]] if definition.directions else args)
+
+    monkeypatch.setattr(printers, "_matrix_head", swapped)
+    for notation in ("index", "vector"):
+        (failure,) = round_trip(equation, notation)
+        assert failure.order == 1
