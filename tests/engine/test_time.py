@@ -141,11 +141,6 @@ def test_epochs_and_parameter_names_refuse_time():
 # -- against the iterates ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("modeq-cache")
-
-
 def test_gd_with_a_cosine_schedule_confirms_orders_0_to_2(cache):
     report = modeq.verify(gd_cosine, "(x*y - 1)**2/2 + x**4/4", "x,y", [1.0, 0.5], order=2, T=1.0,
                           hs=[0.04, 0.02, 0.01, 0.005], cache_dir=cache)

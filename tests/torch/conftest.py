@@ -1,16 +1,9 @@
-"""Shared fixture: one temporary cache of generated modules per test session.
-
-torch runs on one intra-op thread here: the suite runs one pytest process per
+"""torch runs on one intra-op thread here: the suite runs one pytest process per
 core (pytest-xdist), and torch's own threads would oversubscribe the cores
 (measured on the 2 shared cores: one gradient of the network test's MLP took
 480 ms with 2 threads, 21 ms with 1)."""
 
-import pytest
 import torch
 
 torch.set_num_threads(1)
 
-
-@pytest.fixture(scope="session")
-def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("modeq-cache")
