@@ -40,8 +40,8 @@ from ..optimizers.language import h as H
 from .cache import write_module
 from .field import CompiledField
 from .integrate import integrator_source
-from .matrix_code import map_functions, stage_lines
-from .printer import cse_lines
+from .matrix_code import map_functions, stage_section
+from .printer import Section, cse_sections
 
 __all__ = ["compile_field", "field_source", "HEADER"]
 
@@ -89,9 +89,8 @@ def _terms_function(index: int, field: ComponentField) -> str:
     exprs = [t for term in field.terms for t in term]
     targets = [f"out[{k}, {j}]" for k in range(len(field.terms)) for j in range(p)]
     body = [f"a{i} = theta[{i}]" for i in range(p)]
-    for number, stage in enumerate(field.stages):
-        body += stage_lines(stage, number, names)
-    body += cse_lines(exprs, targets, names)
+    sections = [stage_section(stage, number, names) for number, stage in enumerate(field.stages)]
+    body += cse_sections([*sections, Section(exprs, targets)], names)
     return f"\n\n{JIT}\ndef _terms_{index}(theta, n, t, out):\n" + "".join(f"    {line}\n" for line in body)
 
 

@@ -16,12 +16,12 @@ beyond 64 bits); integer exponents stay integers.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
-__all__ = ["NumbaPrinter", "cse_lines"]
+__all__ = ["NumbaPrinter", "cse_lines", "Section", "cse_sections"]
 
 
 class NumbaPrinter(PythonCodePrinter):
@@ -61,14 +61,44 @@ def cse_lines(
 ) -> list[str]:
     """Statements computing ``targets[i] = exprs[i]`` with shared
     subexpressions assigned once to local variables ``<prefix><k>``."""
-    temporaries = sympy.numbered_symbols("__cse")
-    replacements, reduced = sympy.cse(list(exprs), symbols=temporaries, order="none")
-    names = dict(names)
-    lines = []
-    for k, (symbol, value) in enumerate(replacements):
+    return cse_sections([Section(exprs, targets)], names, prefix)
+
+
+class Section(NamedTuple):
+    """Assignments ``targets[i] = exprs[i]`` framed by statements: ``before`` them
+    (e.g. allocations) and ``after`` them (e.g. a call that defines symbols
+    later sections read)."""
+
+    exprs: Sequence[sympy.Expr]
+    targets: Sequence[str]
+    before: Sequence[str] = ()
+    after: Sequence[str] = ()
+
+
+def cse_sections(sections: Sequence[Section], names: Mapping[sympy.Symbol, str], prefix: str = "c_") -> list[str]:
+    """The sections' statements in order, with one CSE across all of them: a
+    shared subexpression is computed once, just before the first section that
+    needs it (a section may read symbols that an earlier one's ``after``
+    defines; ``names`` must name them)."""
+    exprs = [e for section in sections for e in section.exprs]
+    replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("__cse"), order="none")
+    index = {symbol: k for k, (symbol, _) in enumerate(replacements)}
+    uses = [[index[s] for s in value.free_symbols if s in index] for _, value in replacements]
+    names, lines, done, start = dict(names), [], set(), 0
+    for section in sections:
+        part = reduced[start:start + len(section.exprs)]
+        start += len(section.exprs)
+        needed = {index[s] for e in part for s in e.free_symbols if s in index} - done
+        stack = list(needed)
+        while stack:
+            for u in uses[stack.pop()]:
+                if u not in done and u not in needed:
+                    needed.add(u)
+                    stack.append(u)
+        for k in sorted(needed):
+            lines.append(f"{prefix}{k} = {NumbaPrinter(names).doprint(replacements[k][1])}")
+            names[replacements[k][0]] = f"{prefix}{k}"
+        done |= needed
         printer = NumbaPrinter(names)
-        lines.append(f"{prefix}{k} = {printer.doprint(value)}")
-        names[symbol] = f"{prefix}{k}"
-    printer = NumbaPrinter(names)
-    lines += [f"{target} = {printer.doprint(value)}" for target, value in zip(targets, reduced)]
+        lines += [*section.before, *(f"{t} = {printer.doprint(e)}" for t, e in zip(section.targets, part)), *section.after]
     return lines
