@@ -130,6 +130,59 @@ def term_blocks(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[Block, ...]:
     """The blocks of one index-form expression (named gradients already
     substituted): one per quantity, the quantity 1 first, each coefficient
     factored; zero blocks are left out."""
+    expr, back = _opaque_powers(expr)
+    return tuple(_restore(block, back) for block in _term_blocks(expr, atoms))
+
+
+def _opaque_powers(expr: sympy.Expr) -> tuple[sympy.Expr, dict[sympy.Symbol, tuple[sympy.Expr, sympy.Expr]]]:
+    r"""``expr`` with each power of a number to a symbolic exponent,
+    :math:`b^{cX}` (NAdam's schedule :math:`(24/25)^{\psi t}`), as :math:`u^c`
+    for a positive symbol :math:`u = b^X`, and each logarithm of a number
+    (its derivative's :math:`\log(24/25)`) as a symbol of its sign, with the
+    map back to ``(b, X)`` (``(log(b), 1)``). Factoring and cancelling see
+    :math:`(24/25)^X` as :math:`24^X\,5^{-2X}` and :math:`\log(24/25)` as
+    :math:`\log 24 - 2\log 5` otherwise: NAdam printed :math:`5^{2\psi t}` and
+    :math:`24^{\psi t}`, and its order-2 coefficients grew until printing took
+    longer than deriving."""
+    symbols: dict[tuple[sympy.Expr, sympy.Expr], sympy.Symbol] = {}
+
+    def opaque(power: sympy.Pow) -> sympy.Expr:
+        c, x = power.exp.as_coeff_Mul()
+        key = (power.base, x)
+        if key not in symbols:
+            symbols[key] = sympy.Dummy("u", positive=True)
+        return symbols[key] ** c
+
+    def logarithm(log: sympy.log) -> sympy.Expr:
+        key = (log, sympy.Integer(1))
+        if key not in symbols:
+            symbols[key] = sympy.Dummy("l", positive=log.args[0] > 1, negative=log.args[0] < 1)
+        return symbols[key]
+
+    expr = expr.replace(lambda e: e.is_Pow and e.base.is_Rational and not e.exp.is_number, opaque)
+    expr = expr.replace(lambda e: isinstance(e, sympy.log) and e.args[0].is_Rational and e.args[0] != 1, logarithm)
+    return expr, {u: key for key, u in symbols.items()}
+
+
+def _restore(block: Block, back: dict[sympy.Symbol, tuple[sympy.Expr, sympy.Expr]]) -> Block:
+    """``block`` with the symbols of :func:`_opaque_powers` written as the powers
+    they stand for (a scalar factor :math:`u^k` as the number :math:`b` to :math:`kX`)."""
+    if not back:
+        return block
+    values = {u: b**x for u, (b, x) in back.items()}
+
+    def factor(base: sympy.Expr, exponent: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
+        if base in back:
+            number, x = back[base]
+            return number, exponent * x
+        return base.xreplace(values), exponent
+
+    summands = tuple(Summand(s.sign, s.number, tuple(factor(b, e) for b, e in s.scalar), s.component.xreplace(values))
+                     for s in block.summands)
+    return Block(block.quantity.xreplace(values), block.prefactor, block.outer.xreplace(values), summands)
+
+
+def _term_blocks(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[Block, ...]:
     parts: dict[sympy.Expr, list[sympy.Expr]] = defaultdict(list)
     for term in sympy.Add.make_args(expr):
         # a collected term is (monomial in quantities) x (factored coefficient): split it as it

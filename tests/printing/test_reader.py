@@ -430,6 +430,11 @@ def test_a_scalar_with_a_symbolic_exponent_prints_and_reads_back():
     equation = modeq.derive(BUILTIN["nadam"], order=1)
     assert "ψt" in str(equation)
     assert round_trip(equation, "index") == []
+    # as the paper writes the schedule: (24/25)^{psi t} and log(24/25), not 5^{2 psi t}, 24^{psi t}, log(5)
+    text = equation.latex()
+    assert r"\left(\frac{24}{25}\right)^{\psi t}" in text and r"\log{\left(\frac{24}{25} \right)}" in text
+    assert not any(bad in text for bad in ("5^{", "24^{", "25^{", r"\log{\left(5"))
+    assert "5^(" not in str(equation) and "(24/25)^(ψt)" in str(equation)
 
 
 # -- Muon's matrix atoms ------------------------------------------------------------------
