@@ -18,6 +18,7 @@ increase over the RSS before the call. On CUDA (if present) the same table
 is printed with torch.cuda.max_memory_allocated.
 
     python benchmarks/torch_fields.py [--sizes 1e4,1e5,1e6] [--repeat 5] [--threads 1]
+                                      [--fields adam:1,adam:2,adam:3,heavy_ball:2]
 
 Targets (issue 15): Adam order 1 <= 5 gradients, order 2 <= 40, memory <= 4x
 one gradient's.
@@ -127,6 +128,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1e4,1e5,1e6")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--fields", default="adam:1,adam:2,adam:3,heavy_ball:2",
+                        help="built-in:order pairs (heavy_ball is torch's SGD with momentum)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (1: on a shared machine, spinning threads distort the ratios)")
     args = parser.parse_args()
@@ -134,9 +137,9 @@ def main() -> None:
     torch.set_default_dtype(torch.float32)
     started = time.perf_counter()
     fields = []
-    for label, name, order in (("adam order 1", "adam", 1), ("adam order 2", "adam", 2), ("adam order 3", "adam", 3),
-                               ("sgd-momentum order 2", "heavy_ball", 2)):
-        fields.append((label, modeq.derive(BUILTIN[name], order=order, values=BUILTIN[name].defaults())))
+    for name, order in (field.split(":") for field in args.fields.split(",")):
+        label = f"{'sgd-momentum' if name == 'heavy_ball' else name} order {order}"
+        fields.append((label, modeq.derive(BUILTIN[name], order=int(order), values=BUILTIN[name].defaults())))
     print(f"derivations: {time.perf_counter() - started:.1f} s; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

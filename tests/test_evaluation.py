@@ -170,6 +170,7 @@ class LinearizingBackend(CountingBackend):
     def __init__(self, *args):
         super().__init__(*args)
         self.alive: list[int] = []
+        self.released: list[bool] = []
         self.values: list[weakref.ref] = []
 
     def linearize(self, point, loss, contracted):
@@ -182,8 +183,9 @@ class LinearizingBackend(CountingBackend):
         assert linearization.loss == loss
         return self._keep(super().grad(point, loss))
 
-    def contract(self, point, args, loss, linearization=None):
+    def contract(self, point, args, loss, linearization=None, release=False):
         assert linearization.loss == loss
+        self.released.append(release)
         self.alive.append(sum(v() is not None for v in self.values))
         return self._keep(super().contract(point, args, loss))
 
@@ -214,10 +216,12 @@ def test_values_are_dropped_after_their_last_use_and_the_linearization_is_shared
     total = evaluator.combination(POINT, [1.0, h, h * h])
     assert backend.calls["linearize"] == 1 and backend.calls["grad"] == 1
     assert backend.token() is None
-    # values alive at each contraction, by hand from the plan: before D1[e] only g and e = g/sqrt(g^2+eps)
-    # (f_0 went into the sum); before D2[e, e]: g, e, D1[e] and the three other D1s. Keeping every
-    # value would give [3, 6, 8, 10, 11].
-    assert len(backend.values) == 13 and backend.alive == [2, 4, 5, 6, 6]
+    # values alive at each contraction, by hand from the plan: D2[e, e] comes first, as soon as
+    # e = g/sqrt(g^2+eps) is known, with only g and e alive (f_0 went into the sum); then D1[e] (g, e,
+    # D2) and the three other D1s, each beside its direction, g, D1[e], D2 and the D1s before it.
+    # Only the last contraction may release the linearization.
+    assert len(backend.values) == 13 and backend.alive == [2, 3, 4, 5, 6]
+    assert backend.released == [False, False, False, False, True]
     expected = Evaluator(eq.terms, atom_table(eq), NumpyBackend(LOSS, PARAMS), constants)(POINT)
     np.testing.assert_allclose(total, expected[0] + h * expected[1] + h * h * expected[2], rtol=1e-12)
 

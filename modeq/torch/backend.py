@@ -10,14 +10,24 @@ point :math:`\theta`:
 * :math:`D_1[X] = \nabla^2 E_b\,X` is one more backward pass through that graph
   (reverse over reverse: :math:`\partial_j \sum_i X_i \nabla_i E_b`, the Hessian
   being symmetric), :math:`D_k[X_1..X_k]` is :math:`k` of them, each but the
-  last with ``create_graph=True``;
+  last with ``create_graph=True``; the last contraction of a point
+  (``release=True``) runs its last pass without ``retain_graph``, so autograd
+  frees the kept graph's buffers as the pass goes;
 * :math:`S[X]` is ``X.sum()``, a 0-d tensor that broadcasts;
 * the time :math:`t` of a non-autonomous field (schedules) is a 0-d float64
   tensor on the CPU: the translated schedules (``torch.cos``, ``torch.pow``)
   need a tensor, and a 0-d tensor neither promotes the point's dtype (a float32
   vector times it stays float32) nor pins a device;
 * elementwise expressions are translated to torch code once
-  (:mod:`modeq.torch.printer`).
+  (:mod:`modeq.torch.printer`) and run on slices of :data:`CHUNK` components
+  written into one preallocated output (:class:`Chunked`).
+
+Why slices: an elementwise expression of the order-2 terms (Adam's has
+eighteen common subexpressions and six vector inputs) allocates a temporary
+vector for every operation; over the whole vector those temporaries were the
+peak of the evaluation (30 parameter vectors on the 10⁶-parameter MLP of
+``benchmarks/torch_fields.py``, against 22 for the :math:`D_2` contraction).
+On slices they are :data:`CHUNK` components each, and the slices stay in cache.
 
 Why reverse over reverse on the kept graph, and not ``torch.func``'s forward
 over reverse (``jvp(grad(E), (θ,), (X,))``, which the first version used):
@@ -50,10 +60,34 @@ import torch
 from ..evaluation import Backend
 from .printer import elementwise_function
 
-__all__ = ["TorchBackend", "Loss", "Linearization"]
+__all__ = ["TorchBackend", "Loss", "Linearization", "Chunked", "CHUNK"]
 
 #: A loss: flat parameter tensor -> 0-d tensor.
 Loss = Callable[[torch.Tensor], torch.Tensor]
+#: Components per slice of an elementwise evaluation (256 KiB of float32).
+CHUNK = 1 << 16
+
+
+class Chunked:
+    """An elementwise function of tensors (vectors of one length, and 0-d
+    tensors or numbers that broadcast) applied slice by slice into one output."""
+
+    def __init__(self, function: Callable[..., torch.Tensor], chunk: int = CHUNK) -> None:
+        self.function = function
+        self.chunk = chunk
+
+    def __call__(self, *args):
+        size = max((a.numel() for a in args if isinstance(a, torch.Tensor) and a.dim() == 1), default=0)
+        if size <= self.chunk:
+            return self.function(*args)
+        out = None
+        for start in range(0, size, self.chunk):
+            part = slice(start, start + self.chunk)
+            value = self.function(*(a[part] if isinstance(a, torch.Tensor) and a.dim() == 1 else a for a in args))
+            if out is None:
+                out = torch.empty(size, dtype=value.dtype, device=value.device)
+            out[part] = value
+        return out
 
 
 @dataclass(frozen=True)
@@ -106,17 +140,19 @@ class TorchBackend(Backend[torch.Tensor]):
     def value(self, point, loss, linearization: Linearization | None = None):
         return (linearization or self.linearize(point, loss, False)).value
 
-    def contract(self, point, args, loss, linearization: Linearization | None = None):
-        linearization = linearization or self.linearize(point, loss, True)
+    def contract(self, point, args, loss, linearization: Linearization | None = None, release: bool = False):
+        if linearization is None:
+            linearization, release = self.linearize(point, loss, True), True
         derivative = linearization.gradient
         with torch.enable_grad():
             for k, direction in enumerate(args, start=1):
                 if not derivative.requires_grad:  # the loss is polynomial of lower degree here
                     return torch.zeros_like(point)
                 direction = torch.as_tensor(direction, dtype=point.dtype, device=point.device).expand_as(point)
-                (derivative,) = torch.autograd.grad(derivative, linearization.theta, direction, retain_graph=True,
-                                                    create_graph=k < len(args), allow_unused=True,
-                                                    materialize_grads=True)
+                last = k == len(args)
+                (derivative,) = torch.autograd.grad(derivative, linearization.theta, direction,
+                                                    retain_graph=not (last and release), create_graph=not last,
+                                                    allow_unused=True, materialize_grads=True)
         return derivative
 
     def reduce(self, x):
@@ -126,7 +162,7 @@ class TorchBackend(Backend[torch.Tensor]):
         return torch.tensor(super().time(t), dtype=torch.float64)
 
     def elementwise(self, expr: sympy.Expr, inputs: Sequence[sympy.Symbol]):
-        return elementwise_function(expr, inputs)
+        return Chunked(elementwise_function(expr, inputs))
 
     def broadcast(self, value, point):
         if isinstance(value, torch.Tensor) and value.shape == point.shape:
