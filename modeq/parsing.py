@@ -268,7 +268,10 @@ class _Builder:
                                 f"use only {_allowed()}")
         if _group(node) == "+":  # one Add: a long sum costs linear time (Add is associative and canonical)
             terms = [self.build(spine[-1].left)]
-            terms += [self.build(link.right) * (1 if isinstance(link.op, ast.Add) else -1) for link in reversed(spine)]
+            # a - b is Add(a, -b), as SymPy's own subtraction builds it: b * (-1) would evaluate differently
+            # ((1/2)**x * (-1) becomes -2**(-x), so 0.5**x - 0.5**x did not cancel and a division by it passed)
+            terms += [self.build(link.right) if isinstance(link.op, ast.Add) else -self.build(link.right)
+                      for link in reversed(spine)]
             if not any(isinstance(t, sympy.MatrixBase) for t in terms):
                 return sympy.Add(*terms)
             result = terms[0]

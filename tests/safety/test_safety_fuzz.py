@@ -267,3 +267,14 @@ def test_the_watch_would_see_an_evaluation():
         assert "executed" in str(error) or "ran something" in str(error)
     else:
         raise AssertionError("the watch did not notice an executed payload")
+
+
+def test_a_subtraction_is_built_as_sympy_subtracts():
+    """Found by the round-trip property above: the parser negated a term by multiplying with -1, which SymPy
+    evaluates differently from its own subtraction ((1/2)**x * -1 is -2**(-x), a - b is Add(a, -b) with
+    -(1/2)**x), so 0.5**E - 0.5**E did not cancel and a division by it was accepted."""
+    x, e = SYMBOLS["x"], SYMBOLS["E"]
+    assert parse_or_refuse("0 - 0.5 ** x") == 0 - sympy.Rational(1, 2) ** x
+    assert parse_or_refuse("0.5 ** E - 0.5 ** E") == 0
+    assert parse_or_refuse("x / (0.5 ** E - 0.5 ** E)") is None
+    assert parse_or_refuse("x - 2*x + y - 3") == -x + SYMBOLS["y"] - 3
