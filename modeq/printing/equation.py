@@ -57,25 +57,27 @@ def _split_factors(summand: Summand, extra: sympy.Expr) -> tuple[list[sympy.Expr
     return num + list(sympy.Mul.make_args(top)), den + list(sympy.Mul.make_args(bottom))
 
 
-def _product(printer, num: list[sympy.Expr], den: list[sympy.Expr], followed: bool = False) -> str:
-    r"""``num/den``; when something ``followed`` the product, a lone sum with
-    no denominator is parenthesized (:math:`(1+c)\,\nabla_j E`, not
-    :math:`1 + c\,\nabla_j E`)."""
+def _product(printer, num: list[sympy.Expr], den: list[sympy.Expr], bare: bool = False) -> str:
+    r"""``num/den``; a lone sum with no denominator is parenthesized unless it
+    stands ``bare`` (first in its sum, positive, nothing after it): a sign or a
+    factor next to it would change what it says (:math:`-(1+c)` printed as
+    :math:`-1+c`, :math:`(1+c)\,\nabla_j E` as :math:`1 + c\,\nabla_j E`)."""
     text = _fraction([join_factors(printer, num)], [join_factors(printer, den)])
     top = [f for f in num if f != 1]
-    if followed and len(top) == 1 and top[0].is_Add and all(f == 1 for f in den):
+    if not bare and len(top) == 1 and top[0].is_Add and all(f == 1 for f in den):
         return rf"\left({text}\right)"
     return text
 
 
-def _summand(printer, summand: Summand, extra: sympy.Expr, separate: bool, followed: bool = False) -> str:
+def _summand(printer, summand: Summand, extra: sympy.Expr, separate: bool, bare: bool = False) -> str:
     """A summand's coefficient; ``separate`` keeps the scalar and elementwise
-    fractions apart (inside parentheses); ``followed``: a factor comes after it."""
+    fractions apart (inside parentheses); ``bare``: it comes first in its sum,
+    positive, so a lone sum needs no parentheses if nothing follows it."""
     if separate:
         component = _product(printer, *_split_factors(Summand(1, sympy.Integer(1), (), 1), summand.component * extra))
-        scalar = _product(printer, *_split_factors(summand, sympy.Integer(1)), followed=bool(component))
+        scalar = _product(printer, *_split_factors(summand, sympy.Integer(1)), bare=bare and not component)
         return " ".join(t for t in (scalar, component) if t)
-    return _product(printer, *_split_factors(summand, summand.component * extra), followed=followed)
+    return _product(printer, *_split_factors(summand, summand.component * extra), bare=bare)
 
 
 def _block(printer, block: Block, hpower: sympy.Expr) -> tuple[int, str]:
@@ -84,11 +86,12 @@ def _block(printer, block: Block, hpower: sympy.Expr) -> tuple[int, str]:
         (only,) = block.summands
         sign = only.sign * (1 if block.prefactor > 0 else -1)
         scaled = Summand(sign, only.number * abs(block.prefactor), only.scalar, only.component)
-        coefficient = _summand(printer, scaled, hpower * block.outer, separate=False, followed=bool(quantity))
+        coefficient = _summand(printer, scaled, hpower * block.outer, separate=False)
     else:
         sign = 1 if block.prefactor > 0 else -1
-        front = _summand(printer, Summand(1, abs(block.prefactor), (), 1), hpower * block.outer, separate=False, followed=True)
-        inner = join_signed([(s.sign, _summand(printer, s, sympy.Integer(1), separate=True) or "1") for s in block.summands])
+        front = _summand(printer, Summand(1, abs(block.prefactor), (), 1), hpower * block.outer, separate=False)
+        inner = join_signed([(s.sign, _summand(printer, s, sympy.Integer(1), separate=True, bare=n == 0 and s.sign > 0) or "1")
+                             for n, s in enumerate(block.summands)])
         coefficient = rf"{front}\left({inner}\right)"
     body = " ".join(t for t in (coefficient, quantity) if t) or "1"
     return sign, body

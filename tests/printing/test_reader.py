@@ -417,6 +417,19 @@ def test_random_descriptions_round_trip(opt):
             assert failures == [], str(failures[0])
 
 
+def test_a_negative_sum_among_the_summands_of_a_coefficient_keeps_its_parentheses():
+    """-(1 + c) beside the other summands of one quantity's coefficient printed as
+    "- 1 + c" (read back: c - 1). A random draw in CI found it in an f_2 (the constant
+    parts of the coefficients of D_1[D_1[g/sqrt(eps + g^2)]] and D_2[g, g/sqrt(eps + g^2)]);
+    here the same coefficient stands in an f_0, in front of a reduction."""
+    r = sympy.sqrt(grad() ** 2 + EPS)
+    for quantity in (reduce_sum(grad() ** 2), reduce_sum(THETA)):
+        equation = modeq.derive(random_optimizer((-(1 + C) + EPS / r**2) / r * quantity), order=0)
+        for notation in ("index", "vector"):
+            assert r"\left(- \left(1 + c\right) + \frac{\varepsilon}" in equation.latex(notation=notation)
+            assert round_trip(equation, notation) == []
+
+
 def test_merged_radicals_are_the_same_field_and_a_changed_one_is_not():
     """sqrt(a) sqrt(b) = sqrt(ab) for positive radicands, which SymPy does not see
     symbolically; the comparison's last test (exact points, 50 digits) does, and
