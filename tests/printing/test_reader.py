@@ -393,8 +393,8 @@ FOUND = [-LAM * THETA - 2 * grad(C * h * grad()), -LAM * THETA - grad(C * h * gr
 #: (each example is a derivation at order 2 and six round trips). Run 500 or more after touching
 #: the printers or the reader.
 #: With the default, the examples are derandomized: CI checks the same 25 descriptions on every run, so a
-#: red CI names a change, not a draw (a random draw in the final CI run of 2026-12-01 found an f_2 that reads
-#: back with one constant's sign flipped, still open in issue 12). A raised count explores at random.
+#: red CI names a change, not a draw (a random draw in a CI run of 2026-12-01 found an f_2 that read back
+#: with one constant's sign flipped: test_a_negative_sum_among_the_summands_...). A raised count explores at random.
 EXAMPLES = int(os.environ.get("MODEQ_ROUND_TRIP_EXAMPLES", "25"))
 
 
