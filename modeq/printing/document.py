@@ -28,7 +28,7 @@ from dataclasses import replace
 import sympy
 from typing import TYPE_CHECKING, Mapping
 
-from .equation import group_latex, join_signed, printer_for, terms_latex
+from .equation import decays, group_latex, join_signed, printer_for, terms_latex
 from .latex import IndexLatexPrinter, VectorLatexPrinter
 from .layout import Group, arrange
 
@@ -330,14 +330,15 @@ def document(equation: "EquationTerms", printer: IndexLatexPrinter) -> str:
              f"({_escape(equation.regime)} regime, terms up to order {equation.order} in ${hname}$"
              + (f"; {_escape(values)}" if values else "") + ").")
     powers = ["f_0"] + [f"{hname}{'' if k == 1 else f'^{{{k}}}'} f_{{{k}}}" for k in range(1, equation.order + 1)]
-    blocks = _term_blocks(printer, equation.terms, "f")
+    rates = decays(equation.optimizer)
+    blocks = _term_blocks(printer, equation.terms, "f", rates)
     for state in equation.states:
         value = printer.doprint(state.value)
         label = sympy.latex(sympy.Symbol(state.name))
         state_powers = " + ".join(p.replace("f_", f"f^{{{label}}}_") for p in powers)
         blocks.append(rf"\[ \dot{{{value}}} = {state_powers}, \qquad "
                       rf"\tilde{{{label}}}(0) = {printer.doprint(state.init)} \]")
-        blocks += _term_blocks(printer, state.terms, f"f^{{{label}}}")
+        blocks += _term_blocks(printer, state.terms, f"f^{{{label}}}", rates)
     text = "\n".join(blocks)
     return "\n".join([
         r"\documentclass{article}",
@@ -354,9 +355,10 @@ def document(equation: "EquationTerms", printer: IndexLatexPrinter) -> str:
     ])
 
 
-def _term_blocks(printer: IndexLatexPrinter, terms, label: str) -> list[str]:
-    """One ``align*`` per term ``label_k``, broken over lines that fit the page."""
-    groups = {g.power: g for g in arrange(terms, printer.atoms)}
+def _term_blocks(printer: IndexLatexPrinter, terms, label: str, rates: frozenset[sympy.Symbol]) -> list[str]:
+    """One ``align*`` per term ``label_k``, broken over lines that fit the page, laid out
+    as the one-line LaTeX is (``rates``: the decay rates, so :math:`1-\\beta > 0`)."""
+    groups = {g.power: g for g in arrange(terms, printer.atoms, rates)}
     width = (TEXT_WIDTH - 40.0) * SAFETY
     blocks = []
     for k in range(len(terms)):

@@ -113,6 +113,34 @@ def test_width_estimate_against_tex(tmp_path):
             assert 0.88 <= estimate_width(piece) / widths[n] <= 1.25, (piece, widths[n], estimate_width(piece))
 
 
+def document_terms(text):
+    """The right-hand sides ``f_k`` of a standalone document, each joined back into one line."""
+    bodies = re.findall(r"\\begin\{align\*\}\n(.*?)\n\\end\{align\*\}", text, re.S)
+    joined = []
+    for body in bodies:
+        body = re.sub(r"\\resizebox\{[\d.]+pt\}\{!\}\{\$\\displaystyle (.*?)\$\}", r"\1", body)
+        body = re.sub(r" \\\\\n&\\quad |\\left\. | \\right\.", " ", body.split("&= ", 1)[1])
+        joined.append(body.replace(r"\cdot ", ""))
+    return joined
+
+
+@pytest.mark.parametrize("name, order", [("adabelief", 1), ("adam", 2)])
+def test_documents_say_what_was_derived(name, order):
+    """The document's broken lines, joined back, read as the derived terms (AdaBelief's
+    document printed sqrt(-1/(-1 + beta_2)) and lambda theta_j over a fraction that does
+    not cancel, the one-line LaTeX not: the document laid the terms out without knowing
+    that beta_2 is a decay rate)."""
+    from modeq.printing.reader import parse_latex, same_field
+
+    eq = equation(name, order)
+    for notation in ("index", "vector"):
+        text = eq.latex(notation=notation, standalone=True)
+        terms = document_terms(text)
+        assert len(terms) == order + 1 and r"-1 + \beta" not in text
+        for k, term in enumerate(terms):
+            assert same_field(parse_latex(term, eq.optimizer, notation), eq.terms[k]), (k, term)
+
+
 def test_breaking_keeps_every_term():
     """Lines joined back are the sum that was broken (signs and terms in order)."""
     tex = r"a + \frac{1}{2}\left(b - c + \frac{d}{e}\right) x - f"
