@@ -147,3 +147,16 @@ class Unknowns(Generic[V]):
         while len(coeffs) <= order:  # beyond the known terms: holds the unknown f_k, not kept
             coeffs.append(coefficient(coeffs, len(coeffs)))
         return Series(self.algebra, coeffs)
+
+    def joint_manifold(self, key: Hashable, order: int, size: int,
+                       coefficient: Callable[[list[list[V]], int], list[V]]) -> list[Series]:
+        r"""As :meth:`manifold` for ``size`` states solved together
+        (:mod:`modeq.primitives.joint_state`): ``coefficient(known, k)`` gives
+        the vector :math:`(\sigma^1_k, \dots, \sigma^S_k)`; one series per state."""
+        known = self._manifolds.setdefault(key, [])
+        while len(known) <= min(order, len(self.terms)):
+            known.append([self.algebra.canonical(v) for v in coefficient(known, len(known))])
+        vectors = list(known[: order + 1])
+        while len(vectors) <= order:  # beyond the known terms: holds the unknown f_k, not kept
+            vectors.append(coefficient(vectors, len(vectors)))
+        return [Series(self.algebra, [vector[i] for vector in vectors]) for i in range(size)]

@@ -31,8 +31,9 @@ VALUES = {"beta": 0.8, "rho": 0.95, "eps": 0.3, "weight_decay": 0.1, "c": 0.7, "
 TIME = 0.3
 TIMED = {"adam_warmup_cosine", "nadam", "ademamix_warmup"}
 #: Fields on theta alone; slow states (AdaGrad's V, ...) are coordinates of their own (test_slow_state_is_refused).
-VARIANTS = ([BUILTIN[name] for name in BUILTIN if not slow_states(BUILTIN[name].update())]
-            + [BUILTIN["adam"](eps_inside=False)])
+#: Lookahead with k = 2 inner steps stands for k = 5 (the same atoms; its description grows like 2^k).
+VARIANTS = ([BUILTIN[name] for name in BUILTIN if name != "lookahead" and not slow_states(BUILTIN[name].update())]
+            + [BUILTIN["adam"](eps_inside=False), BUILTIN["lookahead"](k=2)])
 
 
 def values_of(opt):

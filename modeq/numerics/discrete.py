@@ -84,9 +84,12 @@ class _Module(Lowering):
         self.names = {THETA: "th[j]", H: "h", TIME: "t"}
         for n in nodes.nodes:
             self.names[n.symbol] = n.name if n.symbol in self.scalars else f"{n.name}[j]"
+            for symbol in n.primitive.bound:  # a previous value, read by the node's children before it is lowered
+                self.names.setdefault(symbol, f"prev_{symbol.name}[j]")
         self.setup_lines: list[str] = []
         self.step_lines: list[str] = []
         self.functions: dict[str, str] = {}
+        self.shared: set[str] = set()
 
     def code(self, expr):
         return NumbaPrinter(self.names).doprint(expr)
@@ -114,6 +117,11 @@ class _Module(Lowering):
     def function(self, name, make):
         if name not in self.functions:
             self.functions[name] = ""  # reserved: make() may define helpers first
+            make(self)
+
+    def once(self, key, make):
+        if key not in self.shared:
+            self.shared.add(key)
             make(self)
 
     def name(self, symbol, code):
@@ -160,10 +168,11 @@ def optimizer_source(update: sympy.Expr, losses: Sequence[sympy.Expr], params: S
     nodes = _Nodes()
     lowered = nodes.lower(update)
     symbols = {n.symbol for n in nodes.nodes}
+    bound = {s for n in nodes.nodes for s in n.primitive.bound}  # previous values, also in the shifts of children
     extra = lowered.free_symbols - {THETA, H, TIME} - symbols
     for n in nodes.nodes:
         for a in n.args:
-            extra |= a.free_symbols - {THETA, H, TIME} - symbols - set(n.primitive.bound)
+            extra |= a.free_symbols - {THETA, H, TIME} - symbols - bound
     if extra:
         names = ", ".join(sorted(map(str, extra)))
         raise DescriptionError(f"the update still contains {names}; give numeric values for them (values={{...}})")

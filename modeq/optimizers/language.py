@@ -40,6 +40,13 @@ its lowering to compiled statements and its memory):
     (increment :math:`O(h)`: a coordinate beside :math:`\theta`, printed
     ``name``, with an equation of its own from :math:`s(0) = \text{init}`);
     other states are refused with how to rescale.
+``states(update, init, names)``
+    Several states updated together, :math:`s_{n+1} = \Phi(s_n, \dots)`,
+    whose previous values may also move the points of ``grad(shift)`` and
+    ``loss(shift)`` (a map made of several inner steps, as Lookahead's
+    cycle): ``update(*previous)`` returns the new values, then any readouts
+    of the step; one node each. They must contract together (a constant
+    rate matrix of spectral radius < 1 at :math:`h = 0`).
 ``hvp(v)``
     The exact Hessian-vector product :math:`\nabla^2 E_n(\theta_n)\,v`
     (the atom :math:`D_1[v]`).
@@ -105,9 +112,15 @@ def check_smooth(expr: sympy.Expr, what: str = "the update") -> None:
     """Raise :class:`DescriptionError` if ``expr`` uses a non-smooth operation
     or an undefined value (a primitive says which arguments to read:
     the ``init`` slot of :class:`Lag` may hold ``nan``)."""
-    stack = [sympy.sympify(expr)]
+    stack, seen = [sympy.sympify(expr)], set()
     while stack:
         node = stack.pop()
+        try:  # each distinct subexpression once: a tree may repeat one many times (Lookahead's nested inner points)
+            if node in seen:
+                continue
+            seen.add(node)
+        except TypeError:  # a mutable matrix, refused below
+            pass
         for kind, advice in _NON_SMOOTH.items():
             if isinstance(node, kind):
                 if node.has(t):

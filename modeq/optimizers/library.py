@@ -9,6 +9,7 @@ from __future__ import annotations
 from sympy import sqrt
 
 from .base import Optimizer, decay, nonnegative, optimizer, positive, real
+from .lookahead import lookahead
 from .language import block_norm, ema, grad, h, lag, loss, norm, reduce_sum, smooth_sign, state, theta
 from .schedule_free import schedule_free_adamw, schedule_free_sgd
 from .schedules import scheduled, warmup_cosine
@@ -169,7 +170,7 @@ adam_warmup_cosine = scheduled(adam, warmup_cosine, name="adam_warmup_cosine")
 BUILTIN = {opt.name: opt for opt in (gd, heavy_ball, heavy_ball_ema, nesterov, rmsprop, adam, adamw, sam, usam, signum, lion,
                                      adabelief, adan, ademamix, qhadam, qhm, polyak, adagrad,
                                      schedule_free_sgd, schedule_free_adamw, adam_warmup_cosine, nadam,
-                                     ademamix_warmup)}
+                                     ademamix_warmup, lookahead)}
 
 
 #: Optimizers users ask for that have no modified equation here, and why (issue 14).
@@ -185,12 +186,6 @@ REFUSED = {
         "the distance from the start theta_0 (a slow state with a per-component initial value, while state inits "
         "are scalars) and d enters the averages it is computed from (states coupled through the step's own output), "
         "which one state(update) with its previous value cannot state"
-    ),
-    "lookahead": (
-        "Lookahead resets the fast weights to the slow ones every k inner steps: a map over k steps. Around gd that "
-        "k-step map is memoryless (a composition of k steps, as an epoch is), but around adam the inner moving averages are "
-        "fast states on a k-periodic orbit (k invariant manifolds, one per phase n mod k), which the stationary "
-        "regime (one manifold per state) does not solve; modeq.derive_steps gives its per-step fields"
     ),
 }
 REFUSED["dadapt_adam"] = REFUSED["prodigy"]

@@ -12,8 +12,9 @@ from .lag import Lag, lag
 from .loss_value import Loss, loss
 from .matrix import NewtonSchulzMap, ShapeScale, newton_schulz, shape_scale
 from .reduce_sum import ReduceSum, norm, reduce_sum
+from .joint_state import JointState, states
 from .state import State, state
 
 __all__ = ["Primitive", "Lowering", "History", "Grad", "grad", "Lag", "lag", "EMA", "ema", "ReduceSum",
-           "reduce_sum", "norm", "HVP", "hvp", "State", "state", "Loss", "loss", "BlockSum", "block_sum",
+           "reduce_sum", "norm", "HVP", "hvp", "State", "state", "JointState", "states", "Loss", "loss", "BlockSum", "block_sum",
            "block_norm", "NewtonSchulzMap", "newton_schulz", "ShapeScale", "shape_scale"]

@@ -44,7 +44,8 @@ class Lowering:
     functions with ``define(name, signature, lines)`` and may generate them
     from ``losses`` (0 the full loss, 1..m the batches) and ``params`` with
     ``cse(exprs, targets, names)``; ``name(symbol, code)`` prints a bound
-    symbol; ``block_ids`` numbers each parameter's block (:mod:`modeq.blocks`)."""
+    symbol (bound symbols print as ``prev_<symbol>[j]`` unless named);
+    ``once(key, make)`` adds shared statements once; ``block_ids`` numbers each parameter's block (:mod:`modeq.blocks`)."""
 
     losses: tuple
     params: tuple
@@ -68,6 +69,10 @@ class Lowering:
 
     def name(self, symbol: sympy.Symbol, code: str) -> None:
         """Print the bound ``symbol`` as ``code`` (a state's previous value)."""
+
+    def once(self, key: str, make) -> None:
+        """Call ``make(self)`` once per module for ``key`` (statements that
+        several nodes share, such as the update of states kept together)."""
 
 
 class Primitive(sympy.Function):

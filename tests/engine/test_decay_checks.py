@@ -49,7 +49,7 @@ def test_exact_lag_init_zero_is_not_the_first_value():
 
 @pytest.mark.parametrize("name, words", [("amsgrad", ["running maximum", "rho closer to 1"]),
                                          ("prodigy", ["running maximum", "slow state", "theta_0"]),
-                                         ("dadapt_adam", ["running maximum"]), ("lookahead", ["k inner steps", "k-periodic"])])
+                                         ("dadapt_adam", ["running maximum"])])
 def test_optimizers_without_a_modified_equation_say_why(name, words):
     from modeq.cli.options import load_optimizer
     from modeq.optimizers import get
