@@ -22,6 +22,7 @@ Adding a primitive is one new file here (and its tests).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import sympy
@@ -91,13 +92,38 @@ class Primitive(sympy.Function):
     def _eval_is_extended_real(self):
         return True
 
-    def expand(self, expander: Any, order: int) -> Series:
+    def expand(self, expander: Any = None, order: int | None = None, **hints) -> Series:
         """The series of this node known to ``order``; ``expander`` is the
         :class:`~modeq.expansion.Expander` (above this module: it calls this
         method), which gives ``unknowns`` (the known terms :math:`f_i` and
         state manifolds), ``algebra``, ``regime``, ``loss``, ``offset``,
-        ``expand(node, order)`` and ``constant(value, order)``."""
+        ``expand(node, order)`` and ``constant(value, order)``.
+
+        Called without an order it is SymPy's :meth:`sympy.Expr.expand`, which
+        the name shadows and SymPy itself calls on subexpressions (see
+        :meth:`__init_subclass__`)."""
+        if order is None:
+            return _sympy_expand(self, expander, hints)
         raise NotImplementedError
+
+    def __init_subclass__(cls, **kwargs):
+        """A primitive's own ``expand(expander, order)`` also answers SymPy's
+        ``expand()`` (no order): SymPy's assumptions expand subexpressions, and
+        ``sqrt((g + beta g)**2 + eps)`` raised "Grad.expand() missing 2 required
+        positional arguments" while the description was being written."""
+        super().__init_subclass__(**kwargs)
+        series = cls.__dict__.get("expand")
+        if series is None or getattr(series, "answers_sympy", False):
+            return
+
+        @functools.wraps(series)
+        def expand(self, expander=None, order=None, **hints):
+            if order is None:
+                return _sympy_expand(self, expander, hints)
+            return series(self, expander, order)
+
+        expand.answers_sympy = True
+        cls.expand = expand
 
     def lower(self, out: Lowering, name: str, args: tuple) -> None:
         """Statements computing this node (lowered ``args``) into ``name``
@@ -112,3 +138,8 @@ class Primitive(sympy.Function):
     def smooth_args(self) -> tuple:
         """The arguments checked for smoothness (all of them by default)."""
         return self.args
+
+
+def _sympy_expand(node: Primitive, deep: Any, hints: dict) -> sympy.Expr:
+    """SymPy's ``expand`` of a primitive node (its arguments expanded)."""
+    return sympy.Expr.expand(node, *(() if deep is None else (deep,)), **hints)

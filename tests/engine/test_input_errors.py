@@ -118,3 +118,28 @@ def test_materialize_checks_the_loss():
         eq.materialize(sympy.Symbol("y") ** 2, [x])
     with pytest.raises(TypeError, match="modeq.parse_loss"):
         eq.materialize("x**2", [x])
+
+
+def test_good_input_that_makes_sympy_expand_a_primitive():
+    """sqrt((g + beta g)**2 + eps) is a valid description: building it, SymPy's assumptions
+    call grad()'s expand(), which the primitives' expand(expander, order) shadowed
+    (TypeError "missing 2 required positional arguments", found by the random round trip).
+    Its equation is that of the same update written with (1 + beta)**2 g**2."""
+    from modeq.algebra import ATOMS
+    from modeq.optimizers.language import reduce_sum
+
+    beta, eps = sympy.Symbol("beta", nonnegative=True), sympy.Symbol("eps", positive=True)
+    g = grad()
+    assert sympy.expand(ema(g, beta) * (1 + beta)) == beta * ema(g, beta) + ema(g, beta)
+    assert sympy.expand(reduce_sum(g * (1 + beta))) == reduce_sum(g + beta * g)
+
+    @optimizer(beta=positive(0.5), eps=positive(1e-8))
+    def summed(beta, eps):
+        return -(g + beta * g) / sympy.sqrt((g + beta * g) ** 2 + eps)
+
+    @optimizer(beta=positive(0.5), eps=positive(1e-8))
+    def factored(beta, eps):
+        return -(1 + beta) * g / sympy.sqrt((1 + beta) ** 2 * g**2 + eps)
+
+    a, b = derive(summed, order=1), derive(factored, order=1)
+    assert all(ATOMS.collect(sympy.expand(x - y)) == 0 for x, y in zip(a.terms, b.terms))
