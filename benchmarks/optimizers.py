@@ -38,6 +38,8 @@ CASES = {
     "adan": (BILINEAR, [2.8, 3.5], {"beta1": 0.9, "beta2": 0.8, "beta3": 0.95, "eps": 1e-3, "weight_decay": 0.1}, {}),
     "ademamix": (BILINEAR, [2.8, 3.5], {"beta1": 0.9, "beta2": 0.95, "beta3": 0.97, "alpha": 0.5, "eps": 1e-3,
                                         "weight_decay": 0.1}, dict(T=0.4)),
+    "lookahead": (TIMED, [1.0, 0.5], {"beta": 0.5, "rho": 0.5, "eps": 1.0, "alpha": 0.5},
+                  dict(T=1.0, hs=[0.04, 0.02, 0.01, 0.005])),
     "polyak": ("x**4/4 + x**2/2 + (x - 2*y)**2/2 + x**2*y**2/2", [1.0, 0.5], {"E_star": 0}, {}),
 }
 

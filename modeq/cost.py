@@ -230,11 +230,18 @@ def _features(optimizer) -> tuple[int, int]:
 
 
 def _builtin(optimizer) -> str | None:
-    """The name of the built-in ``optimizer`` is, unchanged (same description), else None."""
+    """The name of the built-in ``optimizer`` is, unchanged (same description), else None.
+    The built-in itself, or a copy with its options, is it without hashing the
+    description (Lookahead's takes a second); a copy with other options, which
+    change the form of the update, is not."""
     from .optimizers.library import BUILTIN
 
     same = BUILTIN.get(optimizer.name)
-    return optimizer.name if same is not None and same.key() == optimizer.key() else None
+    if same is None:
+        return None
+    if same.build is optimizer.build and same.hyperparameters == optimizer.hyperparameters:
+        return optimizer.name if dict(same.options) == dict(optimizer.options) else None
+    return optimizer.name if same.key() == optimizer.key() else None
 
 
 def _nearest(optimizer, names) -> str:
