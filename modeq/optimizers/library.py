@@ -184,8 +184,8 @@ REFUSED = {
         "Prodigy's and D-Adaptation's step size d_n = max(d_(n-1), d_hat_n) is a running maximum (not smooth: no "
         "expansion in h); even where d = d_hat, d_hat_n = (sum of d-weighted <g, theta_0 - theta>)/||s||_1 reads "
         "the distance from the start theta_0 (a slow state with a per-component initial value, while state inits "
-        "are scalars) and d enters the averages it is computed from (states coupled through the step's own output), "
-        "which one state(update) with its previous value cannot state"
+        "are scalars) and d enters the sums it is computed from (slow states coupled through the step's own output, "
+        "while states(...) updates states together only when they contract)"
     ),
 }
 REFUSED["dadapt_adam"] = REFUSED["prodigy"]

@@ -80,18 +80,17 @@ def lookahead(beta, rho, eps, alpha, *, k=5, bias_correction=True):
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f"lookahead's k is a whole number >= 1 of inner steps per cycle, got {k!r}")
 
-    def cycle(m, v, P, Q):
+    def cycle(m, v, P=Integer(0), Q=Integer(0)):  # without bias correction: P = Q = 0, no factor states
         shift, total = Integer(0), Integer(0)
         for i in range(k):
             g = grad(shift)
             m = m + (1 - beta) * (g - m)  # torch's lerp; on the manifold g - m = O(h): terms stay short
             v = v + (1 - rho) * (g**2 - v)
-            if bias_correction:
-                d = m / (1 - beta ** (i + 1) * P) / (sqrt(v / (1 - rho ** (i + 1) * Q)) + eps)
-            else:
-                d = m / (sqrt(v) + eps)
+            d = m / (1 - beta ** (i + 1) * P) / (sqrt(v / (1 - rho ** (i + 1) * Q)) + eps)
             shift, total = shift - h / k * d, total + d
-        return m, v, beta**k * P, rho**k * Q, -total / k
+        factors = (beta**k * P, rho**k * Q) if bias_correction else ()
+        return m, v, *factors, -total / k
 
-    *_, displacement = states(cycle, init=(0, 0, 1, 1), names=("m", "v", "P", "Q"))
+    init, names = ((0, 0, 1, 1), ("m", "v", "P", "Q")) if bias_correction else ((0, 0), ("m", "v"))
+    *_, displacement = states(cycle, init=init, names=names)
     return alpha * displacement
