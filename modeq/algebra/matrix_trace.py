@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 
-__all__ = ["JET_FUNCTIONS", "function_name", "derivative_function", "source"]
+__all__ = ["JET_FUNCTIONS", "constant_names", "constants", "layout_arrays", "call", "source"]
 
 #: The interpreter's operations: ``MATMUL a b`` (Leibniz), ``TRANSPOSE a``,
 #: ``ADD a b``, ``SCALE a`` (by the instruction's coefficient).
@@ -77,10 +77,17 @@ class _Traced:
 #: A generated function: its name, its signature and the lines of its body.
 Function = tuple[str, str, list[str]]
 
-#: The interpreter of traced programs: ``code`` the instructions (one row each),
-#: ``coefficients`` theirs, ``jet`` the input ``(2^k, rows, cols)``; returns the
-#: last register's jet. Shapes are followed at run time, so one program serves
-#: every block of its orientation.
+#: The interpreter of traced programs and its driver over blocks.
+#: ``_jet_run(code, coefficients, jet)``: ``code`` the instructions (one row
+#: each), ``coefficients`` theirs, ``jet`` the input ``(2^k, rows, cols)``;
+#: returns the last register's jet. Shapes are followed at run time, so one
+#: program serves every block of its orientation.
+#: ``_map_blocks(wide, wide_c, tall, tall_c, args, out, index, blocks)``:
+#: :math:`D^kF(X_B)[Y_{1,B}..Y_{k,B}]` into ``out`` for every block, ``args``
+#: the rows :math:`X, Y_1..Y_k` (length :math:`p` each), block ``b`` the
+#: components ``index[blocks[b, 0]:blocks[b, 1]]`` read row-major as a
+#: ``blocks[b, 2]`` × ``blocks[b, 3]`` matrix, the wide program for
+#: blocks with no more rows than columns, the tall one otherwise.
 JET_FUNCTIONS: list[Function] = [
     ("_jet_run", "code, coefficients, jet", [
         "n, k = code.shape[0], jet.shape[0]",
@@ -116,30 +123,65 @@ JET_FUNCTIONS: list[Function] = [
         "        work[r] = work[a] * coefficients[i]",
         "return work[n, :, :rows[n], :cols[n]]",
     ]),
+    ("_map_blocks", "wide, wide_c, tall, tall_c, args, out, index, blocks", [
+        "k = args.shape[0] - 1",
+        "for b in range(blocks.shape[0]):",
+        "    start, stop, rows, cols = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]",
+        "    jet = np.zeros((1 << k, rows, cols))",
+        "    for a in range(k + 1):",
+        "        part = 0 if a == 0 else 1 << (a - 1)",
+        "        for q in range(stop - start):",
+        "            jet[part, q // cols, q % cols] = args[a, index[start + q]]",
+        "    if rows > cols:",
+        "        result = _jet_run(tall, tall_c, jet)",
+        "    else:",
+        "        result = _jet_run(wide, wide_c, jet)",
+        "    last = (1 << k) - 1",
+        "    for q in range(stop - start):",
+        "        out[index[start + q]] = result[last, q // cols, q % cols]",
+    ]),
 ]
 
 
-def function_name(fmap, k: int) -> str:
-    """The generated function of :math:`D^kF` (a digest of the map's parameters)."""
-    return f"_{fmap.name.lower()}_{hashlib.sha256(repr(fmap).encode()).hexdigest()[:10]}_d{k}"
+def constant_names(fmap) -> tuple[str, str, str, str]:
+    """The module-level arrays of the map's traced programs: wide code and
+    coefficients, tall code and coefficients (a digest of the map's parameters)."""
+    stem = f"_{fmap.name.upper()}_{hashlib.sha256(repr(fmap).encode()).hexdigest()[:10]}"
+    return f"{stem}_WIDE", f"{stem}_WIDE_C", f"{stem}_TALL", f"{stem}_TALL_C"
 
 
-def _run(fmap, k: int, shape: tuple[int, int]) -> str:
-    """The call of ``_jet_run`` on the map's program traced for blocks shaped like ``shape``."""
-    program = _Program()
-    fmap(_Traced(program, 0, shape))
-    code = tuple(x for row in program.code for x in row)
-    return (f"_jet_run(np.array({code!r}, dtype=np.int64).reshape({len(program.code)}, 3), "
-            f"np.array({tuple(program.coefficients)!r}), jet)[{(1 << k) - 1}].copy()")
+def constants(fmap) -> list[str]:
+    """Module-level assignments of the map's programs, traced once per orientation
+    (numba freezes global arrays into the compiled code: one copy per module,
+    however many stages call the map); the map may branch on the orientation only."""
+    lines = []
+    for (code_name, coefficient_name), shape in zip(_pairs(constant_names(fmap)), ((1, 2), (2, 1))):
+        program = _Program()
+        fmap(_Traced(program, 0, shape))
+        code = tuple(x for row in program.code for x in row)
+        lines.append(f"{code_name} = np.array({code!r}, dtype=np.int64).reshape({len(program.code)}, 3)")
+        lines.append(f"{coefficient_name} = np.array({tuple(program.coefficients)!r})")
+    return lines
 
 
-def derivative_function(fmap, k: int) -> Function:
-    """``D^kF(x)[y0..]``: the jet of ``x`` along the directions through the traced map
-    (it calls the :data:`JET_FUNCTIONS`); the map may branch on the orientation only."""
-    body = [f"jet = np.zeros(({1 << k}, x.shape[0], x.shape[1]))", "jet[0] = x",
-            *(f"jet[{1 << a}] = y{a}" for a in range(k)),
-            "if x.shape[0] > x.shape[1]:", f"    return {_run(fmap, k, (2, 1))}", f"return {_run(fmap, k, (1, 2))}"]
-    return function_name(fmap, k), ", ".join(["x", *(f"y{a}" for a in range(k))]), body
+def _pairs(names):
+    return (names[0], names[1]), (names[2], names[3])
+
+
+def layout_arrays(layout) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+    """The ``index`` and ``blocks`` arguments of ``_map_blocks`` for a
+    :func:`modeq.blocks.block_layout` of matrix blocks."""
+    index, blocks = [], []
+    for _, (rows, cols), positions in layout:
+        blocks.append((len(index), len(index) + len(positions), rows, cols))
+        index += list(positions)
+    return index, blocks
+
+
+def call(fmap, args: str, out: str, index: str, blocks: str) -> str:
+    """The statement computing :math:`D^kF` of every block of the rows ``args``
+    (:math:`X, Y_1..Y_k`) into ``out``."""
+    return f"_map_blocks({', '.join(constant_names(fmap))}, {args}, {out}, {index}, {blocks})"
 
 
 def source(function: Function, jit: str) -> str:

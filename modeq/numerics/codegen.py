@@ -40,7 +40,7 @@ from ..optimizers.language import h as H
 from .cache import write_module
 from .field import CompiledField
 from .integrate import integrator_source
-from .matrix_code import map_functions, stage_section
+from .matrix_code import map_functions, stage_sections
 from .printer import Section, cse_sections
 
 __all__ = ["compile_field", "field_source", "HEADER"]
@@ -89,12 +89,15 @@ def _terms_function(index: int, field: ComponentField) -> str:
     exprs = [t for term in field.terms for t in term]
     targets = [f"out[{k}, {j}]" for k in range(len(field.terms)) for j in range(p)]
     body = [f"a{i} = theta[{i}]" for i in range(p)]
-    sections = [stage_section(stage, number, names) for number, stage in enumerate(field.stages)]
-    body += cse_sections([*sections, Section(exprs, targets)], names)
+    body += cse_sections([*stage_sections(field.stages, names), Section(exprs, targets)], names)
     return f"\n\n{JIT}\ndef _terms_{index}(theta, n, t, out):\n" + "".join(f"    {line}\n" for line in body)
 
 
 def _dispatch(count: int, cycle: Sequence[int] | None) -> str:
+    if count == 1 and cycle is None:
+        # one field: its function is the terms (a wrapper would be one more
+        # compiled caller, which links and optimizes the terms' code again)
+        return "\n\n_terms = _terms_0\n"
     if cycle is None:
         select = f"    i = min(n, {count - 1})\n"
     else:
@@ -115,8 +118,8 @@ def _field(theta, h, order, n, t, work, out):
         out[j] = acc
 
 
-@numba.njit(cache=True, error_model="numpy")
 def terms(theta, n, t):
+    # plain Python: a compiled wrapper would link and optimize the terms' code again
     out = np.empty((ORDER + 1, theta.shape[0]))
     _terms(theta, n, t, out)
     return out

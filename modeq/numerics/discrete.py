@@ -130,6 +130,9 @@ class _Module(Lowering):
     def define(self, name, signature, lines):
         self.functions[name] = f"\n\n{JIT}\ndef {name}({signature}):\n" + "".join(f"    {line}\n" for line in lines)
 
+    def constants(self, name, lines):
+        self.functions[name] = "\n\n" + "".join(f"{line}\n" for line in lines)
+
 
 _LOOP = '''
 

@@ -66,7 +66,12 @@ def flow(theta0, h, order, n0, t0, steps, substeps, direction):
                     for l in range(i):
                         acc += _RK_A[i, l] * stage[l, j]
                     point[j] = y[j] + dt * acc
-                _field(point, h, order, n, time + _RK_C[i] * dt, work, stage[i])
+                _terms(point, n, time + _RK_C[i] * dt, work)
+                for j in range(p):
+                    acc = work[order, j]
+                    for k in range(order - 1, -1, -1):
+                        acc = acc * h + work[k, j]
+                    stage[i, j] = acc
             for j in range(p):
                 acc = 0.0
                 for i in range({stages}):
@@ -82,6 +87,10 @@ def flow(theta0, h, order, n0, t0, steps, substeps, direction):
 
 def integrator_source() -> str:
     """Source of ``flow`` for a module that defines ``ORDER`` and
-    ``_field(theta, h, order, n, t, work, out)`` (``work`` has ``ORDER + 1`` rows)."""
+    ``_terms(theta, n, t, out)`` (``out`` has ``ORDER + 1`` rows); the field
+    :math:`\sum_k h^k f_k` of each stage is summed here (Horner in :math:`h`)
+    rather than by a call of ``_field``: every compiled caller of the terms
+    links and optimizes their code again, and the terms are most of a large
+    module's compile time."""
     a, b, c = _coefficients()
     return _TEMPLATE.format(a=a, b=b, c=c, stages=STAGES)

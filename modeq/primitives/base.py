@@ -42,7 +42,9 @@ class Lowering:
     collect statements (``step`` runs with ``it``, the step counter, ``b``, the
     batch label, ``th``, the iterate, ``p``, the dimension); ``function(name,
     make)`` calls ``make(self)`` once per module, which adds module-level
-    functions with ``define(name, signature, lines)`` and may generate them
+    functions with ``define(name, signature, lines)`` (module-level assignments, e.g.
+    constant arrays numba freezes into the code, with ``constants(name,
+    lines)``) and may generate them
     from ``losses`` (0 the full loss, 1..m the batches) and ``params`` with
     ``cse(exprs, targets, names)``; ``name(symbol, code)`` prints a bound
     symbol (bound symbols print as ``prev_<symbol>[j]`` unless named);
@@ -67,6 +69,8 @@ class Lowering:
     def function(self, name: str, make) -> None: ...
 
     def define(self, name: str, signature: str, lines) -> None: ...
+
+    def constants(self, name: str, lines) -> None: ...
 
     def name(self, symbol: sympy.Symbol, code: str) -> None:
         """Print the bound ``symbol`` as ``code`` (a state's previous value)."""

@@ -15,7 +15,7 @@ Expansion of ``newton_schulz``: with :math:`X = X_0 + \delta`,
 :math:`\sum_r \frac{1}{r!}D^r\operatorname{NS}(X_0)[\delta, \dots, \delta]`, each
 :math:`D^r\operatorname{NS}(X_0)[X_{i_1}, \dots]` one opaque atom of the
 algebra (never the polynomial of degree :math:`5^5`). Lowering: the map's
-traced code (:mod:`modeq.algebra.matrix_trace`, which compiled fields call
+traced programs (:mod:`modeq.algebra.matrix_trace`, which compiled fields run
 too) on each block (wide orientation, as torch does).
 The index-form derivation does not know the blocks' shapes; a matrix
 operation on a vector block or on plain parameters is refused where the
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import sympy
 
-from ..algebra.matrix_trace import JET_FUNCTIONS, derivative_function
+from ..algebra.matrix_trace import JET_FUNCTIONS, call, constant_names, constants, layout_arrays
 from ..algebra.matrix_maps import MUON_COEFFICIENTS, SHAPE_RULES, NewtonSchulz, check_matrix_blocks, scale_of
 from ..blocks import block_labels, block_layout
 from ..description import DescriptionError
@@ -68,14 +68,15 @@ class NewtonSchulzMap(Primitive):
             check_matrix_blocks(layout, "newton_schulz")
         except ValueError as error:
             raise DescriptionError(str(error)) from None
-        function = derivative_function(fmap, 0)
-        out.function(function[0], lambda o: [o.define(*f) for f in (*JET_FUNCTIONS, function)])
-        out.setup(f"{name} = np.empty(p)", f"in_{name} = np.empty(p)")
-        out.step("for j in range(p):", f"    in_{name}[j] = {out.code(args[0])}")
-        for n, (_, (rows, cols), positions) in enumerate(layout):
-            index = f"ix_{name}_{n}"
-            out.setup(f"{index} = np.array({positions!r}, dtype=np.int64)")
-            out.step(f"{name}[{index}] = {function[0]}(in_{name}[{index}].reshape({rows}, {cols})).ravel()")
+        programs = constant_names(fmap)[0]
+        out.function(programs, lambda o: o.constants(programs, constants(fmap)))
+        out.function(JET_FUNCTIONS[-1][0], lambda o: [o.define(*f) for f in JET_FUNCTIONS])
+        index, blocks = layout_arrays(layout)
+        out.setup(f"{name} = np.empty(p)", f"in_{name} = np.empty((1, p))",
+                  f"ix_{name} = np.array({index!r}, dtype=np.int64)",
+                  f"bl_{name} = np.array({blocks!r}, dtype=np.int64).reshape({len(blocks)}, 4)")
+        out.step("for j in range(p):", f"    in_{name}[0, j] = {out.code(args[0])}")
+        out.step(call(fmap, f"in_{name}", name, f"ix_{name}", f"bl_{name}"))
 
 
 class ShapeScale(Primitive):

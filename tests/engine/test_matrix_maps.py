@@ -117,17 +117,24 @@ def test_language_errors_are_one_line():
 
 
 def test_traced_jet_code_equals_the_jets():
-    """The compiled derivative (traced jet code, run here as plain NumPy) equals the Python jets."""
+    """The compiled derivative (traced programs run by the block driver, here as plain
+    NumPy) equals the Python jets, on a wide and a tall block side by side."""
     from modeq.algebra import matrix_trace
 
     namespace = {"np": np, "numba": type("numba", (), {"njit": staticmethod(lambda **_: (lambda f: f))})}
+    exec("\n".join(matrix_trace.constants(NS)) + "".join(matrix_trace.source(f, "@numba.njit()")
+                                                         for f in matrix_trace.JET_FUNCTIONS), namespace)
+    shape = X.shape
+    layout = [("A", shape, list(range(X.size))), ("B", shape[::-1], list(range(X.size, 2 * X.size)))]
+    index, blocks = matrix_trace.layout_arrays(layout)
     for k in (0, 1, 2):
-        functions = [*matrix_trace.JET_FUNCTIONS, matrix_trace.derivative_function(NS, k)]
-        exec("".join(matrix_trace.source(f, "@numba.njit()") for f in functions), namespace)
-        function = namespace[matrix_trace.function_name(NS, k)]
-        for block, directions in ((X, [Y, Z][:k]), (X.T, [Y.T, Z.T][:k])):
+        args = np.array([np.concatenate([m.ravel(), m.T.ravel()]) for m in [X, Y, Z][:k + 1]])
+        out = np.full(2 * X.size, np.nan)
+        exec(matrix_trace.call(NS, "args", "out", "index", "blocks"),
+             {**namespace, "args": args, "out": out, "index": np.array(index), "blocks": np.array(blocks)})
+        for part, block, directions in ((out[:X.size], X, [Y, Z][:k]), (out[X.size:], X.T, [Y.T, Z.T][:k])):
             expected = NS.derivative(block, directions)
-            assert np.abs(function(block, *directions) - expected).max() < 1e-12 * max(1, np.abs(expected).max())
+            assert np.abs(part.reshape(block.shape) - expected).max() < 1e-12 * max(1, np.abs(expected).max())
 
 
 def test_the_terms_print_in_matrix_notation(first_order):

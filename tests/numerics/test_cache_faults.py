@@ -194,7 +194,7 @@ def test_a_bad_index_entry_is_regenerated_with_one_warning(fault, cache_a, prime
 # -- numba's own cache files ---------------------------------------------------------------
 
 
-def numba_files(cache, suffix, function="terms"):
+def numba_files(cache, suffix, function="field"):
     found = files(cache, f"__pycache__/modeq_field_*.{function}-*{suffix}")
     assert found
     return found
@@ -214,7 +214,7 @@ NUMBA_FAULTS = {
     "another module's data": lambda cache, primed: overwrite(
         numba_files(cache, ".nbc"), open(numba_files(primed["B"], ".nbc")[0], "rb").read()),
     "another function's data": lambda cache, primed: overwrite(
-        numba_files(cache, ".nbc", "_terms_0"), open(numba_files(cache, ".nbc", "terms")[0], "rb").read()),
+        numba_files(cache, ".nbc", "_terms_0"), open(numba_files(cache, ".nbc", "field")[0], "rb").read()),
 }
 
 
