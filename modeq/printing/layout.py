@@ -24,8 +24,6 @@ from functools import lru_cache
 from math import gcd
 
 import sympy
-from sympy.polys.polyerrors import CoercionFailed, PolynomialError
-from sympy.polys.polytools import parallel_poly_from_expr
 from sympy.polys.rings import PolyRing
 
 from ..algebra import factoring
@@ -130,51 +128,72 @@ def term_blocks(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[Block, ...]:
     """The blocks of one index-form expression (named gradients already
     substituted): one per quantity, the quantity 1 first, each coefficient
     factored; zero blocks are left out."""
-    expr, back = _opaque_powers(expr)
+    expr, back = _opaque_powers(expr, atoms)
     return tuple(_restore(block, back) for block in _term_blocks(expr, atoms))
 
 
-def _opaque_powers(expr: sympy.Expr) -> tuple[sympy.Expr, dict[sympy.Symbol, tuple[sympy.Expr, sympy.Expr]]]:
-    r"""``expr`` with each power of a number to a symbolic exponent,
-    :math:`b^{cX}` (NAdam's schedule :math:`(24/25)^{\psi t}`), as :math:`u^c`
-    for a positive symbol :math:`u = b^X`, and each logarithm of a number
-    (its derivative's :math:`\log(24/25)`) as a symbol of its sign, with the
-    map back to ``(b, X)`` (``(log(b), 1)``). Factoring and cancelling see
-    :math:`(24/25)^X` as :math:`24^X\,5^{-2X}` and :math:`\log(24/25)` as
-    :math:`\log 24 - 2\log 5` otherwise: NAdam printed :math:`5^{2\psi t}` and
-    :math:`24^{\psi t}`, and its order-2 coefficients grew until printing took
-    longer than deriving."""
+def _opaque_powers(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[sympy.Expr, dict[sympy.Symbol, tuple[sympy.Expr, sympy.Expr]]]:
+    r"""``expr`` with the scalar factors that factoring should not look into
+    as symbols, and the map back from each symbol :math:`u` to ``(b, X)``,
+    :math:`u = b^X`:
+
+    * each power of a number to a symbolic exponent, :math:`b^{cX}` (NAdam's
+      schedule :math:`(24/25)^{\psi t}`), as :math:`u^c` for a positive
+      :math:`u = b^X`, and each logarithm of a number (its derivative's
+      :math:`\log(24/25)`) as a symbol of its sign, :math:`u = \log(b)^1`.
+      Factoring and cancelling see :math:`(24/25)^X` as
+      :math:`24^X\,5^{-2X}` and :math:`\log(24/25)` as
+      :math:`\log 24 - 2\log 5` otherwise: NAdam printed
+      :math:`5^{2\psi t}` and :math:`24^{\psi t}`, and its order-2
+      coefficients grew until printing took longer than deriving;
+    * each function of the hyperparameters and the time (a schedule's
+      :math:`\cos(\pi t/T)`), and each radical :math:`Y^{p/q}` of a
+      polynomial :math:`Y` in the time (a warm-up's
+      :math:`\sqrt{\delta^2 + (t/T_w-1)^2}`), as :math:`u^p` for
+      :math:`u = Y^{1/q}`: with them, every coefficient's polynomial
+      arithmetic ran over SymPy's expression domain, and the warm-up cosine
+      schedule's order-1 print took 150 times its derivation."""
     symbols: dict[tuple[sympy.Expr, sympy.Expr], sympy.Symbol] = {}
+
+    def symbol(key: tuple[sympy.Expr, sympy.Expr], **assumptions) -> sympy.Symbol:
+        if key not in symbols:
+            symbols[key] = sympy.Dummy("u", **assumptions)
+        return symbols[key]
 
     def opaque(power: sympy.Pow) -> sympy.Expr:
         c, x = power.exp.as_coeff_Mul()
-        key = (power.base, x)
-        if key not in symbols:
-            symbols[key] = sympy.Dummy("u", positive=True)
-        return symbols[key] ** c
+        return symbol((power.base, x), positive=True) ** c
 
     def logarithm(log: sympy.log) -> sympy.Expr:
-        key = (log, sympy.Integer(1))
-        if key not in symbols:
-            symbols[key] = sympy.Dummy("l", positive=log.args[0] > 1, negative=log.args[0] < 1)
-        return symbols[key]
+        return symbol((log, sympy.Integer(1)), positive=log.args[0] > 1, negative=log.args[0] < 1)
+
+    def scalar_of_time(e: sympy.Expr) -> bool:
+        return (atoms.time in e.free_symbols and not _component(e, atoms)
+                and e.free_symbols.isdisjoint(atoms.scalar))
+
+    def radical(power: sympy.Pow) -> sympy.Expr:
+        root = sympy.Rational(1, power.exp.q)
+        return symbol((power.base, root), positive=bool(power.base.is_positive)) ** power.exp.p
 
     expr = expr.replace(lambda e: e.is_Pow and e.base.is_Rational and not e.exp.is_number, opaque)
     expr = expr.replace(lambda e: isinstance(e, sympy.log) and e.args[0].is_Rational and e.args[0] != 1, logarithm)
+    expr = expr.replace(lambda e: isinstance(e, sympy.Function) and scalar_of_time(e),
+                        lambda e: symbol((e, sympy.Integer(1)), real=True))
+    expr = expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer and scalar_of_time(e.base), radical)
     return expr, {u: key for key, u in symbols.items()}
 
 
 def _restore(block: Block, back: dict[sympy.Symbol, tuple[sympy.Expr, sympy.Expr]]) -> Block:
     """``block`` with the symbols of :func:`_opaque_powers` written as the powers
-    they stand for (a scalar factor :math:`u^k` as the number :math:`b` to :math:`kX`)."""
+    they stand for (a scalar factor :math:`u^k`, :math:`u = b^X`, as :math:`b` to :math:`kX`)."""
     if not back:
         return block
     values = {u: b**x for u, (b, x) in back.items()}
 
     def factor(base: sympy.Expr, exponent: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
         if base in back:
-            number, x = back[base]
-            return number, exponent * x
+            b, x = back[base]
+            return b, exponent * x
         return base.xreplace(values), exponent
 
     summands = tuple(Summand(s.sign, s.number, tuple(factor(b, e) for b, e in s.scalar), s.component.xreplace(values))
@@ -367,7 +386,7 @@ def _in_radical(num, den, radical, atoms: AtomRegistry) -> tuple[sympy.Expr, lis
     polys = _polys([x, c], (g, absolute, R))
     if polys is None:
         return None
-    (poly_x, poly_c), domain = polys
+    (poly_x, poly_c), domain, back = polys
     ring = PolyRing("R,g", domain)
     r_gen = ring.gens[0]
     c_el = poly_c.get((0, 0, 0), domain.zero)
@@ -381,7 +400,7 @@ def _in_radical(num, den, radical, atoms: AtomRegistry) -> tuple[sympy.Expr, lis
     num_r = ring.zero
     for k, part in by_power.items():
         num_r += part * shift**k
-    terms = [((a, b), domain.to_sympy(s)) for (a, b), s in num_r.items()]
+    terms = [((a, b), domain.to_sympy(s).xreplace(back)) for (a, b), s in num_r.items()]
     if not terms or any(_component(s, atoms) for _, s in terms):
         return None
     top = max(a for (a, _), _ in terms)
@@ -399,18 +418,42 @@ def _in_radical(num, den, radical, atoms: AtomRegistry) -> tuple[sympy.Expr, lis
     return back ** (top - m), pairs
 
 
-def _polys(exprs: list[sympy.Expr], gens: tuple[sympy.Symbol, ...]) -> tuple[list[dict], object] | None:
+def _polys(exprs: list[sympy.Expr], gens: tuple[sympy.Symbol, ...]) -> tuple[list[dict], object, dict] | None:
     """The expressions as polynomials in ``gens`` over one coefficient domain
-    (``{monomial: coefficient}`` in the domain's own elements), or ``None``
-    if one is not a polynomial in them. Sums of monomials are read as they
-    stand; anything else is expanded first."""
-    for expand in (False, True):
-        try:
-            polys, _ = parallel_poly_from_expr(exprs, *gens, expand=expand)
-        except PolynomialError:
-            continue
-        return [p.as_dict(native=True) for p in polys], polys[0].domain
-    return None
+    (``{monomial: coefficient}`` in the domain's own elements), with the map
+    back from the domain's symbols (``domain.to_sympy(c).xreplace(back)``), or
+    ``None`` if one is not a polynomial in them.
+
+    The coefficients are polynomials over the rationals in the other symbols
+    and in each radical, reciprocal, function or constant free of ``gens``
+    (:math:`\\sqrt{1+\\delta^2}`, :math:`1/T`, :math:`\\cos(\\pi t/T)`),
+    built by ring arithmetic: SymPy's own conversion expanded the expression
+    tree and, with such factors, worked over its expression domain, whose
+    every operation simplifies (most of the warm-up cosine schedule's
+    printing time)."""
+    opaque: dict[sympy.Expr, sympy.Symbol] = {}
+    for expr in exprs:
+        for e in sympy.preorder_traversal(expr):
+            if ((e.is_Pow and not (e.exp.is_Integer and e.exp > 0) or isinstance(e, sympy.Function) or e.is_NumberSymbol)
+                    and e not in opaque and e.free_symbols.isdisjoint(gens)):
+                opaque[e] = sympy.Dummy()
+    plain = [e.xreplace(opaque) for e in exprs]
+    others = sorted(set().union(*(e.free_symbols for e in plain)) - set(gens), key=sympy.default_sort_key)
+    ring = PolyRing(list(gens) + others, sympy.QQ)
+    try:
+        elements = [ring.from_expr(e) for e in plain]
+    except ValueError:
+        return None
+    domain = sympy.QQ if not others else PolyRing(others, sympy.QQ).to_domain()
+    n = len(gens)
+    polys = []
+    for element in elements:
+        poly: dict[tuple[int, ...], object] = defaultdict(lambda: domain.zero)
+        for monomial, coefficient in element.items():
+            rest = domain.one * coefficient if not others else domain.ring({monomial[n:]: coefficient})
+            poly[monomial[:n]] += rest
+        polys.append(dict(poly))
+    return polys, domain, {d: e for e, d in opaque.items()}
 
 
 def _sparse(exprs: list[sympy.Expr]) -> tuple[list[sympy.Expr], list] | None:
