@@ -221,7 +221,7 @@ def _term_blocks(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[Block, ...]:
         if len(coefficients) == 1 and not coefficients[0].is_Add:
             coefficient = coefficients[0]  # already one factored fraction (the derivation's collect)
         else:
-            coefficient = sympy.factor(sympy.together(sympy.Add(*coefficients)))
+            coefficient = factoring.factor(sympy.Add(*coefficients))
         if coefficient != 0:
             blocks.append(_block(quantity, coefficient, atoms))
     return tuple(blocks)
