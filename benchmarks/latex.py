@@ -3,18 +3,19 @@
 Target (issue 12): ``latex()`` in either notation takes at most the
 derivation's time, for every built-in at orders 1-3 (AdEMAMix and Adan at
 orders 1-2; the scheduled built-ins, schedule-free ones, whose slow state
-prints as its own equation, and Muon at orders 1-2). Each case runs in a fresh interpreter (no SymPy cache or interned
+prints as its own equation, Muon and Lookahead at orders 1-2). Each case runs in a fresh interpreter (no SymPy cache or interned
 atom from an earlier case helps it); times are CPU times of the process (the
 machine is shared; both steps are single-threaded) and exclude imports. The
 last column says whether the printed equation reads back as the derived one
 (:func:`modeq.printing.reader.round_trip`).
 
     python benchmarks/latex.py            # all cases
-    python benchmarks/latex.py adam:2     # some cases
+    python benchmarks/latex.py adam:2     # some cases (--timeout: seconds per case)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -25,7 +26,7 @@ LATER = ["adabelief", "qhadam", "qhm", "polyak", "adagrad"]
 LARGE = ["adan", "ademamix"]
 #: Schedules in the time t (NAdam's (24/25)^{psi t}), slow states (schedule-free averages) and
 #: Muon's matrix atoms, orders 1-2.
-TIMED = ["adam_warmup_cosine", "nadam", "ademamix_warmup", "schedule_free_sgd", "schedule_free_adamw", "muon"]
+TIMED = ["adam_warmup_cosine", "nadam", "ademamix_warmup", "schedule_free_sgd", "schedule_free_adamw", "muon", "lookahead"]
 CASES = ([(name, k) for name in ORIGINAL + LATER + LARGE + TIMED for k in (1, 2)]
          + [(name, 3) for name in ORIGINAL + LATER])
 
@@ -53,10 +54,17 @@ def run(name: str, order: int, timeout: float = 1200) -> dict:
 
 
 def main(argv: list[str]) -> None:
-    cases = [(a.split(":")[0], int(a.split(":")[1])) for a in argv] or CASES
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="*", metavar="NAME:ORDER", help="built-in and order (default: every case)")
+    parser.add_argument("--timeout", type=float, default=1200, help="seconds per case (default 1200)")
+    args = parser.parse_args(argv)
+    cases = [(a.split(":")[0], int(a.split(":")[1])) for a in args.cases] or CASES
     print(f"{'optimizer':<16}{'order':>6}{'derive s':>10}{'index s':>10}{'vector s':>10}{'chars':>8}  {'<= derive':>9}  round trip")
     for name, order in cases:
-        r = run(name, order)
+        try:
+            r = run(name, order, args.timeout)
+        except subprocess.TimeoutExpired:
+            r = {"error": f"did not finish in {args.timeout:.0f} s"}
         if "error" in r:
             print(f"{name:<16}{order:>6}  {r['error']}")
             continue
