@@ -40,7 +40,7 @@ from sympy.polys.polytools import Poly, _factors_product, _symbolic_factor_list
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyRing
 
-__all__ = ["factor"]
+__all__ = ["factor", "factor_polynomials", "polynomial_bases"]
 
 _ZERO = sympy.S.Zero
 
@@ -53,15 +53,61 @@ def factor(c: sympy.Expr) -> sympy.Expr:
     rows = _rows(c)
     if rows is None:
         return sympy.factor(c)
-    bases = set().union(*(powers for _, powers in rows))
-    common = {b: min(powers.get(b, _ZERO) for _, powers in rows) for b in bases}
-    options = polyoptions.build_options((), {})
-    options["fraction"] = True
+    common, options = _common(rows)
     numerator = _numerator_poly(rows, common, options)
     if numerator is None:
         together = sympy.Mul(_numerator(rows, common), *(b**m for b, m in common.items() if m != 0))
         coefficient, factors = _symbolic_factor_list(together, options, "factor")
         return _keep_coeff(coefficient, _factors_product(factors))
+    return _product(numerator, common, options)
+
+
+def factor_polynomials(coefficients: list[sympy.Expr]) -> list[sympy.Expr] | None:
+    r"""``sympy.factor`` of each coefficient where it is read off the unique
+    factorization of the coefficient as a rational function of its symbols,
+    whatever form it is written in (the numerator a polynomial of two terms or
+    more in a ring, the common factor powers of polynomial bases); ``None`` if
+    that fails for any of them (SymPy's own generators — a radical, a
+    function — would decide, and they depend on the form). Every numerator
+    is built before the first is factored, so a refusal costs little."""
+    prepared = _prepared(coefficients)
+    if prepared is None:
+        return None
+    numerators = [_numerator_poly(rows, common, options) for rows, (common, options) in prepared]
+    if any(n is None for n in numerators):
+        return None
+    return [_product(n, common, options) for n, (_, (common, options)) in zip(numerators, prepared)]
+
+
+def polynomial_bases(coefficients: list[sympy.Expr]) -> bool:
+    """Whether every coefficient is a sum of products of powers of bases whose
+    exponents differ from term to term by whole numbers (what
+    :func:`factor_polynomials` needs, short of the numerators' own shape)."""
+    return _prepared(coefficients) is not None
+
+
+def _prepared(coefficients: list[sympy.Expr]) -> list | None:
+    all_rows = [_rows(c, constants=True) for c in coefficients]
+    if any(rows is None for rows in all_rows):
+        return None
+    commons = [_common(rows) for rows in all_rows]
+    if not all(e.is_Integer for rows, (common, _) in zip(all_rows, commons)
+               for _, powers in rows for b, m in common.items() for e in [powers.get(b, _ZERO) - m]):
+        return None
+    return list(zip(all_rows, commons))
+
+
+def _common(rows: Rows) -> tuple[dict[sympy.Expr, sympy.Rational], polyoptions.Options]:
+    """The common factor's exponents :math:`m_b`, and SymPy's options of ``factor``."""
+    bases = set().union(*(powers for _, powers in rows))
+    common = {b: min(powers.get(b, _ZERO) for _, powers in rows) for b in bases}
+    options = polyoptions.build_options((), {})
+    options["fraction"] = True
+    return common, options
+
+
+def _product(numerator: Poly, common: dict[sympy.Expr, sympy.Rational], options) -> sympy.Expr:
+    """The factored numerator times the factored common factor, as SymPy's ``factor`` writes it."""
     coefficient, factors = _symbolic_factor_list(sympy.Mul(*(b**m for b, m in common.items() if m != 0)),
                                                  options, "factor")
     numerator_coefficient, numerator_factors = numerator.factor_list()
@@ -71,14 +117,15 @@ def factor(c: sympy.Expr) -> sympy.Expr:
     return _keep_coeff(coefficient * numerator_coefficient, _factors_product(list(merged.items())))
 
 
-def _rows(c: sympy.Expr) -> Rows | None:
+def _rows(c: sympy.Expr, constants: bool = False) -> Rows | None:
     """``c``'s terms as numbers and exponents of bases, or ``None`` where the
-    exponent bookkeeping does not apply."""
+    exponent bookkeeping does not apply (with ``constants``, a number term is
+    a row without bases; :func:`factor` leaves such sums to SymPy)."""
     rows = []
     for term in sympy.Add.make_args(c):
         coefficient, rest = term.as_coeff_Mul()
         powers: dict[sympy.Expr, sympy.Rational] = {}
-        for f in sympy.Mul.make_args(rest):
+        for f in () if constants and rest is sympy.S.One else sympy.Mul.make_args(rest):
             base, exponent = f.as_base_exp()
             if (not exponent.is_Rational or base.is_number or (not exponent.is_Integer and not base.is_Add)
                     or _has_radical(base)):

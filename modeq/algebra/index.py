@@ -85,7 +85,7 @@ from typing import Sequence
 import sympy
 from sympy.core.function import AppliedUndef
 
-from . import factoring, linear
+from . import collecting, factoring, linear
 from .base import STEP, TIME, TIME_SYMBOL, FieldAlgebra, ImplicitUpdateError, NotSeparableError, Partial
 from .matrix_maps import MatrixMap
 
@@ -262,6 +262,7 @@ class AtomRegistry:
         self.component: set[sympy.Symbol] = {self.theta}
         self.scalar: set[sympy.Symbol] = set()
         self._splits: dict[sympy.Expr, dict[sympy.Expr, sympy.Expr]] = {}
+        self._grouping = True  # collect tries its grouped route (until it is declined once)
         #: Atoms constant inside a block (block reductions, the block size); also in ``component``.
         self.block: set[sympy.Symbol] = set()
         #: Atoms that depend on a slow state: the states, the unknown terms
@@ -461,9 +462,53 @@ class AtomRegistry:
                 linear.accumulate(total, coefficient * atom)
 
     def collect(self, x: sympy.Expr) -> sympy.Expr:
-        """``x`` as a sum over monomials in nested atoms with factored coefficients."""
+        r"""``x`` as a sum over monomials in nested atoms with factored coefficients.
+
+        The monomials and the coefficients' values are read off without
+        multiplying out the coefficients' sums (:mod:`~modeq.algebra.collecting`);
+        the canonical form of a coefficient depends only on its value where
+        :func:`_tidy_coefficient` factors it, a hyperparameter remains in the
+        factored value, and the factorization is that of a rational function
+        (:func:`~modeq.algebra.factoring.factor_polynomials`: the irreducible
+        factors, normalized). Where one coefficient is not, the whole field
+        takes the reference route (every sum distributed first): a factored
+        value free of hyperparameters (they cancelled; whether the distributed
+        sum still shows them decides), one with radicals or functions (SymPy's
+        generators depend on the form), and the expanded ones (numeric, or
+        holding functions of time: ``expand`` multiplies out denominators as
+        they are written). Once radicals sent a field of the table there, the
+        reference route is taken at once (a choice of speed only: both routes
+        give the same expression)."""
         nested = self.component - {self.theta} - {s for s, d in self._definitions.items() if isinstance(d, Gradient)}
         nested |= self.scalar
+        collected = self._collect_grouped(x, nested) if self._grouping else None
+        return self._collect_distributed(x, nested) if collected is None else collected
+
+    def _collect_grouped(self, x: sympy.Expr, nested: set[sympy.Symbol]) -> sympy.Expr | None:
+        """:meth:`collect` from the undistributed pieces, or ``None`` where a coefficient's form would matter."""
+        if self._is_atomic(x) or any(not p.exp.is_Integer and not p.base.is_Add for p in x.atoms(sympy.Pow)):
+            return None  # numeric coefficients are expanded; a radical such as sqrt(eps) is declined by the factoring
+        grouped = collecting.group(x, nested)
+        if grouped is None:
+            return None
+        coefficients = [sympy.Add(*pieces) for pieces in grouped.values()]
+        if any(self._is_atomic(c) or c.has(AppliedUndef, sympy.Derivative) for c in coefficients):
+            return None
+        coefficients = [sympy.expand_power_exp(c) for c in coefficients]
+        if not factoring.polynomial_bases(coefficients):
+            self._grouping = False  # radicals in the coefficients: the table's later fields have them too
+            return None
+        factored = factoring.factor_polynomials(coefficients)
+        if factored is None or any(self._is_atomic(c) for c in factored):
+            return None
+        return sympy.Add(*(monomial * c for monomial, c in zip(grouped, factored)))
+
+    def _is_atomic(self, c: sympy.Expr) -> bool:
+        """Whether every symbol of ``c`` is an atom (no hyperparameter)."""
+        return all(s in self._definitions for s in c.free_symbols)
+
+    def _collect_distributed(self, x: sympy.Expr, nested: set[sympy.Symbol]) -> sympy.Expr:
+        """:meth:`collect` by distributing every product over every sum first (the reference route)."""
         groups: dict[sympy.Expr, list[sympy.Expr]] = defaultdict(list)
         for term in sympy.Add.make_args(distribute(x)):
             monomial, coefficient = [], []

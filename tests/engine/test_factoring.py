@@ -6,7 +6,8 @@ powers of sums, several denominators) and on those it hands back to SymPy
 import pytest
 import sympy
 
-from modeq.algebra.factoring import factor
+from modeq.algebra.factoring import factor, factor_polynomials
+from modeq.algebra.index import distribute
 
 beta, rho, eps, g, n = sympy.symbols("beta rho eps g n")
 R = eps + g**2
@@ -53,3 +54,29 @@ def test_same_as_sympy_on_random_coefficients():
     for _ in range(8):
         expr = _random_coefficient(rng)
         assert factor(expr) == sympy.factor(expr), expr
+
+
+def test_factor_polynomials_depends_on_the_value_only():
+    """A coefficient with its polynomial sums kept whole, as
+    ``modeq.algebra.collecting`` groups it, factors to what SymPy's own
+    ``factor`` makes of the distributed sum (the reference route of
+    ``collect``), or is declined (``None``: radicals with no common whole
+    shift, which the reference route takes)."""
+    import random
+
+    rng = random.Random(5)
+    answered = 0
+    for _ in range(12):
+        pieces = [term * rng.choice([beta + 1, rho - beta, (beta * rho - 1) ** 2, (g**2 - 2 * rho) * (eps + 3), 1])
+                  for term in sympy.Add.make_args(_random_coefficient(rng))]
+        got = factor_polynomials([sympy.Add(*pieces)])
+        if got is not None:
+            answered += 1
+            assert got[0] == sympy.factor(sympy.Add(*(distribute(p) for p in pieces))), pieces
+    assert answered >= 4
+
+
+def test_factor_polynomials_declines_radicals():
+    """A radical of a symbol is a generator SymPy picks from the form: no form-free answer."""
+    assert factor_polynomials([CASES[1], CASES[4]]) is None
+    assert factor_polynomials([CASES[1]]) == [sympy.factor(CASES[1])]

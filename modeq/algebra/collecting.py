@@ -1,0 +1,95 @@
+r"""Grouping a field by monomials in nested atoms, its scalar sums kept whole.
+
+:meth:`~modeq.algebra.index.AtomRegistry.collect` writes a field as
+:math:`x = \sum_m c_m\,m` over monomials :math:`m` in the *nested* atoms
+(contractions, reductions, …; a :math:`\theta`- or :math:`g`-dependence stays
+in the coefficient), each coefficient :math:`c_m` in a canonical form. The
+reference route distributes every product over every sum of the numerators
+(:func:`~modeq.algebra.index.distribute`) and adds each monomial's pieces,
+so a coefficient such as :math:`(\beta+1)(\rho-1)/(\beta-1)^2` is multiplied
+out only for the factoring to take it apart again: Adam's order-4 term had
+1697 summands, 14281 pieces after distributing, and collecting it was 85 % of
+the derivation.
+
+Here only the sums that hold a nested atom are distributed — a monomial has
+to be read off every piece — and a sum of scalars stays one factor of its
+piece's coefficient:
+
+.. math:: x = \sum_p \Big(\prod_{f \in C_p} f\Big)\Big(\prod_{f \in M_p} f\Big),
+          \qquad c_m = \sum_{p:\ \prod M_p = m}\ \prod_{f \in C_p} f,
+
+with :math:`M_p` the nested atoms and powers of sums holding them, and
+:math:`C_p` the factors free of nested atoms. :math:`c_m` has the value of the
+reference coefficient, not its form; :mod:`modeq.algebra.index` decides where
+the canonical form depends only on the value (module ``collect``).
+"""
+
+from __future__ import annotations
+
+from typing import AbstractSet
+
+import sympy
+
+__all__ = ["group"]
+
+#: One piece of a field: its factors holding nested atoms, and the others.
+Piece = tuple[tuple[sympy.Expr, ...], tuple[sympy.Expr, ...]]
+
+
+def group(x: sympy.Expr, nested: AbstractSet[sympy.Symbol]) -> dict[sympy.Expr, list[sympy.Expr]] | None:
+    r"""``x`` as the map :math:`m \mapsto [\prod C_p]` of each monomial to its
+    pieces' coefficients (a sum of them is :math:`c_m`); ``None`` when a factor
+    holds a nested atom without being one, a power of one, or a sum (a function
+    of a reduction, say: the reference route decides how it merges)."""
+    pieces = _pieces(x, nested)
+    if pieces is None:
+        return None
+    monomials: dict[tuple[sympy.Expr, ...], sympy.Expr] = {}
+    groups: dict[sympy.Expr, list[sympy.Expr]] = {}
+    for factors, coefficient in pieces:
+        monomial = monomials.get(factors)
+        if monomial is None:
+            monomial = monomials[factors] = sympy.Mul(*factors)
+        groups.setdefault(monomial, []).append(sympy.Mul(*coefficient))
+    return groups
+
+
+def _pieces(x: sympy.Expr, nested: AbstractSet[sympy.Symbol]) -> list[Piece] | None:
+    """The pieces of ``x``: every sum distributed as
+    :func:`~modeq.algebra.index.distribute` does (whole powers of it too),
+    except a polynomial free of nested atoms, kept as one factor."""
+    if _power_of_sum(x):
+        parts = [x.base] * int(x.exp)
+    elif x.is_Add or x.is_Mul:
+        parts = list(x.args)
+    elif nested.isdisjoint(x.free_symbols):
+        return [((), (x,))]
+    elif x in nested or x.is_Pow:
+        return [((x,), ())]
+    else:
+        return None
+    found = [_pieces(a, nested) for a in parts]
+    if any(f is None for f in found):
+        return None
+    if not x.is_Mul and _whole(x) and all(not m for f in found for m, _ in f):
+        return [((), (x,))]
+    if x.is_Add:
+        return [piece for f in found for piece in f]
+    out: list[Piece] = [((), ())]
+    for f in found:
+        out = [(m + n, c + d) for m, c in out for n, d in f]
+    return out
+
+
+def _power_of_sum(x: sympy.Expr) -> bool:
+    return x.is_Pow and x.exp.is_Integer and x.exp > 1 and x.base.is_Add
+
+
+def _whole(x: sympy.Expr) -> bool:
+    r"""Whether a scalar factor stays whole: not a product or a sum (or a whole
+    power of one), unless a polynomial with rational coefficients, which the
+    factoring multiplies out in its ring (:mod:`~modeq.algebra.factoring`)."""
+    base = x.base if _power_of_sum(x) else x
+    if base.is_Add:
+        return base.is_polynomial() and all(t.as_coeff_Mul()[0].is_Rational for t in base.args)
+    return not base.is_Mul
