@@ -189,19 +189,23 @@ class _Builder:
 
         Only a power or a function can turn finite real numbers into ``zoo``,
         ``nan`` or a complex number (a division by zero is refused before it
-        happens), so the whole result is searched there; elsewhere its
-        top-level parts are checked for the size of their numbers."""
+        happens), or bury a large number inside its result (SymPy writes
+        ``(1/62500)**(1/4000)`` as ``(4*10**2000)**(1/2000)/10``), so the whole
+        result is searched there; elsewhere its top-level parts are checked
+        for the size of their numbers."""
         if isinstance(result, sympy.MatrixBase):
             for entry in result:
                 self.check(entry, node)
             return
+        parts = (result, *result.args)
         if isinstance(node, (ast.Call, ast.BinOp)) and (isinstance(node, ast.Call) or isinstance(node.op, ast.Pow)):
             if result.has(*_BAD_VALUES):
                 raise self.fail(f"is undefined or infinite at {_excerpt(node)}; "
                                 "write an expression that is finite")
             if _not_real(result):
                 raise self.fail(f"is not real at {_excerpt(node)}; write a real expression")
-        for part in (result, *result.args):
+            parts = sympy.preorder_traversal(result)
+        for part in parts:
             if isinstance(part, sympy.Rational) and int(part.p).bit_length() + int(part.q).bit_length() > MAX_BITS:
                 raise self.fail(f"has a number larger than {MAX_BITS} bits at {_excerpt(node)}; use smaller numbers")
 

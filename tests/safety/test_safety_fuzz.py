@@ -278,3 +278,10 @@ def test_a_subtraction_is_built_as_sympy_subtracts():
     assert parse_or_refuse("0.5 ** E - 0.5 ** E") == 0
     assert parse_or_refuse("x / (0.5 ** E - 0.5 ** E)") is None
     assert parse_or_refuse("x - 2*x + y - 3") == -x + SYMBOLS["y"] - 3
+
+
+def test_a_large_number_inside_a_power_is_refused():
+    """Found by the round-trip property above: SymPy evaluates (1/62500)**(1/4000) to (4*10**2000)**(1/2000)/10,
+    a number of over 6000 bits two levels down, which the parser's size check (top-level parts only) let through."""
+    assert parse_or_refuse("(250.0 ** -2) ** (0.25 * 0.001)") is None
+    assert parse_or_refuse("(250.0 ** -2) ** 0.5") == sympy.Rational(1, 250)
