@@ -129,7 +129,7 @@ def term_blocks(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[Block, ...]:
     substituted): one per quantity, the quantity 1 first, each coefficient
     factored; zero blocks are left out."""
     expr, back = _opaque_powers(expr, atoms)
-    return tuple(_restore(block, back) for block in _term_blocks(expr, atoms))
+    return tuple(_restore(block, back) for block in _term_blocks(expr, atoms, frozenset(back) | {atoms.time}))
 
 
 def _opaque_powers(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[sympy.Expr, dict[sympy.Symbol, tuple[sympy.Expr, sympy.Expr]]]:
@@ -201,7 +201,9 @@ def _restore(block: Block, back: dict[sympy.Symbol, tuple[sympy.Expr, sympy.Expr
     return Block(block.quantity.xreplace(values), block.prefactor, block.outer.xreplace(values), summands)
 
 
-def _term_blocks(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[Block, ...]:
+def _term_blocks(expr: sympy.Expr, atoms: AtomRegistry, timed: frozenset[sympy.Symbol]) -> tuple[Block, ...]:
+    """The blocks of ``expr``; ``timed``: its symbols that stand for the time
+    or functions of it (whose sums :func:`_factor_sum` factors in :math:`|g|`)."""
     parts: dict[sympy.Expr, list[sympy.Expr]] = defaultdict(list)
     for term in sympy.Add.make_args(expr):
         # a collected term is (monomial in quantities) x (factored coefficient): split it as it
@@ -221,10 +223,60 @@ def _term_blocks(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[Block, ...]:
         if len(coefficients) == 1 and not coefficients[0].is_Add:
             coefficient = coefficients[0]  # already one factored fraction (the derivation's collect)
         else:
-            coefficient = factoring.factor(sympy.Add(*coefficients))
+            coefficient = _factor_sum(sympy.Add(*coefficients), timed)
         if coefficient != 0:
             blocks.append(_block(quantity, coefficient, atoms))
     return tuple(blocks)
+
+
+def _factor_sum(coefficient: sympy.Expr, timed: frozenset[sympy.Symbol]) -> sympy.Expr:
+    r"""A quantity's summed coefficient, factored (each denominator first,
+    :func:`_factored_denominator`). One that depends on the time is factored
+    in :math:`A = |g|` (:func:`_factored_in_absolute_values`): with
+    :math:`\sqrt{g^2}` and :math:`g` as separate generators, SymPy expanded
+    NAdam's order-2 sums of 90 fractions over its expression trees (most of
+    the time of a print that did not finish in 290 s), where in :math:`A` the
+    polynomials are multiplied out in a ring (:func:`modeq.algebra.factoring.factor`)."""
+    summed = sympy.Add(*map(_factored_denominator, sympy.Add.make_args(coefficient)))
+    if coefficient.free_symbols.isdisjoint(timed):
+        return factoring.factor(summed)
+    return _factored_in_absolute_values(summed)
+
+
+def _factored_denominator(term: sympy.Expr) -> sympy.Expr:
+    r"""``term`` with each sum in its denominator factored.
+
+    Factoring a sum of fractions first brings it over a common denominator;
+    with expanded denominators (a scheduled optimizer's
+    :math:`\varepsilon T_w - u\,\varepsilon T_w + \dots = T_w(1-u)(\varepsilon+|g|)`)
+    that is their product rather than their least common multiple, and
+    AdEMAMix's warm-up coefficient became a numerator of degree 9 in
+    :math:`\varepsilon` whose multivariate factoring took most of its printing
+    time. Each sum is factored once (:func:`_factored`), alone, in
+    :math:`A = |g| = \sqrt{g^2}` where it holds one (:math:`g^2 = A^2`:
+    :math:`\varepsilon^2|g| + 2\varepsilon g^2 + g^2|g| = |g|(\varepsilon+|g|)^2`)."""
+    num, den = sympy.fraction(term)
+    if not any(f.as_base_exp()[0].is_Add for f in sympy.Mul.make_args(den)):
+        return term
+    factored = []
+    for f in sympy.Mul.make_args(den):
+        base, exponent = f.as_base_exp()
+        factored.append(_factored_in_absolute_values(base) ** exponent if base.is_Add else f)
+    return num / sympy.Mul(*factored)
+
+
+@lru_cache(maxsize=4096)
+def _factored_in_absolute_values(x: sympy.Expr) -> sympy.Expr:
+    r"""``x`` factored with each :math:`\sqrt{g^2}` of a symbol :math:`g` as
+    :math:`A = |g|` and the even powers of :math:`g` as powers of :math:`A`."""
+    mapping = {}
+    for p in x.atoms(sympy.Pow):
+        if p.exp == sympy.S.Half and p.base.is_Pow and p.base.base.is_Symbol and p.base.exp == 2:
+            mapping[p.base.base] = sympy.Dummy("A", positive=True)
+    for g, a in mapping.items():
+        x = x.replace(lambda e: e.is_Pow and e.base == g**2, lambda e: a ** (2 * e.exp))
+        x = x.replace(lambda e: e.is_Pow and e.base == g and e.exp.is_even, lambda e: a**e.exp)
+    return _factored(x).xreplace({a: sympy.sqrt(g**2) for g, a in mapping.items()})
 
 
 def _sum_of_quantities(factor: sympy.Expr, atoms: AtomRegistry) -> bool:
@@ -300,6 +352,8 @@ def _block(quantity: sympy.Expr, coefficient: sympy.Expr, atoms: AtomRegistry) -
             den_scalar *= content**exponent
             factor = primitive**exponent
         den_component *= factor
+    num_scalar, num = _scalar_factors(num, den_component, atoms)
+    den_scalar = den_scalar / num_scalar
     groups: dict[sympy.Expr, list[sympy.Expr]] = defaultdict(list)
     for term in sympy.Add.make_args(distribute(num)):
         key = sympy.Mul(*(f for f in sympy.Mul.make_args(term) if atoms.theta in f.free_symbols))
@@ -326,6 +380,25 @@ def _block(quantity: sympy.Expr, coefficient: sympy.Expr, atoms: AtomRegistry) -
     sign = -1 if all(x.sign < 0 for x in summands) else 1
     summands = [Summand(x.sign * sign, x.number / common, x.scalar, x.component) for x in summands]
     return Block(quantity, sign * common, outer, tuple(summands))
+
+
+def _scalar_factors(num: sympy.Expr, den: sympy.Expr, atoms: AtomRegistry) -> tuple[sympy.Expr, sympy.Expr]:
+    r"""``(s, rest)``, ``num = s·rest``: ``s`` the numerator's factors free of
+    elementwise atoms and of the symbols of the elementwise denominator
+    ``den`` (those may cancel against the radical's :math:`\varepsilon`).
+
+    They are common to every summand, and stay one product while the rest is
+    distributed: multiplied into each summand and factored again, a
+    schedule's factored coefficient (the warm-up cosine's powers of sums in
+    :math:`t`, :math:`\cos(\pi t/T)` and :math:`\sqrt{1+\delta^2}`) was
+    expanded to thousands of terms and factored back, most of the time of
+    its printing."""
+    kept = den.free_symbols
+    scalar, rest = [], []
+    for factor in sympy.Mul.make_args(num):
+        free = factor.free_symbols
+        (scalar if not _component(factor, atoms) and free.isdisjoint(kept) else rest).append(factor)
+    return sympy.Mul(*scalar), sympy.Mul(*rest)
 
 
 def _monomials(num: sympy.Expr, den: sympy.Expr, key: sympy.Expr, atoms: AtomRegistry) -> tuple[sympy.Expr, list[tuple[sympy.Expr, sympy.Expr]]]:
