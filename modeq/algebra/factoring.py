@@ -31,6 +31,8 @@ same domain.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy
 from sympy.core.mul import _keep_coeff
 from sympy.polys import polyoptions
@@ -40,7 +42,7 @@ from sympy.polys.polytools import Poly, _factors_product, _symbolic_factor_list
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyRing
 
-__all__ = ["factor", "factor_polynomials", "polynomial_bases"]
+__all__ = ["factor", "factor_partly", "factor_polynomials", "polynomial_bases"]
 
 _ZERO = sympy.S.Zero
 
@@ -60,6 +62,142 @@ def factor(c: sympy.Expr) -> sympy.Expr:
         coefficient, factors = _symbolic_factor_list(together, options, "factor")
         return _keep_coeff(coefficient, _factors_product(factors))
     return _product(numerator, common, options)
+
+
+def factor_partly(c: sympy.Expr, inner: frozenset[sympy.Symbol]) -> sympy.Expr:
+    r"""``c`` as a product, factored short of its multivariate core: with
+    :math:`x` the ``inner`` symbols (the time and functions of it) and
+    :math:`y` the others, the numerator :math:`N(x, y)` over the common factor
+    is split into its contents and primitive part,
+
+    .. math:: N = \operatorname{cont}_x(N)\,\operatorname{cont}_y(N)\,P,
+
+    where :math:`\operatorname{cont}_x(N)` (a polynomial in :math:`y`) is the
+    greatest common divisor of :math:`N`'s coefficients as a polynomial in
+    :math:`x`, and :math:`\operatorname{cont}_y(N)` the one in :math:`x`. The
+    contents are factored (they are small: :math:`(1-\beta)^2`,
+    :math:`2 - u`), :math:`P` is left as it is. Polynomial greatest common
+    divisors cost little next to the multivariate factoring of :math:`N`
+    (Wang's algorithm), which a scheduled optimizer's coefficients, mixed
+    polynomials in hyperparameters and functions of the time, made cost more
+    than the derivation. Radicals, functions and constants are symbols here
+    (:math:`b^{p/q} = v^p`, :math:`v = b^{1/q}`); where the exponents do not
+    give a polynomial numerator, :func:`factor` decides."""
+    x, back = _opaque(c)
+    number, rest = _partly(x, inner)
+    return _keep_coeff(number, rest.xreplace(back))
+
+
+def _opaque(c: sympy.Expr) -> tuple[sympy.Expr, dict[sympy.Symbol, sympy.Expr]]:
+    r"""``c`` with each radical :math:`b^{p/q}` as :math:`v^p` (one symbol
+    :math:`v = b^{1/q}` per base and root), each other power with a symbolic
+    exponent, function and named constant as a symbol; and the map back."""
+    symbols: dict[tuple[sympy.Expr, sympy.Expr], sympy.Symbol] = {}
+    replace: dict[sympy.Expr, sympy.Expr] = {}
+
+    def symbol(key: tuple[sympy.Expr, sympy.Expr]) -> sympy.Symbol:
+        return symbols.setdefault(key, _symbol(key))
+
+    def walk(e: sympy.Expr) -> None:
+        if e in replace:
+            return
+        if e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer and e.base.free_symbols:
+            replace[e] = symbol((e.base, sympy.Rational(1, e.exp.q))) ** e.exp.p
+        elif (e.is_Pow and not e.exp.is_Rational) or isinstance(e, sympy.Function) or e.is_NumberSymbol:
+            replace[e] = symbol((e, sympy.Integer(1)))
+        else:
+            for a in e.args:
+                walk(a)
+
+    walk(c)
+    return c.xreplace(replace), {v: b**x for (b, x), v in symbols.items()}
+
+
+@lru_cache(maxsize=None)
+def _symbol(key: tuple[sympy.Expr, sympy.Expr]) -> sympy.Symbol:
+    """One symbol per radical or function, the same on every call (so that
+    :func:`_partly` finds the factors it has seen)."""
+    return sympy.Dummy("v")
+
+
+@lru_cache(maxsize=8192)
+def _partly(c: sympy.Expr, inner: frozenset[sympy.Symbol]) -> tuple[sympy.Rational, sympy.Expr]:
+    """:func:`factor_partly` of ``c`` (radicals and functions already
+    symbols) as its number and the rest (kept apart: SymPy distributes a
+    number over a lone sum, :math:`(1+\beta)/2 = 1/2 + \beta/2`)."""
+    c = sympy.Add(*(sympy.Mul(*map(_over_denominator, sympy.Mul.make_args(t))) for t in sympy.Add.make_args(c)))
+    rows = _rows(c, constants=True)
+    if rows is None:
+        return factor(c).as_coeff_Mul()
+    if len(rows) == 1:  # a product: its sums, each on its own
+        number, powers = rows[0]
+        rest = []
+        for b, e in powers.items():
+            if b.is_Add and e.is_Integer:
+                n, b = _partly(b, inner)
+                number *= n**e
+            rest.append(b**e)
+        return number, sympy.Mul(*rest)
+    common, options = _common(rows)
+    numerator = _numerator_element(rows, common)
+    if numerator is None:
+        return factor(c).as_coeff_Mul()
+    number, factors = _factor_limited(numerator, inner)
+    return number, sympy.Mul(*(b**m for b, m in common.items() if m != 0), *factors)
+
+
+
+
+#: Polynomials in one group of symbols of at most this many terms are factored
+#: completely (a few milliseconds); see :func:`_factor_limited`.
+SMALL = 64
+#: The same for polynomials that mix both groups (whose factoring grows fastest).
+SMALL_MIXED = 4
+
+
+def _factor_limited(p, inner: frozenset[sympy.Symbol]) -> tuple[sympy.Rational, list[sympy.Expr]]:
+    r"""``(number, factors)`` of the ring element ``p``: if it mixes ``inner``
+    symbols and others, its irreducible factors if it is small
+    (:data:`SMALL_MIXED`), else its contents in each group, factored the same
+    way, and its primitive part, unfactored; if it does not, its irreducible
+    factors if it is small (:data:`SMALL`), else itself."""
+    ring = p.ring
+    to_sympy = ring.domain.to_sympy
+    split = [i for i, s in enumerate(ring.symbols) if s in inner and any(m[i] for m in p.monoms())]
+    used = [i for i in range(ring.ngens) if any(m[i] for m in p.monoms())]
+    mixed = bool(split) and len(split) < len(used)
+    if len(p) <= (SMALL_MIXED if mixed else SMALL):
+        unit, pieces = p.factor_list()
+        return to_sympy(unit), [f.as_expr() ** k for f, k in pieces]
+    contents = []
+    if mixed:
+        for part in (split, [i for i in used if i not in split]):
+            coefficients: dict[tuple[int, ...], object] = {}
+            for monomial, coefficient in p.items():
+                key = tuple(monomial[i] for i in part)
+                other = tuple(0 if i in part else e for i, e in enumerate(monomial))
+                coefficients[key] = coefficients.get(key, ring.zero) + ring({other: coefficient})
+            content = ring.zero
+            for polynomial in coefficients.values():
+                content = content.gcd(polynomial)
+            p = p.exquo(content)
+            contents.append(content)
+    number, primitive = p.primitive()
+    number, factors = to_sympy(number), [primitive.as_expr()]
+    for content in contents:
+        unit, pieces = _factor_limited(content, inner)
+        number, factors = number * unit, factors + pieces
+    return number, factors
+
+
+def _over_denominator(f: sympy.Expr) -> sympy.Expr:
+    r"""A factor :math:`b^k` whose base is a sum of fractions as
+    :math:`(n/d)^k`, :math:`n` a polynomial (:math:`t/T - 1 = (t - T)/T`), so
+    that the sum's terms are products of polynomial bases."""
+    base, exponent = f.as_base_exp()
+    if base.is_Add and exponent.is_Integer and not base.is_polynomial():
+        return sympy.together(base) ** exponent
+    return f
 
 
 def factor_polynomials(coefficients: list[sympy.Expr]) -> list[sympy.Expr] | None:
@@ -144,6 +282,13 @@ def _numerator_poly(rows: Rows, common: dict[sympy.Expr, sympy.Rational], option
     r"""The numerator as the ``Poly`` that SymPy's ``factor`` would make of its
     expansion, or ``None`` unless it is a polynomial of two terms or more in
     symbols (bases polynomial in symbols, whole shifted exponents)."""
+    total = _numerator_element(rows, common)
+    return None if total is None else _poly(total, options)
+
+
+def _numerator_element(rows: Rows, common: dict[sympy.Expr, sympy.Rational]):
+    """The numerator as an element of a sparse polynomial ring over the
+    rationals, or ``None`` (as :func:`_numerator_poly`)."""
     symbols: set[sympy.Symbol] = set()
     for b in common:
         if not (b.is_Symbol or (b.is_Add and b.is_polynomial() and all(
@@ -169,8 +314,12 @@ def _numerator_poly(rows: Rows, common: dict[sympy.Expr, sympy.Rational], option
             if e:
                 term *= power(b, int(e))
         total += term
-    if len(total) < 2:
-        return None
+    return total if len(total) >= 2 else None
+
+
+def _poly(total, options) -> Poly:
+    """The ring element ``total`` as the ``Poly`` SymPy's ``factor`` builds."""
+    ring = total.ring
     used = [i for i in range(ring.ngens) if any(monomial[i] for monomial in total)]
     gens = _sort_gens([ring.symbols[i] for i in used], opt=options)
     position = [ring.symbols.index(s) for s in gens]

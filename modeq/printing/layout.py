@@ -106,7 +106,14 @@ def split_radicals(expr: sympy.Expr, atoms: AtomRegistry, decays: frozenset[symp
         return (e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer and bool(e.base.free_symbols)
                 and not _component(e.base, atoms) and e.base.free_symbols.isdisjoint(atoms.scalar))
 
-    def split(e: sympy.Expr) -> sympy.Expr:
+    done: dict[sympy.Expr, sympy.Expr] = {}
+
+    def split(e: sympy.Expr) -> sympy.Expr:  # once per radical: a schedule's recur in every coefficient
+        if e not in done:
+            done[e] = split_once(e)
+        return done[e]
+
+    def split_once(e: sympy.Expr) -> sympy.Expr:
         number, rest = sympy.factor(e.base).as_coeff_Mul()
         sign, factors = (1 if number > 0 else -1), []
         for factor in sympy.Mul.make_args(rest):
@@ -157,7 +164,7 @@ def _opaque_powers(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[sympy.Expr, d
 
     def symbol(key: tuple[sympy.Expr, sympy.Expr], **assumptions) -> sympy.Symbol:
         if key not in symbols:
-            symbols[key] = sympy.Dummy("u", **assumptions)
+            symbols[key] = _opaque_symbol(key, tuple(sorted(assumptions.items())))
         return symbols[key]
 
     def opaque(power: sympy.Pow) -> sympy.Expr:
@@ -181,6 +188,13 @@ def _opaque_powers(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[sympy.Expr, d
                         lambda e: symbol((e, sympy.Integer(1)), real=True))
     expr = expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer and scalar_of_time(e.base), radical)
     return expr, {u: key for key, u in symbols.items()}
+
+
+@lru_cache(maxsize=None)
+def _opaque_symbol(key: tuple[sympy.Expr, sympy.Expr], assumptions: tuple[tuple[str, bool], ...]) -> sympy.Symbol:
+    """The symbol of :func:`_opaque_powers` for ``key``, the same on every call:
+    the factorings cached by coefficient then serve both notations and the text."""
+    return sympy.Dummy("u", **dict(assumptions))
 
 
 def _restore(block: Block, back: dict[sympy.Symbol, tuple[sympy.Expr, sympy.Expr]]) -> Block:
@@ -225,7 +239,7 @@ def _term_blocks(expr: sympy.Expr, atoms: AtomRegistry, timed: frozenset[sympy.S
         else:
             coefficient = _factor_sum(sympy.Add(*coefficients), timed)
         if coefficient != 0:
-            blocks.append(_block(quantity, coefficient, atoms))
+            blocks.append(_block(quantity, coefficient, atoms, timed))
     return tuple(blocks)
 
 
@@ -240,7 +254,7 @@ def _factor_sum(coefficient: sympy.Expr, timed: frozenset[sympy.Symbol]) -> symp
     summed = sympy.Add(*map(_factored_denominator, sympy.Add.make_args(coefficient)))
     if coefficient.free_symbols.isdisjoint(timed):
         return factoring.factor(summed)
-    return _factored_in_absolute_values(summed)
+    return _factored_in_absolute_values(summed, timed)
 
 
 def _factored_denominator(term: sympy.Expr) -> sympy.Expr:
@@ -255,28 +269,31 @@ def _factored_denominator(term: sympy.Expr) -> sympy.Expr:
     time. Each sum is factored once (:func:`_factored`), alone, in
     :math:`A = |g| = \sqrt{g^2}` where it holds one (:math:`g^2 = A^2`:
     :math:`\varepsilon^2|g| + 2\varepsilon g^2 + g^2|g| = |g|(\varepsilon+|g|)^2`)."""
-    num, den = sympy.fraction(term)
-    if not any(f.as_base_exp()[0].is_Add for f in sympy.Mul.make_args(den)):
+    factors = sympy.Mul.make_args(term)
+    if not any(f.is_Pow and f.base.is_Add and f.exp.is_negative for f in factors):
         return term
-    factored = []
-    for f in sympy.Mul.make_args(den):
-        base, exponent = f.as_base_exp()
-        factored.append(_factored_in_absolute_values(base) ** exponent if base.is_Add else f)
-    return num / sympy.Mul(*factored)
+    return sympy.Mul(*(_factored_in_absolute_values(f.base, frozenset()) ** f.exp
+                       if f.is_Pow and f.base.is_Add and f.exp.is_negative else f for f in factors))
+
+
+@lru_cache(maxsize=None)
+def _absolute_symbol(g: sympy.Symbol) -> sympy.Symbol:
+    """:math:`A = |g|`, the same symbol on every call (as :func:`_opaque_symbol`)."""
+    return sympy.Dummy("A", positive=True)
 
 
 @lru_cache(maxsize=4096)
-def _factored_in_absolute_values(x: sympy.Expr) -> sympy.Expr:
-    r"""``x`` factored with each :math:`\sqrt{g^2}` of a symbol :math:`g` as
+def _factored_in_absolute_values(x: sympy.Expr, timed: frozenset[sympy.Symbol]) -> sympy.Expr:
+    r"""``x`` factored (:func:`_factored`) with each :math:`\sqrt{g^2}` of a symbol :math:`g` as
     :math:`A = |g|` and the even powers of :math:`g` as powers of :math:`A`."""
     mapping = {}
     for p in x.atoms(sympy.Pow):
         if p.exp == sympy.S.Half and p.base.is_Pow and p.base.base.is_Symbol and p.base.exp == 2:
-            mapping[p.base.base] = sympy.Dummy("A", positive=True)
+            mapping[p.base.base] = _absolute_symbol(p.base.base)
     for g, a in mapping.items():
         x = x.replace(lambda e: e.is_Pow and e.base == g**2, lambda e: a ** (2 * e.exp))
         x = x.replace(lambda e: e.is_Pow and e.base == g and e.exp.is_even, lambda e: a**e.exp)
-    return _factored(x).xreplace({a: sympy.sqrt(g**2) for g, a in mapping.items()})
+    return _factored(x, timed).xreplace({a: sympy.sqrt(g**2) for g, a in mapping.items()})
 
 
 def _sum_of_quantities(factor: sympy.Expr, atoms: AtomRegistry) -> bool:
@@ -339,7 +356,8 @@ def _absolute_values(coefficient: sympy.Expr, atoms: AtomRegistry) -> sympy.Expr
     return (num / sympy.Mul(*(b**k for b, k in factors))).xreplace({a: sympy.sqrt(g**2) for g, a in mapping.items()})
 
 
-def _block(quantity: sympy.Expr, coefficient: sympy.Expr, atoms: AtomRegistry) -> Block:
+def _block(quantity: sympy.Expr, coefficient: sympy.Expr, atoms: AtomRegistry,
+           timed: frozenset[sympy.Symbol] = frozenset()) -> Block:
     num, den = sympy.fraction(_absolute_values(coefficient, atoms))
     den_scalar, den_component = sympy.Integer(1), sympy.Integer(1)
     for factor in sympy.Mul.make_args(den):
@@ -372,7 +390,7 @@ def _block(quantity: sympy.Expr, coefficient: sympy.Expr, atoms: AtomRegistry) -
     for part_outer, pairs in parts:
         for s, m in pairs:
             monomials[m if part_outer == outer else sympy.powsimp(m * part_outer)] += s
-    summands = [x for x in (tidy_scalar(s / den_scalar, m) for m, s in monomials.items()) if x.number != 0]
+    summands = [x for x in (tidy_scalar(s / den_scalar, m, timed) for m, s in monomials.items()) if x.number != 0]
     summands.sort(key=lambda x: (sympy.count_ops(x.component), sympy.default_sort_key(x.component)))
     numerators = [x.number.p for x in summands]
     denominators = [x.number.q for x in summands]
@@ -572,11 +590,13 @@ def _orient(base: sympy.Expr) -> tuple[sympy.Expr, int]:
     return base, 1
 
 
-def tidy_scalar(scalar: sympy.Expr, component: sympy.Expr = sympy.Integer(1)) -> Summand:
-    r"""``scalar·component`` as a :class:`Summand`: the scalar factored, its
+def tidy_scalar(scalar: sympy.Expr, component: sympy.Expr = sympy.Integer(1),
+                timed: frozenset[sympy.Symbol] = frozenset()) -> Summand:
+    r"""``scalar·component`` as a :class:`Summand`: the scalar factored (short of
+    its core where it holds ``timed`` symbols, :func:`_factored`), its
     number, sign and factors separated, factors oriented as
     :math:`1-\beta`."""
-    factored = _factored(scalar)
+    factored = _factored(scalar, timed)
     number, rest = factored.as_coeff_Mul()
     sign = -1 if number < 0 else 1
     factors = []
@@ -595,7 +615,11 @@ def tidy_scalar(scalar: sympy.Expr, component: sympy.Expr = sympy.Integer(1)) ->
 
 
 @lru_cache(maxsize=4096)
-def _factored(scalar: sympy.Expr) -> sympy.Expr:
+def _factored(scalar: sympy.Expr, timed: frozenset[sympy.Symbol] = frozenset()) -> sympy.Expr:
     """``sympy.factor(scalar)`` (by the index kernel's faster route), once per scalar:
-    the same coefficient recurs across blocks and notations."""
-    return factoring.factor(scalar)
+    the same coefficient recurs across blocks and notations. A scalar holding
+    ``timed`` symbols (the time, functions of it) is factored short of its
+    multivariate core (:func:`modeq.algebra.factoring.factor_partly`)."""
+    if scalar.free_symbols.isdisjoint(timed):
+        return factoring.factor(scalar)
+    return factoring.factor_partly(scalar, timed)

@@ -469,6 +469,16 @@ def test_a_scalar_with_a_symbolic_exponent_prints_and_reads_back():
     assert "5^(" not in str(equation) and "(24/25)^(ψt)" in str(equation)
 
 
+def test_a_schedule_in_the_time_round_trips_in_both_notations():
+    """Coefficients in the time are factored short of their multivariate core
+    (modeq.algebra.factoring.factor_partly): NAdam's order 1 still reads back as derived, in both
+    notations (the warm-up schedules' round trip, 3-11 s, is benchmarks/latex.py's last column)."""
+    equation = modeq.derive(BUILTIN["nadam"], order=1)
+    for notation in ("index", "vector"):
+        assert round_trip(equation, notation) == []
+        assert "= 1 \\left(" not in equation.latex(notation=notation)
+
+
 # -- Muon's matrix atoms ------------------------------------------------------------------
 
 
