@@ -180,8 +180,11 @@ def _factor_limited(p, inner: frozenset[sympy.Symbol]) -> tuple[sympy.Rational, 
             content = ring.zero
             for polynomial in coefficients.values():
                 content = content.gcd(polynomial)
-            p = p.exquo(content)
-            contents.append(content)
+                if content == ring.one:
+                    break
+            if content != ring.one:
+                p = p.exquo(content)
+                contents.append(content)
     number, primitive = p.primitive()
     number, factors = to_sympy(number), [primitive.as_expr()]
     for content in contents:

@@ -386,11 +386,12 @@ def _block(quantity: sympy.Expr, coefficient: sympy.Expr, atoms: AtomRegistry,
         parts.append(_monomials(group_num, group_den, key, atoms))
     outers = {outer for outer, _ in parts}
     outer = outers.pop() if len(outers) == 1 else sympy.Integer(1)
-    monomials: dict[sympy.Expr, sympy.Expr] = defaultdict(lambda: sympy.Integer(0))
+    monomials: dict[sympy.Expr, list[sympy.Expr]] = defaultdict(list)
     for part_outer, pairs in parts:
-        for s, m in pairs:
-            monomials[m if part_outer == outer else sympy.powsimp(m * part_outer)] += s
-    summands = [x for x in (tidy_scalar(s / den_scalar, m, timed) for m, s in monomials.items()) if x.number != 0]
+        for s, m in pairs:  # summed once below: adding term by term rebuilt the sum each time
+            monomials[m if part_outer == outer else sympy.powsimp(m * part_outer)].append(s)
+    summands = [x for x in (tidy_scalar(sympy.Add(*s) / den_scalar, m, timed) for m, s in monomials.items())
+                if x.number != 0]
     summands.sort(key=lambda x: (sympy.count_ops(x.component), sympy.default_sort_key(x.component)))
     numerators = [x.number.p for x in summands]
     denominators = [x.number.q for x in summands]
