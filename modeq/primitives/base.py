@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import sympy
 
+from ..description import DescriptionError
 from ..series import Series
 
 __all__ = ["Primitive", "Lowering"]
@@ -128,6 +129,15 @@ class Primitive(sympy.Function):
 
         expand.answers_sympy = True
         cls.expand = expand
+
+    def refuse_in_epoch(self, expander: Any, memory: str) -> None:
+        """An epoch composes the steps of one memoryless update
+        (``expander.offset`` set): a node with ``memory`` has no place in it."""
+        if expander.offset is not None:
+            raise DescriptionError(
+                f"composing the steps of an epoch needs a memoryless update (no {memory}): with memory, "
+                "use the exact regime's per-step fields"
+            )
 
     def lower(self, out: Lowering, name: str, args: tuple) -> None:
         """Statements computing this node (lowered ``args``) into ``name``

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import sympy
 
-from ..description import DescriptionError
 from .base import Primitive
 
 __all__ = ["History"]
@@ -32,11 +31,7 @@ class History(Primitive):
         raise NotImplementedError
 
     def expand(self, expander, order):
-        if expander.offset is not None:
-            raise DescriptionError(
-                "composing the steps of an epoch needs a memoryless update (no lag or ema): with memory, "
-                "use the exact regime's per-step fields"
-            )
+        self.refuse_in_epoch(expander, "lag or ema")
         return getattr(self, f"_{expander.regime.method}")(expander, order)
 
     def _stationary(self, expander, order):

@@ -108,11 +108,7 @@ class JointState(Primitive):
     # -- expansion ------------------------------------------------------------------
 
     def expand(self, expander, order):
-        if expander.offset is not None:
-            raise DescriptionError(
-                "composing the steps of an epoch needs a memoryless update (no state): with memory, "
-                "use the exact regime's per-step fields"
-            )
+        self.refuse_in_epoch(expander, "state")
         if expander.regime.method == "steps":
             return self._steps(expander, order)
         if expander.regime.method != "stationary":
