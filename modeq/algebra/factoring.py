@@ -138,14 +138,12 @@ def _partly(c: sympy.Expr, inner: frozenset[sympy.Symbol]) -> tuple[sympy.Ration
                 number *= n**e
             rest.append(b**e)
         return number, sympy.Mul(*rest)
-    common, options = _common(rows)
+    common, _ = _common(rows)
     numerator = _numerator_element(rows, common)
     if numerator is None:
         return factor(c).as_coeff_Mul()
     number, factors = _factor_limited(numerator, inner)
     return number, sympy.Mul(*(b**m for b, m in common.items() if m != 0), *factors)
-
-
 
 
 #: Polynomials in one group of symbols of at most this many terms are factored
