@@ -88,6 +88,11 @@ class Expander:
             return self._mul(node, order)
         if isinstance(node, sympy.Pow):
             return self._pow(node, order)
+        if isinstance(node, sympy.Abs):
+            # SymPy writes sqrt(u**2) of a real u as Abs(u) (a decay of 0 in front of a state u**2 under a
+            # root): expand the root, whose derivatives are u/sqrt(u**2), ..., not Abs's, which are those of a
+            # complex modulus (re, im and their derivatives) when the argument is a symbol of the field algebra
+            return self._pow(sympy.Pow(node.args[0] ** 2, sympy.S.Half, evaluate=False), order)
         if isinstance(node, sympy.Function) and len(node.args) == 1:
             x = sympy.Dummy("x")
             return self._compose(node.args[0], sympy.Lambda(x, node.func(x)), order, str(node.func))

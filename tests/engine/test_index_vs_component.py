@@ -63,9 +63,23 @@ def test_index_form_equals_component_derivation(opt, case, order, data):
     loss, params = case
     order = min(order, 1) if opt.name in TIMED | {"lookahead"} else order
     values = hyperparameter_values(opt, data.draw)
+    points = data.draw(st.lists(st.tuples(*[st.integers(-9, 9)] * len(params)), min_size=2, max_size=2))
+    assert_index_form_equals_components(opt, loss, params, order, values, points)
+
+
+def test_a_decay_of_zero_under_a_root_is_expanded_as_the_root():
+    """With rho = 0, Lookahead's second moment is g**2 and SymPy writes its root as Abs(g): expanded as Abs, the
+    field carried re(g), im(g) and d re(g)/dg, which the component path could not materialize (a draw of the
+    property above: loss x0**2/2 + x0, order 1)."""
+    x0 = SYMBOLS[0]
+    values = {"beta": sympy.Rational(1, 2), "rho": sympy.Integer(0), "eps": sympy.Rational(1, 10),
+              "alpha": sympy.Rational(1, 10)}
+    assert_index_form_equals_components(BUILTIN["lookahead"](k=2), x0**2 / 2 + x0, (x0,), 1, values, [(-3,), (5,)])
+
+
+def assert_index_form_equals_components(opt, loss, params, order, values, points):
     index = derive(opt, order=order, values=values).materialize(loss, params)
     direct = derive_components(opt, loss, params, order=order, values=values)
-    points = data.draw(st.lists(st.tuples(*[st.integers(-9, 9)] * len(params)), min_size=2, max_size=2))
     for point in points:
         at = {x: sympy.Rational(v, 7) + sympy.Rational(1, 13) for x, v in zip(params, point)}
         at[t] = sympy.Rational(3, 10)  # the time of schedules
