@@ -86,7 +86,7 @@ def flow(theta0, h, order, n0, t0, steps, substeps, direction):
 
 
 def integrator_source() -> str:
-    """Source of ``flow`` for a module that defines ``ORDER`` and
+    r"""Source of ``flow`` for a module that defines ``ORDER`` and
     ``_terms(theta, n, t, out)`` (``out`` has ``ORDER + 1`` rows); the field
     :math:`\sum_k h^k f_k` of each stage is summed here (Horner in :math:`h`)
     rather than by a call of ``_field``: every compiled caller of the terms
