@@ -12,7 +12,6 @@ function; calling an optimizer with options returns a re-configured copy::
 
 from __future__ import annotations
 
-import hashlib
 import collections.abc
 import decimal
 import inspect
@@ -25,6 +24,7 @@ from typing import Any, Callable, Mapping
 import sympy
 
 from ..parsing import parse_number
+from ..description import structural_digest
 from .language import MATRIX_ADVICE, RESERVED_NAMES, DescriptionError, check_smooth
 
 __all__ = ["Domain", "HyperParameter", "Optimizer", "optimizer", "exact_number", "decay", "positive", "nonnegative", "real"]
@@ -195,7 +195,7 @@ class Optimizer:
 
     def key(self, values: Mapping[str, Any] | None = None) -> str:
         """A stable hash of the description (for caches)."""
-        return hashlib.sha256(sympy.srepr(self.update(values)).encode()).hexdigest()[:16]
+        return structural_digest(self.update(values))[:16]
 
 
 def optimizer(**hyperparameters: HyperParameter) -> Callable[[Callable[..., sympy.Expr]], Optimizer]:

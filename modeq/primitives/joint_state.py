@@ -42,7 +42,6 @@ copies the new states over the previous ones; each member reads its array.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from typing import Callable, Sequence
 
@@ -50,7 +49,7 @@ import numpy as np
 import sympy
 from sympy.core.symbol import Str
 
-from ..description import DescriptionError, h, theta
+from ..description import DescriptionError, h, structural_digest, theta
 from ..series import Series
 from .base import Primitive
 from .ema import FORGOTTEN
@@ -219,25 +218,6 @@ def _rates(symbols: sympy.Tuple, bodies: sympy.Tuple) -> sympy.Matrix:
     return rates
 
 
-def _digest(expr: sympy.Basic) -> str:
-    """A hash of ``expr`` stable across processes, in one pass over its distinct
-    subexpressions (``srepr`` prints the tree, which doubles with every inner
-    step of a cycle: each inner gradient is taken at a point that holds the previous ones)."""
-    ids: dict[sympy.Basic, int] = {}
-    lines: list[str] = []
-
-    def visit(node):
-        if node not in ids:
-            entry = (f"{type(node).__name__}({','.join(str(visit(a)) for a in node.args)})" if node.args
-                     else sympy.srepr(node))
-            ids[node] = len(lines)
-            lines.append(entry)
-        return ids[node]
-
-    visit(expr)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:8]
-
-
 def states(update: Callable[..., Sequence], init: Sequence, names: Sequence[str]) -> tuple[sympy.Expr, ...]:
     r"""States :math:`s^i_{n+1} = \Phi^i(s^1_n, \dots, s^S_n)` updated together,
     :math:`s^i_0` = ``init[i]``; ``update(*previous)`` returns the new values,
@@ -260,7 +240,7 @@ def states(update: Callable[..., Sequence], init: Sequence, names: Sequence[str]
         raise DescriptionError(f"the update of states must return a tuple of at least {len(init)} expressions "
                                "(the new values, then any readouts)")
     bodies = sympy.Tuple(*(sympy.sympify(v) for v in values))
-    digest = _digest(bodies)
+    digest = structural_digest(bodies)[:8]
     symbols = [sympy.Symbol(f"s_{digest}_{i}", real=True) for i in range(len(init))]
     bodies = bodies.xreplace(dict(zip(provisional, symbols)))
     head = (sympy.Tuple(*symbols), bodies, sympy.Tuple(*(sympy.sympify(v) for v in init)),
