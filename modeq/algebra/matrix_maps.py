@@ -49,7 +49,9 @@ from typing import Any, Callable, ClassVar, Sequence
 
 import sympy
 
-__all__ = ["MatrixMap", "NewtonSchulz", "Jet", "SHAPE_RULES", "scale_of", "on_blocks", "check_matrix_blocks", "MUON_COEFFICIENTS"]
+from . import spectral
+
+__all__ = ["MatrixMap", "NewtonSchulz", "PolarFactor", "inverse_root", "DEFAULT_MAPS", "Jet", "SHAPE_RULES", "scale_of", "on_blocks", "check_matrix_blocks", "MUON_COEFFICIENTS"]
 
 #: Muon's quintic Newton–Schulz coefficients :math:`(a, b, c)` (Jordan et al. 2024; torch.optim.Muon).
 MUON_COEFFICIENTS = (sympy.Rational("3.4445"), sympy.Rational("-4.7750"), sympy.Rational("2.0315"))
@@ -90,13 +92,22 @@ class Jet:
             parts[s | t] = parts[s | t] + product if s | t in parts else product
         return Jet(parts, (self.shape[0], other.shape[1]))
 
+    def inverse_root(self, q: int, eps: float) -> "Jet":
+        r""":math:`(A + \varepsilon I)^{-1/2^q}` of a symmetric positive definite jet
+        (:mod:`modeq.algebra.spectral`); numeric parts only."""
+        if any(isinstance(x, sympy.MatrixBase) for x in self.parts.values()):
+            raise ValueError("an inverse root (msign, Shampoo) has no closed form in the components of a loss; "
+                             "derive in index form (modeq.derive without a loss) and evaluate numerically")
+        return Jet(spectral.inverse_root(self.parts, q, float(eps)), self.shape)
+
 
 @dataclass(frozen=True)
 class MatrixMap(ABC):
     r"""A smooth map :math:`F: \mathbb{R}^{m\times k} \to \mathbb{R}^{m\times k}` of one block.
 
-    :meth:`__call__` computes :math:`F(X)` with ``@``, ``.T``, ``+`` and
-    scalar ``*`` only, so that it runs on any matrix type and on :class:`Jet`."""
+    :meth:`__call__` computes :math:`F(X)` with ``@``, ``.T``, ``+``,
+    scalar ``*`` and :func:`inverse_root` only, so that it runs on any
+    matrix type, on :class:`Jet` and on the tracer of compiled code."""
 
     #: The operator's name in text (``NS``) and in LaTeX (``\operatorname{NS}``).
     name: ClassVar[str]
@@ -136,6 +147,42 @@ class NewtonSchulz(MatrixMap):
             gram = y @ y.T
             y = y * a + (gram * b + (gram @ gram) * c) @ y
         return y.T if tall else y
+
+
+@dataclass(frozen=True)
+class PolarFactor(MatrixMap):
+    r"""The exact polar factor :math:`\operatorname{msign}(X) = UV^\top =
+    (XX^\top + \varepsilon I)^{-1/2}X` of :math:`X = U\Sigma V^\top` (the limit of
+    Newton–Schulz steps; :math:`\varepsilon = 0`: exact, defined where :math:`X`
+    has full rank; :math:`X(X^\top X + \varepsilon I)^{-1/2}` for a tall block, the
+    same map). Its first derivative is
+    :math:`D\operatorname{msign}(X)[Y] = UKV^\top` with :math:`C = U^\top YV`,
+    :math:`K_{ij} = (C_{ij} - C_{ji})/(\sigma_i + \sigma_j)` for a square block;
+    every order comes from the jet of the inverse root (:mod:`modeq.algebra.spectral`)."""
+
+    eps: sympy.Rational = sympy.Integer(0)
+
+    name: ClassVar[str] = "msign"
+    latex: ClassVar[str] = r"\operatorname{msign}"
+
+    def __call__(self, x):
+        tall = x.shape[0] > x.shape[1]
+        y = x.T if tall else x
+        out = inverse_root(y @ y.T, 1, self.eps) @ y
+        return out.T if tall else out
+
+
+def inverse_root(a: Any, q: int, eps) -> Any:
+    r""":math:`(A + \varepsilon I)^{-1/2^q}` of a symmetric positive definite matrix, :class:`Jet`
+    or traced jet (:mod:`modeq.algebra.spectral`; a singular :math:`A` raises
+    :class:`~modeq.algebra.spectral.SingularBlock`)."""
+    if hasattr(a, "inverse_root"):
+        return a.inverse_root(q, eps)
+    return Jet({frozenset(): a}, tuple(a.shape)).inverse_root(q, eps).parts[frozenset()]
+
+
+#: The matrix maps a LaTeX text may name when its atom table has none: each kind with its defaults.
+DEFAULT_MAPS = (NewtonSchulz(), PolarFactor())
 
 
 def _number(value: sympy.Rational, like: Any):
@@ -185,8 +232,12 @@ def on_blocks(function: Callable[..., Any], layout, vectors: Sequence[Sequence[A
     ``flatten(matrix)`` convert (row-major), ``what`` names the operator in errors."""
     check_matrix_blocks(layout, what)
     out: list = [None] * sum(len(positions) for _, _, positions in layout)
-    for _, shape, positions in layout:
-        results = flatten(function(*(matrix([v[i] for i in positions], shape) for v in vectors)))
+    for name, shape, positions in layout:
+        try:
+            results = flatten(function(*(matrix([v[i] for i in positions], shape) for v in vectors)))
+        except spectral.SingularBlock:
+            where = f"the matrix block {name} ({shape[0]}x{shape[1]})"
+            raise spectral.SingularBlock(spectral.singular_message(where)) from None
         for i, value in zip(positions, results):
             out[i] = value
     return out

@@ -30,11 +30,15 @@ from __future__ import annotations
 
 import hashlib
 
+from .spectral import KERNEL_FUNCTIONS, singular_message
+
 __all__ = ["JET_FUNCTIONS", "constant_names", "constants", "layout_arrays", "call", "source"]
 
 #: The interpreter's operations: ``MATMUL a b`` (Leibniz), ``TRANSPOSE a``,
-#: ``ADD a b``, ``SCALE a`` (by the instruction's coefficient).
-MATMUL, TRANSPOSE, ADD, SCALE = range(4)
+#: ``ADD a b``, ``SCALE a`` (by the instruction's coefficient), ``INVERSE_ROOT a q``
+#: (:math:`(A + \varepsilon I)^{-1/2^q}` of a symmetric jet, :math:`\varepsilon` the
+#: coefficient: :mod:`modeq.algebra.spectral`).
+MATMUL, TRANSPOSE, ADD, SCALE, INVERSE_ROOT = range(5)
 
 
 class _Program:
@@ -45,9 +49,9 @@ class _Program:
         self.code: list[tuple[int, int, int]] = []
         self.coefficients: list[float] = []
 
-    def emit(self, operation: int, a: "_Traced", b: "_Traced | None" = None, coefficient: float = 0.0,
+    def emit(self, operation: int, a: "_Traced", b: "_Traced | int" = 0, coefficient: float = 0.0,
              shape: tuple[int, int] = (0, 0)) -> "_Traced":
-        self.code.append((operation, a.register, b.register if b is not None else 0))
+        self.code.append((operation, a.register, b if isinstance(b, int) else b.register))
         self.coefficients.append(coefficient)
         return _Traced(self, len(self.code), shape)
 
@@ -73,6 +77,12 @@ class _Traced:
     def __matmul__(self, other: "_Traced") -> "_Traced":
         return self.program.emit(MATMUL, self, other, shape=(self.shape[0], other.shape[1]))
 
+    def inverse_root(self, q: int, eps: float) -> "_Traced":
+        return self.program.emit(INVERSE_ROOT, self, q, coefficient=float(eps), shape=self.shape)
+
+
+#: The refusal of a singular block, around the words naming it.
+_SINGULAR = singular_message("\0").split("\0")
 
 #: A generated function: its name, its signature and the lines of its body.
 Function = tuple[str, str, list[str]]
@@ -90,7 +100,7 @@ Function = tuple[str, str, list[str]]
 #: components ``index[blocks[b, 0]:blocks[b, 1]]`` read row-major as a
 #: ``blocks[b, 2]`` × ``blocks[b, 3]`` matrix, the wide program for
 #: blocks with no more rows than columns, the tall one otherwise.
-JET_FUNCTIONS: list[Function] = [
+JET_FUNCTIONS: list[Function] = KERNEL_FUNCTIONS + [
     ("_jet_run", "code, coefficients, jet", [
         "n, k = code.shape[0], jet.shape[0]",
         "size = max(jet.shape[1], jet.shape[2])",
@@ -120,6 +130,10 @@ JET_FUNCTIONS: list[Function] = [
         "            for p in range(rows[a]):",
         "                for m in range(cols[a]):",
         "                    work[r, s, m, p] = work[a, s, p, m]",
+        f"    elif op == {INVERSE_ROOT}:",
+        "        rows[r], cols[r] = rows[a], cols[a]",
+        "        if not _jet_inverse_root(work, a, r, rows[a], k, b, coefficients[i]):",
+        "            return np.empty((0, 0, 0))",
         "    else:",
         "        rows[r], cols[r] = rows[a], cols[a]",
         "        w = coefficients[i]",
@@ -150,6 +164,9 @@ JET_FUNCTIONS: list[Function] = [
         "        result = _jet_run(tall, tall_c, jet)",
         "    else:",
         "        result = _jet_run(wide, wide_c, jet)",
+        "    if result.shape[0] == 0:",
+        f"        raise ValueError({_SINGULAR[0]!r} + 'the matrix block ' + str(b + 1) + ' of the parameters (' + str(rows)"
+        f" + 'x' + str(cols) + ')' + {_SINGULAR[1]!r})",
         "    last = (1 << k) - 1",
         "    for q in range(stop - start):",
         "        out[index[start + q]] = result[last, q // cols, q % cols]",

@@ -5,12 +5,19 @@ r"""Matrix operations on parameter blocks (Muon).
     Newton–Schulz orthogonalization (:class:`~modeq.algebra.matrix_maps.NewtonSchulz`)
     of the matrix block :math:`X_B` of ``x`` that holds component :math:`j`
     (:mod:`modeq.blocks`; the whole block is read, as a matrix).
+``msign(x, eps=0)``
+    Component :math:`j` of the exact polar factor
+    :math:`\operatorname{msign}(X_B) = (X_BX_B^\top + \varepsilon I)^{-1/2}X_B`
+    (:class:`~modeq.algebra.matrix_maps.PolarFactor`, :math:`UV^\top` of
+    :math:`X_B = U\Sigma V^\top` at :math:`\varepsilon = 0`): the limit of the
+    Newton–Schulz steps; its derivatives are jets of an inverse root
+    (:mod:`modeq.algebra.spectral`).
 ``shape_scale(rule="original")``
     The scale :math:`s(m, k)` of the :math:`m\times k` block of component
     :math:`j` (:data:`~modeq.algebra.matrix_maps.SHAPE_RULES`: torch's Muon
     ``adjust_lr_fn``), a block constant.
 
-Expansion of ``newton_schulz``: with :math:`X = X_0 + \delta`,
+Expansion of a matrix map (:class:`BlockMap`): with :math:`X = X_0 + \delta`,
 :math:`\delta = \sum_{i\ge1} h^iX_i`, the Taylor series
 :math:`\sum_r \frac{1}{r!}D^r\operatorname{NS}(X_0)[\delta, \dots, \delta]`, each
 :math:`D^r\operatorname{NS}(X_0)[X_{i_1}, \dots]` one opaque atom of the
@@ -27,25 +34,28 @@ from __future__ import annotations
 import sympy
 
 from ..algebra.matrix_trace import JET_FUNCTIONS, call, constant_names, constants, layout_arrays
-from ..algebra.matrix_maps import MUON_COEFFICIENTS, SHAPE_RULES, NewtonSchulz, check_matrix_blocks, scale_of
+from ..algebra.matrix_maps import (MUON_COEFFICIENTS, SHAPE_RULES, MatrixMap, NewtonSchulz, PolarFactor,
+                                   check_matrix_blocks, scale_of)
 from ..blocks import block_labels, block_layout
 from ..description import DescriptionError
 from ..series import Series
 from .base import Primitive
 from .grad import taylor_terms
 
-__all__ = ["NewtonSchulzMap", "ShapeScale", "newton_schulz", "shape_scale"]
+__all__ = ["BlockMap", "NewtonSchulzMap", "PolarFactorMap", "ShapeScale", "newton_schulz", "msign", "shape_scale"]
 
 
-class NewtonSchulzMap(Primitive):
-    r"""``NewtonSchulzMap(x, a, b, c, steps)``: :math:`\operatorname{NS}(X_B)_j`."""
+class BlockMap(Primitive):
+    r"""A matrix map :math:`F(X_B)_j` of the block of its first argument (the
+    map itself, :attr:`map`, from the remaining arguments): one expansion and
+    one lowering for every map."""
 
-    nargs = 5
+    #: The constructor's name, in errors.
+    operator: str
 
     @property
-    def map(self) -> NewtonSchulz:
-        x, a, b, c, steps = self.args
-        return NewtonSchulz((a, b, c), int(steps))
+    def map(self) -> MatrixMap:
+        raise NotImplementedError
 
     def smooth_args(self):
         return self.args[:1]
@@ -65,7 +75,7 @@ class NewtonSchulzMap(Primitive):
         fmap = self.map
         layout = block_layout(out.params)
         try:
-            check_matrix_blocks(layout, "newton_schulz")
+            check_matrix_blocks(layout, self.operator)
         except ValueError as error:
             raise DescriptionError(str(error)) from None
         programs = constant_names(fmap)[0]
@@ -77,6 +87,30 @@ class NewtonSchulzMap(Primitive):
                   f"bl_{name} = np.array({blocks!r}, dtype=np.int64).reshape({len(blocks)}, 4)")
         out.step("for j in range(p):", f"    in_{name}[0, j] = {out.code(args[0])}")
         out.step(call(fmap, f"in_{name}", name, f"ix_{name}", f"bl_{name}"))
+
+
+class NewtonSchulzMap(BlockMap):
+    r"""``NewtonSchulzMap(x, a, b, c, steps)``: :math:`\operatorname{NS}(X_B)_j`."""
+
+    nargs = 5
+    operator = "newton_schulz"
+
+    @property
+    def map(self) -> NewtonSchulz:
+        x, a, b, c, steps = self.args
+        return NewtonSchulz((a, b, c), int(steps))
+
+
+class PolarFactorMap(BlockMap):
+    r"""``PolarFactorMap(x, eps)``: :math:`\operatorname{msign}(X_B)_j`, the polar factor
+    :math:`(X_BX_B^\top + \varepsilon I)^{-1/2}X_B`."""
+
+    nargs = 2
+    operator = "msign"
+
+    @property
+    def map(self) -> PolarFactor:
+        return PolarFactor(self.args[1])
 
 
 class ShapeScale(Primitive):
@@ -112,7 +146,17 @@ def newton_schulz(x, steps: int = 5, coefficients=MUON_COEFFICIENTS) -> sympy.Ex
     return NewtonSchulzMap(sympy.sympify(x), a, b, c, sympy.Integer(steps))
 
 
-def _exact(value) -> sympy.Rational:
+def msign(x, eps=0) -> sympy.Expr:
+    r""":math:`\operatorname{msign}(X_B)_j = ((X_BX_B^\top + \varepsilon I)^{-1/2}X_B)_j`, the exact
+    polar factor :math:`UV^\top` of the matrix block of ``x`` (``eps`` a number
+    :math:`\ge 0`; 0, the default, is exact and refuses a rank-deficient block)."""
+    value = _exact(eps, "msign")
+    if value < 0:
+        raise DescriptionError(f"msign: eps must be a number >= 0, got {eps!r}")
+    return PolarFactorMap(sympy.sympify(x), value)
+
+
+def _exact(value, what: str = "newton_schulz") -> sympy.Rational:
     """A coefficient as an exact number (a float by its shortest decimal, as hyperparameters are)."""
     if isinstance(value, sympy.Rational):
         return value
@@ -120,7 +164,7 @@ def _exact(value) -> sympy.Rational:
         return sympy.Integer(value)
     if isinstance(value, float) and value == value and abs(value) != float("inf"):
         return sympy.Rational(repr(value))
-    raise DescriptionError(f"newton_schulz: a coefficient must be a finite number such as 3.4445, got {value!r}")
+    raise DescriptionError(f"{what}: a coefficient must be a finite number such as 3.4445, got {value!r}")
 
 
 def shape_scale(rule: str = "original") -> sympy.Expr:

@@ -50,7 +50,7 @@ from ..algebra import ATOMS
 from ..algebra.base import STEP
 from ..algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction, Gradient, LossValue, MatrixDerivative,
                              Reduction, distribute)
-from ..algebra.matrix_maps import SHAPE_RULES, MatrixMap, NewtonSchulz
+from ..algebra.matrix_maps import DEFAULT_MAPS, SHAPE_RULES, MatrixMap
 from ..optimizers.language import h
 
 if TYPE_CHECKING:
@@ -641,13 +641,14 @@ def parse_system(text: str, optimizer: "Optimizer | None" = None, notation: str 
 
 def _matrix_maps(atoms) -> dict[str, tuple[MatrixMap, ...]]:
     """The matrix maps a text may name, by their LaTeX: those of the atom
-    table's matrix atoms, else Muon's Newton–Schulz map with its default steps."""
-    found: dict[str, set[MatrixMap]] = {NewtonSchulz.latex: set()}
+    table's matrix atoms, else each kind of map with its defaults (Newton–Schulz's steps)."""
+    found: dict[str, set[MatrixMap]] = {m.latex: set() for m in DEFAULT_MAPS}
     for symbol in list(atoms.component):
         definition = atoms.definition(symbol)
         if isinstance(definition, MatrixDerivative):
             found.setdefault(definition.map.latex, set()).add(definition.map)
-    return {name: tuple(maps) or (NewtonSchulz(),) for name, maps in found.items()}
+    defaults = {m.latex: (m,) for m in DEFAULT_MAPS}
+    return {name: tuple(maps) or defaults[name] for name, maps in found.items()}
 
 
 # -- the round trip -------------------------------------------------------------------

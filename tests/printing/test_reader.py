@@ -15,7 +15,7 @@ from modeq.algebra import ATOMS, D, S, g, p, theta
 from modeq.algebra.base import ImplicitUpdateError, NotSeparableError
 from modeq.cli import main
 from modeq.algebra.index import BlockScale, BlockSize, SlowState
-from modeq.algebra.matrix_maps import NewtonSchulz
+from modeq.algebra.matrix_maps import NewtonSchulz, PolarFactor
 from modeq.optimizers import BUILTIN, adam, gd, heavy_ball, muon
 from modeq.optimizers.layerwise import lamb, lars
 from modeq.optimizers.base import Domain, HyperParameter, Optimizer, nonnegative, optimizer, positive
@@ -531,6 +531,21 @@ def test_muon_round_trip(muon_order_2, notation):
     for order in range(3):
         failures = round_trip(truncated(muon_order_2, order), notation)
         assert failures == [], str(failures[0])
+
+
+def test_muon_msign_round_trip():
+    """The exact polar factor's atoms (\\operatorname{msign}) at orders 0-2, both notations."""
+    equation = modeq.derive(muon(orthogonalizer="msign"), order=2)
+    for order in range(3):
+        for notation in ("index", "vector"):
+            failures = round_trip(truncated(equation, order), notation)
+            assert failures == [], str(failures[0])
+
+
+def test_msign_reads_as_written_beside_newton_schulz():
+    """A text may name msign with an atom table that has only Newton–Schulz atoms (its default map)."""
+    text = r"D \operatorname{msign}\left[\nabla_{i} E\right]\left[\tilde{\theta}_{i}\right]_{j}"
+    assert same_field(parse_latex(text, muon, "index"), ATOMS.matrix_derivative(PolarFactor(), g, [theta]))
 
 
 def test_muon_variant_round_trip():

@@ -1,6 +1,8 @@
 """Muon (issue 16) against ``torch.optim.Muon`` itself in float64: 50 steps on
 a two-layer linear network ½‖W₂W₁ − A‖² (two matrix blocks, 3×2 and 2×3, so
-both orientations of the Newton–Schulz steps run), to 1e-12.
+both orientations of the Newton–Schulz steps run), to 1e-12; the exact form
+(``orthogonalizer="msign"``) against the same code with torch.linalg.svd's
+:math:`UV^\\top` in place of the Newton–Schulz steps.
 
 torch casts each block to bfloat16 before its Newton–Schulz steps
 (``_zeropower_via_newtonschulz``: ``grad.bfloat16()``); the comparison runs
@@ -16,6 +18,7 @@ per step, which the slow case bounds."""
 import numpy as np
 import pytest
 import torch
+import torch.optim._muon as torch_muon
 
 import modeq
 from modeq.optimizers import muon
@@ -62,3 +65,20 @@ def test_muon_options_equal_torch_muon(cache, values, options, torch_options, to
     loss, params = sympy_loss()
     got = modeq.iterates(muon(**options), loss, params, THETA0, H, STEPS, values=values, cache_dir=cache)
     assert np.abs(got - reference(H, **torch_options)).max() < tolerance
+
+
+def svd_polar_factor(grad, ns_coefficients, ns_steps, eps):
+    """U Vᵀ of the block by torch.linalg.svd (float64), in place of torch's Newton–Schulz steps."""
+    u, _, vh = torch.linalg.svd(grad, full_matrices=False)
+    return u @ vh
+
+
+def test_muon_msign_equals_torch_muon_with_the_exact_polar_factor(cache, monkeypatch):
+    """The exact form (orthogonalizer="msign") against torch.optim.Muon whose
+    ``_zeropower_via_newtonschulz`` is replaced by the SVD's U Vᵀ: 50 steps to 1e-12."""
+    monkeypatch.setattr(torch_muon, "_zeropower_via_newtonschulz", svd_polar_factor)
+    expected = reference(H)
+    loss, params = sympy_loss()
+    got = modeq.iterates(muon(orthogonalizer="msign"), loss, params, THETA0, H, STEPS, cache_dir=cache)
+    assert np.abs(expected[-1] - THETA0).max() > 0.3
+    assert np.abs(got - expected).max() < 1e-12
