@@ -112,6 +112,8 @@ class MatrixMap(ABC):
     #: The operator's name in text (``NS``) and in LaTeX (``\operatorname{NS}``).
     name: ClassVar[str]
     latex: ClassVar[str]
+    #: Whether :meth:`__call__` takes inverse roots (compiled code then needs the spectral interpreter).
+    spectral: ClassVar[bool] = False
 
     @abstractmethod
     def __call__(self, x: Any) -> Any:
@@ -164,6 +166,7 @@ class PolarFactor(MatrixMap):
 
     name: ClassVar[str] = "msign"
     latex: ClassVar[str] = r"\operatorname{msign}"
+    spectral: ClassVar[bool] = True
 
     def __call__(self, x):
         tall = x.shape[0] > x.shape[1]
@@ -224,6 +227,16 @@ def check_matrix_blocks(layout, what: str) -> None:
                              "e.g. params={'W1': (3, 2), 'W2': (2, 3)}, and leave vectors to another optimizer")
 
 
+def on_block(function: Callable[..., Any], name: str, shape: tuple[int, int], matrices: Sequence[Any]) -> Any:
+    """``function(*matrices)`` for the block ``name`` of ``shape``; an inverse root of a
+    singular matrix there is refused with the block named."""
+    try:
+        return function(*matrices)
+    except spectral.SingularBlock:
+        where = f"the matrix block {name} ({shape[0]}x{shape[1]})"
+        raise spectral.SingularBlock(spectral.singular_message(where)) from None
+
+
 def on_blocks(function: Callable[..., Any], layout, vectors: Sequence[Sequence[Any]], matrix: Callable, flatten: Callable,
               what: str) -> list:
     """``function`` applied to each block of ``vectors`` (each of length :math:`p`)
@@ -233,11 +246,7 @@ def on_blocks(function: Callable[..., Any], layout, vectors: Sequence[Sequence[A
     check_matrix_blocks(layout, what)
     out: list = [None] * sum(len(positions) for _, _, positions in layout)
     for name, shape, positions in layout:
-        try:
-            results = flatten(function(*(matrix([v[i] for i in positions], shape) for v in vectors)))
-        except spectral.SingularBlock:
-            where = f"the matrix block {name} ({shape[0]}x{shape[1]})"
-            raise spectral.SingularBlock(spectral.singular_message(where)) from None
+        results = flatten(on_block(function, name, shape, [matrix([v[i] for i in positions], shape) for v in vectors]))
         for i, value in zip(positions, results):
             out[i] = value
     return out

@@ -32,7 +32,7 @@ import hashlib
 
 from .spectral import KERNEL_FUNCTIONS, singular_message
 
-__all__ = ["JET_FUNCTIONS", "constant_names", "constants", "layout_arrays", "call", "source"]
+__all__ = ["JET_FUNCTIONS", "jet_functions", "functions", "constant_names", "constants", "layout_arrays", "call", "source"]
 
 #: The interpreter's operations: ``MATMUL a b`` (Leibniz), ``TRANSPOSE a``,
 #: ``ADD a b``, ``SCALE a`` (by the instruction's coefficient), ``INVERSE_ROOT a q``
@@ -87,91 +87,120 @@ _SINGULAR = singular_message("\0").split("\0")
 #: A generated function: its name, its signature and the lines of its body.
 Function = tuple[str, str, list[str]]
 
-#: The interpreter of traced programs and its driver over blocks.
-#: ``_jet_run(code, coefficients, jet)``: ``code`` the instructions (one row
-#: each), ``coefficients`` theirs, ``jet`` the input ``(2^k, rows, cols)``;
-#: returns the last register's jet. Shapes are followed at run time, so one
-#: program serves every block of its orientation. Plain loops, no array
-#: expressions or slice assignments: numba compiled the same interpreter
-#: written with ``work[r] = work[a] + work[b]`` in 3.7 s of CPU, this in 0.7 s.
-#: ``_map_blocks(wide, wide_c, tall, tall_c, args, out, index, blocks)``:
-#: :math:`D^kF(X_B)[Y_{1,B}..Y_{k,B}]` into ``out`` for every block, ``args``
-#: the rows :math:`X, Y_1..Y_k` (length :math:`p` each), block ``b`` the
-#: components ``index[blocks[b, 0]:blocks[b, 1]]`` read row-major as a
-#: ``blocks[b, 2]`` × ``blocks[b, 3]`` matrix, the wide program for
-#: blocks with no more rows than columns, the tall one otherwise.
-JET_FUNCTIONS: list[Function] = KERNEL_FUNCTIONS + [
-    ("_jet_run", "code, coefficients, jet", [
-        "n, k = code.shape[0], jet.shape[0]",
-        "size = max(jet.shape[1], jet.shape[2])",
-        "work = np.zeros((n + 1, k, size, size))",
-        "rows = np.empty(n + 1, np.int64)",
-        "cols = np.empty(n + 1, np.int64)",
-        "rows[0], cols[0] = jet.shape[1], jet.shape[2]",
-        "for s in range(k):",
-        "    for p in range(rows[0]):",
-        "        for m in range(cols[0]):",
-        "            work[0, s, p, m] = jet[s, p, m]",
-        "for i in range(n):",
-        "    op, a, b, r = code[i, 0], code[i, 1], code[i, 2], i + 1",
-        f"    if op == {MATMUL}:",
-        "        rows[r], cols[r] = rows[a], cols[b]",
-        "        for s in range(k):",
-        "            for t in range(k):",
-        "                if s & t == 0:",
-        "                    for p in range(rows[a]):",
-        "                        for m in range(cols[a]):",
-        "                            x = work[a, s, p, m]",
-        "                            for c in range(cols[b]):",
-        "                                work[r, s | t, p, c] += x * work[b, t, m, c]",
-        f"    elif op == {TRANSPOSE}:",
-        "        rows[r], cols[r] = cols[a], rows[a]",
-        "        for s in range(k):",
-        "            for p in range(rows[a]):",
-        "                for m in range(cols[a]):",
-        "                    work[r, s, m, p] = work[a, s, p, m]",
+
+def jet_functions(spectral: bool) -> list[Function]:
+    """The interpreter of traced programs and its driver over blocks; with
+    ``spectral``, also the ``INVERSE_ROOT`` instruction and its kernel
+    (:mod:`modeq.algebra.spectral`), under the names ``_jet_run_spectral``
+    and ``_map_blocks_spectral``. Maps without inverse roots (Newton–Schulz)
+    get the plain pair: numba compiles every branch an interpreter has, and
+    the kernel cost their modules about 4 s of CPU.
+
+    ``_jet_run(code, coefficients, jet)``: ``code`` the instructions (one row
+    each), ``coefficients`` theirs, ``jet`` the input ``(2^k, rows, cols)``;
+    returns the last register's jet (no parts: a singular inverse root).
+    Shapes are followed at run time, so one program serves every block of
+    its orientation. Plain loops, no array expressions or slice assignments:
+    numba compiled the same interpreter written with
+    ``work[r] = work[a] + work[b]`` in 3.7 s of CPU, this in 0.7 s.
+    ``_map_blocks(wide, wide_c, tall, tall_c, args, out, index, blocks)``:
+    :math:`D^kF(X_B)[Y_{1,B}..Y_{k,B}]` into ``out`` for every block, ``args``
+    the rows :math:`X, Y_1..Y_k` (length :math:`p` each), block ``b`` the
+    components ``index[blocks[b, 0]:blocks[b, 1]]`` read row-major as a
+    ``blocks[b, 2]`` × ``blocks[b, 3]`` matrix, the wide program for
+    blocks with no more rows than columns, the tall one otherwise."""
+    run, driver = _names(spectral)
+    inverse_root = [
         f"    elif op == {INVERSE_ROOT}:",
         "        rows[r], cols[r] = rows[a], cols[a]",
         "        if not _jet_inverse_root(work, a, r, rows[a], k, b, coefficients[i]):",
         "            return np.empty((0, 0, 0))",
-        "    else:",
-        "        rows[r], cols[r] = rows[a], cols[a]",
-        "        w = coefficients[i]",
-        "        for s in range(k):",
-        "            for p in range(rows[a]):",
-        "                for m in range(cols[a]):",
-        f"                    if op == {ADD}:",
-        "                        work[r, s, p, m] = work[a, s, p, m] + work[b, s, p, m]",
-        "                    else:",
-        "                        work[r, s, p, m] = work[a, s, p, m] * w",
-        "out = np.empty((k, rows[n], cols[n]))",
-        "for s in range(k):",
-        "    for p in range(rows[n]):",
-        "        for m in range(cols[n]):",
-        "            out[s, p, m] = work[n, s, p, m]",
-        "return out",
-    ]),
-    ("_map_blocks", "wide, wide_c, tall, tall_c, args, out, index, blocks", [
-        "k = args.shape[0] - 1",
-        "for b in range(blocks.shape[0]):",
-        "    start, stop, rows, cols = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]",
-        "    jet = np.zeros((1 << k, rows, cols))",
-        "    for a in range(k + 1):",
-        "        part = 0 if a == 0 else 1 << (a - 1)",
-        "        for q in range(stop - start):",
-        "            jet[part, q // cols, q % cols] = args[a, index[start + q]]",
-        "    if rows > cols:",
-        "        result = _jet_run(tall, tall_c, jet)",
-        "    else:",
-        "        result = _jet_run(wide, wide_c, jet)",
+    ] if spectral else []
+    singular = [
         "    if result.shape[0] == 0:",
         f"        raise ValueError({_SINGULAR[0]!r} + 'the matrix block ' + str(b + 1) + ' of the parameters (' + str(rows)"
         f" + 'x' + str(cols) + ')' + {_SINGULAR[1]!r})",
-        "    last = (1 << k) - 1",
-        "    for q in range(stop - start):",
-        "        out[index[start + q]] = result[last, q // cols, q % cols]",
-    ]),
-]
+    ] if spectral else []
+    return (KERNEL_FUNCTIONS if spectral else []) + [
+        (run, "code, coefficients, jet", [
+            "n, k = code.shape[0], jet.shape[0]",
+            "size = max(jet.shape[1], jet.shape[2])",
+            "work = np.zeros((n + 1, k, size, size))",
+            "rows = np.empty(n + 1, np.int64)",
+            "cols = np.empty(n + 1, np.int64)",
+            "rows[0], cols[0] = jet.shape[1], jet.shape[2]",
+            "for s in range(k):",
+            "    for p in range(rows[0]):",
+            "        for m in range(cols[0]):",
+            "            work[0, s, p, m] = jet[s, p, m]",
+            "for i in range(n):",
+            "    op, a, b, r = code[i, 0], code[i, 1], code[i, 2], i + 1",
+            f"    if op == {MATMUL}:",
+            "        rows[r], cols[r] = rows[a], cols[b]",
+            "        for s in range(k):",
+            "            for t in range(k):",
+            "                if s & t == 0:",
+            "                    for p in range(rows[a]):",
+            "                        for m in range(cols[a]):",
+            "                            x = work[a, s, p, m]",
+            "                            for c in range(cols[b]):",
+            "                                work[r, s | t, p, c] += x * work[b, t, m, c]",
+            f"    elif op == {TRANSPOSE}:",
+            "        rows[r], cols[r] = cols[a], rows[a]",
+            "        for s in range(k):",
+            "            for p in range(rows[a]):",
+            "                for m in range(cols[a]):",
+            "                    work[r, s, m, p] = work[a, s, p, m]",
+        ] + inverse_root + [
+            "    else:",
+            "        rows[r], cols[r] = rows[a], cols[a]",
+            "        w = coefficients[i]",
+            "        for s in range(k):",
+            "            for p in range(rows[a]):",
+            "                for m in range(cols[a]):",
+            f"                    if op == {ADD}:",
+            "                        work[r, s, p, m] = work[a, s, p, m] + work[b, s, p, m]",
+            "                    else:",
+            "                        work[r, s, p, m] = work[a, s, p, m] * w",
+            "out = np.empty((k, rows[n], cols[n]))",
+            "for s in range(k):",
+            "    for p in range(rows[n]):",
+            "        for m in range(cols[n]):",
+            "            out[s, p, m] = work[n, s, p, m]",
+            "return out",
+        ]),
+        (driver, "wide, wide_c, tall, tall_c, args, out, index, blocks", [
+            "k = args.shape[0] - 1",
+            "for b in range(blocks.shape[0]):",
+            "    start, stop, rows, cols = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]",
+            "    jet = np.zeros((1 << k, rows, cols))",
+            "    for a in range(k + 1):",
+            "        part = 0 if a == 0 else 1 << (a - 1)",
+            "        for q in range(stop - start):",
+            "            jet[part, q // cols, q % cols] = args[a, index[start + q]]",
+            "    if rows > cols:",
+            f"        result = {run}(tall, tall_c, jet)",
+            "    else:",
+            f"        result = {run}(wide, wide_c, jet)",
+        ] + singular + [
+            "    last = (1 << k) - 1",
+            "    for q in range(stop - start):",
+            "        out[index[start + q]] = result[last, q // cols, q % cols]",
+        ]),
+    ]
+
+
+def _names(spectral: bool) -> tuple[str, str]:
+    return ("_jet_run_spectral", "_map_blocks_spectral") if spectral else ("_jet_run", "_map_blocks")
+
+
+#: The plain interpreter and driver (:func:`jet_functions`).
+JET_FUNCTIONS: list[Function] = jet_functions(False)
+
+
+def functions(fmap) -> list[Function]:
+    """The generated functions the map's code calls (the driver last)."""
+    return jet_functions(fmap.spectral)
 
 
 def constant_names(fmap) -> tuple[str, str, str, str]:
@@ -212,7 +241,7 @@ def layout_arrays(layout) -> tuple[list[int], list[tuple[int, int, int, int]]]:
 def call(fmap, args: str, out: str, index: str, blocks: str) -> str:
     """The statement computing :math:`D^kF` of every block of the rows ``args``
     (:math:`X, Y_1..Y_k`) into ``out``."""
-    return f"_map_blocks({', '.join(constant_names(fmap))}, {args}, {out}, {index}, {blocks})"
+    return f"{_names(fmap.spectral)[1]}({', '.join(constant_names(fmap))}, {args}, {out}, {index}, {blocks})"
 
 
 def source(function: Function, jit: str) -> str:

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import sympy
 
-from ..algebra.matrix_trace import JET_FUNCTIONS, call, constants, layout_arrays, source
+from ..algebra.matrix_trace import call, functions, constants, layout_arrays, source
 from ..components import MatrixStage
 from .printer import Section
 
@@ -43,7 +43,8 @@ def map_functions(stages: Sequence[MatrixStage], jit: str) -> list[str]:
         (index, blocks), (index_name, blocks_name) = layout_arrays(layout), _layout_names(layout)
         lines += [f"{index_name} = np.array({index!r}, dtype=np.int64)",
                   f"{blocks_name} = np.array({blocks!r}, dtype=np.int64).reshape({len(blocks)}, 4)"]
-    return ["\n\n" + "\n".join(lines) + "\n"] + [source(f, jit) for f in JET_FUNCTIONS]
+    generated = {f[0]: f for s in stages for f in functions(s.map)}
+    return ["\n\n" + "\n".join(lines) + "\n"] + [source(f, jit) for f in generated.values()]
 
 
 def stage_sections(stages: Sequence[MatrixStage], names: dict[sympy.Symbol, str]) -> list[Section]:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import sympy
 
-from ..algebra.matrix_trace import JET_FUNCTIONS, call, constant_names, constants, layout_arrays
+from ..algebra.matrix_trace import call, functions, constant_names, constants, layout_arrays
 from ..algebra.matrix_maps import (MUON_COEFFICIENTS, SHAPE_RULES, MatrixMap, NewtonSchulz, PolarFactor,
                                    check_matrix_blocks, scale_of)
 from ..blocks import block_labels, block_layout
@@ -80,7 +80,8 @@ class BlockMap(Primitive):
             raise DescriptionError(str(error)) from None
         programs = constant_names(fmap)[0]
         out.function(programs, lambda o: o.constants(programs, constants(fmap)))
-        out.function(JET_FUNCTIONS[-1][0], lambda o: [o.define(*f) for f in JET_FUNCTIONS])
+        generated = functions(fmap)
+        out.function(generated[-1][0], lambda o: [o.define(*f) for f in generated])
         index, blocks = layout_arrays(layout)
         out.setup(f"{name} = np.empty(p)", f"in_{name} = np.empty((1, p))",
                   f"ix_{name} = np.array({index!r}, dtype=np.int64)",

@@ -54,9 +54,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
+import numpy as np
 import sympy
 import torch
 
+from ..algebra.matrix_maps import check_matrix_blocks, on_block, scale_of
 from ..evaluation import Backend
 from .printer import elementwise_function
 
@@ -107,9 +109,11 @@ class TorchBackend(Backend[torch.Tensor]):
 
     linearizes = True
 
-    def __init__(self, losses: Mapping[int | None, Loss], dimension: int) -> None:
+    def __init__(self, losses: Mapping[int | None, Loss], dimension: int, layout: Sequence | None = None) -> None:
         self.losses = dict(losses)
         self._dimension = int(dimension)
+        #: The parameter blocks, ``(name, shape, range of positions)`` each (:meth:`Losses.layout`), or None.
+        self.layout = None if layout is None else list(layout)
 
     @property
     def dimension(self) -> int:
@@ -157,6 +161,43 @@ class TorchBackend(Backend[torch.Tensor]):
 
     def reduce(self, x):
         return x.sum()
+
+    def _blocks(self) -> list:
+        if self.layout is None:
+            raise ValueError("the field acts on parameter blocks (layers), which modeq.torch takes from the model "
+                             "(modeq.torch.compile(equation, loss_fn, model=model)) or, for a loss of a flat tensor, "
+                             "from params={'W1': (3, 2), 'W2': (2, 3)}")
+        return self.layout
+
+    def block_reduce(self, x):
+        layout = self._blocks()
+        x = torch.as_tensor(x).expand(self.dimension)
+        out = torch.empty_like(x)
+        for _, _, positions in layout:
+            out[positions.start:positions.stop] = x[positions.start:positions.stop].sum()
+        return out
+
+    def block_size(self, point):
+        return self.block_reduce(torch.ones_like(point))
+
+    def block_scale(self, point, rule):
+        out = torch.empty_like(point)
+        for name, shape, positions in self._blocks():
+            out[positions.start:positions.stop] = float(scale_of(rule, shape, name))
+        return out
+
+    def matrix_map(self, point, fmap, args):
+        r""":math:`D^kF(X_B)[Y_B..]` on each block, computed in NumPy (float64, on the CPU;
+        blocks are matrices of one layer) and returned in the point's dtype and device."""
+        layout = self._blocks()
+        check_matrix_blocks(layout, fmap.name)
+        vectors = [torch.as_tensor(a).expand(self.dimension).detach().cpu().double().numpy() for a in args]
+        out = np.empty(self.dimension)
+        for name, shape, positions in layout:
+            blocks = [v[positions.start:positions.stop].reshape(shape) for v in vectors]
+            value = on_block(lambda x, *ys: fmap.derivative(x, ys), name, shape, blocks)
+            out[positions.start:positions.stop] = np.asarray(value, dtype=float).ravel()
+        return torch.as_tensor(out, dtype=point.dtype, device=point.device)
 
     def time(self, t):
         return torch.tensor(super().time(t), dtype=torch.float64)

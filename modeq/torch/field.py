@@ -68,7 +68,7 @@ class TorchField:
 
     def _evaluator(self, dimension: int) -> Evaluator:
         if dimension not in self._evaluators:
-            backend = TorchBackend(self.losses.functions, dimension)
+            backend = TorchBackend(self.losses.functions, dimension, self.losses.layout)
             self._evaluators[dimension] = Evaluator(self.equation.terms, atom_table(self.equation), backend,
                                                     self._constants)
         return self._evaluators[dimension]
@@ -89,7 +89,7 @@ class TorchField:
 
 
 def compile(equation: Any, loss_fn: Any, values: Mapping[str, Any] | None = None,
-            model: nn.Module | None = None) -> TorchField:
+            model: nn.Module | None = None, params: Any = None) -> TorchField:
     r"""The field of ``equation`` (a derived :class:`~modeq.equation.ModifiedEquation`,
     stationary, autonomous or of the time :math:`t`) on a torch loss.
 
@@ -98,5 +98,10 @@ def compile(equation: Any, loss_fn: Any, values: Mapping[str, Any] | None = None
     the field is then a function of ``modeq.torch.flat_parameters(model)``). A
     list or dict of them gives the batch losses of mini-batch equations (see
     :mod:`modeq.torch.losses`). ``values`` gives hyperparameters the equation
-    left symbolic (by name; the optimizer's defaults for the others)."""
-    return TorchField(equation, Losses(loss_fn, model), values)
+    left symbolic (by name; the optimizer's defaults for the others).
+
+    Layer-wise and matrix optimizers (LARS, LAMB, Muon) act on parameter
+    blocks: the model's trainable tensors (a 2-D weight is a matrix block), or
+    for a loss of a flat tensor the blocks of ``params`` (``{"W1": (3, 2)}``
+    or ``"W1:3x2,W2:2x3"``, row-major, in order)."""
+    return TorchField(equation, Losses(loss_fn, model, params), values)

@@ -32,6 +32,8 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from ..blocks import as_blocks, block_layout
+
 __all__ = ["Losses", "flat_parameters", "NonSmoothWarning"]
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
@@ -128,12 +130,25 @@ class Losses:
     functions of a flat tensor, with the model's metadata (size, dtype) when
     there is a model."""
 
-    def __init__(self, loss_fn: Any, model: nn.Module | None = None) -> None:
+    def __init__(self, loss_fn: Any, model: nn.Module | None = None, params: Any = None) -> None:
         self.model = model
         self.dimension: int | None = None
         self.dtype: torch.dtype | None = None
+        #: The parameter blocks ``(name, shape, range of positions)``: the model's
+        #: trainable tensors, or the blocks of ``params``; None for a flat loss without them.
+        self.layout: list | None = None
+        if params is not None:
+            if model is not None:
+                raise ValueError("the model's parameters are the blocks; give params only for a loss of a flat tensor")
+            self.layout = [(name, shape, range(positions[0], positions[-1] + 1))
+                           for name, shape, positions in block_layout(as_blocks(params).params)]
+            self.dimension = self.layout[-1][2].stop
         if model is not None:
             named = trainable(model)
+            self.layout, start = [], 0
+            for name, p in named:
+                self.layout.append((name, tuple(p.shape), range(start, start + p.numel())))
+                start += p.numel()
             stochastic = _stochastic(model)
             if stochastic:
                 raise ValueError(
@@ -184,8 +199,10 @@ class Losses:
         if not theta.dtype.is_floating_point:
             raise ValueError(f"{what} must have a floating dtype (torch.float64 or torch.float32), got {theta.dtype}")
         if self.dimension is not None and theta.numel() != self.dimension:
-            raise ValueError(f"{what} has {theta.numel()} values, but the model has {self.dimension} trainable "
-                             "parameters; use modeq.torch.flat_parameters(model)")
+            source = "the model has" if self.model is not None else "the blocks of params have"
+            advice = "; use modeq.torch.flat_parameters(model)" if self.model is not None else ""
+            raise ValueError(f"{what} has {theta.numel()} values, but {source} {self.dimension} trainable "
+                             f"parameters{advice}")
         if self.dtype is not None and theta.dtype != self.dtype:
             raise ValueError(f"{what} has dtype {theta.dtype} but the model's parameters are {self.dtype}; "
                              f"convert one of them (theta.to({self.dtype}) or model.to({theta.dtype}))")

@@ -86,7 +86,7 @@ def compiled_namespace(fmap):
     """The traced programs and the interpreter's source, run as plain Python (numba's jit a no-op)."""
     namespace = {"np": np, "numba": type("numba", (), {"njit": staticmethod(lambda **_: (lambda f: f))})}
     exec("\n".join(matrix_trace.constants(fmap)) + "".join(matrix_trace.source(f, "@numba.njit()")
-                                                           for f in matrix_trace.JET_FUNCTIONS), namespace)
+                                                           for f in matrix_trace.functions(fmap)), namespace)
     return namespace
 
 
