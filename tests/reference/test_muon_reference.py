@@ -82,3 +82,11 @@ def test_muon_msign_equals_torch_muon_with_the_exact_polar_factor(cache, monkeyp
     got = modeq.iterates(muon(orthogonalizer="msign"), loss, params, THETA0, H, STEPS, cache_dir=cache)
     assert np.abs(expected[-1] - THETA0).max() > 0.3
     assert np.abs(got - expected).max() < 1e-12
+
+
+def test_a_zero_gradient_block_is_refused_by_the_compiled_optimizer(cache):
+    """From W1 = W2 = 0 both gradient blocks vanish: the compiled msign step names the first."""
+    loss, params = sympy_loss()
+    with pytest.raises(ValueError, match=r"the matrix block 1 of the parameters \(3x2\) is rank-deficient here.*"
+                                         r"msign\(x, eps=1e-8\)"):
+        modeq.iterates(muon(orthogonalizer="msign"), loss, params, np.zeros(12), H, 3, cache_dir=cache)
