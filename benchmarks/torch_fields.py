@@ -7,15 +7,34 @@ Models: tanh MLPs 100 -> w -> w -> 10 on a batch of 512 random inputs with ~1e4,
 paper's form, defaults) at orders 1, 2, 3 and SGD with momentum
 (heavy_ball, the Polyak form of torch.optim.SGD(momentum=0.9)) at order 2.
 
-Time: median of repeated calls after one warm-up call (the translation of
-the elementwise expressions and torch.func's first-call setup are not
-counted). Memory: tracemalloc does not see torch's allocations, and torch has
-no allocator statistics for CPU tensors, so the script re-executes itself
-with ``MALLOC_MMAP_THRESHOLD_=65536`` (tensors above 64 KiB are mmap'ed and
-returned to the OS when freed) and samples the resident set size
-(/proc/self/statm) every 0.5 ms from a thread during the call: the peak
-increase over the RSS before the call. On CUDA (if present) the same table
-is printed with torch.cuda.max_memory_allocated.
+Time: the fastest of repeated calls after one warm-up call (the translation
+of the elementwise expressions and the first-call setup are not counted); the
+fastest, not the median, because on a shared machine the other processes
+only ever add time (the median of 5 moved the order-1 ratio between 1.8 and
+6 at 1e4 parameters from one run to the next).
+
+Memory, as the issue means it: the peak *extra* memory while one call runs,
+over what was allocated before it (the call's result included), for the
+field and for one gradient evaluation (modeq.torch on gd's order-0 field,
+-grad E: one forward and one backward pass), and their ratio. Two measures,
+both printed:
+
+* ``memory`` (the target's): the peak of the bytes held by torch tensors,
+  from the allocation and free events of torch's CPU allocator recorded by
+  torch.profiler (``profile_memory=True``) during a separate call: exact and
+  deterministic, every tensor counted (autograd's saved tensors, the
+  temporaries inside torch functions), nothing else (Python objects, malloc's
+  own bookkeeping);
+* ``rss``: the resident set size of the process, for a cross-check: the
+  script re-executes itself with ``MALLOC_MMAP_THRESHOLD_=65536`` (buffers
+  above 64 KiB are mmap'ed and returned to the OS when freed) and samples
+  /proc/self/statm every 0.5 ms from a thread during the call: the peak
+  increase over the RSS before the call. Meaningless at 1e4 parameters,
+  where a parameter vector (40 KiB) is below the threshold and freed
+  buffers stay in malloc's arenas.
+
+On CUDA (if present) the same table with torch.cuda.max_memory_allocated
+(the tensor measure).
 
     python benchmarks/torch_fields.py [--sizes 1e4,1e5,1e6] [--repeat 5] [--threads 1]
                                       [--fields adam:1,adam:2,adam:3,heavy_ball:2]
@@ -28,7 +47,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import threading
 import time
@@ -39,6 +57,7 @@ if os.environ.get("MALLOC_MMAP_THRESHOLD_") != "65536":
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
+from torch.profiler import ProfilerActivity, profile  # noqa: E402
 
 import modeq  # noqa: E402
 import modeq.torch  # noqa: E402
@@ -80,6 +99,18 @@ def peak_increase(fn) -> int:
     return max(peak[0], rss()) - base
 
 
+def tensor_peak(fn) -> int:
+    """Peak bytes held by torch CPU tensors allocated while ``fn()`` runs, net of those it frees."""
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    held = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        held += event.nbytes()
+        peak = max(peak, held)
+    return peak
+
+
 def seconds(fn, repeat: int) -> float:
     fn()
     times = []
@@ -87,7 +118,7 @@ def seconds(fn, repeat: int) -> float:
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return min(times)
 
 
 def measure(size: float, fields, repeat: int, device: str) -> list[tuple]:
@@ -102,26 +133,28 @@ def measure(size: float, fields, repeat: int, device: str) -> list[tuple]:
         return nn.functional.cross_entropy(m(X), y)
 
     gradient = modeq.torch.compile(modeq.derive(BUILTIN["gd"], order=0), loss, model=model)
-    grad_time = seconds(lambda: gradient.terms(theta), repeat)
-    grad_memory = memory(lambda: gradient.terms(theta), device)
-    rows = []
-    for label, eq in fields:
-        field = modeq.torch.compile(eq, loss, model=model)
-        call = lambda: field(theta, 1e-3)  # noqa: E731
-        cost = seconds(call, repeat) / grad_time
-        rows.append((theta.numel(), label, cost, memory(call, device) / grad_memory, grad_time))
-    return rows
+    calls = [lambda: gradient.terms(theta)]
+    for _, eq in fields:
+        calls.append(lambda field=modeq.torch.compile(eq, loss, model=model): field(theta, 1e-3))
+    # every time before any memory measurement: torch.profiler leaves 20-30 % of overhead on small operations behind it
+    times = [seconds(call, repeat) for call in calls]
+    memories = [memory(call, device) for call in calls]
+    vectors = memories[0][0] / (theta.element_size() * theta.numel())
+    return [(theta.numel(), label, time_ / times[0], [m / g for m, g in zip(mem, memories[0])], times[0], vectors)
+            for (label, _), time_, mem in zip(fields, times[1:], memories[1:])]
 
 
-def memory(fn, device: str) -> float:
+def memory(fn, device: str) -> tuple[float, float]:
+    """(tensor peak, RSS peak) increase in bytes while ``fn()`` runs (CUDA: the tensor peak twice)."""
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
         fn()
         torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated() - before
-    return peak_increase(fn)
+        peak = torch.cuda.max_memory_allocated() - before
+        return peak, peak
+    return tensor_peak(fn), peak_increase(fn)
 
 
 def main() -> None:
@@ -144,11 +177,13 @@ def main() -> None:
           f"{torch.get_num_threads()} threads")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
-        print(f"\ndevice: {device}  (cost in gradients; memory: peak increase in units of one gradient's)")
-        print(f"{'parameters':>11} {'field':<22} {'cost':>7} {'memory':>7} {'1 gradient':>11}")
+        print(f"\ndevice: {device}  (cost in gradients; memory, rss: peak increase in units of one gradient's; "
+              "1 gradient: its time, and its tensor peak in parameter vectors)")
+        print(f"{'parameters':>11} {'field':<22} {'cost':>7} {'memory':>7} {'rss':>7} {'1 gradient':>11} {'vectors':>7}")
         for size in (float(s) for s in args.sizes.split(",")):
-            for p, label, cost, mem, grad_time in measure(size, fields, args.repeat, device):
-                print(f"{p:>11,} {label:<22} {cost:>7.1f} {mem:>7.2f} {grad_time * 1e3:>9.1f}ms", flush=True)
+            for p, label, cost, (mem, rss_ratio), grad_time, vectors in measure(size, fields, args.repeat, device):
+                print(f"{p:>11,} {label:<22} {cost:>7.1f} {mem:>7.2f} {rss_ratio:>7.2f} {grad_time * 1e3:>9.1f}ms "
+                      f"{vectors:>7.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -36,17 +36,23 @@ network the order-2 field of Adam held 8 gradients' worth of memory without
 this, see ``benchmarks/torch_fields.py``). A backend that can share work
 between the gradient and the contractions of a loss at a point (the torch
 backend keeps the gradient's autograd graph and differentiates it again for
-every :math:`D_k`) says so with :attr:`Backend.linearizes`: the plan then has
+every :math:`D_1`) says so with :attr:`Backend.linearizes`: the plan then has
 one node per loss for that shared state (:meth:`Backend.linearize`), whose
 value is dropped, like any other, after the last contraction that needs it.
-A contraction of two or more directions (:math:`D_2[X, Y]`, ...) is
-evaluated as soon as its directions are known rather than where the terms
-first meet it: on the torch backend it builds a graph of its own for the
-duration of the call, the largest transient of an evaluation, and early in
-the plan fewer values are alive beside it (Adam's order-2 field on the
-10⁶-parameter MLP of ``benchmarks/torch_fields.py``: a peak of 17.7 parameter
-vectors with :math:`D_2[X, X]` right after :math:`X`, 21.9 with it after the
-three :math:`D_1`\ s that come before it in the terms).
+A contraction of two or more directions (:math:`D_2[X, Y]`, ...) does not use
+it: on the torch backend it differentiates a graph of the graph, the largest
+transient of an evaluation (4.9 gradients' worth on the 10⁶-parameter MLP of
+``benchmarks/torch_fields.py``), and the shared state kept beside it only
+adds to that peak, so it builds its own, consumed by the call. It runs as
+early as it can (its inputs, then it, then the rest of the plan), so that few
+values are alive beside it, and the shared state lives only between such
+contractions: in each run of nodes between two of them that contracts with
+:math:`D_1`, it is computed before its first user, and a gradient (or loss
+value) computed before is taken again from it rather than kept across the
+contraction; a run without :math:`D_1` computes its gradients on their own.
+Adam's order-2 field on that MLP: a peak of 12.6 parameter vectors
+(:math:`D_2[X, X]` beside :math:`X` alone), against 18.0 with one shared
+state for the whole plan.
 
 Atom definitions are read from the equation's own atom table
 (:func:`atom_table`: ``eq.atoms``; the default table
@@ -365,6 +371,17 @@ class _Constant:
         return self.value
 
 
+def _private(node) -> bool:
+    """A contraction of two or more directions: on a backend that linearizes, it
+    builds and consumes its own linearization (see the module docs)."""
+    return isinstance(node, _Contract) and node.directions > 1
+
+
+def _unshared(node):
+    """A gradient or loss value computed without its loss's linearization."""
+    return replace(node, inputs=node.inputs[:-1], linearized=False)
+
+
 class Evaluator(Generic[Value]):
     r"""The terms :math:`f_0..f_N` of an index-form field on a backend.
 
@@ -384,7 +401,6 @@ class Evaluator(Generic[Value]):
         self._nodes: list = []
         self._slots: dict[Any, int] = {}
         self._outputs = [self._slot(sympy.sympify(t).xreplace(self._constants)) for t in terms]
-        self._mark_contracted()
         self._needed = [self._closure(self._outputs[: k + 1]) for k in range(len(self._outputs))]
         self._schedules: dict[tuple[int, bool], list[tuple[int, Any, tuple[int, ...]]]] = {}
 
@@ -438,32 +454,36 @@ class Evaluator(Generic[Value]):
 
     def _schedule(self, order: int, keep_outputs: bool) -> list[tuple[int, Any, tuple[int, ...]]]:
         """``[(index, node, nodes dead after it), ...]`` in evaluation order: liveness
-        over the plan for ``order``; the outputs live to the end if kept. The
-        contraction after which its linearization is dead :attr:`~_Contract.releases` it."""
+        over the plan for ``order`` (an index computed again, a gradient taken
+        again from a later linearization, starts a new value); the outputs live
+        to the end if kept. The contraction after which its linearization is
+        dead :attr:`~_Contract.releases` it."""
         key = (order, keep_outputs)
         if key not in self._schedules:
-            needed = self._needed[order]
+            steps = [(i, self._nodes[i]) for i in self._needed[order]]
+            if self.backend.linearizes:
+                steps = self._segmented(steps)
+            current: dict[int, int] = {}
             last: dict[int, int] = {}
-            for position, i in enumerate(needed):
-                last[i] = position
-                for j in self._nodes[i].inputs:
-                    last[j] = position
+            for position, (i, node) in enumerate(steps):
+                for j in node.inputs:
+                    last[current[j]] = position
+                current[i] = last[position] = position
             if keep_outputs:
                 for i in self._outputs[: order + 1]:
-                    last[i] = len(needed)
-            dead: list[list[int]] = [[] for _ in needed]
-            for i, position in last.items():
-                if position < len(needed):
-                    dead[position].append(i)
-            self._schedules[key] = [(i, self._releasing(i, d), tuple(d)) for i, d in zip(needed, dead)]
+                    last[current[i]] = len(steps)
+            dead: list[list[int]] = [[] for _ in steps]
+            for computed, position in last.items():
+                if position < len(steps):
+                    dead[position].append(steps[computed][0])
+            self._schedules[key] = [(i, self._releasing(node, d), tuple(d)) for (i, node), d in zip(steps, dead)]
         return self._schedules[key]
 
     def _order(self, order: int | None) -> int:
         return truncation(order, self.order)
 
-    def _releasing(self, i: int, dead: Sequence[int]):
-        """Node ``i``, marked as the last user of its linearization if that is in ``dead``."""
-        node = self._nodes[i]
+    def _releasing(self, node, dead: Sequence[int]):
+        """``node``, marked as the last user of its linearization if that is in ``dead``."""
         if isinstance(node, _Contract) and node.linearized and node.inputs[-1] in dead:
             return replace(node, releases=True)
         return node
@@ -499,7 +519,7 @@ class Evaluator(Generic[Value]):
             node = _Value(definition.loss, *self._linearization(definition.loss))
         elif isinstance(definition, Contraction):
             args = tuple(self._slot(a.xreplace(self._constants)) for a in definition.args)
-            shared, linearized = self._linearization(definition.loss)
+            shared, linearized = self._linearization(definition.loss) if len(args) == 1 else ((), False)
             node = _Contract(args + shared, definition.loss, linearized)
         elif isinstance(definition, Reduction):
             node = _Reduce((self._slot(definition.arg.xreplace(self._constants)),))
@@ -532,16 +552,11 @@ class Evaluator(Generic[Value]):
             self._add(key, _Linearize(loss))
         return (self._slots[key],), True
 
-    def _mark_contracted(self) -> None:
-        """Tell each linearization whether contractions will use it."""
-        for node in self._nodes:
-            if isinstance(node, _Contract) and node.linearized:
-                self._nodes[node.inputs[-1]] = _Linearize(node.loss, contracted=True)
-
     def _closure(self, outputs: Sequence[int]) -> list[int]:
-        """Indices of the nodes ``outputs`` depend on, in evaluation order: plan
-        (dependency) order, with every contraction of two or more directions
-        moved up to just after its last input (see the module docs)."""
+        """Indices of the nodes ``outputs`` depend on, in evaluation order: each
+        contraction of two or more directions as early as it can be (its inputs
+        not yet evaluated, then it), the other nodes after them, each group in
+        plan (dependency) order (see the module docs)."""
         needed: set[int] = set()
         stack = list(outputs)
         while stack:
@@ -550,12 +565,53 @@ class Evaluator(Generic[Value]):
                 continue
             needed.add(i)
             stack.extend(self._nodes[i].inputs)
-        order = sorted(needed)
-        for i in [i for i in order if isinstance(self._nodes[i], _Contract) and self._nodes[i].directions > 1]:
-            order.remove(i)
-            order.insert(max(order.index(j) for j in self._nodes[i].inputs) + 1, i)
-        return order
+        order: list[int] = []
+        placed: set[int] = set()
 
+        def place(i: int) -> None:
+            if i in placed:
+                return
+            for j in self._nodes[i].inputs:
+                place(j)
+            placed.add(i)
+            order.append(i)
+
+        for i in sorted(needed):
+            if _private(self._nodes[i]):
+                place(i)
+        return order + [i for i in sorted(needed) if i not in placed]
+
+    def _segmented(self, steps: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        """``steps`` with each loss's linearization alive only between the
+        contractions of two or more directions (which build their own): in each
+        run of steps between them that has a :math:`D_1` of the loss, the
+        linearization is computed before its first user, and a gradient or loss
+        value computed in an earlier run is taken again from it; in a run
+        without, gradients and values are computed without one."""
+        linearizations = {i: node for i, node in steps if isinstance(node, _Linearize)}
+        runs: list[list[tuple[int, Any]]] = [[]]
+        for step in steps:
+            if _private(step[1]):
+                runs[-1].append(step)
+                runs.append([])
+            elif step[0] not in linearizations:
+                runs[-1].append(step)
+        shared = [(i, node) for i, node in steps if getattr(node, "linearized", False)]
+        out: list[tuple[int, Any]] = []
+        for run in runs:
+            for lin, node in linearizations.items():
+                users = {i for i, n in run if getattr(n, "linearized", False) and n.inputs[-1] == lin}
+                if not any(isinstance(n, _Contract) for i, n in run if i in users):
+                    run = [(i, _unshared(n) if i in users else n) for i, n in run]
+                    continue
+                done = {i for i, _ in out}
+                again = [(i, n) for i, n in shared if i in done and n.inputs[-1] == lin and not isinstance(n, _Contract)
+                         and any(i in m.inputs for _, m in run)]
+                taken = {i for i, _ in again}
+                first = next(k for k, (i, n) in enumerate(run) if i in users or not taken.isdisjoint(n.inputs))
+                run = run[:first] + [(lin, replace(node, contracted=True)), *again] + run[first:]
+            out.extend(run)
+        return out
 
 # -- the NumPy reference backend ----------------------------------------------------------
 

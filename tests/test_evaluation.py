@@ -164,7 +164,8 @@ def test_gd_first_correction_by_hand():
 
 class LinearizingBackend(CountingBackend):
     """Shares one token per loss and point between grad, value and contract, and
-    records which values are still alive when each contraction runs."""
+    records, for each contraction, its directions, whether it had the shared
+    token (else it builds its own), and which values are still alive then."""
 
     linearizes = True
 
@@ -172,20 +173,23 @@ class LinearizingBackend(CountingBackend):
         super().__init__(*args)
         self.alive: list[int] = []
         self.released: list[bool] = []
+        self.contractions: list[tuple[int, bool]] = []
+        self.tokens: list[weakref.ref] = []
         self.values: list[weakref.ref] = []
 
     def linearize(self, point, loss, contracted):
         self.calls["linearize"] += 1
         token = Token(loss)
-        self.token = weakref.ref(token)
+        self.tokens.append(weakref.ref(token))
         return token
 
     def grad(self, point, loss, linearization=None):
-        assert linearization.loss == loss
+        assert linearization is None or linearization.loss == loss
         return self._keep(super().grad(point, loss))
 
     def contract(self, point, args, loss, linearization=None, release=False):
-        assert linearization.loss == loss
+        assert linearization is None or linearization.loss == loss
+        self.contractions.append((len(args), linearization is not None))
         self.released.append(release)
         self.alive.append(sum(v() is not None for v in self.values))
         return self._keep(super().contract(point, args, loss))
@@ -205,26 +209,38 @@ class Token:
         self.loss = loss
 
 
-def test_values_are_dropped_after_their_last_use_and_the_linearization_is_shared():
-    """Adam's order-2 field holds at most a few of its vectors at once, computes
-    the shared state once, drops it after the last contraction, and its
-    combination equals the sum of its terms."""
+def test_values_are_dropped_after_their_last_use_and_the_linearization_lives_between_second_derivatives():
+    """Adam's order-2 field holds at most a few of its vectors at once; D2[e, e] (the
+    largest transient on torch) runs first, beside its direction alone and without the
+    shared state; the shared state is made after it, once, gives the gradient again and
+    is dropped after the last D1; the combination equals the sum of the terms."""
     eq = derive(BUILTIN["adam"], order=2)
     constants = constants_for(eq, values_of(eq.optimizer))
     backend = LinearizingBackend(LOSS, PARAMS)
     evaluator = Evaluator(eq.terms, atom_table(eq), backend, constants)
     h = 0.03
     total = evaluator.combination(POINT, [1.0, h, h * h])
-    assert backend.calls["linearize"] == 1 and backend.calls["grad"] == 1
-    assert backend.token() is None
-    # values alive at each contraction, by hand from the plan: D2[e, e] comes first, as soon as
-    # e = g/sqrt(g^2+eps) is known, with only g and e alive (f_0 went into the sum); then D1[e] (g, e,
-    # D2) and the three other D1s, each beside its direction, g, D1[e], D2 and the D1s before it.
-    # Only the last contraction may release the linearization.
-    assert len(backend.values) == 13 and backend.alive == [2, 3, 4, 5, 6]
+    # By hand from the plan: g (no shared state: nothing before D2 contracts with it), e = g/sqrt(g^2+eps),
+    # D2[e, e] beside e alone (g is dropped: later nodes take it again from the shared state); then the
+    # shared state, g again, f_0 into the sum, D1[e] beside e, g and D2, and the three other D1s, each beside
+    # its direction, g, D1[e], D2 and the D1s before it. Only the last D1 releases the shared state.
+    assert backend.contractions == [(2, False), (1, True), (1, True), (1, True), (1, True)]
+    assert backend.calls["linearize"] == 1 and backend.calls["grad"] == 2
+    assert backend.alive == [1, 3, 4, 5, 6] and len(backend.values) == 14
     assert backend.released == [False, False, False, False, True]
+    assert all(token() is None for token in backend.tokens)
     expected = Evaluator(eq.terms, atom_table(eq), NumpyBackend(LOSS, PARAMS), constants)(POINT)
     np.testing.assert_allclose(total, expected[0] + h * expected[1] + h * h * expected[2], rtol=1e-12)
+
+
+def test_a_field_without_first_contractions_builds_no_shared_state():
+    """Order 0 of an order-2 field has no contraction: the gradient is computed on its
+    own (on torch: no graph kept for contractions that do not come)."""
+    eq = derive(BUILTIN["adam"], order=2)
+    backend = LinearizingBackend(LOSS, PARAMS)
+    evaluator = Evaluator(eq.terms, atom_table(eq), backend, constants_for(eq, values_of(eq.optimizer)))
+    evaluator(POINT, order=0)
+    assert backend.calls["linearize"] == 0 and backend.calls["grad"] == 1 and not backend.contractions
 
 
 def test_a_field_in_time_needs_the_time():
