@@ -172,6 +172,11 @@ class PolarFactor(MatrixMap):
         tall = x.shape[0] > x.shape[1]
         y = x.T if tall else x
         out = inverse_root(y @ y.T, 1, self.eps) @ y
+        if self.eps == 0:
+            # one Newton-Schulz step P <- (3P - PP^T P)/2: the identity on U V^T (so every derivative is still
+            # msign's), and it restores the unit singular values that the Gram matrix's squared condition number
+            # spoils (50 Muon steps on the reference network: 7e-13 from the SVD's iterates without it, 1e-14 with)
+            out = out * _number(sympy.Rational(3, 2), out) + (out @ out.T) @ out * _number(sympy.Rational(-1, 2), out)
         return out.T if tall else out
 
 
