@@ -92,6 +92,16 @@ NOT_RUN = {
 }
 
 
+#: ``torch.optim`` classes refused before a probe instance is made (their constructor rejects the probe's vector).
+NOT_RUN_BEFORE_PROBE = {
+    "Muon": "it acts on matrix blocks (this study runs one flat parameter tensor) and computes its Newton-Schulz "
+            "steps in bfloat16, a relative error of about 4e-3 per step, far above the corrections a verification "
+            "measures; verify modeq's muon with modeq.verify(muon, loss, params={'W1': (3, 2), ...}) (its iterates "
+            "equal torch.optim.Muon's without that cast to 1e-12, tests/reference), and evaluate its field on a "
+            "model with modeq.torch.compile",
+}
+
+
 def default_step_sizes(decays: Sequence[float], count: int = 4) -> tuple[float, ...]:
     r""":math:`h_0 2^{-k}` with :math:`h_0 = \min(0.05, (1-d)/20)` over the decays
     (DESIGN.md §1.6: :math:`h \ll 1-\beta`)."""
@@ -106,6 +116,8 @@ def _describe(optimizer: Any, values: Mapping[str, Any]):
         raise TypeError(f"optimizer must be a torch.optim optimizer class (e.g. torch.optim.Adam), got {optimizer!r}")
     if "lr" in values:
         raise ValueError("the learning rate is the step size h: give the step sizes as hs=..., not values['lr']")
+    if optimizer.__name__ in NOT_RUN_BEFORE_PROBE:
+        raise ValueError(f"torch.optim.{optimizer.__name__} is not run by this study: {NOT_RUN_BEFORE_PROBE[optimizer.__name__]}")
     try:
         probe = optimizer([torch.zeros(1, requires_grad=True)], lr=1.0, **values)
     except TypeError as error:

@@ -58,6 +58,11 @@ def test_block_fields_equal_the_numpy_backend(name, opt, values):
             assert np.abs(ours.numpy() - expected).max() < 1e-10 * np.abs(expected).max(), (name, k)
 
 
+def test_torch_muon_is_refused_by_the_torch_study_with_the_way_to_verify_it():
+    with pytest.raises(ValueError, match=r"torch.optim.Muon is not run by this study: .*bfloat16.*modeq.verify\(muon"):
+        modeq.torch.verify(torch.optim.Muon, model_loss, model=TwoLayer().double(), order=1)
+
+
 def test_blocks_are_required_and_named():
     equation = modeq.derive(muon(orthogonalizer="msign"), order=0)
     with pytest.raises(ValueError, match="modeq.torch takes from the model"):
