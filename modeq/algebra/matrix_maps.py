@@ -96,8 +96,8 @@ class Jet:
         r""":math:`(A + \varepsilon I)^{-1/2^q}` of a symmetric positive definite jet
         (:mod:`modeq.algebra.spectral`); numeric parts only."""
         if any(isinstance(x, sympy.MatrixBase) for x in self.parts.values()):
-            raise ValueError("an inverse root (msign, Shampoo) has no closed form in the components of a loss; "
-                             "derive in index form (modeq.derive without a loss) and evaluate numerically")
+            raise ValueError("an inverse root (msign) has no closed form in the components of a loss; derive it in "
+                             "index form (modeq.derive) and evaluate it numerically (modeq.verify, derived_field)")
         return Jet(spectral.inverse_root(self.parts, q, float(eps)), self.shape)
 
 
