@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from ..optimizers import BUILTIN
+from ..optimizers.library import BLOCKWISE, BUILTIN
 
 
 def register(subparsers) -> None:
@@ -15,7 +15,9 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..printing.text import hyperparameter_name, plain_docstring
 
-    for n, opt in enumerate(BUILTIN.values()):
+    for n, opt in enumerate([*BUILTIN.values(), *BLOCKWISE.values()]):
+        if opt.name == next(iter(BLOCKWISE)):
+            print("\nFor parameter blocks (give them with --params, e.g. --params W1:3x2,W2:2x3):")
         print(("\n" if n else "") + opt.name)
         if opt.description:
             print(plain_docstring(opt.description, width=88, indent="    "))
@@ -26,5 +28,6 @@ def run(args) -> int:
             line = f"    {name} in {hp.domain.value}{default}" + (f": {hp.description}" if hp.description else "")
             print(textwrap.fill(line, 88, subsequent_indent="        ", break_on_hyphens=False))
         if opt.options:
-            print("    options: " + ", ".join(f"{k}={v}" for k, v in opt.options.items()))
+            print(textwrap.fill("    options: " + ", ".join(f"{k}={v}" for k, v in opt.options.items()), 88,
+                                subsequent_indent="        ", break_on_hyphens=False))
     return 0

@@ -105,17 +105,16 @@ def _option(opt, text: str) -> tuple[str, Any]:
 
 def load_optimizer(spec: str):
     """A built-in optimizer by name, or the user's ``file.py:NAME`` / ``package.module:NAME``."""
-    from ..optimizers import BUILTIN, Optimizer
+    from ..optimizers import Optimizer, get
     from ..optimizers.library import REFUSED
 
     if ":" not in spec:
-        if spec in BUILTIN:
-            return BUILTIN[spec]
-        if spec in REFUSED:
-            raise ValueError(f"{spec} is not a built-in: {REFUSED[spec]}")
-        hint = f"; for a file, give {spec}:NAME" if spec.endswith(".py") else \
-            "; or give your own as path/to/file.py:NAME or package.module:NAME"
-        raise ValueError(f"unknown optimizer {spec!r}; the built-in optimizers are: {', '.join(BUILTIN)}{hint}")
+        try:
+            return get(spec)
+        except ValueError as error:
+            hint = "" if spec in REFUSED else f"; for a file, give {spec}:NAME" if spec.endswith(".py") else \
+                "; or give your own as path/to/file.py:NAME or package.module:NAME"
+            raise ValueError(f"{error}{hint}") from None
     source, _, name = spec.rpartition(":")
     module = _load_file(source) if source.endswith(".py") or "/" in source or "\\" in source else _import(source)
     found = {key: value for key, value in vars(module).items() if isinstance(value, Optimizer)}

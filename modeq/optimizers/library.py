@@ -9,7 +9,9 @@ from __future__ import annotations
 from sympy import sqrt
 
 from .base import Optimizer, decay, nonnegative, optimizer, positive, real
+from .layerwise import lamb, lars
 from .lookahead import lookahead
+from .muon import muon
 from .language import block_norm, ema, grad, h, lag, loss, norm, reduce_sum, smooth_sign, state, theta
 from .schedule_free import schedule_free_adamw, schedule_free_sgd
 from .schedules import scheduled, warmup_cosine
@@ -172,6 +174,11 @@ BUILTIN = {opt.name: opt for opt in (gd, heavy_ball, heavy_ball_ema, nesterov, r
                                      schedule_free_sgd, schedule_free_adamw, adam_warmup_cosine, nadam,
                                      ademamix_warmup, lookahead)}
 
+#: Built-ins for parameter blocks (``params={'W': (3, 2), ...}``, ``--params W:3x2,...``): their
+#: updates act on whole blocks (Muon's orthogonalization, LARS's and LAMB's layer-wise trust ratios), so
+#: they are apart from :data:`BUILTIN`, whose optimizers run on any parameter vector.
+BLOCKWISE = {opt.name: opt for opt in (lars, lamb, muon)}
+
 
 #: Optimizers users ask for that have no modified equation here, and why (issue 14).
 REFUSED = {
@@ -196,10 +203,11 @@ def get(name: str):
     (or saying why a known optimizer has no description here)."""
     if name in REFUSED:
         raise ValueError(f"{name} is not a built-in: {REFUSED[name]}")
-    try:
-        return BUILTIN[name]
-    except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; the built-in optimizers are: {', '.join(BUILTIN)}") from None
+    found = BUILTIN.get(name) or BLOCKWISE.get(name)
+    if found is None:
+        raise ValueError(f"unknown optimizer {name!r}; the built-in optimizers are: {', '.join(BUILTIN)}; "
+                         f"for parameter blocks: {', '.join(BLOCKWISE)}")
+    return found
 
 
 def resolve(optimizer: Optimizer | str) -> Optimizer:

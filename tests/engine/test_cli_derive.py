@@ -8,6 +8,7 @@ import pytest
 
 from modeq.cli import main
 from modeq.optimizers import BUILTIN
+from modeq.optimizers.library import BLOCKWISE
 
 
 def test_list_names_every_builtin_with_its_hyperparameters(capsys):
@@ -17,6 +18,28 @@ def test_list_names_every_builtin_with_its_hyperparameters(capsys):
         assert f"\n{name}\n" in "\n" + out
         for hp in opt.hyperparameters:
             assert re.search(rf"\n    {hp.name}( = \S+)? in {re.escape(hp.domain.value)}", out)
+
+
+def test_list_names_the_optimizers_for_parameter_blocks_after_a_header(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    _, blockwise = out.split("For parameter blocks (give them with --params")
+    assert set(BLOCKWISE) == {"lars", "lamb", "muon"}
+    for name in BLOCKWISE:
+        assert f"\n{name}\n" in blockwise and f"\n{name}\n" not in out.split("For parameter blocks")[0]
+
+
+@pytest.mark.parametrize("argv, f_0", [
+    # exact Muon at lambda = 0 follows the polar factor of the gradient block (the momentum's normalization and
+    # its 1/(1 - mu) do not change msign), scaled by the block's shape factor
+    (["derive", "muon", "--order", "0", "--option", "orthogonalizer=msign", "--set", "weight_decay=0"],
+     "f_0 = -msign[∇_i E]_j·s(B(j))"),
+    # LARS: momentum sums the layer-scaled step to 1/(1 - mu) of it
+    (["derive", "lars", "--order", "0", "--set", "weight_decay=0"], "f_0 = -η∇_j E/(1-μ) √(Σ_{i∈B(j)} θ̃_i²)/√(Σ_{i∈B(j)} |∇_i E|²)"),
+])
+def test_derive_finds_the_optimizers_for_parameter_blocks(capsys, argv, f_0):
+    assert main(argv) == 0
+    assert f"  {f_0}\n" in capsys.readouterr().out
 
 
 def test_derive_prints_the_terms(capsys):
@@ -55,6 +78,7 @@ def test_derive_concrete_steps(capsys):
     (["derive", "gd", "--epoch"], "--epoch needs --batches M"),
     (["derive", "gd", "--batches", "2", "--epoch", "--schedule", "1,x"], "--schedule is cyclic, shuffled or batch labels"),
     (["derive", "adamz"], "unknown optimizer 'adamz'; the built-in optimizers are: gd"),
+    (["derive", "adamz"], "; for parameter blocks: lars, lamb, muon; or give your own as path/to/file.py:NAME"),
     (["derive", "adam", "--order", "-2"], "order must be between 0 and"),
     (["derive", "adam", "--set", "beta=2"], "beta = 2 is outside its domain"),
     (["derive", "adam", "--option", "eps_inside=maybe"], "NAME=true or NAME=false"),
