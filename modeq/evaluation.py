@@ -155,6 +155,10 @@ class Backend(ABC, Generic[Value]):
     #: Whether :meth:`grad`, :meth:`value` and :meth:`contract` of a loss share
     #: state computed once per point (:meth:`linearize`).
     linearizes: bool = False
+    #: Whether a term that is a sum is evaluated in parts, each added to the
+    #: result (:meth:`accumulate`) as soon as its inputs are known, so that they
+    #: are not all held until the end (vector backends on large models).
+    sums_parts: bool = False
 
     def linearize(self, point: Value, loss: int | None, contracted: bool) -> Any:
         r"""State that :meth:`grad`, :meth:`value` and :meth:`contract` of
@@ -400,9 +404,12 @@ class Evaluator(Generic[Value]):
             self._constants[symbol] = sympy.Float(float(value)) if not isinstance(value, sympy.Basic) else value
         self._nodes: list = []
         self._slots: dict[Any, int] = {}
-        self._outputs = [self._slot(sympy.sympify(t).xreplace(self._constants)) for t in terms]
-        self._needed = [self._closure(self._outputs[: k + 1]) for k in range(len(self._outputs))]
-        self._schedules: dict[tuple[int, bool], list[tuple[int, Any, tuple[int, ...]]]] = {}
+        self._parts: set[int] = set()
+        #: The nodes whose values add up to each term (one, unless the backend :attr:`~Backend.sums_parts`).
+        self._outputs = [self._term(sympy.sympify(t).xreplace(self._constants)) for t in terms]
+        self._needed = [self._closure([i for parts in self._outputs[: k + 1] for i in parts])
+                        for k in range(len(self._outputs))]
+        self._schedules: dict[int, list[tuple[int, Any, tuple[int, ...]]]] = {}
 
     @property
     def order(self) -> int:
@@ -422,8 +429,15 @@ class Evaluator(Generic[Value]):
         vector; ``t`` is the time of a non-autonomous field (schedules), read
         by :meth:`Backend.time`."""
         order = self._order(order)
-        slots = self._run(point, order, None, t)
-        return [self.backend.broadcast(slots[i], point) for i in self._outputs[: order + 1]]
+        terms: list = [None] * (order + 1)
+
+        def keep(index: int, value: Value) -> None:
+            for k, parts in enumerate(self._outputs[: order + 1]):
+                if index in parts:
+                    terms[k] = value if len(parts) == 1 else self.backend.accumulate(terms[k], value, 1.0, point)
+
+        self._run(point, order, keep, t)
+        return [self.backend.broadcast(term, point) for term in terms]
 
     def combination(self, point: Value, coefficients: Sequence[float], t=None) -> Value:
         r""":math:`\sum_k c_k f_k(\theta)` over the terms :math:`k` < ``len(coefficients)``
@@ -433,32 +447,29 @@ class Evaluator(Generic[Value]):
         total: list = [None]
 
         def add(index: int, value: Value) -> None:
-            for k, output in enumerate(self._outputs[: order + 1]):
-                if output == index:
+            for k, parts in enumerate(self._outputs[: order + 1]):
+                if index in parts:
                     total[0] = self.backend.accumulate(total[0], value, coefficients[k], point)
 
         self._run(point, order, add, t)
         return total[0]
 
-    def _run(self, point: Value, order: int, consume: Callable[[int, Value], None] | None, t=None) -> list:
-        """Run the plan for ``order`` at the time ``t``; ``consume(index, value)`` sees each output
-        when it is computed (the outputs are then not kept), else they are kept."""
+    def _run(self, point: Value, order: int, consume: Callable[[int, Value], None], t=None) -> None:
+        """Run the plan for ``order`` at the time ``t``; ``consume(index, value)`` sees each value
+        when it is computed (the slots do not keep the outputs)."""
         slots: list = [None] * len(self._nodes)
-        for i, node, dead in self._schedule(order, consume is None):
+        for i, node, dead in self._schedule(order):
             slots[i] = self.backend.time(t) if node is _TIME else node.run(self.backend, point, slots)
-            if consume is not None:
-                consume(i, slots[i])
+            consume(i, slots[i])
             for j in dead:
                 slots[j] = None
-        return slots
 
-    def _schedule(self, order: int, keep_outputs: bool) -> list[tuple[int, Any, tuple[int, ...]]]:
+    def _schedule(self, order: int) -> list[tuple[int, Any, tuple[int, ...]]]:
         """``[(index, node, nodes dead after it), ...]`` in evaluation order: liveness
         over the plan for ``order`` (an index computed again, a gradient taken
-        again from a later linearization, starts a new value); the outputs live
-        to the end if kept. The contraction after which its linearization is
-        dead :attr:`~_Contract.releases` it."""
-        key = (order, keep_outputs)
+        again from a later linearization, starts a new value). The contraction
+        after which its linearization is dead :attr:`~_Contract.releases` it."""
+        key = order
         if key not in self._schedules:
             steps = [(i, self._nodes[i]) for i in self._needed[order]]
             if self.backend.linearizes:
@@ -469,13 +480,9 @@ class Evaluator(Generic[Value]):
                 for j in node.inputs:
                     last[current[j]] = position
                 current[i] = last[position] = position
-            if keep_outputs:
-                for i in self._outputs[: order + 1]:
-                    last[current[i]] = len(steps)
             dead: list[list[int]] = [[] for _ in steps]
             for computed, position in last.items():
-                if position < len(steps):
-                    dead[position].append(steps[computed][0])
+                dead[position].append(steps[computed][0])
             self._schedules[key] = [(i, self._releasing(node, d), tuple(d)) for (i, node), d in zip(steps, dead)]
         return self._schedules[key]
 
@@ -494,6 +501,24 @@ class Evaluator(Generic[Value]):
         self._nodes.append(node)
         self._slots[key] = len(self._nodes) - 1
         return self._slots[key]
+
+    def _term(self, expr: sympy.Expr) -> tuple[int, ...]:
+        """The nodes whose values add up to the term ``expr``: one, or, if the backend
+        :attr:`~Backend.sums_parts`, one per group of the summands whose latest
+        input (in plan order) is the same node, each evaluated right after that
+        input (see :meth:`_closure`)."""
+        summands = sympy.Add.make_args(expr)
+        if not self.backend.sums_parts or len(summands) == 1:
+            return (self._slot(expr),)
+        groups: dict[int, list[sympy.Expr]] = {}
+        for summand in summands:
+            latest = max((self._atom(s) for s in summand.free_symbols), default=-1)
+            groups.setdefault(latest, []).append(summand)
+        if len(groups) == 1:
+            return (self._slot(expr),)
+        parts = tuple(self._slot(sympy.Add(*group)) for _, group in sorted(groups.items()))
+        self._parts.update(parts)
+        return parts
 
     def _slot(self, expr: sympy.Expr) -> int:
         """The node computing ``expr`` (constants already substituted)."""
@@ -555,8 +580,10 @@ class Evaluator(Generic[Value]):
     def _closure(self, outputs: Sequence[int]) -> list[int]:
         """Indices of the nodes ``outputs`` depend on, in evaluation order: each
         contraction of two or more directions as early as it can be (its inputs
-        not yet evaluated, then it), the other nodes after them, each group in
-        plan (dependency) order (see the module docs)."""
+        not yet evaluated, then it; those of most directions, the largest
+        transients, first), the other nodes after them in plan
+        (dependency) order, each part of a term right after the last of its
+        inputs among those (see the module docs)."""
         needed: set[int] = set()
         stack = list(outputs)
         while stack:
@@ -576,10 +603,13 @@ class Evaluator(Generic[Value]):
             placed.add(i)
             order.append(i)
 
-        for i in sorted(needed):
-            if _private(self._nodes[i]):
-                place(i)
-        return order + [i for i in sorted(needed) if i not in placed]
+        for i in sorted((i for i in needed if _private(self._nodes[i])), key=lambda i: (-self._nodes[i].directions, i)):
+            place(i)
+        rest = [i for i in sorted(needed) if i not in placed and i not in self._parts]
+        for part in sorted(needed & self._parts):
+            inputs = self._nodes[part].inputs
+            rest.insert(max((k + 1 for k, i in enumerate(rest) if i in inputs), default=0), part)
+        return order + rest
 
     def _segmented(self, steps: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
         """``steps`` with each loss's linearization alive only between the

@@ -233,6 +233,31 @@ def test_values_are_dropped_after_their_last_use_and_the_linearization_lives_bet
     np.testing.assert_allclose(total, expected[0] + h * expected[1] + h * h * expected[2], rtol=1e-12)
 
 
+class PartsBackend(LinearizingBackend):
+    sums_parts = True
+
+
+def test_a_sum_is_added_in_parts_as_soon_as_their_inputs_are_known():
+    """Adam's f_2 is a sum over D2[e, e] and the four D1s, each times a function of g: in
+    parts, each contraction is dropped after its part is added, so at most three vectors
+    are alive at a contraction (against six in one piece); terms and combination
+    equal the NumPy backend's."""
+    eq = derive(BUILTIN["adam"], order=2)
+    constants = constants_for(eq, values_of(eq.optimizer))
+    backend = PartsBackend(LOSS, PARAMS)
+    evaluator = Evaluator(eq.terms, atom_table(eq), backend, constants)
+    h = 0.03
+    total = evaluator.combination(POINT, [1.0, h, h * h])
+    # By hand: D2[e, e] beside e; then the shared state and g, D2's part added; D1[e] beside g and e; its
+    # parts (in f_1 and f_2) added; each other D1 beside g, its direction and D1[e] (until the direction of
+    # the last is made, D1[e]'s last use), each dropped once its part is added.
+    assert backend.alive == [1, 2, 3, 3, 2]
+    expected = Evaluator(eq.terms, atom_table(eq), NumpyBackend(LOSS, PARAMS), constants)(POINT)
+    np.testing.assert_allclose(total, expected[0] + h * expected[1] + h * h * expected[2], rtol=1e-12)
+    for got, want in zip(evaluator(POINT), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
 def test_a_field_without_first_contractions_builds_no_shared_state():
     """Order 0 of an order-2 field has no contraction: the gradient is computed on its
     own (on torch: no graph kept for contractions that do not come)."""

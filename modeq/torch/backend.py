@@ -123,6 +123,7 @@ class TorchBackend(Backend[torch.Tensor]):
     in ``dimension`` parameters."""
 
     linearizes = True
+    sums_parts = True
 
     def __init__(self, losses: Mapping[int | None, Loss], dimension: int, layout: Sequence | None = None) -> None:
         self.losses = dict(losses)
