@@ -33,7 +33,11 @@ the values that later nodes still read are held, not every atom of every
 term; :meth:`Evaluator.combination` also adds each term :math:`h^k f_k` to
 the sum as soon as it is known instead of holding :math:`f_0..f_N` (on a
 network the order-2 field of Adam held 8 gradients' worth of memory without
-this, see ``benchmarks/torch_fields.py``). A backend that can share work
+this, see ``benchmarks/torch_fields.py``). On a backend that :attr:`~Backend.sums_parts`, a term that
+is a sum is itself added in parts: its summands grouped by their latest input
+in the plan, each group evaluated right after it, so that a contraction is
+dropped once its part is added rather than held until the whole term can be
+evaluated (Adam's :math:`f_3` reads 39 vectors). A backend that can share work
 between the gradient and the contractions of a loss at a point (the torch
 backend keeps the gradient's autograd graph and differentiates it again for
 every :math:`D_1`) says so with :attr:`Backend.linearizes`: the plan then has
