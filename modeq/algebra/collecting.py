@@ -26,9 +26,12 @@ the canonical form depends only on the value (module ``collect``).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import AbstractSet
 
 import sympy
+
+from .factoring import rational_polynomial
 
 __all__ = ["group"]
 
@@ -41,23 +44,30 @@ def group(x: sympy.Expr, nested: AbstractSet[sympy.Symbol]) -> dict[sympy.Expr, 
     pieces' coefficients (a sum of them is :math:`c_m`); ``None`` when a factor
     holds a nested atom without being one, a power of one, or a sum (a function
     of a reduction, say: the reference route decides how it merges)."""
-    pieces = _pieces(x, nested)
+    pieces = _pieces(x, nested, {})
     if pieces is None:
         return None
-    monomials: dict[tuple[sympy.Expr, ...], sympy.Expr] = {}
+    products: dict[tuple[sympy.Expr, ...], sympy.Expr] = {}  # the same factors recur in many pieces
     groups: dict[sympy.Expr, list[sympy.Expr]] = {}
     for factors, coefficient in pieces:
-        monomial = monomials.get(factors)
+        monomial = products.get(factors)
         if monomial is None:
-            monomial = monomials[factors] = sympy.Mul(*factors)
-        groups.setdefault(monomial, []).append(sympy.Mul(*coefficient))
+            monomial = products[factors] = sympy.Mul(*factors)
+        product = products.get(coefficient)
+        if product is None:
+            product = products[coefficient] = sympy.Mul(*coefficient)
+        groups.setdefault(monomial, []).append(product)
     return groups
 
 
-def _pieces(x: sympy.Expr, nested: AbstractSet[sympy.Symbol]) -> list[Piece] | None:
+def _pieces(x: sympy.Expr, nested: AbstractSet[sympy.Symbol], seen: dict) -> list[Piece] | None:
     """The pieces of ``x``: every sum distributed as
     :func:`~modeq.algebra.index.distribute` does (whole powers of it too),
-    except a polynomial free of nested atoms, kept as one factor."""
+    except a polynomial free of nested atoms, kept as one factor. ``seen``
+    holds the pieces of the subexpressions met so far (a field repeats its
+    scalar sums in many terms)."""
+    if x in seen:
+        return seen[x]
     if _power_of_sum(x):
         parts = [x.base] * int(x.exp)
     elif x.is_Add or x.is_Mul:
@@ -68,16 +78,18 @@ def _pieces(x: sympy.Expr, nested: AbstractSet[sympy.Symbol]) -> list[Piece] | N
         return [((x,), ())]
     else:
         return None
-    found = [_pieces(a, nested) for a in parts]
+    found = [_pieces(a, nested, seen) for a in parts]
     if any(f is None for f in found):
-        return None
-    if not x.is_Mul and _whole(x) and all(not m for f in found for m, _ in f):
-        return [((), (x,))]
-    if x.is_Add:
-        return [piece for f in found for piece in f]
-    out: list[Piece] = [((), ())]
-    for f in found:
-        out = [(m + n, c + d) for m, c in out for n, d in f]
+        out = None
+    elif not x.is_Mul and all(not m for f in found for m, _ in f) and _whole(x):
+        out = [((), (x,))]
+    elif x.is_Add:
+        out = [piece for f in found for piece in f]
+    else:
+        out = [((), ())]
+        for f in found:
+            out = [(m + n, c + d) for m, c in out for n, d in f]
+    seen[x] = out
     return out
 
 
@@ -85,11 +97,12 @@ def _power_of_sum(x: sympy.Expr) -> bool:
     return x.is_Pow and x.exp.is_Integer and x.exp > 1 and x.base.is_Add
 
 
+@lru_cache(maxsize=1 << 16)
 def _whole(x: sympy.Expr) -> bool:
     r"""Whether a scalar factor stays whole: not a product or a sum (or a whole
     power of one), unless a polynomial with rational coefficients, which the
     factoring multiplies out in its ring (:mod:`~modeq.algebra.factoring`)."""
     base = x.base if _power_of_sum(x) else x
     if base.is_Add:
-        return base.is_polynomial() and all(t.as_coeff_Mul()[0].is_Rational for t in base.args)
+        return rational_polynomial(base)
     return not base.is_Mul

@@ -42,7 +42,8 @@ from sympy.polys.polytools import Poly, _factors_product, _symbolic_factor_list
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyRing
 
-__all__ = ["factor", "factor_partly", "factor_polynomials", "polynomial_bases"]
+__all__ = ["factor", "factor_partly", "factor_polynomials", "polynomial_bases", "prepare", "factor_prepared",
+           "rational_polynomial"]
 
 _ZERO = sympy.S.Zero
 
@@ -209,23 +210,21 @@ def factor_polynomials(coefficients: list[sympy.Expr]) -> list[sympy.Expr] | Non
     that fails for any of them (SymPy's own generators — a radical, a
     function — would decide, and they depend on the form). Every numerator
     is built before the first is factored, so a refusal costs little."""
-    prepared = _prepared(coefficients)
-    if prepared is None:
-        return None
-    numerators = [_numerator_poly(rows, common, options) for rows, (common, options) in prepared]
-    if any(n is None for n in numerators):
-        return None
-    return [_product(n, common, options) for n, (_, (common, options)) in zip(numerators, prepared)]
+    prepared = prepare(coefficients)
+    return None if prepared is None else factor_prepared(prepared)
 
 
 def polynomial_bases(coefficients: list[sympy.Expr]) -> bool:
     """Whether every coefficient is a sum of products of powers of bases whose
     exponents differ from term to term by whole numbers (what
     :func:`factor_polynomials` needs, short of the numerators' own shape)."""
-    return _prepared(coefficients) is not None
+    return prepare(coefficients) is not None
 
 
-def _prepared(coefficients: list[sympy.Expr]) -> list | None:
+def prepare(coefficients: list[sympy.Expr]) -> list | None:
+    """The coefficients read as rows over their common factors, or ``None``
+    unless :func:`polynomial_bases` holds; :func:`factor_prepared` factors
+    them (one reading for both questions)."""
     all_rows = [_rows(c, constants=True) for c in coefficients]
     if any(rows is None for rows in all_rows):
         return None
@@ -234,6 +233,14 @@ def _prepared(coefficients: list[sympy.Expr]) -> list | None:
                for _, powers in rows for b, m in common.items() for e in [powers.get(b, _ZERO) - m]):
         return None
     return list(zip(all_rows, commons))
+
+
+def factor_prepared(prepared: list) -> list[sympy.Expr] | None:
+    """:func:`factor_polynomials` of coefficients read by :func:`prepare`."""
+    numerators = [_numerator_poly(rows, common, options) for rows, (common, options) in prepared]
+    if any(n is None for n in numerators):
+        return None
+    return [_product(n, common, options) for n, (_, (common, options)) in zip(numerators, prepared)]
 
 
 def _common(rows: Rows) -> tuple[dict[sympy.Expr, sympy.Rational], polyoptions.Options]:
@@ -292,30 +299,28 @@ def _numerator_element(rows: Rows, common: dict[sympy.Expr, sympy.Rational]):
     rationals, or ``None`` (as :func:`_numerator_poly`)."""
     symbols: set[sympy.Symbol] = set()
     for b in common:
-        if not (b.is_Symbol or (b.is_Add and b.is_polynomial() and all(
-                t.as_coeff_Mul()[0].is_Rational for t in b.args))):
+        if not (b.is_Symbol or (b.is_Add and rational_polynomial(b))):
             return None
         symbols |= b.free_symbols
     shifted = [(coefficient, {b: powers.get(b, _ZERO) - m for b, m in common.items()}) for coefficient, powers in rows]
     if any(not e.is_Integer for _, powers in shifted for e in powers.values()):
         return None
     ring = PolyRing(sorted(symbols, key=sympy.default_sort_key), QQ)
-    elements = {b: ring.from_expr(b) for b in common}
-    cached: dict[tuple[sympy.Expr, int], object] = {}
-
-    def power(b: sympy.Expr, e: int):
-        if (b, e) not in cached:
-            cached[b, e] = elements[b] ** e
-        return cached[b, e]
-
     total = ring.zero
     for coefficient, powers in shifted:
         term = ring(QQ.from_sympy(coefficient))
         for b, e in powers.items():
             if e:
-                term *= power(b, int(e))
+                term *= _ring_power(ring, b, int(e))
         total += term
     return total if len(total) >= 2 else None
+
+
+@lru_cache(maxsize=1 << 14)
+def _ring_power(ring: PolyRing, b: sympy.Expr, e: int):
+    """:math:`b^e` in ``ring`` (the same bases' powers recur in every
+    coefficient of a field, and of the next order's; never changed in place)."""
+    return ring.from_expr(b) ** e
 
 
 def _poly(total, options) -> Poly:
@@ -330,5 +335,14 @@ def _poly(total, options) -> Poly:
     return Poly._from_dict(dict(zip(monomials, coefficients)), options.clone({"gens": tuple(gens), "domain": domain}))
 
 
+@lru_cache(maxsize=1 << 16)
+def rational_polynomial(b: sympy.Expr) -> bool:
+    """Whether the sum ``b`` is a polynomial in its symbols with rational
+    coefficients (one the polynomial ring multiplies out; asked of the same
+    few bases again and again, so remembered)."""
+    return b.is_polynomial() and all(t.as_coeff_Mul()[0].is_Rational for t in b.args)
+
+
+@lru_cache(maxsize=1 << 16)
 def _has_radical(x: sympy.Expr) -> bool:
     return any(not p.exp.is_Integer for p in x.atoms(sympy.Pow))

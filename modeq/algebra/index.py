@@ -76,6 +76,7 @@ has :math:`\partial_t = 0` at once.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections import defaultdict
@@ -118,6 +119,68 @@ def _tidy_coefficient(c: sympy.Expr, atoms: "AtomRegistry") -> sympy.Expr:
     return factoring.factor(sympy.expand_power_exp(c))
 
 
+def _product(factors) -> sympy.Expr:
+    """``sympy.Mul(*factors)``, multiplied out directly when every factor is a
+    rational number (the coefficients of a field's terms mostly are)."""
+    factors = list(factors)
+    if all(f.is_Rational for f in factors):
+        out = sympy.S.One
+        for f in factors:
+            out *= f
+        return out
+    return sympy.Mul(*factors)
+
+
+@dataclass(frozen=True)
+class _Survey:
+    """What :meth:`AtomRegistry.collect` asks of a field, read in one walk."""
+
+    #: the free symbols (``None`` where a node binds symbols of its own: ask SymPy)
+    symbols: frozenset | None
+    #: a power with a fractional or symbolic exponent of a base that is not a sum
+    root: bool
+    #: a power whose exponent is not a number, or an exponential (``expand_power_exp`` may act)
+    symbolic_exponent: bool
+    #: an opaque function of time or a derivative of one
+    timed: bool
+
+
+@functools.lru_cache(maxsize=None)
+def _unbinding(cls: type) -> bool:
+    """Whether the free symbols of a ``cls`` node are those of its arguments (SymPy's own rule, not overridden)."""
+    owner = next(k for k in cls.__mro__ if "free_symbols" in k.__dict__)
+    return owner is sympy.Basic
+
+
+def _survey(x: sympy.Expr) -> _Survey:
+    """:class:`_Survey` of ``x``, each shared subexpression visited once."""
+    symbols: set | None = set()
+    root = symbolic = timed = False
+    seen, stack = set(), [x]
+    while stack:
+        e = stack.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        if e.is_Symbol:
+            if symbols is not None:
+                symbols.add(e)
+            continue
+        if e.is_Atom:
+            continue
+        if e.is_Pow:
+            root = root or not e.exp.is_Integer and not e.base.is_Add
+            symbolic = symbolic or not e.exp.is_Rational
+        elif isinstance(e, sympy.exp):
+            symbolic = True
+        elif isinstance(e, (AppliedUndef, sympy.Derivative)):
+            timed = True
+        if not _unbinding(type(e)):
+            symbols = None
+        stack.extend(e.args)
+    return _Survey(None if symbols is None else frozenset(symbols), root, symbolic, timed)
+
+
 def distribute(x: sympy.Expr) -> sympy.Expr:
     r"""Distribute products over the sums in numerators only.
 
@@ -126,9 +189,15 @@ def distribute(x: sympy.Expr) -> sympy.Expr:
     :math:`1/((\beta-1)(\rho-1)\sqrt{g^2+\varepsilon})` keeps its scalar
     factors separable from its component factors."""
     if x.is_Add:
-        return sympy.Add(*(distribute(a) for a in x.args))
+        args = [distribute(a) for a in x.args]
+        if all(a is b for a, b in zip(args, x.args)):  # nothing to distribute: x itself, not a rebuilt copy
+            return x
+        return sympy.Add(*args)
     if x.is_Mul:
-        sums = [sympy.Add.make_args(distribute(a)) for a in x.args]
+        parts = [distribute(a) for a in x.args]
+        if all(p is a and not p.is_Add for p, a in zip(parts, x.args)):
+            return x
+        sums = [sympy.Add.make_args(p) for p in parts]
         return sympy.Add(*(sympy.Mul(*combination) for combination in itertools.product(*sums)))
     if x.is_Pow and x.exp.is_Integer and x.exp > 1 and x.base.is_Add:
         return distribute(sympy.Mul(*([x.base] * int(x.exp)), evaluate=False))
@@ -416,10 +485,11 @@ class AtomRegistry:
         splits = [self.split(a) for a in args]
         for combination in itertools.product(*(s.items() for s in splits)):
             components = tuple(sorted((c for c, _ in combination), key=sympy.default_sort_key))
-            coefficient = sympy.Mul(*(k for _, k in combination))
+            coefficient = _product(k for _, k in combination)
             atom = self.intern(Contraction(components, loss))
             if coefficient.is_Rational:
-                total[atom] = total.get(atom, 0) + coefficient
+                old = total.get(atom)
+                total[atom] = coefficient if old is None else old + coefficient
             else:
                 linear.accumulate(total, coefficient * atom)
 
@@ -454,10 +524,11 @@ class AtomRegistry:
         splits = [self.split(y, self.is_block_constant) for y in directions]
         for combination in itertools.product(*(s.items() for s in splits)):
             components = tuple(sorted((c for c, _ in combination), key=sympy.default_sort_key))
-            coefficient = sympy.Mul(*(k for _, k in combination))
+            coefficient = _product(k for _, k in combination)
             atom = self.intern(MatrixDerivative(fmap, base, components))
             if coefficient.is_Rational:
-                total[atom] = total.get(atom, 0) + coefficient
+                old = total.get(atom)
+                total[atom] = coefficient if old is None else old + coefficient
             else:
                 linear.accumulate(total, coefficient * atom)
 
@@ -486,26 +557,29 @@ class AtomRegistry:
 
     def _collect_grouped(self, x: sympy.Expr, nested: set[sympy.Symbol]) -> sympy.Expr | None:
         """:meth:`collect` from the undistributed pieces, or ``None`` where a coefficient's form would matter."""
-        if self._is_atomic(x) or any(not p.exp.is_Integer and not p.base.is_Add for p in x.atoms(sympy.Pow)):
+        survey = _survey(x)
+        if self._is_atomic(x, survey.symbols) or survey.root:
             return None  # numeric coefficients are expanded; a radical such as sqrt(eps) is declined by the factoring
         grouped = collecting.group(x, nested)
         if grouped is None:
             return None
         coefficients = [sympy.Add(*pieces) for pieces in grouped.values()]
-        if any(self._is_atomic(c) or c.has(AppliedUndef, sympy.Derivative) for c in coefficients):
+        if any(self._is_atomic(c) or survey.timed and c.has(AppliedUndef, sympy.Derivative) for c in coefficients):
             return None
-        coefficients = [sympy.expand_power_exp(c) for c in coefficients]
-        if not factoring.polynomial_bases(coefficients):
+        if survey.symbolic_exponent:
+            coefficients = [sympy.expand_power_exp(c) for c in coefficients]
+        prepared = factoring.prepare(coefficients)
+        if prepared is None:
             self._grouping = False  # radicals in the coefficients: the table's later fields have them too
             return None
-        factored = factoring.factor_polynomials(coefficients)
+        factored = factoring.factor_prepared(prepared)
         if factored is None or any(self._is_atomic(c) for c in factored):
             return None
         return sympy.Add(*(monomial * c for monomial, c in zip(grouped, factored)))
 
-    def _is_atomic(self, c: sympy.Expr) -> bool:
-        """Whether every symbol of ``c`` is an atom (no hyperparameter)."""
-        return all(s in self._definitions for s in c.free_symbols)
+    def _is_atomic(self, c: sympy.Expr, symbols=None) -> bool:
+        """Whether every symbol of ``c`` (its free ``symbols`` when known) is an atom (no hyperparameter)."""
+        return all(s in self._definitions for s in (c.free_symbols if symbols is None else symbols))
 
     def _collect_distributed(self, x: sympy.Expr, nested: set[sympy.Symbol]) -> sympy.Expr:
         """:meth:`collect` by distributing every product over every sum first (the reference route)."""
@@ -738,8 +812,12 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     def _lie_sum(self, pairs):
         total: linear.Terms = {}
         for u, field in pairs:
-            for m, c in self._lie_map(u, field).items():
-                total[m] = total.get(m, 0) + c
+            if isinstance(u, sympy.Add) and (u, field) not in self._lie_maps:
+                # a coefficient of a series, met in this sum only: its derivative goes straight into the total
+                if self._moves(u, field):
+                    self._lie_terms(u, field, total)
+            else:
+                linear.add_terms(total, self._lie_map(u, field))
         return linear.build(total)
 
     def _lie_map(self, x, field) -> linear.Terms:
@@ -753,10 +831,15 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
             found = self._lie_maps[key] = self._new_lie_map(x, field)
         return found
 
+    def _moves(self, x, field) -> bool:
+        """Whether ``x`` may move along ``field``: along a slow state's or the
+        time's direction only what holds the state or the time does."""
+        if isinstance(field, Partial):
+            return not self.atoms.stated.isdisjoint(x.free_symbols)
+        return field is not TIME or not self.atoms.timed.isdisjoint(x.free_symbols)
+
     def _new_lie_map(self, x, field) -> linear.Terms:
-        if isinstance(field, Partial) and self.atoms.stated.isdisjoint(x.free_symbols):
-            return {}
-        if field is TIME and self.atoms.timed.isdisjoint(x.free_symbols):
+        if not self._moves(x, field):
             return {}
         if isinstance(x, sympy.Symbol):
             return self._lie_atom(x, field)
@@ -776,21 +859,25 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
             return linear.terms(sympy.diff(x, self.atoms.time) * self.lie_along(self.atoms.time, field))
         raise TypeError(f"cannot take the Lie derivative of {x!r}")
 
-    def _lie_terms(self, x, field) -> linear.Terms:
+    def _lie_terms(self, x, field, total: linear.Terms | None = None) -> linear.Terms:
         r""":math:`L_F x` of a sum of products: the product rule over each
         term's factors, each factor's derivative memoized and distributed into
-        the sum, so a long sum is flattened once instead of once per term."""
-        total: linear.Terms = {}
+        the sum, so a long sum is flattened once instead of once per term
+        (into ``total`` when given)."""
+        total = {} if total is None else total
         for term in sympy.Add.make_args(x):
             coefficient, monomial = term.as_coeff_Mul()
             factors = sympy.Mul.make_args(monomial)
             for n, factor in enumerate(factors):
                 derivative = self._lie_map(factor, field)
                 rest = factors[:n] + factors[n + 1 :]
+                if not rest:  # the derivative's monomials are those of the sum: added as they are
+                    linear.add_terms(total, derivative, coefficient)
+                    continue
                 for m, c in derivative.items():
                     if c == 0:
                         continue
-                    linear.accumulate(total, sympy.Mul(m, *rest) if rest else m, coefficient * c)
+                    linear.accumulate(total, sympy.Mul(m, *rest), coefficient * c)
         return total
 
     def _varies(self, x):

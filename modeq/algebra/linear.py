@@ -16,17 +16,20 @@ unevaluated product of a number and a sum, :math:`c\,(a + b)`, is distributed.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable, Mapping
 
 import sympy
 from sympy.core.add import _addsort
+from sympy.core.basic import Basic, ordering_of_classes
 
-__all__ = ["Terms", "terms", "accumulate", "build"]
+__all__ = ["Terms", "terms", "accumulate", "add_terms", "build"]
 
 #: A sum :math:`\sum_t c_t m_t` as the map :math:`m_t \mapsto c_t` (numeric :math:`c_t`).
 Terms = dict[sympy.Expr, sympy.Number]
 
 _ONE = sympy.S.One
+_ZERO = sympy.S.Zero
 
 
 def terms(x: sympy.Expr, scale: sympy.Number = _ONE) -> Terms:
@@ -43,7 +46,22 @@ def accumulate(total: Terms, x: sympy.Expr, scale: sympy.Number = _ONE) -> None:
         if m.is_Add:  # an unevaluated c*(sum): distributed
             accumulate(total, m, c * scale)
         else:
-            total[m] = total.get(m, 0) + c * scale
+            c = c if scale is _ONE else c * scale
+            old = total.get(m)
+            total[m] = c if old is None else old + c
+
+
+def add_terms(total: Terms, other: Terms, scale: sympy.Number = _ONE) -> None:
+    """Add ``scale`` times the sum ``other`` into ``total`` (in place): its
+    monomials are already monomials, so no term is taken apart again. (A new
+    monomial takes its coefficient as it is: SymPy's ``0 + c`` costs as much
+    as any sum of rationals.)"""
+    get = total.get
+    for m, c in other.items():
+        if scale is not _ONE:
+            c = scale if c is _ONE else c * scale
+        old = get(m)
+        total[m] = c if old is None else old + c
 
 
 def build(total: Mapping[sympy.Expr, sympy.Number] | Iterable) -> sympy.Expr:
@@ -52,11 +70,11 @@ def build(total: Mapping[sympy.Expr, sympy.Number] | Iterable) -> sympy.Expr:
     constant = sympy.S.Zero
     out = []
     for m, c in items:
-        if c == 0:
+        if c is _ZERO or not c.is_Rational and c == 0:  # a rational zero is SymPy's singleton
             continue
         if m is _ONE:
             constant += c
-        elif c is _ONE or c == 1:
+        elif c is _ONE or not c.is_Rational and c == 1:
             out.append(m)
         elif m.is_Mul:
             out.append(m._new_rawargs(c, *m.args))
@@ -67,12 +85,55 @@ def build(total: Mapping[sympy.Expr, sympy.Number] | Iterable) -> sympy.Expr:
     if constant != 0:
         if not out:
             return constant
-        _addsort(out)
+        _sort(out)
         out.insert(0, constant)
         return sympy.Add._from_args(out, True)
     if not out:
         return sympy.S.Zero
     if len(out) == 1:
         return out[0]
-    _addsort(out)
+    _sort(out)
     return sympy.Add._from_args(out, True)
+
+
+def _sort(out: list[sympy.Expr]) -> None:
+    r"""Sort the terms of an ``Add`` in place as SymPy does (``Basic.compare``),
+    by keys: a term's key holds its arguments' keys, which are remembered, so
+    a comparison is one of tuples instead of a walk of two expressions."""
+    try:
+        out.sort(key=_key)
+    except TypeError:  # contents that tuples do not order as Basic.compare does: SymPy's own sort
+        _addsort(out)
+
+
+_UNKNOWN = len(ordering_of_classes) + 1
+
+
+@lru_cache(maxsize=None)
+def _rank(cls: type) -> tuple[int, str]:
+    """The place of a class in ``Basic.compare``: its index in SymPy's
+    ``ordering_of_classes``, after them by name."""
+    try:
+        return ordering_of_classes.index(cls.__name__), ""
+    except ValueError:
+        return _UNKNOWN, cls.__name__
+
+
+def _key(e: Basic) -> tuple:
+    r"""A key ordering expressions as ``Basic.compare`` does: the class, the
+    length of the hashable content, then its items (expressions by their keys)."""
+    content = e._hashable_content()
+    return _rank(type(e)), len(content), tuple(map(_item, content))
+
+
+@lru_cache(maxsize=1 << 17)
+def _cached_key(e: Basic) -> tuple:
+    return _key(e)
+
+
+def _item(x):
+    if isinstance(x, Basic):
+        return _cached_key(x)
+    if isinstance(x, frozenset):
+        return _cached_key(Basic(*x))
+    return x
