@@ -21,6 +21,9 @@ kind               fields
 ``add``/``mul``    children
 ``pow``            base, exponent
 ``fn``             function name (from the table), children
+``undef``          name (an identifier), children: an undefined real
+                   function (an opaque function of time, :math:`\eta(t)`)
+``deriv``          expression, variable, how many times
 =================  ===========================================
 """
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import sympy
+from sympy.core.function import AppliedUndef
 from sympy.core.symbol import Str
 
 __all__ = ["Encoder", "decode_nodes", "DecodeError", "FUNCTIONS", "CONSTANTS"]
@@ -101,6 +105,11 @@ class Encoder:
             return ["mul", *(self.add(a) for a in expr.args)]
         if isinstance(expr, sympy.Pow):
             return ["pow", self.add(expr.base), self.add(expr.exp)]
+        if isinstance(expr, AppliedUndef) and expr.is_real and expr.func.__name__.isidentifier():
+            return ["undef", expr.func.__name__, *(self.add(a) for a in expr.args)]
+        if isinstance(expr, sympy.Derivative) and len(expr.variable_count) == 1:
+            (variable, count), = expr.variable_count
+            return ["deriv", self.add(expr.expr), self.add(variable), str(int(count))]
         name = type(expr).__name__
         if self.functions.get(name) is type(expr):
             return ["fn", name, *(self.add(a) for a in expr.args)]
@@ -156,6 +165,13 @@ def _decode(node: Any, done: list, table: Mapping[str, type], position: int) -> 
         return sympy.Mul(*children(fields))
     if kind == "pow" and len(fields) == 2:
         return sympy.Pow(*children(fields))
+    if kind == "undef" and fields and isinstance(fields[0], str) and fields[0].isidentifier():
+        return sympy.Function(fields[0], real=True)(*children(fields[1:]))
+    if kind == "deriv" and len(fields) == 3:
+        expr, variable = children(fields[:2])
+        if not isinstance(variable, sympy.Symbol):
+            raise DecodeError(f"node {position}: a derivative with respect to {variable}, not a symbol")
+        return sympy.Derivative(expr, (variable, _whole(fields[2])))
     if kind == "fn" and fields and isinstance(fields[0], str) and fields[0] in table:
         return table[fields[0]](*children(fields[1:]))
     raise DecodeError(f"node {position}: unknown or malformed expression node {kind!r}")

@@ -181,9 +181,11 @@ def derive(
     unknowns = Unknowns(IndexAlgebra())
     report = None if progress is None else (lambda k: progress(k + 1, order + 1))
     terms = _solve(update.update, unknowns, regime, order, report)
-    return ModifiedEquation(optimizer, order, regime.name, dict(values or {}), tuple(map(update.restore, terms)),
-                            regime.description,
-                            atoms=unknowns.algebra.atoms, states=slow_terms(unknowns, update.restore))
+    opaque = update.opaque(terms, [unknowns.state_terms[key] for key in unknowns.slow])
+    restored = tuple(terms) if opaque is None else opaque.restored[0]
+    return ModifiedEquation(optimizer, order, regime.name, dict(values or {}), restored, regime.description,
+                            atoms=unknowns.algebra.atoms, states=slow_terms(unknowns, update.restore),
+                            time_functions=opaque)
 
 
 def derive_components(

@@ -27,7 +27,7 @@ from .codec import DecodeError, Encoder, decode_nodes
 from .optimizers.base import Domain, HyperParameter, Optimizer
 from .optimizers.library import BUILTIN
 from .primitives import Primitive
-from .terms import SlowStateTerms
+from .terms import OpaqueTime, SlowStateTerms
 from .version import __version__
 
 __all__ = ["FORMAT", "to_json", "from_json", "SavedEquation", "DecodeError"]
@@ -81,8 +81,19 @@ def to_json(equation) -> dict:
         "terms": [encoder.add(t) for t in equation.terms],
         "states": [{"name": state.name, "value": encoder.add(state.value), "init": encoder.add(state.init),
                     "terms": [encoder.add(t) for t in state.terms]} for state in equation.states],
+        **_opaque_json(equation, encoder),
         "expressions": encoder.nodes,
     }
+
+
+def _opaque_json(equation, encoder: Encoder) -> dict:
+    """The terms with opaque functions of time (:class:`~modeq.terms.OpaqueTime`), if the equation has them."""
+    form = equation.opaque_time()
+    if form is None:
+        return {}
+    return {"time_functions": {"functions": [[encoder.add(f), encoder.add(d)] for f, d in form.functions],
+                               "terms": [encoder.add(t) for t in form.terms],
+                               "states": [[encoder.add(t) for t in own] for own in form.states]}}
 
 
 def _atom_json(symbol, definition, encoder: Encoder) -> dict:
@@ -155,12 +166,26 @@ def from_json(data: Any) -> SavedEquation:
                        for st in data.get("states", ()))
         if any(len(state.terms) != len(terms) for state in states):
             raise DecodeError("a slow state's terms do not match the order")
+        opaque = _opaque_form(data.get("time_functions"), node, mapping, terms, states)
         return SavedEquation(optimizer=optimizer, order=order, regime=str(data["regime"]),
                              values=dict(data["values"]), terms=terms, states=states,
                              regime_description=str(data["regime_description"]),
-                             assumptions=tuple(str(a) for a in data["assumptions"]), atoms=table)
+                             assumptions=tuple(str(a) for a in data["assumptions"]), atoms=table,
+                             time_functions=opaque)
     except (KeyError, TypeError, AttributeError) as error:
         raise DecodeError(f"a saved equation with a missing or malformed field ({error})") from None
+
+
+def _opaque_form(data, node, mapping, terms, states) -> OpaqueTime | None:
+    """The saved :class:`~modeq.terms.OpaqueTime` (``None`` if there is none), standing for the saved terms."""
+    if data is None:
+        return None
+    functions = tuple((node(f), node(d)) for f, d in data["functions"])
+    opaque = tuple(node(t).xreplace(mapping) for t in data["terms"])
+    own = tuple(tuple(node(t).xreplace(mapping) for t in ts) for ts in data["states"])
+    if len(opaque) != len(terms) or len(own) != len(states) or any(len(o) != len(terms) for o in own):
+        raise DecodeError("the terms in opaque functions of time do not match the terms")
+    return OpaqueTime(functions, opaque, own, (terms, *(state.terms for state in states)))
 
 
 def _optimizer(opt: dict, update: sympy.Expr) -> Optimizer:

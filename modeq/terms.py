@@ -31,7 +31,7 @@ from .components import materialize
 from .optimizers.base import Optimizer
 from .optimizers.language import h
 
-__all__ = ["EquationTerms", "ComponentField", "SlowStateTerms"]
+__all__ = ["EquationTerms", "ComponentField", "SlowStateTerms", "OpaqueTime"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,25 @@ class SlowStateTerms:
 
 
 @dataclass(frozen=True)
+class OpaqueTime:
+    r"""The terms as derived, before their functions of time were written out
+    (:mod:`modeq.time_functions`): each opaque :math:`\eta_i(t)` with its
+    definition (an expression in :math:`t` and the hyperparameters), the terms
+    :math:`f_k` and each slow state's terms in :math:`\eta_i, \eta_i', \dots`,
+    and the terms they restore to (the equation's own, checked before use).
+
+    Printers lay these out and define each :math:`\eta_i` beside the
+    equation: written out, a schedule's derivatives make coefficients of
+    thousands of operations whose layout cost many times the derivation."""
+
+    functions: tuple[tuple[sympy.Expr, sympy.Expr], ...]
+    terms: tuple[sympy.Expr, ...]
+    states: tuple[tuple[sympy.Expr, ...], ...]
+    #: The restored terms, then each slow state's: what this form stands for.
+    restored: tuple[tuple[sympy.Expr, ...], ...]
+
+
+@dataclass(frozen=True)
 class EquationTerms:
     r"""The terms :math:`f_0..f_N` of a modified equation in index form and what they were
     derived from (the data half of :class:`~modeq.equation.ModifiedEquation`)."""
@@ -99,6 +118,18 @@ class EquationTerms:
     atoms: AtomRegistry = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
     #: The slow states, each a coordinate beside :math:`\theta` with terms of its own.
     states: tuple[SlowStateTerms, ...] = ()
+    #: The terms with the update's functions of time opaque (:class:`OpaqueTime`;
+    #: ``None``: none, or not kept). Read it through :meth:`opaque_time`.
+    time_functions: OpaqueTime | None = field(default=None, compare=False, repr=False)
+
+    def opaque_time(self) -> OpaqueTime | None:
+        """The terms with opaque functions of time, if they are this equation's
+        (an equation made from another with new terms, e.g. by
+        ``dataclasses.replace``, has none)."""
+        form = self.time_functions
+        if form is None or form.restored != (self.terms, *(s.terms for s in self.states)):
+            return None
+        return form
 
     def __post_init__(self) -> None:
         if self.atoms is None:

@@ -23,11 +23,14 @@ expansion) are left to the expansion, which says why.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import sympy
 from sympy.core.function import AppliedUndef
 
 from .description import h, t, theta
 from .primitives import Primitive
+from .terms import OpaqueTime
 
 __all__ = ["TimeFunctions"]
 
@@ -38,17 +41,36 @@ class TimeFunctions:
 
     def __init__(self, update: sympy.Expr) -> None:
         self.definitions: dict[sympy.Expr, sympy.Expr] = {}
-        self._functions: dict[sympy.Expr, sympy.Function] = {}
+        self._functions: dict[sympy.Expr, Callable[[sympy.Expr], sympy.Expr]] = {}
         self._seen: dict[sympy.Expr, sympy.Expr] = {}
         self.update = self._abstract(update)
 
-    def _function(self, definition: sympy.Expr) -> sympy.Function:
-        r"""The opaque :math:`\eta_i` of ``definition`` (a function of ``t``), one per definition."""
+    def _function(self, definition: sympy.Expr) -> Callable[[sympy.Expr], sympy.Expr]:
+        r"""The opaque :math:`\eta_i` of ``definition`` (a function of ``t``), one per
+        definition, as a map from the argument to the expression: a definition
+        affine in an earlier one, :math:`F = a + b\,G` with :math:`a, b` free of
+        :math:`t`, is :math:`a + b\,\eta_G` (NAdam's :math:`\mu(t)`, :math:`1-\mu(t)`
+        and :math:`\mu(t)/\beta_1` are one function: as three, the coefficients were
+        polynomials in three dependent symbols, twice as long)."""
         if definition not in self._functions:
-            function = sympy.Function(f"eta_{len(self._functions)}", real=True)
-            self._functions[definition] = function
-            self.definitions[function(t)] = definition
+            self._functions[definition] = self._affine(definition) or self._new(definition)
         return self._functions[definition]
+
+    def _new(self, definition: sympy.Expr) -> Callable[[sympy.Expr], sympy.Expr]:
+        function = sympy.Function(f"eta_{len(self.definitions)}", real=True)
+        self.definitions[function(t)] = definition
+        return function
+
+    def _affine(self, definition: sympy.Expr) -> Callable[[sympy.Expr], sympy.Expr] | None:
+        slope = sympy.diff(definition, t)
+        for function, other in self.definitions.items():
+            b = sympy.cancel(slope / sympy.diff(other, t))
+            if b.has(t) or b == 0:
+                continue
+            a = sympy.cancel(definition - b * other)
+            if not a.has(t):
+                return lambda argument, f=function.func, a=a, b=b: a + b * f(argument)
+        return None
 
     def _abstract(self, node: sympy.Expr) -> sympy.Expr:
         if node in self._seen:
@@ -60,10 +82,27 @@ class TimeFunctions:
         elif not node.has(theta, Primitive) and (shifted := self._shifted(node)) is not None:
             definition, argument = shifted
             result = self._function(definition)(argument)
+        elif node.is_Mul and len(timed := self._timed_factors(node)) > 1:
+            rest = [a for a in node.args if a not in timed]
+            result = self._function(sympy.Mul(*timed))(t) * self._abstract(sympy.Mul(*rest))
         else:
             result = node.func(*(self._abstract(a) for a in node.args))
         self._seen[node] = result
         return result
+
+    @staticmethod
+    def _timed_factors(node: sympy.Mul) -> list[sympy.Expr]:
+        r"""The factors of ``node`` that make one function of time: those in
+        :math:`t` and hyperparameters alone, unless none of them is more than a
+        polynomial, with the factors in hyperparameters alone that hold a
+        radical or a function (a warm-up's normalization
+        :math:`2/(1 + \sqrt{1 + \delta^2})`)."""
+        own = [a for a in node.args if a.has(t) and not a.has(h, theta, Primitive)]
+        if all(a.is_polynomial(t) for a in own):
+            return []
+        constant = [a for a in node.args if not a.has(t, h, theta, Primitive) and not a.is_number
+                    and (a.has(sympy.Function) or any(not p.exp.is_Integer for p in a.atoms(sympy.Pow)))]
+        return own + constant
 
     @staticmethod
     def _shifted(node: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr] | None:
@@ -76,6 +115,15 @@ class TimeFunctions:
                 if not rest.has(t, h):
                     return rest.xreplace({tau: t}), argument
         return None
+
+    def opaque(self, terms, states=()) -> "OpaqueTime | None":
+        """The derived ``terms`` and slow states' terms (``states``, each a tuple)
+        with their functions opaque, for the printers (``None`` without functions of time)."""
+        if not self.definitions:
+            return None
+        terms, states = tuple(terms), tuple(tuple(s) for s in states)
+        restored = (tuple(map(self.restore, terms)), *(tuple(map(self.restore, s)) for s in states))
+        return OpaqueTime(tuple(self.definitions.items()), terms, states, restored)
 
     def restore(self, expr: sympy.Expr) -> sympy.Expr:
         """``expr`` with the definitions substituted and their derivatives evaluated."""

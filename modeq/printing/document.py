@@ -23,12 +23,11 @@ width with a margin; the test compiles the documents and reads TeX's log.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 import sympy
 from typing import TYPE_CHECKING, Mapping
 
-from .equation import decays, group_latex, join_signed, printer_for, terms_latex
+from .equation import decays, group_latex, join_signed, printed_form, printer_for, terms_latex
 from .latex import IndexLatexPrinter, VectorLatexPrinter
 from .layout import Group, arrange
 
@@ -331,14 +330,17 @@ def document(equation: "EquationTerms", printer: IndexLatexPrinter) -> str:
              + (f"; {_escape(values)}" if values else "") + ").")
     powers = ["f_0"] + [f"{hname}{'' if k == 1 else f'^{{{k}}}'} f_{{{k}}}" for k in range(1, equation.order + 1)]
     rates = decays(equation.optimizer)
-    blocks = _term_blocks(printer, equation.terms, "f", rates)
-    for state in equation.states:
+    terms, state_terms, definitions = printed_form(equation, printer)
+    blocks = _term_blocks(printer, terms, "f", rates)
+    for state, own in zip(equation.states, state_terms):
         value = printer.doprint(state.value)
         label = sympy.latex(sympy.Symbol(state.name))
         state_powers = " + ".join(p.replace("f_", f"f^{{{label}}}_") for p in powers)
         blocks.append(rf"\[ \dot{{{value}}} = {state_powers}, \qquad "
                       rf"\tilde{{{label}}}(0) = {printer.doprint(state.init)} \]")
-        blocks += _term_blocks(printer, state.terms, f"f^{{{label}}}", rates)
+        blocks += _term_blocks(printer, own, f"f^{{{label}}}", rates)
+    blocks += [rf"\noindent where \[ {definition} \]" if n == 0 else rf"\[ {definition} \]"
+               for n, definition in enumerate(definitions)]
     text = "\n".join(blocks)
     return "\n".join([
         r"\documentclass{article}",
@@ -380,8 +382,8 @@ def equation_latex(equation: "EquationTerms", notation: str = "index",
     printer = printer_for(equation.optimizer, notation, symbols, getattr(equation, "atoms", None))
     if standalone:
         return document(equation, printer)
-    groups = terms_latex(equation, printer) or [(1, "0")]
-    states = [rf"\dot{{{printer.doprint(state.value)}}} = "
-              + join_signed(terms_latex(replace(equation, terms=state.terms, states=()), printer) or [(1, "0")])
-              for state in equation.states]
-    return r", \qquad ".join([f"{_lhs(printer)} = {join_signed(groups)}"] + states)
+    terms, state_terms, definitions = printed_form(equation, printer)
+    groups = terms_latex(equation, printer, terms) or [(1, "0")]
+    states = [rf"\dot{{{printer.doprint(state.value)}}} = " + join_signed(terms_latex(equation, printer, own) or [(1, "0")])
+              for state, own in zip(equation.states, state_terms)]
+    return r", \qquad ".join([f"{_lhs(printer)} = {join_signed(groups)}"] + states + definitions)

@@ -16,6 +16,7 @@ import sympy
 
 from .latex import IndexLatexPrinter, VectorLatexPrinter, join_factors
 from .layout import Block, Group, Summand, arrange
+from .notation import function_names
 from ..optimizers.base import Domain
 from ..optimizers.language import h
 from .symbols import symbol_names
@@ -23,7 +24,7 @@ from .symbols import symbol_names
 if TYPE_CHECKING:
     from ..terms import EquationTerms
 
-__all__ = ["NOTATIONS", "printer_for", "terms_latex", "group_latex", "join_signed"]
+__all__ = ["NOTATIONS", "printer_for", "terms_latex", "printed_form", "group_latex", "join_signed"]
 
 NOTATIONS = {"index": IndexLatexPrinter, "vector": VectorLatexPrinter}
 
@@ -121,9 +122,39 @@ def group_latex(printer, group: Group) -> tuple[int, str]:
     return sign, rf"{printer._print(hpower)} \left({inner}\right)"
 
 
-def terms_latex(equation: "EquationTerms", printer: IndexLatexPrinter) -> list[tuple[int, str]]:
-    """The signed LaTeX of each power of :math:`h` of the equation."""
-    return [group_latex(printer, g) for g in arrange(equation.terms, printer.atoms, decays(equation.optimizer))]
+def terms_latex(equation: "EquationTerms", printer: IndexLatexPrinter,
+                terms: tuple[sympy.Expr, ...] | None = None) -> list[tuple[int, str]]:
+    """The signed LaTeX of each power of :math:`h` of the equation (of ``terms``
+    in its place if given: a slow state's, or those of :func:`printed_form`)."""
+    terms = equation.terms if terms is None else terms
+    return [group_latex(printer, g) for g in arrange(terms, printer.atoms, decays(equation.optimizer))]
+
+
+#: Letters for the opaque functions of time, the first one no symbol is printed as.
+FUNCTION_LETTERS = (r"\eta", r"\phi", r"\psi", r"\chi")
+
+
+def printed_form(equation: "EquationTerms", printer: IndexLatexPrinter
+                 ) -> tuple[tuple[sympy.Expr, ...], tuple[tuple[sympy.Expr, ...], ...], list[str]]:
+    r"""The terms and the slow states' terms that ``printer`` lays out, and the
+    definitions it prints beside them.
+
+    With the update's functions of time held opaque
+    (:meth:`~modeq.terms.EquationTerms.opaque_time`) the terms are written in
+    them, :math:`\eta(t), \eta'(t), \dots` (:math:`\eta_1, \eta_2, \dots` for
+    several; another letter if a symbol is printed :math:`\eta`), and each is
+    defined once, :math:`\eta(t) = \dots`: written out, a schedule's
+    derivatives make coefficients of thousands of operations, whose layout cost
+    many times the derivation (AdEMAMix's warm-up, order 2: 3 s to derive, 50 s
+    to print) and which no reader takes in. ``printer`` is told the names."""
+    form = equation.opaque_time()
+    if form is None:
+        return equation.terms, tuple(s.terms for s in equation.states), []
+    taken = set(printer._settings["symbol_names"].values()) | set(printer.names.values())
+    names = function_names(len(form.functions), taken, FUNCTION_LETTERS, lambda letter, n: f"{letter}_{{{n}}}")
+    printer.functions = {function.func: name for (function, _), name in zip(form.functions, names)}
+    definitions = [rf"{printer._print(function)} = {printer.doprint(definition)}" for function, definition in form.functions]
+    return form.terms, form.states, definitions
 
 
 def decays(optimizer) -> frozenset[sympy.Symbol]:

@@ -48,6 +48,29 @@ class IndexLatexPrinter(IndexNotation, LatexPrinter):
         self._index = names["j"]
         self._used = [names["j"]]
         self._bare = False
+        #: The LaTeX name of each opaque function of time printed
+        #: (:func:`modeq.printing.equation.printed_form`).
+        self.functions: dict[sympy.FunctionClass, str] = {}
+
+    # -- opaque functions of time -----------------------------------------------------
+
+    def _print_Function(self, expr: sympy.Expr, exp=None) -> str:
+        r""":math:`\eta(t)` for an opaque function of time, else SymPy's own."""
+        if expr.func not in self.functions:
+            return super()._print_Function(expr, exp)
+        text = self._time_function(expr, 0)
+        return text if exp is None else f"{text}^{{{exp}}}"
+
+    def _print_Derivative(self, expr: sympy.Derivative) -> str:
+        r""":math:`\eta'(t)`, :math:`\eta''(t)`, :math:`\eta^{(3)}(t)` for an opaque function of time."""
+        inner = expr.expr
+        if inner.func not in self.functions or set(expr.variables) != set(inner.args):
+            return super()._print_Derivative(expr)
+        return self._time_function(inner, expr.derivative_count)
+
+    def _time_function(self, expr: sympy.Expr, order: int) -> str:
+        primes = "'" * order if order < 3 else f"^{{({order})}}"
+        return rf"{self.functions[expr.func]}{primes}\left({', '.join(map(self._print, expr.args))}\right)"
 
     # -- atoms ----------------------------------------------------------------------
 

@@ -154,7 +154,7 @@ def _opaque_powers(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[sympy.Expr, d
       :math:`5^{2\psi t}` and :math:`24^{\psi t}`, and its order-2
       coefficients grew until printing took longer than deriving;
     * each function of the hyperparameters and the time (a schedule's
-      :math:`\cos(\pi t/T)`), and each radical :math:`Y^{p/q}` of a
+      :math:`\cos(\pi t/T)`, an opaque :math:`\eta(t)` and its derivatives), and each radical :math:`Y^{p/q}` of a
       polynomial :math:`Y` in the time (a warm-up's
       :math:`\sqrt{\delta^2 + (t/T_w-1)^2}`), as :math:`u^p` for
       :math:`u = Y^{1/q}`: with them, every coefficient's polynomial
@@ -184,6 +184,9 @@ def _opaque_powers(expr: sympy.Expr, atoms: AtomRegistry) -> tuple[sympy.Expr, d
 
     expr = expr.replace(lambda e: e.is_Pow and e.base.is_Rational and not e.exp.is_number, opaque)
     expr = expr.replace(lambda e: isinstance(e, sympy.log) and e.args[0].is_Rational and e.args[0] != 1, logarithm)
+    # a derivative of an opaque function of time first (its function inside would become a symbol)
+    expr = expr.replace(lambda e: isinstance(e, sympy.Derivative) and scalar_of_time(e),
+                        lambda e: symbol((e, sympy.Integer(1)), real=True))
     expr = expr.replace(lambda e: isinstance(e, sympy.Function) and scalar_of_time(e),
                         lambda e: symbol((e, sympy.Integer(1)), real=True))
     expr = expr.replace(lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer and scalar_of_time(e.base), radical)

@@ -23,7 +23,7 @@ as SymPy's printers are). *What* is written is decided here, once:
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, Sequence
 
 import sympy
 
@@ -31,10 +31,21 @@ from ..algebra.index import (AtomRegistry, BlockReduction, BlockScale, BlockSize
                              MatrixDerivative, Reduction, SlowState)
 from ..quantities import loss_batch, named_gradient, norm_kind
 
-__all__ = ["INDEX_LETTERS", "IndexNotation"]
+__all__ = ["INDEX_LETTERS", "IndexNotation", "function_names"]
 
 #: Summation indices, in the order they are taken (the component's own is skipped).
 INDEX_LETTERS = "iklmqrsuvw"
+
+
+def function_names(count: int, taken: set[str], letters: Sequence[str], indexed: Callable[[str, int], str]) -> list[str]:
+    r"""Names for ``count`` opaque functions of time (:math:`\eta`, or :math:`\eta_1, \eta_2, \dots`
+    by ``indexed(letter, n)``): the first of ``letters`` whose names no symbol is printed as
+    (``taken``), the last one if every letter is taken."""
+    for letter in letters:
+        names = [letter] if count == 1 else [indexed(letter, n) for n in range(1, count + 1)]
+        if taken.isdisjoint(names):
+            break
+    return names
 
 
 class IndexNotation:

@@ -43,7 +43,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Mapping
 
 import sympy
-from lark import Lark, Token, Transformer, v_args
+from sympy.core.function import AppliedUndef
+from lark import Lark, Token, v_args
+from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import LarkError, VisitError
 
 from ..algebra import ATOMS
@@ -64,11 +66,12 @@ class LatexReadError(ValueError):
     """Text that is not modeq's LaTeX notation."""
 
 
-#: The grammar; ``NAME``, ``THETA``, ``LOSS``, ``LHS``, ``STATE`` and ``STATE_LHS``
-#: are filled in from the table of names (they depend on the optimizer, the
-#: user's renames and the equation's slow states).
+#: The grammar; ``NAME``, ``THETA``, ``LOSS``, ``LHS``, ``STATE``, ``STATE_LHS``,
+#: ``TIME_FUNCTION`` and ``FUNCTION_LHS`` are filled in from the table of names
+#: (they depend on the optimizer, the user's renames, the equation's slow
+#: states and the functions of time it defines).
 GRAMMAR = r"""
-start: LHS? sum (STATE_LHS sum)*
+start: LHS? sum ((STATE_LHS | FUNCTION_LHS) sum)*
 
 ?sum: product
     | "-" product           -> neg
@@ -91,6 +94,7 @@ bigop: SUM product                  -> summation
     | LOSS                          -> loss_value
     | THETA                         -> theta
     | STATE                         -> state
+    | TIME_FUNCTION                 -> time_function
     | BLOCK_SIZE                    -> block_size
     | "\\operatorname{sum}_{B}" "\\left(" sum "\\right)"  -> block_sum
     | NABLA_SUB LOSS                -> nabla_sub
@@ -148,11 +152,22 @@ def _literal(latex: str) -> str:
     return pattern + "(?![a-zA-Z])" if latex[-1].isalpha() else pattern
 
 
+#: The left-hand side of a function of time's definition, ``, \qquad \eta\left(t\right) =``
+#: (``{time}``: the time's LaTeX): a LaTeX command, perhaps with a subscript.
+_DEFINITION = r",\s*(?:\\qquad\s*)?(\\[a-zA-Z]+(?:_\{{[^{{}}]*\}})?)\\left\(\s*{time}\s*\\right\)\s*="
+
+
 @lru_cache(maxsize=32)
 def _parser(names: tuple[str, ...], theta: str, loss: str, lhs: str, states: tuple[str, ...] = (),
-            maps: tuple[str, ...] = ()) -> Lark:
+            maps: tuple[str, ...] = (), functions: tuple[str, ...] = (), time: str = "t") -> Lark:
     state = "|".join(re.escape(name) for name in states) or "(?!)"
+    function = "|".join(re.escape(name) for name in sorted(functions, key=len, reverse=True)) or "(?!)"
+    at_time = rf"\\left\(\s*{re.escape(time)}\s*\\right\)"
     terminals = [
+        # \eta\left(t\right), \eta'\left(t\right), \eta^{(3)}\left(t\right): an opaque function of time and its derivatives
+        rf"TIME_FUNCTION.3: /({function})('+|\^\{{\(\d+\)\}})?{at_time}/",
+        # its definition follows the equations: , \qquad \eta\left(t\right) = ...
+        rf"FUNCTION_LHS.2: /,\s*(\\qquad\s*)?({function}){at_time}\s*=/",
         # D^{k} \operatorname{NS}: the k-th derivative of a matrix map (k = 0 without the D)
         rf"MATRIX_MAP.3: /(D(\^\{{\d+\}})?\s*)?({'|'.join(_literal(m) for m in maps) or '(?!)'})/",
         rf"STATE: /\\tilde\{{({state})\}}(_\{{[^}}]*\}})?/",
@@ -192,8 +207,9 @@ class _Tensor:
 
 
 @v_args(inline=True)
-class _Reader(Transformer):
-    """Evaluates the parse tree bottom up.
+class _Reader(Transformer_NonRecursive):
+    """Evaluates the parse tree bottom up (without recursion: a sum of :math:`n`
+    terms is a tree :math:`n` deep, and NAdam's order 3 exceeded Python's recursion limit).
 
     A component atom at an index :math:`x` other than the free index stands
     as a *tagged* copy of the atom's symbol; a sum over :math:`x` turns the
@@ -212,6 +228,8 @@ class _Reader(Transformer):
         self.tags: dict[sympy.Symbol, tuple[sympy.Symbol, str]] = {}
         self.tagged: dict[tuple[sympy.Symbol, str], sympy.Symbol] = {}
         self.tensors: dict[sympy.Symbol, _Tensor] = {}
+        #: The functions of time the text defines, by their LaTeX name.
+        self.functions: dict[str, sympy.FunctionClass] = {}
 
     # -- indices --------------------------------------------------------------------
 
@@ -416,6 +434,13 @@ class _Reader(Transformer):
     def name(self, token: Token) -> sympy.Expr:
         return self.table[str(token)]
 
+    def time_function(self, token: Token) -> sympy.Expr:
+        r""":math:`\eta(t)` or its derivative :math:`\eta^{(k)}(t)` (primes or ``^{(k)}``)."""
+        name, primes, order = re.match(r"(\\[a-zA-Z]+(?:_\{[^{}]*\})?)('*|\^\{\((\d+)\)\})", str(token)).groups()
+        value = self.functions[name](ATOMS.time)
+        k = int(order) if order else len(primes)
+        return sympy.Derivative(value, (ATOMS.time, k)) if k else value
+
     def loss_value(self, token: Token) -> sympy.Expr:
         return self.atoms.intern(LossValue(self._batch(token)))
 
@@ -522,6 +547,8 @@ class _Reader(Transformer):
             if isinstance(child, Token):
                 if child.type == "STATE_LHS":
                     key = re.search(r"\\tilde\{(.*?)\}", child).group(1)
+                elif child.type == "FUNCTION_LHS":
+                    key = re.search(r"(\\[a-zA-Z]+(?:_\{[^{}]*\})?)\\left", child).group(1) + "(t)"
             else:
                 sides[key] = child
         return sides
@@ -603,10 +630,16 @@ def parse_latex(text: str, optimizer: "Optimizer | None" = None, notation: str |
 
 def parse_system(text: str, optimizer: "Optimizer | None" = None, notation: str | None = None,
                  symbols: Mapping[str, str] | None = None, atoms=None,
-                 states: Mapping[str, sympy.Symbol] | None = None) -> dict[str, sympy.Expr]:
+                 states: Mapping[str, sympy.Symbol] | None = None, restore: bool = True) -> dict[str, sympy.Expr]:
     r"""The right-hand sides of a modified equation with slow states,
     :math:`\dot{\tilde\theta}_j = \dots, \qquad \dot{\tilde V}_j = \dots`: ``"theta"``'s
-    and each state's by its printed name (the arguments as for :func:`parse_latex`)."""
+    and each state's by its printed name (the arguments as for :func:`parse_latex`).
+
+    Functions of time defined after the equations,
+    :math:`\dots, \qquad \eta(t) = F(t)`, are substituted into them, their
+    derivatives :math:`\eta'(t), \eta^{(k)}(t)` evaluated; with ``restore``
+    false they are kept (undefined SymPy functions named by their LaTeX) and
+    each definition is a side of its own, under the key ``"\eta(t)"``."""
     atoms = ATOMS if atoms is None else atoms
     states = dict(states or {})
     entries = _table(optimizer, symbols)
@@ -619,10 +652,14 @@ def parse_system(text: str, optimizer: "Optimizer | None" = None, notation: str 
     if notation not in ("index", "vector"):
         raise ValueError(f"unknown notation {notation!r}; choose one of: index, vector")
     maps = _matrix_maps(atoms)
-    parser = _parser(names, entries["theta"][0], entries["E"][0], free, tuple(sorted(states)), tuple(sorted(maps)))
+    time = entries["t"][0]
+    functions = tuple(sorted(set(re.findall(_DEFINITION.format(time=re.escape(time)), text))))
+    parser = _parser(names, entries["theta"][0], entries["E"][0], free, tuple(sorted(states)), tuple(sorted(maps)),
+                     functions, time)
     try:
         tree = parser.parse(text)
         reader = _Reader(values, free, notation == "vector", atoms, states, maps)
+        reader.functions = {name: sympy.Function(name, real=True) for name in functions}
         sides = reader.transform(tree)
     except VisitError as error:
         if isinstance(error.orig_exc, LatexReadError):
@@ -636,7 +673,21 @@ def parse_system(text: str, optimizer: "Optimizer | None" = None, notation: str 
                        | {i for s in expr.free_symbols if s in reader.tensors for i in reader.tensors[s].indices})
         if loose:
             raise LatexReadError(f"the index {', '.join(loose)} is neither summed over nor the free index {free}")
+    definitions = {reader.functions[key[:-3]]: sides[key] for key in sides if key[:-3] in reader.functions}
+    used = {f.func for expr in sides.values() for f in expr.atoms(AppliedUndef)}
+    if not used <= set(definitions):
+        raise LatexReadError(f"the function {', '.join(sorted(map(str, used - set(definitions))))} of the time is not defined")
+    if restore and definitions:
+        sides = {key: _restored(expr, definitions, ATOMS.time) for key, expr in sides.items()
+                 if key[:-3] not in reader.functions}
     return sides
+
+
+def _restored(expr: sympy.Expr, definitions: Mapping[sympy.FunctionClass, sympy.Expr], time: sympy.Symbol) -> sympy.Expr:
+    """``expr`` with each function of time replaced by its definition, derivatives evaluated."""
+    lambdas = {f: sympy.Lambda(time, d) for f, d in definitions.items()}
+    explicit = expr.replace(lambda e: isinstance(e, AppliedUndef) and e.func in lambdas, lambda e: lambdas[e.func](*e.args))
+    return explicit.replace(lambda e: isinstance(e, sympy.Derivative), lambda e: e.doit())
 
 
 def _matrix_maps(atoms) -> dict[str, tuple[MatrixMap, ...]]:
@@ -694,11 +745,16 @@ def _vanishes_at_points(difference: sympy.Expr, atoms, points: int = 6, digits: 
     symbolically, such as :math:`\sqrt{a}\sqrt{b} = \sqrt{ab}` for positive
     radicands. Gradient atoms take both signs; every other symbol (a
     hyperparameter, :math:`\theta`, an atom that is a norm or a
-    contraction, a shifted decay :math:`u = 1-\beta`) a value in
+    contraction, a shifted decay :math:`u = 1-\beta`, an opaque function of
+    time or a derivative of one) a value in
     :math:`(0, 1)`, where the derived and the printed forms are both defined.
     A non-zero algebraic expression vanishing to 50 digits at six random
     points does not happen by chance."""
     rng = random.Random(20261130)
+    # an opaque function of time and each derivative of it takes a value of its own
+    opaque = {e: sympy.Dummy() for e in difference.atoms(sympy.Derivative, AppliedUndef)}
+    difference = difference.xreplace({e: d for e, d in opaque.items() if isinstance(e, sympy.Derivative)})
+    difference = difference.xreplace({e: d for e, d in opaque.items() if not isinstance(e, sympy.Derivative)})
     symbols = sorted(difference.free_symbols, key=str)
     for _ in range(points):
         values = {}
@@ -758,16 +814,40 @@ def _by_power(expr: sympy.Expr) -> dict[int, sympy.Expr]:
 
 def round_trip(equation: "EquationTerms", notation: str = "index",
                symbols: Mapping[str, str] | None = None) -> list[RoundTripFailure]:
-    """Print ``equation`` in ``notation``, read it back, and return the terms
-    that differ (empty when the printed equation is the derived one)."""
+    r"""Print ``equation`` in ``notation``, read it back, and return the terms
+    that differ (empty when the printed equation is the derived one).
+
+    An equation printed with opaque functions of time
+    (:func:`~modeq.printing.equation.printed_form`) is compared in them: each
+    definition read back must equal one the derivation made, and each term
+    read, in the derivation's functions, its term before restoring
+    (:class:`~modeq.terms.OpaqueTime`). Restoring then writes both out alike,
+    so the printed equation is the derived one, without a zero test of the
+    written-out terms (thousands of operations each)."""
     atoms = getattr(equation, "atoms", ATOMS)
     text = equation.latex(notation=notation, symbols=symbols)
     # a state is printed under SymPy's LaTeX of its name (sigma as \sigma)
     states = {sympy.latex(sympy.Symbol(s.name)): s for s in getattr(equation, "states", ())}
-    sides = parse_system(text, equation.optimizer, notation, symbols, atoms, {n: s.value for n, s in states.items()})
-    derived_sides = {"theta": equation.terms, **{n: s.terms for n, s in states.items()}}
+    opaque = equation.opaque_time() if hasattr(equation, "opaque_time") else None
+    sides = parse_system(text, equation.optimizer, notation, symbols, atoms, {n: s.value for n, s in states.items()},
+                         restore=opaque is None)
     unit_interval = [hp.symbol for hp in equation.optimizer.hyperparameters if hp.domain.name == "UNIT_INTERVAL"]
+    derived_sides = {"theta": equation.terms, **{n: s.terms for n, s in states.items()}}
     failures = []
+    if opaque is not None:
+        derived_sides = {"theta": opaque.terms, **{n: own for n, own in zip(states, opaque.states)}}
+        read = {key: sides.pop(key) for key in [k for k in sides if k.endswith("(t)")]}
+        mapping = {}
+        for function, definition in opaque.functions:
+            found = [key for key, value in read.items() if same_field(value, definition, atoms, unit_interval)]
+            if found:
+                mapping[sympy.Function(found[0][:-3], real=True)] = function.func
+                del read[found[0]]
+            else:
+                failures.append(RoundTripFailure(0, notation, definition, sympy.Integer(0), str(function)))
+        failures += [RoundTripFailure(0, notation, sympy.Integer(0), value, key) for key, value in read.items()]
+        sides = {key: expr.replace(lambda e: isinstance(e, AppliedUndef) and e.func in mapping,
+                                   lambda e: mapping[e.func](*e.args)) for key, expr in sides.items()}
     for coordinate in sorted(set(derived_sides) | set(sides), key=lambda c: (c != "theta", c)):
         terms = derived_sides.get(coordinate, ())
         read = _by_power(sides.get(coordinate, sympy.Integer(0)))

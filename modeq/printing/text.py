@@ -48,7 +48,7 @@ from ..optimizers.base import Optimizer, exact_number
 from ..optimizers.language import h
 from ..quantities import atoms_of
 from .layout import Block, Summand, arrange
-from .notation import IndexNotation
+from .notation import IndexNotation, function_names
 
 if TYPE_CHECKING:
     from ..terms import EquationTerms
@@ -270,6 +270,24 @@ class TextPrinter(IndexNotation, StrPrinter):
         self._used = ["j"]
         self._bare = False
         self._compact = False
+        #: The name of each opaque function of time printed (:func:`equation_text`).
+        self.functions: dict[sympy.FunctionClass, str] = {}
+
+    # -- opaque functions of time -----------------------------------------------------------------
+
+    def _print_Function(self, expr: sympy.Expr) -> str:
+        return self._time_function(expr, 0) if expr.func in self.functions else super()._print_Function(expr)
+
+    def _print_Derivative(self, expr: sympy.Derivative) -> str:
+        inner = expr.expr
+        if inner.func in self.functions and set(expr.variables) == set(inner.args):
+            return self._time_function(inner, expr.derivative_count)
+        return super()._print_Derivative(expr)
+
+    def _time_function(self, expr: sympy.Expr, order: int) -> str:
+        """η(t), η'(t), η''(t), η⁽³⁾(t)."""
+        primes = "'" * order if order < 3 else "⁽" + superscript(str(order)) + "⁾"
+        return f"{self.functions[expr.func]}{primes}({', '.join(map(self._print, expr.args))})"
 
     # -- atoms --------------------------------------------------------------------------------
 
@@ -625,14 +643,33 @@ def equation_text(equation: "EquationTerms") -> str:
     lines = [header + (f", {values}" if values else "") + "):"]
     powers = ["f_0"] + [f"h{superscript(str(k)) if k > 1 else ''} f_{k}" for k in range(1, equation.order + 1)]
     lines.append("  dθ̃_j/dt = " + " + ".join(powers))
-    lines += _term_lines(printer, equation.terms, "f")
-    for state in equation.states:
+    terms, state_terms, definitions = _printed_form(equation, printer)
+    lines += _term_lines(printer, terms, "f")
+    for state, own in zip(equation.states, state_terms):
         name, label = printer.doprint(state.value), _GREEK.get(state.name, state.name)
         lines.append(f"  d{name}/dt = " + " + ".join(p.replace("f_", f"f^{label}_") for p in powers)
                      + f",  {name.replace('_j', '')}(0) = {printer.doprint(state.init)}")
-        lines += _term_lines(printer, state.terms, f"f^{label}")
+        lines += _term_lines(printer, own, f"f^{label}")
+    lines += [f"  {'where ' if n == 0 else '      '}{d}" for n, d in enumerate(definitions)]
     lines.append("  " + legend("\n".join(lines[2:])))
     return "\n".join(lines)
+
+
+#: Letters for the opaque functions of time (as :data:`modeq.printing.equation.FUNCTION_LETTERS`).
+FUNCTION_LETTERS = ("η", "φ", "ψ", "χ")
+
+
+def _printed_form(equation: "EquationTerms", printer: TextPrinter) -> tuple[tuple, tuple, list[str]]:
+    """The terms, the slow states' terms and the definitions of the functions of time, as
+    :func:`modeq.printing.equation.printed_form` chooses them for the LaTeX."""
+    form = equation.opaque_time()
+    if form is None:
+        return equation.terms, tuple(s.terms for s in equation.states), []
+    names = function_names(len(form.functions), set(printer.names.values()), FUNCTION_LETTERS,
+                           lambda letter, n: letter + subscript(str(n)))
+    printer.functions = {function.func: name for (function, _), name in zip(form.functions, names)}
+    definitions = [f"{printer.doprint(function)} = {printer.doprint(definition)}" for function, definition in form.functions]
+    return form.terms, form.states, definitions
 
 
 def _term_lines(printer: TextPrinter, terms, label: str) -> list[str]:

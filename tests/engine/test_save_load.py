@@ -74,6 +74,8 @@ def test_loaded_equation_equals_and_its_optimizer_updates(tmp_path):
     ["fn", "exp", 10**6],  # a child that is not before it
     ["sym", "x", {"real": "yes"}],  # assumptions must be booleans
     ["eval", "1+1"],
+    ["undef", "__import__('os')", 0],  # an opaque function of time must be named by an identifier
+    ["deriv", 0, 10**6, "1"],  # a derivative's variable must be an earlier node
 ])
 def test_a_tampered_file_is_refused(node, tmp_path):
     equation = modeq.derive(modeq.optimizers.gd, order=1)

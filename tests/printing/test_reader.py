@@ -459,13 +459,16 @@ def test_merged_radicals_are_the_same_field_and_a_changed_one_is_not():
 def test_a_scalar_with_a_symbolic_exponent_prints_and_reads_back():
     """NAdam's momentum-decay schedule puts ``(24/25)**(psi*t)`` in its coefficients; the printers
     used to ask whether that exponent is positive, which SymPy cannot decide, and crashed."""
-    equation = modeq.derive(BUILTIN["nadam"], order=1)
+    derived = modeq.derive(BUILTIN["nadam"], order=1)
+    # written out (the opaque schedule mu(t) of the printed form is a test below)
+    equation = dataclasses.replace(derived, time_functions=None)
     assert "ψt" in str(equation)
     assert round_trip(equation, "index") == []
     # as the paper writes the schedule: (24/25)^{psi t} and log(24/25), not 5^{2 psi t}, 24^{psi t}, log(5)
-    text = equation.latex()
-    assert r"\left(\frac{24}{25}\right)^{\psi t}" in text and r"\log{\left(\frac{24}{25} \right)}" in text
-    assert not any(bad in text for bad in ("5^{", "24^{", "25^{", r"\log{\left(5"))
+    for text in (equation.latex(), derived.latex()):
+        assert r"\left(\frac{24}{25}\right)^{\psi t}" in text
+        assert not any(bad in text for bad in ("5^{", "24^{", "25^{", r"\log{\left(5"))
+    assert r"\log{\left(\frac{24}{25} \right)}" in equation.latex()
     assert "5^(" not in str(equation) and "(24/25)^(ψt)" in str(equation)
 
 
@@ -569,3 +572,50 @@ def test_a_matrix_map_printed_with_its_arguments_swapped_is_caught(monkeypatch):
     for notation in ("index", "vector"):
         (failure,) = round_trip(equation, notation)
         assert failure.order == 1
+
+
+# -- schedules: opaque functions of time ----------------------------------------------------
+
+
+def test_a_schedule_prints_as_a_named_function_of_time_that_reads_back_written_out():
+    r"""The warm-up cosine schedule is printed as eta(t), eta'(t) with its definition after the
+    equations; parse_latex substitutes the definition back, and the result is the derived
+    (written-out) term, exactly; the round trip compares in eta and checks the definition."""
+    equation = modeq.derive(BUILTIN["adam_warmup_cosine"], order=1)
+    for notation in ("index", "vector"):
+        text = equation.latex(notation=notation)
+        assert r"\eta'\left(t\right)" in text and r", \qquad \eta\left(t\right) = " in text
+        assert r"\cos" not in text.split(r"\eta\left(t\right) =")[0]  # written once, in the definition
+        read = parse_latex(text, equation.optimizer, atoms=equation.atoms)
+        decays = [hp.symbol for hp in equation.optimizer.hyperparameters if hp.domain is Domain.UNIT_INTERVAL]
+        for k in (0, 1):
+            assert same_field(read.coeff(h, k), equation.terms[k], equation.atoms, decays)
+        assert round_trip(equation, notation) == []
+        opaque = parse_system(text, equation.optimizer, atoms=equation.atoms, restore=False)
+        assert set(opaque) == {"theta", r"\eta(t)"} and opaque["theta"].has(sympy.Derivative)
+
+
+def test_a_wrong_schedule_definition_does_not_read_back_as_the_derived_one():
+    """The definition after the equations is part of what is read: another schedule is another equation."""
+    equation = modeq.derive(BUILTIN["adam_warmup_cosine"], order=1)
+    text = equation.latex()
+    wrong = text.replace(r"\frac{t}{2 T_w}", r"\frac{t}{3 T_w}")
+    assert wrong != text
+    read, tampered = (parse_latex(x, equation.optimizer, atoms=equation.atoms).coeff(h, 0) for x in (text, wrong))
+    assert same_field(read, equation.terms[0], equation.atoms)
+    assert not same_field(tampered, equation.terms[0], equation.atoms)
+
+
+def test_an_undefined_function_of_time_is_refused():
+    text = r"\dot{\tilde{\theta}}_{j} = \eta\left(t\right) \nabla_{j} E"
+    with pytest.raises(LatexReadError):
+        parse_latex(text)
+
+
+def test_nadam_schedules_are_one_function_of_time():
+    r"""NAdam's mu(t+h), 1 - mu(t+h) and mu(t+2h)/beta_1 are affine in one function: the equation is
+    written in one eta (three dependent ones made coefficients twice as long)."""
+    equation = modeq.derive(BUILTIN["nadam"], order=1)
+    assert len(equation.opaque_time().functions) == 1
+    text = equation.latex()
+    assert r"\eta_{1}" not in text and text.count(r"\qquad \eta\left(t\right) =") == 1
