@@ -41,6 +41,24 @@ On CUDA (if present) the same table with torch.cuda.max_memory_allocated
 
 Targets (issue 15): Adam order 1 <= 5 gradients, order 2 <= 40, memory <= 4x
 one gradient's.
+
+Measured 2026-12-01, 2 shared cores (load 2.5-3: times +-30 %), one thread
+(cost / memory / rss; one gradient: 1.3 ms and 12.0 parameter vectors at 1e4,
+6.4 ms and 5.4 at 1e5, 49 ms and 2.4 at 1e6):
+
+    parameters  field                  1e4               1e5               1e6
+                adam order 1       2.9/ 2.86         3.6/ 3.07         5.0/ 3.51
+                adam order 2      14.0/ 5.51        21.0/ 5.55        31.3/ 5.35
+                adam order 3     116  /11.81       160  /11.65       264  /10.87
+                sgd-momentum 2    10.2/ 5.51        12.4/ 5.55        17.2/ 5.35
+
+Times are within the targets; memory is at order 1 and not at order 2. The
+peak of an order-2 field is its D2[X, X] (SGD-momentum: D2[g, g]), with only
+X alive beside it: three backward passes on a linearization of its own take
+4.9-5.4 gradients' worth by themselves (on this MLP, 20 activation-sized
+tensors at the last pass's peak, against 3 for a gradient; forward-mode
+compositions measured higher, see modeq/torch/backend.py), so 4x is out of
+reach of reverse-mode D2 here; order 3's is D3[X, X, X] likewise.
 """
 
 from __future__ import annotations

@@ -209,17 +209,26 @@ class Token:
         self.loss = loss
 
 
+def adam_order_2_on(backend):
+    """Adam's order-2 evaluator on ``backend`` and the NumPy backend's terms at POINT, after checking
+    that the evaluator's combination at h = 0.03 (run first: the calls the tests count) is their sum."""
+    eq = derive(BUILTIN["adam"], order=2)
+    constants = constants_for(eq, values_of(eq.optimizer))
+    evaluator = Evaluator(eq.terms, atom_table(eq), backend, constants)
+    h = 0.03
+    total = evaluator.combination(POINT, [1.0, h, h * h])
+    expected = Evaluator(eq.terms, atom_table(eq), NumpyBackend(LOSS, PARAMS), constants)(POINT)
+    np.testing.assert_allclose(total, expected[0] + h * expected[1] + h * h * expected[2], rtol=1e-12)
+    return evaluator, expected
+
+
 def test_values_are_dropped_after_their_last_use_and_the_linearization_lives_between_second_derivatives():
     """Adam's order-2 field holds at most a few of its vectors at once; D2[e, e] (the
     largest transient on torch) runs first, beside its direction alone and without the
     shared state; the shared state is made after it, once, gives the gradient again and
     is dropped after the last D1; the combination equals the sum of the terms."""
-    eq = derive(BUILTIN["adam"], order=2)
-    constants = constants_for(eq, values_of(eq.optimizer))
     backend = LinearizingBackend(LOSS, PARAMS)
-    evaluator = Evaluator(eq.terms, atom_table(eq), backend, constants)
-    h = 0.03
-    total = evaluator.combination(POINT, [1.0, h, h * h])
+    adam_order_2_on(backend)
     # By hand from the plan: g (no shared state: nothing before D2 contracts with it), e = g/sqrt(g^2+eps),
     # D2[e, e] beside e alone (g is dropped: later nodes take it again from the shared state); then the
     # shared state, g again, f_0 into the sum, D1[e] beside e, g and D2, and the three other D1s, each beside
@@ -229,8 +238,6 @@ def test_values_are_dropped_after_their_last_use_and_the_linearization_lives_bet
     assert backend.alive == [1, 3, 4, 5, 6] and len(backend.values) == 14
     assert backend.released == [False, False, False, False, True]
     assert all(token() is None for token in backend.tokens)
-    expected = Evaluator(eq.terms, atom_table(eq), NumpyBackend(LOSS, PARAMS), constants)(POINT)
-    np.testing.assert_allclose(total, expected[0] + h * expected[1] + h * h * expected[2], rtol=1e-12)
 
 
 class PartsBackend(LinearizingBackend):
@@ -242,18 +249,12 @@ def test_a_sum_is_added_in_parts_as_soon_as_their_inputs_are_known():
     parts, each contraction is dropped after its part is added, so at most three vectors
     are alive at a contraction (against six in one piece); terms and combination
     equal the NumPy backend's."""
-    eq = derive(BUILTIN["adam"], order=2)
-    constants = constants_for(eq, values_of(eq.optimizer))
     backend = PartsBackend(LOSS, PARAMS)
-    evaluator = Evaluator(eq.terms, atom_table(eq), backend, constants)
-    h = 0.03
-    total = evaluator.combination(POINT, [1.0, h, h * h])
+    evaluator, expected = adam_order_2_on(backend)
     # By hand: D2[e, e] beside e; then the shared state and g, D2's part added; D1[e] beside g and e; its
     # parts (in f_1 and f_2) added; each other D1 beside g, its direction and D1[e] (until the direction of
     # the last is made, D1[e]'s last use), each dropped once its part is added.
     assert backend.alive == [1, 2, 3, 3, 2]
-    expected = Evaluator(eq.terms, atom_table(eq), NumpyBackend(LOSS, PARAMS), constants)(POINT)
-    np.testing.assert_allclose(total, expected[0] + h * expected[1] + h * h * expected[2], rtol=1e-12)
     for got, want in zip(evaluator(POINT), expected):
         np.testing.assert_allclose(got, want, rtol=1e-12)
 
