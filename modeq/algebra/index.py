@@ -139,6 +139,19 @@ def _tidy_coefficient(c: sympy.Expr, atoms: "AtomRegistry") -> sympy.Expr:
     return factoring.factor(sympy.expand_power_exp(c))
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _argument_key(x: sympy.Expr):
+    """SymPy's ``default_sort_key`` of an atom's argument (the same arguments recur in every contraction)."""
+    return sympy.default_sort_key(x)
+
+
+def _sorted_arguments(args: list[sympy.Expr]) -> tuple[sympy.Expr, ...]:
+    """The arguments of a symmetric atom in their canonical order (``default_sort_key``)."""
+    if len(args) > 1:
+        args.sort(key=_argument_key)
+    return tuple(args)
+
+
 def _product(factors) -> sympy.Expr:
     """``sympy.Mul(*factors)``, multiplied out directly when every factor is a
     rational number (the coefficients of a field's terms mostly are)."""
@@ -504,7 +517,7 @@ class AtomRegistry:
         """Add :math:`D_k[args]` into the sum ``total`` (:mod:`modeq.algebra.linear`)."""
         splits = [self.split(a) for a in args]
         for combination in itertools.product(*(s.items() for s in splits)):
-            components = tuple(sorted((c for c, _ in combination), key=sympy.default_sort_key))
+            components = _sorted_arguments([c for c, _ in combination])
             coefficient = _product(k for _, k in combination)
             atom = self.intern(Contraction(components, loss))
             if coefficient.is_Rational:
@@ -543,7 +556,7 @@ class AtomRegistry:
         """Add :math:`D^kF(X)[Y_1..Y_k]` into the sum ``total`` (:mod:`modeq.algebra.linear`)."""
         splits = [self.split(y, self.is_block_constant) for y in directions]
         for combination in itertools.product(*(s.items() for s in splits)):
-            components = tuple(sorted((c for c, _ in combination), key=sympy.default_sort_key))
+            components = _sorted_arguments([c for c, _ in combination])
             coefficient = _product(k for _, k in combination)
             atom = self.intern(MatrixDerivative(fmap, base, components))
             if coefficient.is_Rational:
