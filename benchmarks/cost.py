@@ -14,7 +14,7 @@ single-threaded job's CPU time is what it takes on a free core.
    and a dense loss in p parameters (``derived_field`` in a fresh cache),
    against the number of entries of the Hessian's sparsity pattern.
 
-    python benchmarks/cost.py [--budget 20]
+    python benchmarks/cost.py [--budget 20] [--only derive] [--names lookahead ...]
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 
-NAMES = ("gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum", "lion")
+NAMES = ("gd", "heavy_ball", "heavy_ball_ema", "nesterov", "rmsprop", "adam", "adamw", "sam", "usam", "signum", "lion",
+         "lookahead")
 
 DERIVE_PROBE = """
 import json, sys, time
@@ -104,12 +105,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--budget", type=float, default=20.0)
     parser.add_argument("--only", choices=("derive", "steps", "compile"))
+    parser.add_argument("--names", nargs="+", choices=NAMES, default=NAMES,
+                        help="the optimizers whose derivation is measured (default: all)")
     args = parser.parse_args()
     if args.only in (None, "derive"):
         print("Derivation, CPU seconds per order (stationary regime; exact for optimizers with memory)")
         derive = {}
-        cases = [(n, m, "stationary") for n in NAMES for m in (False, True)]
-        cases += [(n, m, "exact") for n in ("heavy_ball", "rmsprop", "adam") for m in (False, True)]
+        cases = [(n, m, "stationary") for n in args.names for m in (False, True)]
+        cases += [(n, m, "exact") for n in ("heavy_ball", "rmsprop", "adam") if n in args.names for m in (False, True)]
         for name, numeric, regime in cases:
             times = stream(DERIVE_PROBE.format(name=name, numeric=numeric, regime=regime), args.budget)
             mode = "numeric" if numeric else "symbolic"

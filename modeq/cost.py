@@ -172,6 +172,9 @@ DERIVE: dict[tuple[str, str, str], tuple[float, ...]] = {
     ('signum', 'numeric', 'stationary'): (0.1044, 0.0598, 0.1383, 0.9168),
     ('lion', 'symbolic', 'stationary'): (0.1306, 0.1145, 0.6653),
     ('lion', 'numeric', 'stationary'): (0.14, 0.0631, 0.1252, 1.0676),
+    # Lookahead (k = 5) nests its inner steps: costed like no other built-in (``--names lookahead``)
+    ('lookahead', 'symbolic', 'stationary'): (0.449, 0.2755, 8.9406),
+    ('lookahead', 'numeric', 'stationary'): (0.4191, 0.1156, 0.3564, 2.2598),
     ('heavy_ball', 'symbolic', 'exact'): (0.139, 0.2277),
     ('heavy_ball', 'numeric', 'exact'): (0.1067, 0.0933, 0.708, 1.919),
     ('rmsprop', 'symbolic', 'exact'): (0.8581,),
