@@ -31,7 +31,8 @@ class ModifiedEquation(EquationTerms):
         r"""The equation in LaTeX, in the papers' notation (:mod:`modeq.printing`).
 
         ``notation`` is ``"index"`` (:math:`\nabla_j E`, :math:`\sum_i \nabla_{ij} E \dots`)
-        or ``"vector"`` (:math:`\nabla^2 E\,\nabla E`); ``symbols`` renames symbols,
+        or ``"vector"`` (:math:`\nabla^2 E\,\nabla E`) or, for optimizers on parameter
+        blocks, ``"matrix"`` (:math:`G`, :math:`H[X]`, :math:`\lVert G\rVert_F`); ``symbols`` renames symbols,
         e.g. ``{"h": r"\eta", "beta": r"\beta_1"}``; ``standalone`` gives a
         complete document."""
         return equation_latex(self, notation, symbols, standalone)

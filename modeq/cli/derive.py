@@ -24,7 +24,11 @@ def register(subparsers) -> None:
     parser.add_argument("--schedule", help="the order of the batches: cyclic (default), shuffled (--epoch only: "
                                            "averaged over all orders) or labels such as 2,3,1")
     parser.add_argument("--latex", action="store_true", help="print the equation as LaTeX in the papers' notation")
-    parser.add_argument("--vector", action="store_true", help="with --latex: vector notation instead of index notation")
+    notation = parser.add_mutually_exclusive_group()
+    notation.add_argument("--vector", action="store_true", help="with --latex: vector notation instead of index notation")
+    notation.add_argument("--matrix", action="store_true",
+                          help="with --latex: matrix notation (G, H[X], Frobenius norms, msign(G)) for optimizers on "
+                               "parameter blocks (muon, lars, lamb)")
     parser.add_argument("--standalone", action="store_true", help="with --latex: a complete document that compiles")
     parser.add_argument("--symbol", dest="symbols", metavar="NAME=LATEX", action="append", default=[],
                         help=r"with --latex: rename a symbol, e.g. --symbol 'h=\eta' --symbol 'beta=\beta_1' (repeatable)")
@@ -38,8 +42,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    if (args.vector or args.standalone or args.symbols or args.check) and not args.latex:
-        raise ValueError("--vector, --standalone, --symbol and --check only apply with --latex")
+    if (args.vector or args.matrix or args.standalone or args.symbols or args.check) and not args.latex:
+        raise ValueError("--vector, --matrix, --standalone, --symbol and --check only apply with --latex")
+    notation = "vector" if args.vector else "matrix" if args.matrix else "index"
     symbols = dict(_symbol(text) for text in args.symbols)
     equations = _derive(args)
     if args.standalone and len(equations) > 1:
@@ -52,12 +57,12 @@ def run(args) -> int:
         if label:
             print(f"% {label}" if args.latex else f"# {label}")
         if args.latex:
-            print(equation.latex("vector" if args.vector else "index", symbols, args.standalone))
+            print(equation.latex(notation, symbols, args.standalone))
         else:
             print(equation)
             if args.epoch:
                 print(_epoch_loss(equation))
-    return _check(equations, "vector" if args.vector else "index", symbols) if args.check else 0
+    return _check(equations, notation, symbols) if args.check else 0
 
 
 def _check(equations: list[tuple[str, "ModifiedEquation"]], notation: str, symbols: dict[str, str]) -> int:

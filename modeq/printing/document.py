@@ -28,7 +28,7 @@ import sympy
 from typing import TYPE_CHECKING, Mapping
 
 from .equation import decays, group_latex, join_signed, printed_form, printer_for, terms_latex
-from .latex import IndexLatexPrinter, VectorLatexPrinter
+from .latex import IndexLatexPrinter, MatrixLatexPrinter, VectorLatexPrinter
 from .layout import Group, arrange
 
 if TYPE_CHECKING:
@@ -292,7 +292,16 @@ def legend(body: str, printer: IndexLatexPrinter) -> str:
     E, theta, j = printer.names["E"], printer.names["theta"], printer.names["j"]
     vector = isinstance(printer, VectorLatexPrinter)
     items = []
-    if vector:
+    if isinstance(printer, MatrixLatexPrinter):
+        items.append(rf"each parameter block (layer) ${theta}$ is a matrix, $G = \nabla_{{{theta}}} {E}$ its gradient block, "
+                     rf"$H[X]$ the ${theta}$ block of the Hessian of ${E}$ applied to the direction $X$ (over all blocks), "
+                     rf"$\nabla^{{k+1}} {E}[X_1, \dots, X_k]$ the $(k+1)$-th derivative applied to $X_1, \dots, X_k$; "
+                     r"$\lVert X\rVert_F$ is the Frobenius norm, $\langle A, B\rangle = \operatorname{tr}(A^\top B)$, "
+                     r"$\operatorname{msign}(X) = (XX^\top)^{-1/2}X$, $\operatorname{NS}$ the Newton--Schulz steps, "
+                     r"$DF(X)[Y]$ the derivative of $F$ at $X$ in the direction $Y$, "
+                     rf"$s_{{W}}$ the step scale of the shape of ${theta}$; "
+                     "other products, quotients and powers of matrices are taken elementwise")
+    elif vector:
         items.append(rf"$\nabla {E}$ is the gradient of the loss ${E}$, $\nabla^2 {E}\, v$ the Hessian applied to $v$, "
                      rf"$\nabla^{{k+1}} {E}[v_1, \dots, v_k]$ the $(k+1)$-th derivative applied to $v_1, \dots, v_k$; "
                      "products, quotients and powers of vectors are taken elementwise")
@@ -303,7 +312,7 @@ def legend(body: str, printer: IndexLatexPrinter) -> str:
                          "(more indices: higher derivatives)")
         if re.search(r"\\sum_\{[\w,]+\}", body):
             items.append("sums run over all parameters")
-    if r"B(" in body or r"_{B}" in body or r"\lvert B" in body:
+    if r"B(" in body or r"_{B}" in body or r"\lvert B" in body:  # also matrix notation's rare sum_B(X)
         items.append(rf"$B({j})$ is the parameter block (layer) of ${theta}_{{{j}}}$; "
                      r"$\operatorname{sum}_B$ sums each block and $\lvert B\rvert$ is its size")
     if r"\tilde{" in body:
@@ -380,6 +389,10 @@ def equation_latex(equation: "EquationTerms", notation: str = "index",
     Defined here, above :mod:`~modeq.printing.equation` whose pieces it
     assembles, so that the two modules do not import each other."""
     printer = printer_for(equation.optimizer, notation, symbols, getattr(equation, "atoms", None))
+    if notation == "matrix" and not on_blocks(equation.optimizer):
+        raise ValueError(f"matrix notation is for optimizers on parameter blocks (muon, lars, lamb, "
+                         f"sam(per_layer=True)); the equation of {equation.optimizer.name} has none: "
+                         f"print it in index or vector notation")
     if standalone:
         return document(equation, printer)
     terms, state_terms, definitions = printed_form(equation, printer)
@@ -387,3 +400,14 @@ def equation_latex(equation: "EquationTerms", notation: str = "index",
     states = [rf"\dot{{{printer.doprint(state.value)}}} = " + join_signed(terms_latex(equation, printer, own) or [(1, "0")])
               for state, own in zip(equation.states, state_terms)]
     return r", \qquad ".join([f"{_lhs(printer)} = {join_signed(groups)}"] + states + definitions)
+
+
+def on_blocks(optimizer) -> bool:
+    r"""Whether ``optimizer`` acts on parameter blocks: its update sums over a
+    block, applies a matrix map or scales by a block's shape (matrix notation
+    says nothing that vector notation does not about any other; its
+    :math:`f_0` may have no block atom, e.g. ``sam(per_layer=True)``'s)."""
+    from ..primitives.block_sum import BlockSum
+    from ..primitives.matrix import BlockMap, ShapeScale
+
+    return optimizer.update().has(BlockSum, BlockMap, ShapeScale)

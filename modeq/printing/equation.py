@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Mapping
 
 import sympy
 
-from .latex import IndexLatexPrinter, VectorLatexPrinter, join_factors
+from .latex import IndexLatexPrinter, MatrixLatexPrinter, VectorLatexPrinter, join_factors
 from .layout import Block, Group, Summand, arrange
 from .notation import function_names
 from ..optimizers.base import Domain
@@ -24,9 +24,21 @@ from .symbols import symbol_names
 if TYPE_CHECKING:
     from ..terms import EquationTerms
 
-__all__ = ["NOTATIONS", "printer_for", "terms_latex", "printed_form", "group_latex", "join_signed"]
+__all__ = ["NOTATIONS", "MATRIX_THETA", "notation_symbols", "printer_for", "terms_latex", "printed_form", "group_latex", "join_signed"]
 
-NOTATIONS = {"index": IndexLatexPrinter, "vector": VectorLatexPrinter}
+NOTATIONS = {"index": IndexLatexPrinter, "vector": VectorLatexPrinter, "matrix": MatrixLatexPrinter}
+
+#: The matrix notation's name of the parameters: a block :math:`W` (the user may rename it).
+MATRIX_THETA = "W"
+
+
+def notation_symbols(notation: str, symbols: Mapping[str, str] | None) -> dict[str, str]:
+    """The renames a notation prints with: matrix notation calls the parameters
+    :data:`MATRIX_THETA` unless the user renamed them."""
+    symbols = dict(symbols or {})
+    if notation == "matrix":
+        symbols.setdefault("theta", MATRIX_THETA)
+    return symbols
 
 
 def printer_for(optimizer, notation: str = "index", symbols: Mapping[str, str] | None = None,
@@ -36,7 +48,7 @@ def printer_for(optimizer, notation: str = "index", symbols: Mapping[str, str] |
     expressions if not given)."""
     if notation not in NOTATIONS:
         raise ValueError(f"unknown notation {notation!r}; choose one of: {', '.join(NOTATIONS)}")
-    return NOTATIONS[notation](optimizer, symbol_names(optimizer, symbols), atoms)
+    return NOTATIONS[notation](optimizer, symbol_names(optimizer, notation_symbols(notation, symbols)), atoms)
 
 
 def _fraction(numerator: list[str], denominator: list[str]) -> str:

@@ -4,7 +4,12 @@ r"""LaTeX printers for index-form fields, in the notation of "On the Implicit Bi
   :math:`D_1[X]_j = \sum_i \nabla_{ij} E\, X_i`, :math:`\tilde\theta_j`;
 * :class:`VectorLatexPrinter` — whole vectors: :math:`\nabla E`,
   :math:`D_1[X] = \nabla^2 E\, X`, :math:`D_k[X_1..X_k] = \nabla^{k+1} E[X_1, \dots, X_k]`
-  (products, quotients and powers of vectors are elementwise).
+  (products, quotients and powers of vectors are elementwise);
+* :class:`MatrixLatexPrinter` — each parameter block :math:`W` (a layer) as a
+  matrix: :math:`G = \nabla_W E`, :math:`H[X]` the Hessian applied to the
+  direction :math:`X`, :math:`\|X\|_F` and :math:`\langle A, B\rangle = \operatorname{tr}(A^\top B)`
+  from the block sums, :math:`\operatorname{msign}(X)`, :math:`D\operatorname{msign}(X)[Y]`,
+  the shape scale :math:`s_W` (other products elementwise).
 
 Both print the named quantities of :mod:`modeq.quantities`:
 :math:`\nabla_j\|\nabla E\|^2`, :math:`\nabla_j\|\nabla E\|_1`,
@@ -23,14 +28,14 @@ from sympy.printing.latex import LatexPrinter
 
 from ..algebra import ATOMS
 from ..algebra.base import STEP
-from ..algebra.index import Contraction, Gradient, LossValue, MatrixDerivative
+from ..algebra.index import BlockReduction, Contraction, Gradient, LossValue, MatrixDerivative
 from ..optimizers.base import Optimizer
 from ..optimizers.language import h
 from ..quantities import named_gradient
 from .notation import IndexNotation
 from .symbols import SymbolNames
 
-__all__ = ["IndexLatexPrinter", "VectorLatexPrinter"]
+__all__ = ["IndexLatexPrinter", "VectorLatexPrinter", "MatrixLatexPrinter", "square_root"]
 
 
 class IndexLatexPrinter(IndexNotation, LatexPrinter):
@@ -240,6 +245,87 @@ class VectorLatexPrinter(IndexLatexPrinter):
         return super()._absolute(gradient, exponent)
 
 
+class MatrixLatexPrinter(VectorLatexPrinter):
+    r"""Matrix notation, one parameter block :math:`W` at a time: :math:`G`,
+    :math:`H[X]`, :math:`\lVert X\rVert_F`, :math:`\langle A, B\rangle`,
+    :math:`\operatorname{msign}(X)`, :math:`D\operatorname{NS}(X)[Y]`, :math:`s_W`.
+
+    A block sum :math:`S_B[X^2]` is :math:`\lVert X\rVert_F^2` (its square root
+    :math:`\lVert X\rVert_F`), :math:`S_B[AB]` is :math:`\langle A, B\rangle`,
+    any other :math:`\operatorname{sum}_B(X)`; :math:`H[X] = \nabla^2 E\,X`
+    contracts over every block, so the :math:`W` block of :math:`H[X]` depends
+    on the other blocks' entries of :math:`X`."""
+
+    def _gradient(self, batch: int | None) -> str:
+        return "G" if batch is None else f"G_{{{batch}}}"
+
+    def _contraction(self, definition: Contraction) -> str:
+        if len(definition.args) != 1:
+            return super()._contraction(definition)
+        name = "H" if definition.loss is None else f"H_{{{definition.loss}}}"
+        return rf"{name}\left[{self._at('', definition.args[0])}\right]"
+
+    def _block_sum(self, arg: sympy.Expr) -> str:
+        root = square_root(arg)
+        if root is not None:
+            return self._frobenius(root, sympy.Integer(2))
+        factors = _two_factors(arg)
+        if factors is not None:
+            return rf"\left\langle {self._print(factors[0])}, {self._print(factors[1])}\right\rangle"
+        return super()._block_sum(arg)
+
+    def _frobenius(self, root: sympy.Expr, exponent: sympy.Expr) -> str:
+        text = rf"\left\lVert {self._print(root)}\right\rVert_{{F}}"
+        return text if exponent == 1 else f"{text}^{{{self._print(exponent)}}}"
+
+    def _print_Pow(self, expr: sympy.Pow) -> str:
+        r""":math:`\lVert X\rVert_F^{2e}` for a power :math:`S_B[X^2]^e` (:math:`e > 0`; a negative one is a fraction)."""
+        base, exponent = expr.as_base_exp()
+        definition = self.atoms.definition(base) if isinstance(base, sympy.Symbol) else None
+        if isinstance(definition, BlockReduction) and exponent.is_Rational and exponent > 0:
+            root = square_root(definition.arg)
+            if root is not None:
+                return self._frobenius(root, 2 * exponent)
+        return super()._print_Pow(expr)
+
+    def _matrix_map(self, definition: MatrixDerivative) -> str:
+        r""":math:`F(X)`, :math:`DF(X)[Y]`, :math:`D^kF(X)[Y_1, \dots, Y_k]`."""
+        args = [self._at("", a) for a in (definition.base, *definition.directions)]
+        return _matrix_head(definition, args, ("(", ")"))
+
+    def _block_scale(self, rule: str) -> str:
+        return r"s_{W}" if rule == "original" else rf"s^{{\mathrm{{{_rule(rule)}}}}}_{{W}}"
+
+
+def square_root(arg: sympy.Expr) -> sympy.Expr | None:
+    r""":math:`X` with :math:`X^2 = ` ``arg`` exactly (every factor an even power,
+    a positive rational a square), else ``None``."""
+    factors = []
+    for factor in sympy.Mul.make_args(arg):
+        base, exponent = factor.as_base_exp()
+        if factor.is_Rational:
+            root = sympy.sqrt(factor)
+            if factor <= 0 or not root.is_Rational:
+                return None
+            factors.append(root)
+        elif exponent.is_Integer and exponent.is_even:
+            factors.append(base ** (exponent / 2))
+        else:
+            return None
+    return sympy.Mul(*factors)
+
+
+def _two_factors(arg: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr] | None:
+    r"""``arg`` as a product :math:`AB` of two non-constant factors (:math:`g^3 = g\,g^2`), else ``None``."""
+    factors = sympy.Mul.make_args(arg)
+    if len(factors) >= 2 and not factors[0].is_Number:
+        return factors[0], sympy.Mul(*factors[1:])
+    base, exponent = arg.as_base_exp()
+    if exponent.is_Integer and exponent > 1:
+        return base, base ** (exponent - 1)
+    return None
+
+
 def join_factors(printer: IndexLatexPrinter, factors: Iterable[sympy.Expr]) -> str:
     """A product of factors, sums in parentheses when there is more than one factor."""
     factors = [f for f in factors if f != 1]
@@ -249,11 +335,13 @@ def join_factors(printer: IndexLatexPrinter, factors: Iterable[sympy.Expr]) -> s
     return " ".join(texts)
 
 
-def _matrix_head(definition: MatrixDerivative, args: list[str]) -> str:
-    r""":math:`F[X]`, :math:`DF[X][Y]`, :math:`D^kF[X][Y_1, \dots]` of printed arguments."""
+def _matrix_head(definition: MatrixDerivative, args: list[str], base: tuple[str, str] = ("[", "]")) -> str:
+    r""":math:`F[X]`, :math:`DF[X][Y]`, :math:`D^kF[X][Y_1, \dots]` of printed arguments
+    (``base``: the brackets of the point :math:`X`, parentheses in matrix notation)."""
     k = len(definition.directions)
     name = definition.map.latex if k == 0 else rf"D{'' if k == 1 else f'^{{{k}}}'} {definition.map.latex}"
-    return name + rf"\left[{args[0]}\right]" + (rf"\left[{', '.join(args[1:])}\right]" if k else "")
+    opening, closing = base
+    return name + rf"\left{opening}{args[0]}\right{closing}" + (rf"\left[{', '.join(args[1:])}\right]" if k else "")
 
 
 def _rule(rule: str) -> str:

@@ -19,6 +19,10 @@ mistakes. Its reading is the mathematical one:
 * vector notation — :math:`\nabla^2 E\, X = D_1[X]` (the rest of the
   product is :math:`X`), :math:`\nabla^{k+1} E[X_1, .., X_k] = D_k[X_1..X_k]`,
   :math:`\sum_i (X)_i = S[X]`, products and powers elementwise;
+* matrix notation (parameter blocks; read as vector notation, and): :math:`G = \nabla E`,
+  :math:`H[X] = D_1[X]`, :math:`\lVert X\rVert_F = S_B[X^2]^{1/2}`,
+  :math:`\langle A, B\rangle = S_B[AB]`, :math:`F(X)` and :math:`D^kF(X)[Y_1, ..]` for the
+  matrix maps, :math:`s_W`, the parameters :math:`\tilde W` (unless renamed);
 * named quantities by their definitions: :math:`\|\nabla E\|^2 = S[g^2]`,
   :math:`\|\nabla E\| = S[g^2]^{1/2}`, :math:`\|\nabla E\|_1 = S[|g|]`,
   :math:`\|\nabla E\|_{1,c} = S[\sqrt{g^2 + c}]`, and the gradient of a
@@ -54,6 +58,10 @@ from ..algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction,
                              Reduction, distribute)
 from ..algebra.matrix_maps import DEFAULT_MAPS, SHAPE_RULES, MatrixMap
 from ..optimizers.language import h
+
+#: The parameters' name in matrix notation, a block :math:`W`, unless the user renamed ``theta``
+#: (the reader's own table, as for every name).
+MATRIX_THETA = "W"
 
 if TYPE_CHECKING:
     from ..terms import EquationTerms
@@ -108,6 +116,12 @@ bigop: SUM product                  -> summation
     | MATRIX_MAP "\\left[" sum _close                                   -> matrix_value
     | MATRIX_MAP "\\left[" sum "\\right]" "\\left[" sum ("," sum)* _close  -> matrix_derivative
     | BLOCK_SCALE                   -> block_scale
+    | GRAD                          -> matrix_gradient
+    | HESSIAN_MAP "\\left[" sum "\\right]"                              -> hessian_map
+    | MATRIX_MAP "\\left(" sum "\\right)"                               -> matrix_call
+    | MATRIX_MAP "\\left(" sum "\\right)" "\\left[" sum ("," sum)* "\\right]"  -> matrix_call_derivative
+    | "\\left\\lVert" sum "\\right\\rVert_{F}"                          -> frobenius
+    | "\\left\\langle" sum "," sum "\\right\\rangle"                      -> inner
     | "{" sum "}"
     | "\\left(" sum "\\right)"
     | "\\left(" sum PAREN_SUB      -> component
@@ -133,7 +147,7 @@ NABLA_SUB: /\\nabla_\{[^}]*\}/
 NABLA: /\\nabla(?![a-zA-Z_^])/
 PAREN_SUB: /\\right\)_\{[^}]*\}/
 BRACKET_SUB: /\\right\]_\{[^}]*\}/
-BLOCK_SCALE.3: /s(\^\{\\mathrm\{[^}]*\}\})?_\{\s*B(\(\s*(\\[a-zA-Z]+|[a-zA-Z])\s*\))?\s*\}/
+BLOCK_SCALE.3: /s(\^\{\\mathrm\{[^}]*\}\})?_\{\s*(B(\(\s*(\\[a-zA-Z]+|[a-zA-Z])\s*\))?|W)\s*\}/
 NUMBER: /\d+(\.\d+)?/
 PI: /\\pi(?![a-zA-Z])/
 EULER: /e(?![a-zA-Z])/
@@ -159,7 +173,7 @@ _DEFINITION = r",\s*(?:\\qquad\s*)?(\\[a-zA-Z]+(?:_\{{[^{{}}]*\}})?)\\left\(\s*{
 
 @lru_cache(maxsize=32)
 def _parser(names: tuple[str, ...], theta: str, loss: str, lhs: str, states: tuple[str, ...] = (),
-            maps: tuple[str, ...] = (), functions: tuple[str, ...] = (), time: str = "t") -> Lark:
+            maps: tuple[str, ...] = (), functions: tuple[str, ...] = (), time: str = "t", matrix: bool = False) -> Lark:
     state = "|".join(re.escape(name) for name in states) or "(?!)"
     function = "|".join(re.escape(name) for name in sorted(functions, key=len, reverse=True)) or "(?!)"
     at_time = rf"\\left\(\s*{re.escape(time)}\s*\\right\)"
@@ -178,6 +192,9 @@ def _parser(names: tuple[str, ...], theta: str, loss: str, lhs: str, states: tup
         rf"THETA: /\\tilde\{{{re.escape(theta)}\}}(_\{{[^}}]*\}})?/",
         rf"LOSS: /{_literal(loss)}(_\{{\d+\}})?/",
         rf"LHS: /\\dot\{{\\tilde\{{{re.escape(theta)}\}}\}}(_\{{{re.escape(lhs)}\}})?\s*=/",
+        # matrix notation: the gradient block G (G_{b} of batch b) and the Hessian map H[X]
+        r"GRAD: /G(_\{\d+\})?(?![a-zA-Z])/" if matrix else "GRAD: /(?!)G/",
+        r"HESSIAN_MAP: /H(_\{\d+\})?(?![a-zA-Z])/" if matrix else "HESSIAN_MAP: /(?!)H/",
     ]
     return Lark(GRAMMAR + "\n".join(terminals), parser="lalr", lexer="contextual", maybe_placeholders=False)
 
@@ -217,8 +234,11 @@ class _Reader(Transformer_NonRecursive):
     """
 
     def __init__(self, table: Mapping[str, sympy.Expr], free: str, vector: bool, atoms,
-                 states: Mapping[str, sympy.Symbol], maps: Mapping[str, tuple[MatrixMap, ...]]) -> None:
+                 states: Mapping[str, sympy.Symbol], maps: Mapping[str, tuple[MatrixMap, ...]],
+                 matrix: bool = False) -> None:
         super().__init__()
+        #: matrix notation (vector notation with G, H[X], norms and inner products of blocks)
+        self.matrix = matrix
         self.table = table
         self.maps = maps
         self.states = states
@@ -413,11 +433,49 @@ class _Reader(Transformer_NonRecursive):
         r""":math:`s_{B(x)}` (:math:`s_B` in vector notation), Muon's step scaling
         :math:`s(m, k)` of the block of component :math:`x`; a rule other than
         ``original`` is written as a superscript, :math:`s^{\mathrm{rule}}_{B(x)}`."""
-        match = re.match(r"s(\^\{\\mathrm\{([^}]*)\}\})?_\{\s*B(\(\s*(\\[a-zA-Z]+|[a-zA-Z])\s*\))?", token)
+        match = re.match(r"s(\^\{\\mathrm\{([^}]*)\}\})?_\{\s*(W|B(\(\s*(\\[a-zA-Z]+|[a-zA-Z])\s*\))?)", token)
         rule = "original" if match.group(2) is None else match.group(2).replace(r"\_", "_")
         if rule not in SHAPE_RULES:
             raise LatexReadError(f"{token}: unknown block scaling {rule!r}; modeq's are {', '.join(SHAPE_RULES)}")
-        return self._component_atom(self.atoms.intern(BlockScale(rule)), token, match.group(4))
+        if (match.group(3) == "W") != self.matrix:
+            raise LatexReadError(f"{token}: the scale of a block is s_{{W}} in matrix notation and only there")
+        return self._component_atom(self.atoms.intern(BlockScale(rule)), token, match.group(5))
+
+    # -- matrix notation ------------------------------------------------------------------
+
+    def _matrix_only(self, what: str) -> None:
+        if not self.matrix:
+            raise LatexReadError(f"{what} is matrix notation; read the text with notation='matrix'")
+
+    def matrix_gradient(self, token: Token) -> sympy.Expr:
+        r""":math:`G` (:math:`G_b`), the gradient block: :math:`\nabla E` (of the loss of batch :math:`b`)."""
+        self._matrix_only(str(token))
+        return self.gradient(int(_subscript(token)) if "_" in token else None)
+
+    def hessian_map(self, token: Token, x: sympy.Expr) -> sympy.Expr:
+        r""":math:`H[X] = \nabla^2 E\, X = D_1[X]` (:math:`H_b` for the loss of batch :math:`b`)."""
+        self._matrix_only(str(token))
+        return self.atoms.contraction([x], int(_subscript(token)) if "_" in token else None)
+
+    def matrix_call(self, token: Token, base: sympy.Expr) -> sympy.Expr:
+        r""":math:`F(X)`, a matrix map of the block :math:`X`."""
+        self._matrix_only(rf"{token}\left(..\right)")
+        return self._matrix(token, base, [], [])
+
+    def matrix_call_derivative(self, token: Token, base: sympy.Expr, *directions: sympy.Expr) -> sympy.Expr:
+        r""":math:`D^kF(X)[Y_1, \dots, Y_k]`."""
+        self._matrix_only(rf"{token}\left(..\right)")
+        return self._matrix(token, base, list(directions), [])
+
+    def frobenius(self, x: sympy.Expr) -> sympy.Expr:
+        r""":math:`\lVert X\rVert_F = \sqrt{S_B[X^2]}`, the Frobenius norm of the block."""
+        self._matrix_only(r"\lVert X\rVert_{F}")
+        return sympy.sqrt(self.atoms.block_reduction(x**2))
+
+    def inner(self, a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+        r""":math:`\langle A, B\rangle = \operatorname{tr}(A^\top B) = S_B[AB]`."""
+        self._matrix_only(r"\langle A, B\rangle")
+        return self.atoms.block_reduction(a * b)
 
     # -- atoms ------------------------------------------------------------------------
 
@@ -615,9 +673,9 @@ def parse_latex(text: str, optimizer: "Optimizer | None" = None, notation: str |
 
     ``optimizer`` supplies the hyperparameters' names and ``symbols`` the same
     renames given to the printer (``{"h": r"\eta"}``). ``notation`` is
-    ``"index"`` or ``"vector"``; by default it is read off the left-hand side
-    :math:`\dot{\tilde\theta}_j` (index) or :math:`\dot{\tilde\theta}`
-    (vector), else index. An equation gives its right-hand side (a series in
+    ``"index"``, ``"vector"`` or ``"matrix"``; by default it is read off the left-hand side
+    :math:`\dot{\tilde\theta}_j` (index), :math:`\dot{\tilde\theta}`
+    (vector) or :math:`\dot{\tilde W}` (matrix), else index. An equation gives its right-hand side (a series in
     :math:`h`). ``atoms`` is the atom table to build atoms in (the
     equation's); ``states`` maps the printed name of each slow state
     (:math:`\tilde V_j`) to its atom. A system of equations (with slow
@@ -642,23 +700,25 @@ def parse_system(text: str, optimizer: "Optimizer | None" = None, notation: str 
     each definition is a side of its own, under the key ``"\eta(t)"``."""
     atoms = ATOMS if atoms is None else atoms
     states = dict(states or {})
-    entries = _table(optimizer, symbols)
+    if notation is None:
+        lhs = re.match(r"\s*\\dot\{\\tilde\{(.*?)\}\}(_\{)?", text)
+        vector = lhs is not None and lhs.group(2) is None
+        named = (symbols or {}).get("theta", MATRIX_THETA)
+        notation = ("matrix" if lhs.group(1) == named else "vector") if vector else "index"
+    if notation not in ("index", "vector", "matrix"):
+        raise ValueError(f"unknown notation {notation!r}; choose one of: index, vector, matrix")
+    entries = _table(optimizer, {"theta": MATRIX_THETA, **(symbols or {})} if notation == "matrix" else symbols)
     values = {latex: value for latex, value in entries.values() if value is not None}
     names = tuple(values)
     free = entries["j"][0]
-    if notation is None:
-        lhs = re.match(r"\s*\\dot\{\\tilde\{.*?\}\}(_\{)?", text)
-        notation = "vector" if lhs is not None and lhs.group(1) is None else "index"
-    if notation not in ("index", "vector"):
-        raise ValueError(f"unknown notation {notation!r}; choose one of: index, vector")
     maps = _matrix_maps(atoms)
     time = entries["t"][0]
     functions = tuple(sorted(set(re.findall(_DEFINITION.format(time=re.escape(time)), text))))
     parser = _parser(names, entries["theta"][0], entries["E"][0], free, tuple(sorted(states)), tuple(sorted(maps)),
-                     functions, time)
+                     functions, time, notation == "matrix")
     try:
         tree = parser.parse(text)
-        reader = _Reader(values, free, notation == "vector", atoms, states, maps)
+        reader = _Reader(values, free, notation != "index", atoms, states, maps, notation == "matrix")
         reader.functions = {name: sympy.Function(name, real=True) for name in functions}
         sides = reader.transform(tree)
     except VisitError as error:

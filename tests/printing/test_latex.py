@@ -116,8 +116,8 @@ def test_vector_notation_of_contractions():
 
 def test_bad_input_names_the_problem():
     equation = modeq.derive(gd, order=1)
-    with pytest.raises(ValueError, match="unknown notation 'matrix'.*index, vector"):
-        equation.latex(notation="matrix")
+    with pytest.raises(ValueError, match="unknown notation 'tensor'.*index, vector, matrix"):
+        equation.latex(notation="tensor")
     with pytest.raises(ValueError, match="unknown symbol name 'beta' for gd.*h, theta"):
         equation.latex(symbols={"beta": r"\beta_1"})
 
