@@ -287,20 +287,28 @@ def _lhs(printer: IndexLatexPrinter) -> str:
     return rf"\dot{{\tilde{{{theta}}}}}{index}"
 
 
+#: Matrix notation's legend: what each piece means, said when the body prints it.
+_MATRIX_LEGEND = [
+    (r"H\left[", r"$H[V]$ the ${W}$ block of the Hessian of ${E}$ applied to the direction $V$ (all blocks)"),
+    (r"\nabla^{", r"$\nabla^{k+1} {E}[V_1, \dots, V_k]$ the $(k+1)$-th derivative applied to $V_1, \dots, V_k$"),
+    (r"\rVert_{F}", r"$\lVert V\rVert_F$ the Frobenius norm"),
+    (r"\langle", r"$\langle A, B\rangle = \operatorname{tr}(A^\top B)$"),
+    (r"\operatorname{msign}", r"$\operatorname{msign}(V) = (VV^\top)^{-1/2}V$ the polar factor"),
+    (r"\operatorname{NS}", r"$\operatorname{NS}$ the Newton--Schulz steps"),
+    ("D ", r"$DF(V)[U]$ the derivative of $F$ at $V$ in the direction $U$"),
+    ("s_{W}", r"$s_W$ the step scale of the shape of ${W}$"),
+]
+
+
 def legend(body: str, printer: IndexLatexPrinter) -> str:
     """One paragraph explaining the notation that ``body`` uses."""
     E, theta, j = printer.names["E"], printer.names["theta"], printer.names["j"]
     vector = isinstance(printer, VectorLatexPrinter)
     items = []
     if isinstance(printer, MatrixLatexPrinter):
-        items.append(rf"each parameter block (layer) ${theta}$ is a matrix, $G = \nabla_{{{theta}}} {E}$ its gradient block, "
-                     rf"$H[X]$ the ${theta}$ block of the Hessian of ${E}$ applied to the direction $X$ (over all blocks), "
-                     rf"$\nabla^{{k+1}} {E}[X_1, \dots, X_k]$ the $(k+1)$-th derivative applied to $X_1, \dots, X_k$; "
-                     r"$\lVert X\rVert_F$ is the Frobenius norm, $\langle A, B\rangle = \operatorname{tr}(A^\top B)$, "
-                     r"$\operatorname{msign}(X) = (XX^\top)^{-1/2}X$, $\operatorname{NS}$ the Newton--Schulz steps, "
-                     r"$DF(X)[Y]$ the derivative of $F$ at $X$ in the direction $Y$, "
-                     rf"$s_{{W}}$ the step scale of the shape of ${theta}$; "
-                     "other products, quotients and powers of matrices are taken elementwise")
+        items.append(rf"each parameter block (layer) ${theta}$ is a matrix and $G = \nabla_{{{theta}}} {E}$ its gradient block")
+        items += [text.replace("{W}", theta).replace("{E}", E) for mark, text in _MATRIX_LEGEND if mark in body]
+        items.append("other products, quotients and powers of matrices are taken elementwise")
     elif vector:
         items.append(rf"$\nabla {E}$ is the gradient of the loss ${E}$, $\nabla^2 {E}\, v$ the Hessian applied to $v$, "
                      rf"$\nabla^{{k+1}} {E}[v_1, \dots, v_k]$ the $(k+1)$-th derivative applied to $v_1, \dots, v_k$; "

@@ -265,6 +265,10 @@ class MatrixLatexPrinter(VectorLatexPrinter):
         name = "H" if definition.loss is None else f"H_{{{definition.loss}}}"
         return rf"{name}\left[{self._at('', definition.args[0])}\right]"
 
+    def _parenthesized(self, text: str) -> str:
+        r""":math:`H[X]` and :math:`\nabla^{k+1} E[X_1, \dots]` close their own brackets."""
+        return text
+
     def _block_sum(self, arg: sympy.Expr) -> str:
         root = square_root(arg)
         if root is not None:

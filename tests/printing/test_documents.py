@@ -152,3 +152,21 @@ def test_breaking_keeps_every_term():
     joined = re.sub(r"\\left\.|\\right\.|\\cdot|\s+", "", " ".join(lines))  # continuation marks
     assert joined == re.sub(r"\s+", "", tex)
     assert all(estimate_width(line) <= 30.0 or "resizebox" in line for line in lines)
+
+
+#: Matrix notation (optimizers on parameter blocks): its own atoms (Frobenius norms, inner products,
+#: msign(G), H[X]) must compile and fit the page too.
+MATRIX_CASES = [("muon", {}, 1), ("muon", {"orthogonalizer": "msign"}, 2), ("lars", {}, 1), ("lamb", {}, 1)]
+
+
+@pytest.mark.parametrize("name, options, order", MATRIX_CASES,
+                         ids=[f"{n}{'-' if o else ''}{'-'.join(o.values())}-{k}" for n, o, k in MATRIX_CASES])
+def test_matrix_documents_fit_the_page(name, options, order, tmp_path):
+    from modeq.optimizers import get
+
+    opt = get(name)(**options) if options else get(name)
+    equation = modeq.derive(opt, order=order)
+    text = equation.latex(notation="matrix", standalone=True)
+    log = compile_document(text, tmp_path)
+    assert max(overfull(log), default=0.0) <= OVERFULL_LIMIT, overfull(log)
+    assert text.count(r"\begin{align*}") == order + 1 and r"$G = \nabla_{W} E$" in text

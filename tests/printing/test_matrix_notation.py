@@ -136,8 +136,12 @@ def test_matrix_notation_is_refused_without_parameter_blocks():
 
 
 def test_standalone_document_explains_the_matrix_notation():
-    document = modeq.derive(msign, order=1).latex(notation="matrix", standalone=True)
-    assert "Frobenius" in document and r"\operatorname{tr}(A^\top B)" in document and "G = \\nabla_{W} E" in document
+    """The legend says what each piece printed means, and only those printed."""
+    document = modeq.derive(lars, order=1).latex(notation="matrix", standalone=True)
+    assert "Frobenius" in document and r"\operatorname{tr}(A^\top B)" in document and r"$G = \nabla_{W} E$" in document
+    assert "msign" not in document
+    document = modeq.derive(msign, order=1).latex(notation="matrix", standalone=True, symbols={"theta": "X"})
+    assert r"\operatorname{msign}(V)" in document and r"$H[V]$ the $X$ block" in document and "Frobenius" not in document
 
 
 def test_cli_matrix(capsys):
