@@ -6,8 +6,8 @@ orders 1-2; the schedule-free built-ins, whose slow state prints as its own
 equation, Muon and Lookahead at orders 1-2; the scheduled ones at orders 1-3). Each case runs in a fresh interpreter (no SymPy cache or interned
 atom from an earlier case helps it); times are CPU times of the process (the
 machine is shared; both steps are single-threaded) and exclude imports. The
-last column says whether the printed equation reads back as the derived one
-(:func:`modeq.printing.reader.round_trip`).
+last columns say whether the printed equation reads back as the derived one
+(:func:`modeq.printing.reader.round_trip`, both notations) and the CPU seconds that took.
 
     python benchmarks/latex.py            # all cases
     python benchmarks/latex.py adam:2     # some cases (--timeout: seconds per case)
@@ -42,8 +42,9 @@ opt = muon if name == "muon" else BUILTIN[name]
 start = time.process_time(); eq = derive(opt, order={order}); derive_s = time.process_time() - start
 start = time.process_time(); index = eq.latex(); index_s = time.process_time() - start
 start = time.process_time(); vector = eq.latex(notation="vector"); vector_s = time.process_time() - start
-ok = not round_trip(eq, "index") and not round_trip(eq, "vector")
-print(json.dumps({{"derive": derive_s, "index": index_s, "vector": vector_s, "chars": len(index), "round_trip": ok}}))
+start = time.process_time(); ok = not round_trip(eq, "index") and not round_trip(eq, "vector"); trip_s = time.process_time() - start
+print(json.dumps({{"derive": derive_s, "index": index_s, "vector": vector_s, "chars": len(index), "round_trip": ok,
+                  "trip": trip_s}}))
 '''
 
 
@@ -61,7 +62,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--timeout", type=float, default=1200, help="seconds per case (default 1200)")
     args = parser.parse_args(argv)
     cases = [(a.split(":")[0], int(a.split(":")[1])) for a in args.cases] or CASES
-    print(f"{'optimizer':<16}{'order':>6}{'derive s':>10}{'index s':>10}{'vector s':>10}{'chars':>8}  {'<= derive':>9}  round trip")
+    print(f"{'optimizer':<16}{'order':>6}{'derive s':>10}{'index s':>10}{'vector s':>10}{'chars':>8}  {'<= derive':>9}  round trip  {'trip s':>7}")
     for name, order in cases:
         try:
             r = run(name, order, args.timeout)
@@ -72,7 +73,7 @@ def main(argv: list[str]) -> None:
             continue
         within = "yes" if max(r["index"], r["vector"]) <= r["derive"] else "NO"
         print(f"{name:<16}{order:>6}{r['derive']:>10.2f}{r['index']:>10.2f}{r['vector']:>10.2f}{r['chars']:>8}  {within:>9}  "
-              f"{'ok' if r['round_trip'] else 'FAILED'}", flush=True)
+              f"{'ok' if r['round_trip'] else 'FAILED':<10}  {r['trip']:>7.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -156,7 +156,7 @@ class IndexLatexPrinter(IndexNotation, LatexPrinter):
         if isinstance(base, sympy.Symbol) and named_gradient(base) is not None:
             # (\nabla_j Q)^2, not \nabla_j Q^2 (which is the gradient of Q^2)
             return rf"\left({self._print(base)}\right)^{{{self._print(exponent)}}}"
-        definition = self.atoms.definition(base) if isinstance(base, sympy.Symbol) else None
+        definition = self.atoms.definition(base) if isinstance(base, sympy.Symbol) and base != self.atoms.time else None
         if isinstance(definition, Gradient) and exponent.is_Integer and exponent > 0:  # odd: even is |g|^k
             return rf"\left({self._print(base)}\right)^{{{exponent}}}"
         if (definition is not None and not isinstance(definition, LossValue)  # E^{2}, not (E)^{2}

@@ -494,9 +494,9 @@ class _Reader(Transformer_NonRecursive):
 
     def time_function(self, token: Token) -> sympy.Expr:
         r""":math:`\eta(t)` or its derivative :math:`\eta^{(k)}(t)` (primes or ``^{(k)}``)."""
-        name, primes, order = re.match(r"(\\[a-zA-Z]+(?:_\{[^{}]*\})?)('*|\^\{\((\d+)\)\})", str(token)).groups()
+        name, primes, order = re.match(r"(\\[a-zA-Z]+(?:_\{[^{}]*\})?)('+|\^\{\((\d+)\)\})?", str(token)).groups()
         value = self.functions[name](ATOMS.time)
-        k = int(order) if order else len(primes)
+        k = int(order) if order else len(primes or "")
         return sympy.Derivative(value, (ATOMS.time, k)) if k else value
 
     def loss_value(self, token: Token) -> sympy.Expr:

@@ -497,11 +497,15 @@ _NUMBER = re.compile(r"[\d.]+(e-?\d+)?")
 
 def _separator(previous: str, piece: str) -> str:
     """How two factors are written side by side: ``2h``, ``h(1+β)``, ``λθ̃_j`` juxtaposed;
-    ``∇_{ji}E·∇_i E`` with a dot after anything that carries an index; a space before a sum."""
+    ``∇_{ji}E·∇_i E`` with a dot after anything that carries an index; a space before a sum;
+    a dot between letters where one side is a word (``floor·cos(πt/T)``, not ``floorcos``)."""
     if piece[:1].isdigit():
         return "·"
     if piece.startswith("Σ"):
         return " "
+    before, after = re.search(r"[A-Za-z]*$", previous).group(), re.match(r"[A-Za-z]*", piece).group()
+    if before and after and max(len(before), len(after)) > 1:
+        return "·"
     if _NUMBER.fullmatch(previous) and "e" not in previous or not any(c in previous for c in "∇θ|‖_ΣEe"):
         return ""
     return "·"

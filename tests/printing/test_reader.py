@@ -619,3 +619,25 @@ def test_nadam_schedules_are_one_function_of_time():
     assert len(equation.opaque_time().functions) == 1
     text = equation.latex()
     assert r"\eta_{1}" not in text and text.count(r"\qquad \eta\left(t\right) =") == 1
+
+
+def test_powers_of_the_time_print_bare():
+    r"""t^{2}, not \left(t\right)^{2} (the time is an atom of the table, but not a vector's component)."""
+    from modeq.printing.equation import printer_for
+
+    time = ATOMS.time
+    for notation in ("index", "vector"):
+        text = printer_for(BUILTIN["ademamix_warmup"], notation).doprint(3 * time**2 + time**3)
+        assert text == "3 t^{2} + t^{3}" and parse_latex(text) == 3 * time**2 + time**3
+
+
+@pytest.mark.parametrize("written, derivative", [(r"\eta\left(t\right)", 1), (r"\eta'\left(t\right)", 4),
+                                                 (r"\eta''\left(t\right)", 12), (r"\eta^{(3)}\left(t\right)", 24)])
+def test_derivatives_of_a_function_of_time_read_as_written(written, derivative):
+    r"""eta(t) = t^4: eta = t^4, eta' = 4t^3, eta'' = 12t^2, eta^{(3)} = 24t (the third, not the function)."""
+    time = ATOMS.time
+    text = rf"\dot{{\tilde{{\theta}}}}_{{j}} = {written} \nabla_{{j}} E, \qquad \eta\left(t\right) = t^{{4}}"
+    power = {1: 4, 4: 3, 12: 2, 24: 1}[derivative]
+    assert parse_latex(text) == derivative * time**power * g
+    kept = parse_system(text, restore=False)["theta"]
+    assert kept.has(sympy.Derivative) == (derivative != 1)

@@ -5,6 +5,7 @@ notation (Barrett & Dherin; Hairer–Lubich–Wanner IX.1; Ghosh et al. 2023;
 "On the Implicit Bias of Adam" eq. (4); Smith et al. 2021), not output of the
 printer."""
 
+import dataclasses
 import re
 
 import pytest
@@ -170,3 +171,14 @@ def test_sums_read_one_minus_beta():
     """AdaBelief's leading term holds sqrt(-1/(-1 + β₂)) in SymPy's form; the text reads 1/(1-β₂)."""
     f0 = lines(modeq.derive(BUILTIN["adabelief"], order=0))["f_0"]
     assert "-1+" not in f0 and ("√(1/(1-β₂))" in f0 or "1/√(1-β₂)" in f0), f0
+
+
+def test_a_schedule_is_a_named_function_of_time_and_words_do_not_run_together():
+    """The warm-up cosine schedule prints as η(t), η'(t) with its definition on a line of its own;
+    written out, the hyperparameter floor times cos(πt/T) reads floor·cos(πt/T), not floorcos."""
+    equation = modeq.derive(BUILTIN["adam_warmup_cosine"], order=1)
+    text = str(equation)
+    assert "η'(t)" in text and "\n  where η(t) = " in text and "cos(" not in text.split("where")[0]
+    explicit = str(dataclasses.replace(equation, time_functions=None))
+    assert "floor·cos(πt/T)" in explicit and "floorcos" not in explicit
+    assert "λθ̃_j" in str(modeq.derive(BUILTIN["adamw"], order=0))  # single letters still side by side
