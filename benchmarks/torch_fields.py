@@ -33,8 +33,12 @@ both printed:
   where a parameter vector (40 KiB) is below the threshold and freed
   buffers stay in malloc's arenas.
 
-On CUDA (if present) the same table with torch.cuda.max_memory_allocated
-(the tensor measure).
+Each size runs in a process of its own, and there the times come first, then
+the RSS, then the profiler: once torch.profiler has run in a process, small
+operations are 20-30 % slower and the RSS of a later gradient call reads
+about 0 (rss ratios from -6 to 4000 were printed when all sizes shared one
+process). On CUDA (if present) the same table with
+torch.cuda.max_memory_allocated (the tensor measure, in both columns).
 
     python benchmarks/torch_fields.py [--sizes 1e4,1e5,1e6] [--repeat 5] [--threads 1]
                                       [--fields adam:1,adam:2,adam:3,heavy_ball:2]
@@ -65,6 +69,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -154,25 +159,28 @@ def measure(size: float, fields, repeat: int, device: str) -> list[tuple]:
     calls = [lambda: gradient.terms(theta)]
     for _, eq in fields:
         calls.append(lambda field=modeq.torch.compile(eq, loss, model=model): field(theta, 1e-3))
-    # every time before any memory measurement: torch.profiler leaves 20-30 % of overhead on small operations behind it
+    # times, then RSS, then the profiler: once torch.profiler has run in a process, small operations are 20-30 %
+    # slower and the RSS of a gradient call reads ~0 (ratios of -6 to 4000 were printed)
     times = [seconds(call, repeat) for call in calls]
-    memories = [memory(call, device) for call in calls]
-    vectors = memories[0][0] / (theta.element_size() * theta.numel())
-    return [(theta.numel(), label, time_ / times[0], [m / g for m, g in zip(mem, memories[0])], times[0], vectors)
-            for (label, _), time_, mem in zip(fields, times[1:], memories[1:])]
-
-
-def memory(fn, device: str) -> tuple[float, float]:
-    """(tensor peak, RSS peak) increase in bytes while ``fn()`` runs (CUDA: the tensor peak twice)."""
     if device == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        before = torch.cuda.memory_allocated()
-        fn()
-        torch.cuda.synchronize()
-        peak = torch.cuda.max_memory_allocated() - before
-        return peak, peak
-    return tensor_peak(fn), peak_increase(fn)
+        tensors = [cuda_peak(call) for call in calls]
+        rss_peaks = tensors
+    else:
+        rss_peaks = [peak_increase(call) for call in calls]
+        tensors = [tensor_peak(call) for call in calls]
+    vectors = tensors[0] / (theta.element_size() * theta.numel())
+    return [(theta.numel(), label, time_ / times[0], (tensor / tensors[0], rss_peak / rss_peaks[0]), times[0], vectors)
+            for (label, _), time_, tensor, rss_peak in zip(fields, times[1:], tensors[1:], rss_peaks[1:])]
+
+
+def cuda_peak(fn) -> int:
+    """Peak increase of the bytes allocated on the CUDA device while ``fn()`` runs."""
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    fn()
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() - before
 
 
 def main() -> None:
@@ -183,25 +191,33 @@ def main() -> None:
                         help="built-in:order pairs (heavy_ball is torch's SGD with momentum)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (1: on a shared machine, spinning threads distort the ratios)")
+    parser.add_argument("--rows", choices=("cpu", "cuda"), help=argparse.SUPPRESS)  # one size on one device, in a child
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.set_default_dtype(torch.float32)
-    started = time.perf_counter()
-    fields = []
-    for name, order in (field.split(":") for field in args.fields.split(",")):
-        label = f"{'sgd-momentum' if name == 'heavy_ball' else name} order {order}"
-        fields.append((label, modeq.derive(BUILTIN[name], order=int(order), values=BUILTIN[name].defaults())))
-    print(f"derivations: {time.perf_counter() - started:.1f} s; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+    if args.rows:
+        rows(args)
+        return
+    print(f"torch {torch.__version__}, {args.threads} thread(s); each size in a process of its own")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
         print(f"\ndevice: {device}  (cost in gradients; memory, rss: peak increase in units of one gradient's; "
               "1 gradient: its time, and its tensor peak in parameter vectors)")
         print(f"{'parameters':>11} {'field':<22} {'cost':>7} {'memory':>7} {'rss':>7} {'1 gradient':>11} {'vectors':>7}")
-        for size in (float(s) for s in args.sizes.split(",")):
-            for p, label, cost, (mem, rss_ratio), grad_time, vectors in measure(size, fields, args.repeat, device):
-                print(f"{p:>11,} {label:<22} {cost:>7.1f} {mem:>7.2f} {rss_ratio:>7.2f} {grad_time * 1e3:>9.1f}ms "
-                      f"{vectors:>7.2f}", flush=True)
+        for size in args.sizes.split(","):
+            subprocess.run([sys.executable, __file__, "--sizes", size, "--repeat", str(args.repeat), "--fields",
+                            args.fields, "--threads", str(args.threads), "--rows", device], check=True)
+
+
+def rows(args) -> None:
+    """The table's rows for the one size ``args.sizes`` on the device ``args.rows``."""
+    torch.set_num_threads(args.threads)
+    torch.set_default_dtype(torch.float32)
+    fields = []
+    for name, order in (field.split(":") for field in args.fields.split(",")):
+        label = f"{'sgd-momentum' if name == 'heavy_ball' else name} order {order}"
+        fields.append((label, modeq.derive(BUILTIN[name], order=int(order), values=BUILTIN[name].defaults())))
+    for p, label, cost, (mem, rss_ratio), grad_time, vectors in measure(float(args.sizes), fields, args.repeat, args.rows):
+        print(f"{p:>11,} {label:<22} {cost:>7.1f} {mem:>7.2f} {rss_ratio:>7.2f} {grad_time * 1e3:>9.1f}ms "
+              f"{vectors:>7.2f}", flush=True)
 
 
 if __name__ == "__main__":
