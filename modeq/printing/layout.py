@@ -294,9 +294,18 @@ def _factored_in_absolute_values(x: sympy.Expr, timed: frozenset[sympy.Symbol]) 
         if p.exp == sympy.S.Half and p.base.is_Pow and p.base.base.is_Symbol and p.base.exp == 2:
             mapping[p.base.base] = _absolute_symbol(p.base.base)
     for g, a in mapping.items():
-        x = x.replace(lambda e: e.is_Pow and e.base == g**2, lambda e: a ** (2 * e.exp))
-        x = x.replace(lambda e: e.is_Pow and e.base == g and e.exp.is_even, lambda e: a**e.exp)
+        x = _in_absolute_value(x, g, a)
     return _factored(x, timed).xreplace({a: sympy.sqrt(g**2) for g, a in mapping.items()})
+
+
+def _in_absolute_value(x: sympy.Expr, g: sympy.Symbol, a: sympy.Symbol) -> sympy.Expr:
+    r"""``x`` with each power of :math:`g^2` and each even power of :math:`g` as a power of
+    :math:`a = |g|`, in one walk (``xreplace`` of the powers found; two ``replace`` walks over
+    AdEMAMix's warm-up coefficients were a third of its order-2 printing)."""
+    powers = x.atoms(sympy.Pow)
+    mapping = {p: a ** (2 * p.exp) for p in powers if p.base == g**2}
+    mapping.update({p: a**p.exp for p in powers if p.base == g and p.exp.is_even})
+    return x.xreplace(mapping)
 
 
 def _sum_of_quantities(factor: sympy.Expr, atoms: AtomRegistry) -> bool:
@@ -339,8 +348,7 @@ def _absolute_values(coefficient: sympy.Expr, atoms: AtomRegistry) -> sympy.Expr
         return coefficient
     x = coefficient
     for g, a in mapping.items():
-        x = x.replace(lambda e: e.is_Pow and e.base == g**2, lambda e: a ** (2 * e.exp))
-        x = x.replace(lambda e: e.is_Pow and e.base == g and e.exp.is_even, lambda e: a**e.exp)
+        x = _in_absolute_value(x, g, a)
     num, den = sympy.fraction(x)
     factors = [f.as_base_exp() for f in sympy.Mul.make_args(den)]
     cancel = [n for n, (b, k) in enumerate(factors) if k.is_Integer and k > 0 and b.free_symbols & set(mapping.values())]
@@ -476,8 +484,8 @@ def _in_radical(num, den, radical, atoms: AtomRegistry) -> tuple[sympy.Expr, lis
         return None
     m = int(power * den_exp)
     R, absolute = sympy.Dummy("R", positive=True), sympy.Dummy("A", positive=True)
-    x = num.replace(lambda e: e.is_Pow and e.base == base, lambda e: R ** (power * e.exp))
-    x = x.replace(lambda e: e.is_Pow and e.base == g**2, lambda e: absolute ** (2 * e.exp))
+    x = num.xreplace({p: R ** (power * p.exp) for p in num.atoms(sympy.Pow) if p.base == base})
+    x = x.xreplace({p: absolute ** (2 * p.exp) for p in x.atoms(sympy.Pow) if p.base == g**2})
     polys = _polys([x, c], (g, absolute, R))
     if polys is None:
         return None
