@@ -9,8 +9,8 @@ torch.optim's own iterates (global error from a history-consistent start).
   2.10, 3.02). Marked slow: beta2 = 0.999 makes the history-consistent start
   integrate the order-2 field (about 25 gradients per evaluation) back over
   9.4 h/(1 - beta2), about one unit of flow time, per step size; measured
-  151 s of CPU (671 s of wall time at a load average of 15 on 2 shared cores).
-  The SGD and small-eps cases: 46 s of CPU together.
+  22.5 s (the SGD case 9.3 s, the small-eps case 0.4 s; 22 s of CPU for the
+  three together, load average 2 on 2 cores).
 * Adam with eps = 1e-8 (beta1 = 0.9, beta2 = 0.999): the modified equation is
   an expansion in h at fixed eps and fixed gradient. Its terms grow like
   a_j^k with a_j = h beta2/(1-beta2) |d/dt grad_j E| / (|grad_j E| + eps): the
