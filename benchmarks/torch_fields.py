@@ -144,33 +144,46 @@ def seconds(fn, repeat: int) -> float:
     return min(times)
 
 
-def measure(size: float, fields, repeat: int, device: str) -> list[tuple]:
+def loss(m, X, y):
+    """The mean cross-entropy of the rows given (the benchmark's loss over data)."""
+    return nn.functional.cross_entropy(m(X), y)
+
+
+def measure(size: float, fields, chunks: list[int], repeat: int, device: str) -> list[tuple]:
+    """``(p, label, k, cost, memory, rss, micro cost, micro memory, gradient time, vectors)`` per field and
+    number of chunks k: cost, memory and rss in units of one full-batch gradient's, the micro ones in units of
+    one gradient over BATCH/k rows (the slice a chunked contraction evaluates at a time)."""
     torch.manual_seed(0)
     w = width_for(size)
     model = nn.Sequential(nn.Linear(INPUTS, w), nn.Tanh(), nn.Linear(w, w), nn.Tanh(), nn.Linear(w, CLASSES)).to(device)
     X = torch.randn(BATCH, INPUTS, device=device)
     y = torch.randint(0, CLASSES, (BATCH,), device=device)
     theta = modeq.torch.flat_parameters(model)
-
-    def loss(m):
-        return nn.functional.cross_entropy(m(X), y)
-
-    gradient = modeq.torch.compile(modeq.derive(BUILTIN["gd"], order=0), loss, model=model)
-    calls = [lambda: gradient.terms(theta)]
-    for _, eq in fields:
-        calls.append(lambda field=modeq.torch.compile(eq, loss, model=model): field(theta, 1e-3))
+    gd = modeq.derive(BUILTIN["gd"], order=0)
+    calls = {}
+    for k in sorted(set(chunks)):  # the gradient over the first BATCH/k rows (k = 1: the full batch)
+        rows = -(-BATCH // k)
+        gradient = modeq.torch.compile(gd, loss, model=model, data=(X[:rows], y[:rows]))
+        calls["gradient", k] = lambda gradient=gradient: gradient.terms(theta)
+    for label, eq in fields:
+        for k in chunks:
+            field = modeq.torch.compile(eq, loss, model=model, data=(X, y), chunks=k)
+            calls[label, k] = lambda field=field: field(theta, 1e-3)
     # times, then RSS, then the profiler: once torch.profiler has run in a process, small operations are 20-30 %
     # slower and the RSS of a gradient call reads ~0 (ratios of -6 to 4000 were printed)
-    times = [seconds(call, repeat) for call in calls]
+    times = {key: seconds(call, repeat) for key, call in calls.items()}
     if device == "cuda":
-        tensors = [cuda_peak(call) for call in calls]
+        tensors = {key: cuda_peak(call) for key, call in calls.items()}
         rss_peaks = tensors
     else:
-        rss_peaks = [peak_increase(call) for call in calls]
-        tensors = [tensor_peak(call) for call in calls]
-    vectors = tensors[0] / (theta.element_size() * theta.numel())
-    return [(theta.numel(), label, time_ / times[0], (tensor / tensors[0], rss_peak / rss_peaks[0]), times[0], vectors)
-            for (label, _), time_, tensor, rss_peak in zip(fields, times[1:], tensors[1:], rss_peaks[1:])]
+        rss_peaks = {key: peak_increase(call) for key, call in calls.items()}
+        tensors = {key: tensor_peak(call) for key, call in calls.items()}
+    full = ("gradient", 1)
+    vectors = tensors[full] / (theta.element_size() * theta.numel())
+    return [(theta.numel(), label, k, times[label, k] / times[full], tensors[label, k] / tensors[full],
+             rss_peaks[label, k] / rss_peaks[full], times[label, k] / times["gradient", k],
+             tensors[label, k] / tensors["gradient", k], times[full], vectors)
+            for label, _ in fields for k in chunks]
 
 
 def cuda_peak(fn) -> int:
@@ -189,6 +202,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--fields", default="adam:1,adam:2,adam:3,heavy_ball:2",
                         help="built-in:order pairs (heavy_ball is torch's SGD with momentum)")
+    parser.add_argument("--chunks", default="1,4",
+                        help="numbers of chunks of the batch for the contractions of two or more directions")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (1: on a shared machine, spinning threads distort the ratios)")
     parser.add_argument("--rows", choices=("cpu", "cuda"), help=argparse.SUPPRESS)  # one size on one device, in a child
@@ -200,11 +215,14 @@ def main() -> None:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
         print(f"\ndevice: {device}  (cost in gradients; memory, rss: peak increase in units of one gradient's; "
-              "1 gradient: its time, and its tensor peak in parameter vectors)")
-        print(f"{'parameters':>11} {'field':<22} {'cost':>7} {'memory':>7} {'rss':>7} {'1 gradient':>11} {'vectors':>7}")
+              "/micro: in units of one gradient over the batch/k rows of a chunk; 1 gradient: full batch, its time "
+              "and its tensor peak in parameter vectors; load: 1-min load average before the size ran)")
+        print(f"{'parameters':>11} {'field':<16} {'k':>3} {'cost':>7} {'memory':>7} {'rss':>7} {'cost/micro':>10} "
+              f"{'mem/micro':>9} {'1 gradient':>11} {'vectors':>7} {'load':>5}")
         for size in args.sizes.split(","):
             subprocess.run([sys.executable, __file__, "--sizes", size, "--repeat", str(args.repeat), "--fields",
-                            args.fields, "--threads", str(args.threads), "--rows", device], check=True)
+                            args.fields, "--chunks", args.chunks, "--threads", str(args.threads), "--rows", device],
+                           check=True)
 
 
 def rows(args) -> None:
@@ -213,11 +231,14 @@ def rows(args) -> None:
     torch.set_default_dtype(torch.float32)
     fields = []
     for name, order in (field.split(":") for field in args.fields.split(",")):
-        label = f"{'sgd-momentum' if name == 'heavy_ball' else name} order {order}"
+        label = f"{'sgd-mom.' if name == 'heavy_ball' else name} order {order}"
         fields.append((label, modeq.derive(BUILTIN[name], order=int(order), values=BUILTIN[name].defaults())))
-    for p, label, cost, (mem, rss_ratio), grad_time, vectors in measure(float(args.sizes), fields, args.repeat, args.rows):
-        print(f"{p:>11,} {label:<22} {cost:>7.1f} {mem:>7.2f} {rss_ratio:>7.2f} {grad_time * 1e3:>9.1f}ms "
-              f"{vectors:>7.2f}", flush=True)
+    chunks = [int(k) for k in args.chunks.split(",")]
+    load = os.getloadavg()[0]
+    for p, label, k, cost, mem, rss_ratio, micro_cost, micro_mem, grad_time, vectors in measure(
+            float(args.sizes), fields, chunks, args.repeat, args.rows):
+        print(f"{p:>11,} {label:<16} {k:>3} {cost:>7.1f} {mem:>7.2f} {rss_ratio:>7.2f} {micro_cost:>10.1f} "
+              f"{micro_mem:>9.2f} {grad_time * 1e3:>9.1f}ms {vectors:>7.2f} {load:>5.1f}", flush=True)
 
 
 if __name__ == "__main__":

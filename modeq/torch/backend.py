@@ -122,11 +122,17 @@ class TorchBackend(Backend[torch.Tensor]):
     r"""Atoms of the losses ``losses`` (``None``: :math:`E`; ``b``: :math:`E_b`)
     in ``dimension`` parameters."""
 
-    linearizes = True
     sums_parts = True
 
-    def __init__(self, losses: Mapping[int | None, Loss], dimension: int, layout: Sequence | None = None) -> None:
+    def __init__(self, losses: Mapping[int | None, Loss], dimension: int, layout: Sequence | None = None,
+                 parts: Mapping[int | None, Sequence[tuple[float, Loss]]] | None = None, shares: bool = True) -> None:
         self.losses = dict(losses)
+        #: Whether the gradient and the :math:`D_1`\ s of a loss share one linearization (its kept
+        #: graph); False: every contraction makes its own (chunk by chunk for a loss with :attr:`parts`).
+        self.linearizes = shares
+        #: ``{label: [(w_c, E_{b,c}), ...]}`` with :math:`E_b = \sum_c w_c E_{b,c}`: the losses whose
+        #: contractions of their own linearization are evaluated chunk by chunk (:meth:`contract`).
+        self.parts = {label: list(p) for label, p in (parts or {}).items()}
         self._dimension = int(dimension)
         #: The parameter blocks, ``(name, shape, range of positions)`` each (:meth:`Losses.layout`), or None.
         self.layout = None if layout is None else list(layout)
@@ -143,7 +149,10 @@ class TorchBackend(Backend[torch.Tensor]):
             raise ValueError(f"the field needs the batch loss E_{loss}, but loss_fn gives only {labels}") from None
 
     def linearize(self, point, loss, contracted):
-        function = self._loss(loss)
+        return self._linearize(self._loss(loss), point, contracted)
+
+    @staticmethod
+    def _linearize(function: Loss, point, contracted: bool) -> Linearization:
         with torch.enable_grad():
             theta = point.detach().requires_grad_(True)
             value = function(theta)
@@ -161,19 +170,43 @@ class TorchBackend(Backend[torch.Tensor]):
         return (linearization or self.linearize(point, loss, False)).value
 
     def contract(self, point, args, loss, linearization: Linearization | None = None, release: bool = False):
-        if linearization is None:
-            linearization, release = self.linearize(point, loss, True), True
-        theta, derivative = linearization.theta, linearization.gradient
-        del linearization  # a linearization of its own: its gradient is freed after the first pass
+        r""":math:`D_k[X_1..X_k]` by :math:`k` backward passes through ``linearization``
+        (shared) or, without one, through a linearization of its own; a loss
+        with :attr:`parts` then as :math:`\sum_c w_c D_k E_{b,c}[X_1..X_k]`, each
+        chunk's contraction added to the first's and freed before the next."""
+        if linearization is not None:
+            return self._passes(point, args, linearization, release)
+        total = None
+        for weight, function in self.parts.get(loss) or [(1.0, self._loss(loss))]:
+            value = self._passes(point, args, function, True)
+            total = (value if weight == 1.0 else value.mul_(weight)) if total is None \
+                else total.add_(value, alpha=weight)
+            del value
+        return total
+
+    def _passes(self, point, args, source: Linearization | Loss, release: bool):
+        """The backward passes of :meth:`contract` through ``source``, or through a
+        linearization of the loss ``source`` made here and consumed."""
+        if not isinstance(source, Linearization):
+            source = self._linearize(source, point, True)
+        theta, derivative = source.theta, source.gradient
+        del source  # a linearization of its own: its gradient is freed after the first pass
         with torch.enable_grad():
             for k, direction in enumerate(args, start=1):
                 if not derivative.requires_grad:  # the loss is polynomial of lower degree here
                     return torch.zeros_like(point)
                 direction = torch.as_tensor(direction, dtype=point.dtype, device=point.device).expand_as(point)
-                last = k == len(args)
-                (derivative,) = torch.autograd.grad(derivative, theta, direction,
-                                                    retain_graph=not (last and release), create_graph=not last,
-                                                    allow_unused=True, materialize_grads=True)
+                if k < len(args):  # the direction as the output's gradient: the new graph saves views of it
+                    (derivative,) = torch.autograd.grad(derivative, theta, direction, retain_graph=True,
+                                                        create_graph=True, allow_unused=True, materialize_grads=True)
+                    continue
+                # the last pass differentiates the scalar derivative . direction, so that the derivative's own
+                # vector, which the pass does not read, is freed before it (one parameter vector less at its
+                # peak); in the passes before, its gradient X * 1 would be a new vector saved by the graph
+                contracted = (derivative * direction).sum()
+                del derivative
+                (derivative,) = torch.autograd.grad(contracted, theta, retain_graph=not release, allow_unused=True,
+                                                    materialize_grads=True)
         return derivative
 
     def reduce(self, x):

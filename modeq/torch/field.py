@@ -25,7 +25,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from ..algebra.index import SlowState
+from ..algebra.index import Contraction, SlowState
 from ..evaluation import Evaluator, atom_table, constants_for
 from ..numerics.field import truncation
 from .backend import TorchBackend
@@ -58,38 +58,46 @@ class TorchField:
         self.losses = losses
         self.order: int = equation.order
         self._constants = constants_for(equation, values)
-        self._evaluators: dict[int, Evaluator] = {}
+        self._evaluators: dict[tuple[int, bool], Evaluator] = {}
+        #: Per order: whether the terms up to it contract two or more directions (D_2, D_3, ...).
+        self._multiple = [any(isinstance(d, Contraction) and len(d.args) > 1
+                              for d in table.atoms(equation.terms[: k + 1]).values()) for k in range(self.order + 1)]
         if losses.dimension is not None:
-            self._evaluator(losses.dimension)
+            self._evaluator(losses.dimension, self.order)
 
     def __repr__(self) -> str:
         size = "" if self.losses.dimension is None else f", p={self.losses.dimension}"
         return f"TorchField({self.equation.optimizer.name}, order={self.order}{size})"
 
-    def _evaluator(self, dimension: int) -> Evaluator:
-        if dimension not in self._evaluators:
-            backend = TorchBackend(self.losses.functions, dimension, self.losses.layout)
-            self._evaluators[dimension] = Evaluator(self.equation.terms, atom_table(self.equation), backend,
-                                                    self._constants)
-        return self._evaluators[dimension]
+    def _evaluator(self, dimension: int, order: int) -> Evaluator:
+        """The evaluator for points of ``dimension`` parameters, up to ``order``: with
+        chunks and a contraction of two or more directions, one whose contractions
+        each make their own linearization, chunk by chunk (see :func:`compile`)."""
+        shares = not (self.losses.parts and self._multiple[order])
+        if (dimension, shares) not in self._evaluators:
+            backend = TorchBackend(self.losses.functions, dimension, self.losses.layout, self.losses.parts, shares)
+            self._evaluators[dimension, shares] = Evaluator(self.equation.terms, atom_table(self.equation), backend,
+                                                            self._constants)
+        return self._evaluators[dimension, shares]
 
     def terms(self, theta: torch.Tensor, order: int | None = None, t: float = 0.0) -> list[torch.Tensor]:
         r""":math:`[f_0(\theta, t), \dots, f_{order}(\theta, t)]`."""
         order = truncation(order, self.order)
         theta = self.losses.point(theta).detach()
         self.losses.check(theta, smooth_needed=order > 0)
-        return self._evaluator(theta.numel())(theta, order, t)
+        return self._evaluator(theta.numel(), order)(theta, order, t)
 
     def __call__(self, theta: torch.Tensor, h: float, order: int | None = None, t: float = 0.0) -> torch.Tensor:
         r""":math:`\sum_{k\le order} h^k f_k(\theta, t)`."""
         order = truncation(order, self.order)
         theta = self.losses.point(theta).detach()
         self.losses.check(theta, smooth_needed=order > 0)
-        return self._evaluator(theta.numel()).combination(theta, [float(h) ** k for k in range(order + 1)], t)
+        return self._evaluator(theta.numel(), order).combination(theta, [float(h) ** k for k in range(order + 1)], t)
 
 
 def compile(equation: Any, loss_fn: Any, values: Mapping[str, Any] | None = None,
-            model: nn.Module | None = None, params: Any = None) -> TorchField:
+            model: nn.Module | None = None, params: Any = None, data: Any = None, chunks: int = 1,
+            reduction: str = "mean") -> TorchField:
     r"""The field of ``equation`` (a derived :class:`~modeq.equation.ModifiedEquation`,
     stationary, autonomous or of the time :math:`t`) on a torch loss.
 
@@ -103,5 +111,18 @@ def compile(equation: Any, loss_fn: Any, values: Mapping[str, Any] | None = None
     Layer-wise and matrix optimizers (LARS, LAMB, Muon) act on parameter
     blocks: the model's trainable tensors (a 2-D weight is a matrix block), or
     for a loss of a flat tensor the blocks of ``params`` (``{"W1": (3, 2)}``
-    or ``"W1:3x2,W2:2x3"``, row-major, in order)."""
-    return TorchField(equation, Losses(loss_fn, model, params), values)
+    or ``"W1:3x2,W2:2x3"``, row-major, in order).
+
+    A loss that is a mean over samples can say so: ``data=(X, y)`` (tensors
+    whose rows are the samples; a list of such tuples gives the batch losses)
+    with ``loss_fn(model, X, y)`` (or ``loss_fn(theta, X, y)``) the mean loss
+    of the rows given (``reduction="sum"``: their sum). Then ``chunks=k``
+    evaluates the contractions of two or more directions (the peak of an
+    order-2 or order-3 field: third and fourth derivatives hold many
+    activation-sized tensors) over ``k`` slices of the rows, one after the
+    other, and adds them up with weights :math:`n_c/n`: exact, because every
+    atom is linear in the loss, at the price of one parameter-sized
+    accumulator and a forward pass per slice (see :mod:`modeq.torch.losses`).
+    ``chunks`` without ``data`` is refused, and so is a loss whose value over
+    the data is not the weighted sum of its values over the chunks."""
+    return TorchField(equation, Losses(loss_fn, model, params, data, chunks, reduction), values)

@@ -10,7 +10,23 @@ turned into ``E(theta) -> 0-d tensor``:
   buffers stay as they are;
 * a list ``[E_1, ..., E_m]`` or a dict ``{b: E_b}`` gives batch losses
   (labels 1..m) for mini-batch equations; the full loss :math:`E` is the
-  ``None`` entry of the dict, or the mean of the batch losses.
+  ``None`` entry of the dict, or the mean of the batch losses;
+* with ``data=`` the loss is declared a mean over samples: ``loss_fn(theta, *tensors)``
+  (or ``loss_fn(model, *tensors)``) is the mean loss of the samples given
+  (the rows of the tensors, which share their first dimension), and
+  ``data`` is one tuple of tensors (the loss :math:`E`) or a list of them
+  (the batch losses :math:`E_1..E_m`, :math:`E` their mean). Then every loss is
+  also known in ``chunks`` parts (:attr:`Losses.parts`, contiguous slices of
+  its rows, no copies): with :math:`n_c` of its :math:`n` rows in chunk :math:`c`,
+
+  .. math:: E_b = \sum_c \frac{n_c}{n} E_{b,c}
+            \quad\Longrightarrow\quad
+            D_k E_b[X_1..X_k] = \sum_c \frac{n_c}{n} D_k E_{b,c}[X_1..X_k]
+
+  (weights 1 for ``reduction="sum"``), because every atom is linear in the
+  loss. The backend evaluates contractions chunk by chunk
+  (:mod:`modeq.torch.backend`); :meth:`Losses.check` refuses a loss whose
+  value is not the weighted sum of its chunks' values.
 
 Bad input gets one line: a non-scalar loss, a point of the wrong shape or
 dtype, no trainable parameters, a model in training mode with dropout or batch
@@ -37,6 +53,8 @@ from ..blocks import as_blocks, block_layout
 __all__ = ["Losses", "flat_parameters", "NonSmoothWarning"]
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
+#: The reductions a loss over ``data`` may declare, and the weight of a chunk of n_c of its n rows.
+REDUCTIONS: dict[str, Callable[[int, int], float]] = {"mean": lambda rows, n: rows / n, "sum": lambda rows, n: 1.0}
 
 #: torch functions whose second derivative vanishes or is undefined almost everywhere.
 NON_SMOOTH_FUNCTIONS = frozenset({
@@ -125,12 +143,31 @@ class _Watch(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+def _rows(entry: Any, what: str) -> tuple[torch.Tensor, ...]:
+    """One batch of ``data``: a tensor or a tuple of tensors whose rows (first dimension) are its samples."""
+    rows = (entry,) if isinstance(entry, torch.Tensor) else entry
+    if not isinstance(rows, tuple) or not rows or not all(isinstance(t, torch.Tensor) for t in rows):
+        raise TypeError(f"{what} must be a tensor or a tuple of tensors (X, y) whose rows are the samples, "
+                        f"got {type(entry).__name__}")
+    sizes = {t.shape[0] if t.dim() else None for t in rows}
+    if None in sizes or len(sizes) > 1 or 0 in sizes:
+        raise ValueError(f"the tensors of {what} must share their first dimension (one row per sample, at least "
+                         f"one), got shapes {[tuple(t.shape) for t in rows]}")
+    return rows
+
+
+def _on(loss_fn: Callable[..., torch.Tensor], rows: tuple[torch.Tensor, ...]) -> Callable[[Any], torch.Tensor]:
+    """``loss_fn`` on the samples ``rows``: a function of the parameters (or the model) alone."""
+    return lambda parameters: loss_fn(parameters, *rows)
+
+
 class Losses:
     r"""The losses of a field: ``None`` → :math:`E`, ``b`` → :math:`E_b`, all
     functions of a flat tensor, with the model's metadata (size, dtype) when
     there is a model."""
 
-    def __init__(self, loss_fn: Any, model: nn.Module | None = None, params: Any = None) -> None:
+    def __init__(self, loss_fn: Any, model: nn.Module | None = None, params: Any = None, data: Any = None,
+                 chunks: int = 1, reduction: str = "mean") -> None:
         self.model = model
         self.dimension: int | None = None
         self.dtype: torch.dtype | None = None
@@ -163,7 +200,25 @@ class Losses:
             modules = sorted({type(m).__name__ for m in model.modules() if isinstance(m, NON_SMOOTH_MODULES)})
             if modules:
                 warnings.warn(_advice(set(modules), "the model"), NonSmoothWarning, stacklevel=3)
-        self.functions: dict[int | None, Loss] = self._normalize(loss_fn)
+        if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
+            raise ValueError(f"chunks must be a whole number >= 1, got {chunks!r}")
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be 'mean' or 'sum' (how loss_fn reduces over the samples given), "
+                             f"got {reduction!r}")
+        #: The number of parts each loss over ``data`` is evaluated in (1: whole).
+        self.chunks = chunks
+        #: ``{label: [(weight, E_{b,c}), ...]}``: each loss over ``data`` as the weighted sum of
+        #: its chunks' losses (empty without ``data``, or with one chunk).
+        self.parts: dict[int | None, list[tuple[float, Loss]]] = {}
+        if data is None:
+            if chunks != 1:
+                raise ValueError(f"chunks={chunks} evaluates the loss over parts of its samples, so the loss must be "
+                                 "declared a mean over samples: give data=(X, y) (tensors whose rows are the samples) "
+                                 "and loss_fn(model, X, y) (or loss_fn(theta, X, y)) returning the mean loss of the "
+                                 "rows given")
+            self.functions: dict[int | None, Loss] = self._normalize(loss_fn)
+        else:
+            self.functions = self._over_data(loss_fn, data, reduction)
         self._checked: set[tuple] = set()
 
     def _wrap(self, fn: Any, what: str) -> Loss:
@@ -171,6 +226,36 @@ class Losses:
             raise TypeError(f"{what} must be a function of the parameters returning a scalar tensor, "
                             f"got {type(fn).__name__}")
         return _ModelLoss(self.model, fn) if self.model is not None else fn
+
+    def _over_data(self, loss_fn: Any, data: Any, reduction: str) -> dict[int | None, Loss]:
+        """The losses of ``loss_fn`` over the batches of ``data``, and their :attr:`parts`."""
+        if not callable(loss_fn):
+            raise TypeError("with data, loss_fn is one function of the parameters and the data (loss_fn(model, X, y) "
+                            f"or loss_fn(theta, X, y)), got {type(loss_fn).__name__}; batches are the entries of a "
+                            "list data=[(X1, y1), (X2, y2)]")
+        batches = [_rows(entry, f"data[{b}]") for b, entry in enumerate(data)] if isinstance(data, list) \
+            else [_rows(data, "data")]
+        if not batches:
+            raise ValueError("data is an empty list; give a tuple of tensors (X, y) or a list of them (batches)")
+        smallest = min(rows[0].shape[0] for rows in batches)
+        if self.chunks > smallest:
+            raise ValueError(f"chunks={self.chunks} is more than the {smallest} samples of the smallest batch of data")
+        weight = REDUCTIONS[reduction]
+        labels: list[int | None] = [None] if len(batches) == 1 else list(range(1, len(batches) + 1))
+        functions: dict[int | None, Loss] = {}
+        for label, rows in zip(labels, batches):
+            functions[label] = self._wrap(_on(loss_fn, rows), "loss_fn")
+            n = rows[0].shape[0]
+            split = list(zip(*(torch.tensor_split(t, self.chunks) for t in rows)))
+            self.parts[label] = [(weight(part[0].shape[0], n), self._wrap(_on(loss_fn, part), "loss_fn"))
+                                 for part in split]
+        if len(batches) > 1:
+            batch_losses = [functions[b] for b in labels]
+            functions[None] = lambda theta: sum(E(theta) for E in batch_losses) / len(batch_losses)
+            self.parts[None] = [(w / len(batches), E) for b in labels for w, E in self.parts[b]]
+        if self.chunks == 1:
+            self.parts = {}
+        return functions
 
     def _normalize(self, loss_fn: Any) -> dict[int | None, Loss]:
         if isinstance(loss_fn, Mapping):
@@ -233,7 +318,21 @@ class Losses:
                 raise ValueError(f"{name} must return a floating tensor, got {value.dtype}")
             if not math.isfinite(float(value)):
                 raise ValueError(f"{name} is not finite at the given parameters ({float(value)})")
+        for label, parts in self.parts.items():
+            self._check_parts(label, parts, theta)
         found = watch.names & NON_SMOOTH_FUNCTIONS
         if found and smooth_needed:
             warnings.warn(_advice(found, "loss_fn"), NonSmoothWarning, stacklevel=4)
         self._checked.add(key)
+
+    def _check_parts(self, label: int | None, parts: list[tuple[float, Loss]], theta: torch.Tensor) -> None:
+        """Refuse a loss over ``data`` whose value is not the weighted sum of its chunks' values."""
+        with torch.no_grad():
+            whole = float(self.functions[label](theta.detach()))
+            terms = [weight * float(E(theta.detach())) for weight, E in parts]
+        scale = abs(whole) + sum(abs(x) for x in terms)
+        if abs(whole - sum(terms)) > 64 * torch.finfo(theta.dtype).eps * max(scale, 1e-30):
+            name = "loss_fn" if label is None else f"the batch loss {label}"
+            raise ValueError(f"{name} over data is {whole:.10g}, but over its {len(parts)} chunks it sums to "
+                             f"{sum(terms):.10g}: with chunks, loss_fn must be the mean of per-sample losses over the "
+                             "rows given (reduction='mean') or their sum (reduction='sum'), without batch statistics")
