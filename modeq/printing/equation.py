@@ -142,8 +142,9 @@ def terms_latex(equation: "EquationTerms", printer: IndexLatexPrinter,
     return [group_latex(printer, g) for g in arrange(terms, printer.atoms, decays(equation.optimizer))]
 
 
-#: Letters for the opaque functions of time, the first one no symbol is printed as.
-FUNCTION_LETTERS = (r"\eta", r"\phi", r"\psi", r"\chi")
+#: Letters for the opaque functions of time by role (:func:`~modeq.printing.notation.function_names`),
+#: the first one no symbol is printed as.
+FUNCTION_LETTERS = {"step": (r"\eta", r"\phi", r"\psi", r"\chi"), "decay": (r"\mu", r"\kappa", r"\omega")}
 
 
 def printed_form(equation: "EquationTerms", printer: IndexLatexPrinter
@@ -154,7 +155,8 @@ def printed_form(equation: "EquationTerms", printer: IndexLatexPrinter
     With the update's functions of time held opaque
     (:meth:`~modeq.terms.EquationTerms.opaque_time`) the terms are written in
     them, :math:`\eta(t), \eta'(t), \dots` (:math:`\eta_1, \eta_2, \dots` for
-    several; another letter if a symbol is printed :math:`\eta`), and each is
+    several; another letter if a symbol is printed :math:`\eta`; :math:`\mu(t)` for the
+    schedule of a decay rate, NAdam's momentum), and each is
     defined once, :math:`\eta(t) = \dots`: written out, a schedule's
     derivatives make coefficients of thousands of operations, whose layout cost
     many times the derivation (AdEMAMix's warm-up, order 2: 3 s to derive, 50 s
@@ -163,7 +165,8 @@ def printed_form(equation: "EquationTerms", printer: IndexLatexPrinter
     if form is None:
         return equation.terms, tuple(s.terms for s in equation.states), []
     taken = set(printer._settings["symbol_names"].values()) | set(printer.names.values())
-    names = function_names(len(form.functions), taken, FUNCTION_LETTERS, lambda letter, n: f"{letter}_{{{n}}}")
+    names = function_names([d for _, d in form.functions], equation.optimizer, taken, FUNCTION_LETTERS,
+                           lambda letter, n: f"{letter}_{{{n}}}")
     printer.functions = {function.func: name for (function, _), name in zip(form.functions, names)}
     definitions = [rf"{printer._print(function)} = {printer.doprint(definition)}" for function, definition in form.functions]
     return form.terms, form.states, definitions

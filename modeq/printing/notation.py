@@ -23,12 +23,13 @@ as SymPy's printers are). *What* is written is decided here, once:
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import sympy
 
 from ..algebra.index import (AtomRegistry, BlockReduction, BlockScale, BlockSize, Contraction, Gradient, LossValue,
                              MatrixDerivative, Reduction, SlowState)
+from ..optimizers.base import Domain
 from ..quantities import loss_batch, named_gradient, norm_kind
 
 __all__ = ["INDEX_LETTERS", "IndexNotation", "function_names"]
@@ -37,15 +38,30 @@ __all__ = ["INDEX_LETTERS", "IndexNotation", "function_names"]
 INDEX_LETTERS = "iklmqrsuvw"
 
 
-def function_names(count: int, taken: set[str], letters: Sequence[str], indexed: Callable[[str, int], str]) -> list[str]:
-    r"""Names for ``count`` opaque functions of time (:math:`\eta`, or :math:`\eta_1, \eta_2, \dots`
-    by ``indexed(letter, n)``): the first of ``letters`` whose names no symbol is printed as
-    (``taken``), the last one if every letter is taken."""
-    for letter in letters:
-        names = [letter] if count == 1 else [indexed(letter, n) for n in range(1, count + 1)]
-        if taken.isdisjoint(names):
-            break
-    return names
+def function_names(definitions: Sequence[sympy.Expr], optimizer, taken: set[str], letters: Mapping[str, Sequence[str]],
+                   indexed: Callable[[str, int], str]) -> list[str]:
+    r"""Names for the opaque functions of time of ``definitions`` (expressions in :math:`t` and the
+    hyperparameters of ``optimizer``), by role: a definition that holds a decay rate (a hyperparameter in
+    :math:`[0, 1)`) is the schedule of a decay, named by ``letters["decay"]`` (NAdam's momentum
+    :math:`\mu(t) = \beta_1(1 - \tfrac12 0.96^{\psi t})`, AdEMAMix's :math:`\beta_3(t)`); any other is a
+    step-size schedule, named by ``letters["step"]`` (:math:`\eta(t)`). Within a role: the first letter
+    whose names no symbol is printed as (``taken``, nor a name given before), :math:`\eta`, or
+    :math:`\eta_1, \eta_2, \dots` by ``indexed(letter, n)`` for several; the last letter if every one is
+    taken."""
+    rates = {hp.symbol for hp in optimizer.hyperparameters if hp.domain is Domain.UNIT_INTERVAL}
+    roles = ["decay" if d.free_symbols & rates else "step" for d in definitions]
+    taken, chosen = set(taken), {}
+    for role in ("step", "decay"):
+        members = [n for n, r in enumerate(roles) if r == role]
+        if not members:
+            continue
+        for letter in letters[role]:
+            names = [letter] if len(members) == 1 else [indexed(letter, n) for n in range(1, len(members) + 1)]
+            if taken.isdisjoint(names):
+                break
+        taken.update(names)
+        chosen.update(zip(members, names))
+    return [chosen[n] for n in range(len(definitions))]
 
 
 class IndexNotation:

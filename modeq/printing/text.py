@@ -526,8 +526,8 @@ def fraction(top: list[str], bottom: list[str]) -> str:
     if not bottom:
         return numerator
     denominator = product(bottom)
-    if len(bottom) > 1 or not re.fullmatch(r"[\w\u0300-\u036f\u0370-\u03ff⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉]+|\(.*\)|√\(.*\)|\|.*\|[⁰¹²³⁴⁵⁶⁷⁸⁹]*",
-                                            denominator):
+    if len(bottom) > 1 or not (_atomic(denominator) or re.fullmatch(
+            r"[\w\u0300-\u036f\u0370-\u03ff⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉]+|\(.*\)|√\(.*\)|\|.*\|[⁰¹²³⁴⁵⁶⁷⁸⁹]*", denominator)):
         denominator = f"({denominator})"
     return f"{numerator}/{denominator}"
 
@@ -551,10 +551,11 @@ def decimal(number: sympy.Rational) -> str | None:
 
 
 def hyperparameter_name(hp) -> str:
-    """A hyperparameter in text: its LaTeX name in Unicode (``β₁``), or its own name."""
+    """A hyperparameter in text: its LaTeX name in Unicode (``β₁``, ``η_{min}``, ``T_{αβ₃}``: one
+    symbol, perhaps subscripted), or its own name."""
     if hp.latex:
         text = plain_math(hp.latex).strip()
-        if text and "\\" not in text and len(text) <= 4:
+        if text and "\\" not in text and (len(text) <= 4 or _atomic(text)):
             return text
     return hp.name
 
@@ -660,7 +661,7 @@ def equation_text(equation: "EquationTerms") -> str:
 
 
 #: Letters for the opaque functions of time (as :data:`modeq.printing.equation.FUNCTION_LETTERS`).
-FUNCTION_LETTERS = ("η", "φ", "ψ", "χ")
+FUNCTION_LETTERS = {"step": ("η", "φ", "ψ", "χ"), "decay": ("μ", "κ", "ω")}
 
 
 def _printed_form(equation: "EquationTerms", printer: TextPrinter) -> tuple[tuple, tuple, list[str]]:
@@ -669,8 +670,8 @@ def _printed_form(equation: "EquationTerms", printer: TextPrinter) -> tuple[tupl
     form = equation.opaque_time()
     if form is None:
         return equation.terms, tuple(s.terms for s in equation.states), []
-    names = function_names(len(form.functions), set(printer.names.values()), FUNCTION_LETTERS,
-                           lambda letter, n: letter + subscript(str(n)))
+    names = function_names([d for _, d in form.functions], equation.optimizer, set(printer.names.values()),
+                           FUNCTION_LETTERS, lambda letter, n: letter + subscript(str(n)))
     printer.functions = {function.func: name for (function, _), name in zip(form.functions, names)}
     definitions = [f"{printer.doprint(function)} = {printer.doprint(definition)}" for function, definition in form.functions]
     return form.terms, form.states, definitions

@@ -614,11 +614,26 @@ def test_an_undefined_function_of_time_is_refused():
 
 def test_nadam_schedules_are_one_function_of_time():
     r"""NAdam's mu(t+h), 1 - mu(t+h) and mu(t+2h)/beta_1 are affine in one function: the equation is
-    written in one eta (three dependent ones made coefficients twice as long)."""
+    written in one mu (three dependent ones made coefficients twice as long)."""
     equation = modeq.derive(BUILTIN["nadam"], order=1)
     assert len(equation.opaque_time().functions) == 1
     text = equation.latex()
-    assert r"\eta_{1}" not in text and text.count(r"\qquad \eta\left(t\right) =") == 1
+    assert r"\mu_{1}" not in text and text.count(r"\qquad \mu\left(t\right) =") == 1
+
+
+def test_a_function_of_time_is_named_by_its_role():
+    r"""A step-size schedule is eta(t), the schedule of a decay rate mu(t) (NAdam's momentum, whose
+    definition holds beta_1): a cosine-scheduled NAdam has both, each defined once, and reads back."""
+    from modeq.optimizers.schedules import cosine, scheduled
+
+    equation = modeq.derive(scheduled(BUILTIN["nadam"], cosine), order=1)
+    for notation in ("index", "vector"):
+        text = equation.latex(notation=notation)
+        step, decay = (text.split(rf", \qquad \{name}\left(t\right) = ")[1].split(", \\qquad")[0] for name in ("eta", "mu"))
+        assert r"\cos" in step and r"\beta_1" not in step and r"\beta_1" in decay and r"\cos" not in decay
+        assert r"\mu'\left(t\right)" in text and r"\eta'\left(t\right)" in text
+        assert round_trip(equation, notation) == []
+    assert "\n  where η(t) = " in str(equation) and "\n        μ(t) = β₁" in str(equation)
 
 
 def test_powers_of_the_time_print_bare():

@@ -14,7 +14,7 @@ import sympy
 import modeq
 from modeq.cli import main
 from modeq.optimizers import BUILTIN, adam, gd, heavy_ball, heavy_ball_ema
-from modeq.printing.text import TextPrinter, decimal, plain_docstring, plain_math
+from modeq.printing.text import TextPrinter, decimal, plain_docstring, plain_math, product
 
 
 def lines(equation) -> dict[str, str]:
@@ -175,10 +175,20 @@ def test_sums_read_one_minus_beta():
 
 def test_a_schedule_is_a_named_function_of_time_and_words_do_not_run_together():
     """The warm-up cosine schedule prints as η(t), η'(t) with its definition on a line of its own;
-    written out, the hyperparameter floor times cos(πt/T) reads floor·cos(πt/T), not floorcos."""
+    a word beside a function name reads floor·cos(πt/T), not floorcos."""
     equation = modeq.derive(BUILTIN["adam_warmup_cosine"], order=1)
     text = str(equation)
     assert "η'(t)" in text and "\n  where η(t) = " in text and "cos(" not in text.split("where")[0]
-    explicit = str(dataclasses.replace(equation, time_functions=None))
-    assert "floor·cos(πt/T)" in explicit and "floorcos" not in explicit
+    assert product(["floor", "cos(πt/T)"]) == "floor·cos(πt/T)"
     assert "λθ̃_j" in str(modeq.derive(BUILTIN["adamw"], order=0))  # single letters still side by side
+
+
+@pytest.mark.parametrize("name, symbol, word, used", [("adam_warmup_cosine", "η_{min}", "floor", "(1-η_{min})·"),
+                                                      ("ademamix_warmup", "T_{αβ₃}", "warmup", "/T_{αβ₃}·")])
+def test_a_subscripted_hyperparameter_prints_as_its_symbol(name, symbol, word, used):
+    """η_{min} (the cosine's floor) and T_{αβ₃} (AdEMAMix's warm-up time) are one symbol each, in the
+    equation, its definitions of functions of time and the written-out form: not their Python names."""
+    equation = modeq.derive(BUILTIN[name], order=1)
+    for text in (str(equation), str(dataclasses.replace(equation, time_functions=None))):
+        assert symbol in text and word not in text.split("\n", 1)[1], text
+    assert used in str(equation)  # one symbol: no parentheses under a fraction bar
