@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence
 import sympy
 
 from .algebra import ComponentAlgebra
-from .algebra.matrix_maps import check_matrix_blocks
+from .algebra.matrix_maps import check_blocks
 from .algebra.base import TIME_SYMBOL
 from .evaluation import Backend, Evaluator
 
@@ -97,7 +97,7 @@ class ComponentBackend(Backend[Any]):
         return self.algebra.block_sum(self._vector(x))
 
     def matrix_map(self, point, fmap, args):
-        check_matrix_blocks(self.algebra.layout, fmap.name)
+        check_blocks(self.algebra.layout, fmap)
         number = len(self.stages)
         outputs = tuple(sympy.Dummy(f"{fmap.name}{number}_{j}", real=True) for j in range(self.dimension))
         layout = tuple((name, shape, tuple(positions)) for name, shape, positions in self.algebra.layout)

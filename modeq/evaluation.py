@@ -92,7 +92,7 @@ from .algebra.base import STEP
 from .algebra.component import check_loss
 from .algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction, Gradient, LossValue, MatrixDerivative,
                             Reduction, SlowState)
-from .algebra.matrix_maps import MatrixMap, on_blocks, scale_of
+from .algebra.matrix_maps import MatrixMap, check_blocks, on_blocks, scale_of
 from .blocks import block_labels, block_layout
 from .numerics.field import truncation
 
@@ -559,7 +559,7 @@ class Evaluator(Generic[Value]):
         elif isinstance(definition, SlowState):
             node = _State(definition.key, definition.name)
         elif isinstance(definition, MatrixDerivative):
-            args = (definition.base, *definition.directions)
+            args = definition.arguments
             node = _MatrixMap(definition.map, tuple(self._slot(a.xreplace(self._constants)) for a in args))
         elif isinstance(definition, BlockScale):
             node = _BlockScale(definition.rule)
@@ -726,7 +726,8 @@ class NumpyBackend(Backend[np.ndarray]):
 
     def matrix_map(self, point, fmap, args):
         vectors = [np.broadcast_to(np.asarray(a, dtype=float), (self.dimension,)) for a in args]
-        return np.array(on_blocks(lambda x, *ys: fmap.derivative(x, ys), block_layout(self.params), vectors,
+        check_blocks(block_layout(self.params), fmap)
+        return np.array(on_blocks(fmap.evaluate, block_layout(self.params), vectors,
                                   lambda values, shape: np.array(values).reshape(shape), np.ravel, fmap.name))
 
     def block_scale(self, point, rule):

@@ -26,7 +26,7 @@ from collections import defaultdict
 from .base import STEP, TIME, TIME_SYMBOL, FieldAlgebra, ImplicitUpdateError, NotSeparableError, Partial
 from ..blocks import block_ids, block_labels, block_layout
 from .index import expand
-from .matrix_maps import on_blocks, scale_of
+from .matrix_maps import check_blocks, on_blocks, scale_of
 
 __all__ = ["ComponentAlgebra", "check_loss"]
 
@@ -129,7 +129,8 @@ class ComponentAlgebra(FieldAlgebra[Field]):
         return tuple(sums[members] for members in self.block_members)
 
     def matrix_map(self, fmap, base, directions=()):
-        return tuple(on_blocks(lambda x, *ys: fmap.derivative(x, ys), self.layout, [base, *directions],
+        check_blocks(self.layout, fmap)
+        return tuple(on_blocks(fmap.evaluate, self.layout, fmap.flatten(base, directions),
                                lambda values, shape: sympy.ImmutableMatrix(*shape, values), list, fmap.name))
 
     def block_scale(self, rule):

@@ -330,6 +330,12 @@ class MatrixDerivative:
     base: sympy.Expr
     directions: tuple[sympy.Expr, ...] = ()
 
+    @property
+    def arguments(self) -> tuple[sympy.Expr, ...]:
+        """The point's blocks, then each direction's (a map of :math:`a` blocks has
+        ``base`` and each direction an :math:`a`-element ``sympy.Tuple``)."""
+        return tuple(self.map.flatten(self.base, self.directions))
+
 
 @dataclass(frozen=True)
 class BlockScale:
@@ -457,10 +463,11 @@ class AtomRegistry:
         if isinstance(definition, BlockScale):
             return "s_B" if definition.rule == "original" else f"s_B^{definition.rule}"
         if isinstance(definition, MatrixDerivative):
+            base = ", ".join(map(str, definition.base)) if definition.map.arity > 1 else str(definition.base)
             if not definition.directions:
-                return f"{definition.map.name}[{definition.base}]"
+                return f"{definition.map.name}[{base}]"
             directions = ", ".join(map(str, definition.directions))
-            return f"D{len(definition.directions)}{definition.map.name}[{definition.base}; {directions}]"
+            return f"D{len(definition.directions)}{definition.map.name}[{base}; {directions}]"
         if isinstance(definition, SlowState):
             return definition.name
         if definition.part is not None:
@@ -548,13 +555,16 @@ class AtomRegistry:
         r""":math:`D^kF(X)[Y_1..Y_k]`, multilinear over block constants and symmetric
         in the directions (``directions`` empty: :math:`F(X)`)."""
         total: linear.Terms = {}
-        self.add_matrix_derivative(total, fmap, self.collect(base), directions)
+        base = sympy.Tuple(*map(self.collect, base)) if fmap.arity > 1 else self.collect(base)
+        self.add_matrix_derivative(total, fmap, base, directions)
         return linear.build(total)
 
     def add_matrix_derivative(self, total: linear.Terms, fmap: MatrixMap, base: sympy.Expr,
                               directions: Sequence[sympy.Expr]) -> None:
-        """Add :math:`D^kF(X)[Y_1..Y_k]` into the sum ``total`` (:mod:`modeq.algebra.linear`)."""
-        splits = [self.split(y, self.is_block_constant) for y in directions]
+        """Add :math:`D^kF(X)[Y_1..Y_k]` into the sum ``total`` (:mod:`modeq.algebra.linear`);
+        a direction of a map of several blocks is split slot by slot,
+        :math:`(Y, Z) = (Y, 0) + (0, Z)`."""
+        splits = [self._split_direction(y, fmap.arity) for y in directions]
         for combination in itertools.product(*(s.items() for s in splits)):
             components = _sorted_arguments([c for c, _ in combination])
             coefficient = _product(k for _, k in combination)
@@ -564,6 +574,18 @@ class AtomRegistry:
                 total[atom] = coefficient if old is None else old + coefficient
             else:
                 linear.accumulate(total, coefficient * atom)
+
+    def _split_direction(self, y, arity: int) -> dict:
+        """A direction as ``{component: block-constant coefficient}`` (tuples of one
+        nonzero slot for a map of ``arity > 1`` blocks)."""
+        if arity == 1:
+            return self.split(y, self.is_block_constant)
+        out: dict = {}
+        for slot, value in enumerate(y):
+            for component, coefficient in self.split(value, self.is_block_constant).items():
+                key = sympy.Tuple(*(component if i == slot else sympy.S.Zero for i in range(arity)))
+                out[key] = out.get(key, 0) + coefficient
+        return out
 
     def collect(self, x: sympy.Expr) -> sympy.Expr:
         r"""``x`` as a sum over monomials in nested atoms with factored coefficients.
@@ -692,7 +714,7 @@ def _arguments(definition) -> tuple:
     if isinstance(definition, (Reduction, BlockReduction)):
         return (definition.arg,)
     if isinstance(definition, MatrixDerivative):
-        return (definition.base, *definition.directions)
+        return definition.arguments
     return ()
 
 
@@ -954,15 +976,24 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
             raise ImplicitUpdateError("the derivative of the unknown correction is needed before it is known")
         return total
 
+    def _lie_blocks(self, x, arity: int, field):
+        """The Lie derivative of a map's point or direction (a tuple of ``arity > 1``
+        blocks slot by slot), ``None`` if it vanishes."""
+        if arity == 1:
+            value = self.lie_along(x, field)
+            return None if value == 0 else value
+        values = sympy.Tuple(*(self.lie_along(y, field) for y in x))
+        return None if all(v == 0 for v in values) else values
+
     def _matrix_chain_rule(self, total: linear.Terms, definition: MatrixDerivative, field) -> None:
         r""":math:`L D^kF(X)[Y] = D^{k+1}F(X)[Y, LX] + \sum_a D^kF(X)[.., LY_a, ..]` into ``total``
         (the map itself depends on neither :math:`\theta` nor a slow state)."""
         directions = list(definition.directions)
-        base = self.lie_along(definition.base, field)
-        if base != 0:
+        base = self._lie_blocks(definition.base, definition.map.arity, field)
+        if base is not None:
             self.atoms.add_matrix_derivative(total, definition.map, definition.base, directions + [base])
         for n, y in enumerate(directions):
-            derivative = self.lie_along(y, field)
-            if derivative != 0:
+            derivative = self._lie_blocks(y, definition.map.arity, field)
+            if derivative is not None:
                 self.atoms.add_matrix_derivative(total, definition.map, definition.base,
                                                  directions[:n] + [derivative] + directions[n + 1:])

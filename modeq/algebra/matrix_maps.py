@@ -47,11 +47,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Sequence
 
+import numpy as np
 import sympy
 
 from . import spectral
 
-__all__ = ["MatrixMap", "NewtonSchulz", "PolarFactor", "inverse_root", "DEFAULT_MAPS", "Jet", "SHAPE_RULES", "scale_of", "on_blocks", "check_matrix_blocks", "MUON_COEFFICIENTS"]
+__all__ = ["MatrixMap", "NewtonSchulz", "PolarFactor", "inverse_root", "identity_like", "check_blocks", "DEFAULT_MAPS", "Jet", "SHAPE_RULES", "scale_of", "on_blocks", "check_matrix_blocks", "MUON_COEFFICIENTS"]
 
 #: Muon's quintic Newton–Schulz coefficients :math:`(a, b, c)` (Jordan et al. 2024; torch.optim.Muon).
 MUON_COEFFICIENTS = (sympy.Rational("3.4445"), sympy.Rational("-4.7750"), sympy.Rational("2.0315"))
@@ -71,6 +72,10 @@ class Jet:
     @property
     def T(self) -> "Jet":
         return Jet({s: x.T for s, x in self.parts.items()}, (self.shape[1], self.shape[0]))
+
+    def identity(self) -> "Jet":
+        """The (rectangular) identity of this jet's shape, a constant."""
+        return Jet({frozenset(): identity_like(self.parts[frozenset()])}, self.shape)
 
     def __add__(self, other: "Jet") -> "Jet":
         parts = dict(self.parts)
@@ -114,19 +119,45 @@ class MatrixMap(ABC):
     latex: ClassVar[str]
     #: Whether :meth:`__call__` takes inverse roots (compiled code then needs the spectral interpreter).
     spectral: ClassVar[bool] = False
+    #: How many blocks the map reads (:math:`F(X_1, \dots, X_a)`, every :math:`X_i` of the
+    #: block's shape): a point and each direction are then ``a``-tuples (Shampoo's
+    #: gradient and its packed statistics, :mod:`modeq.algebra.kronecker`).
+    arity: ClassVar[int] = 1
+    #: How errors name the map when its printed name would not say what it is.
+    operator: ClassVar[str | None] = None
 
     @abstractmethod
-    def __call__(self, x: Any) -> Any:
-        """:math:`F(X)` of a matrix (or a :class:`Jet`)."""
+    def __call__(self, *x: Any) -> Any:
+        """:math:`F(X_1..X_a)` of matrices (or :class:`Jet` s)."""
 
     def derivative(self, x: Any, directions: Sequence[Any]) -> Any:
-        r""":math:`D^kF(X)[Y_1..Y_k]` for matrices of one type (``k = 0``: :math:`F(X)`)."""
+        r""":math:`D^kF(X)[Y_1..Y_k]` for matrices of one type (``k = 0``: :math:`F(X)`); with
+        :attr:`arity` :math:`a > 1`, ``x`` and each direction are ``a``-tuples of matrices."""
+        points = tuple(x) if self.arity > 1 else (x,)
         if not directions:
-            return self(x)
-        parts = {frozenset(): x, **{frozenset((a,)): y for a, y in enumerate(directions)}}
-        out = self(Jet(parts, tuple(x.shape)))
+            return self(*points)
+        lanes = [tuple(y) if self.arity > 1 else (y,) for y in directions]
+        jets = [Jet({frozenset(): point, **{frozenset((a,)): y[i] for a, y in enumerate(lanes)}}, tuple(point.shape))
+                for i, point in enumerate(points)]
+        out = self(*jets)
         full = frozenset(range(len(directions)))
-        return out.parts[full] if full in out.parts else 0 * x
+        return out.parts[full] if full in out.parts else 0 * points[0]
+
+    def flatten(self, base: Any, directions: Sequence[Any]) -> list:
+        """The point and the directions as one list of blocks (the order :meth:`evaluate` reads)."""
+        if self.arity == 1:
+            return [base, *directions]
+        return [*base, *(y for direction in directions for y in direction)]
+
+    def evaluate(self, *blocks: Any) -> Any:
+        """:meth:`derivative` of the blocks of :meth:`flatten` (the evaluators' one call)."""
+        a = self.arity
+        if a == 1:
+            return self.derivative(blocks[0], blocks[1:])
+        return self.derivative(tuple(blocks[:a]), [tuple(blocks[i:i + a]) for i in range(a, len(blocks), a)])
+
+    def check_shape(self, name: str, shape: tuple[int, int]) -> None:
+        """A ``ValueError`` (one line) if the map is not defined on a block of ``shape``."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +211,16 @@ class PolarFactor(MatrixMap):
         return out.T if tall else out
 
 
+def identity_like(x: Any) -> Any:
+    """The rectangular identity of ``x``'s shape, of its kind (a :class:`Jet`, a traced jet,
+    a SymPy or NumPy matrix)."""
+    if hasattr(x, "identity"):
+        return x.identity()
+    if isinstance(x, sympy.MatrixBase):
+        return sympy.eye(*x.shape)
+    return np.eye(*x.shape)
+
+
 def inverse_root(a: Any, q: int, eps) -> Any:
     r""":math:`(A + \varepsilon I)^{-1/2^q}` of a symmetric positive definite matrix, :class:`Jet`
     or traced jet (:mod:`modeq.algebra.spectral`; a singular :math:`A` raises
@@ -230,6 +271,13 @@ def check_matrix_blocks(layout, what: str) -> None:
                 f"the block {name} is a scalar" if name else "the parameters are plain symbols (no matrix block)"
             raise ValueError(f"{what} acts on matrix blocks, but {kind}; give matrix blocks, "
                              "e.g. params={'W1': (3, 2), 'W2': (2, 3)}, and leave vectors to another optimizer")
+
+
+def check_blocks(layout, fmap: MatrixMap) -> None:
+    """:func:`check_matrix_blocks` for the map ``fmap``, and its own condition on each block's shape."""
+    check_matrix_blocks(layout, fmap.operator or fmap.name)
+    for name, shape, _ in layout:
+        fmap.check_shape(name, shape)
 
 
 def on_block(function: Callable[..., Any], name: str, shape: tuple[int, int], matrices: Sequence[Any]) -> Any:

@@ -37,23 +37,26 @@ __all__ = ["JET_FUNCTIONS", "jet_functions", "functions", "constant_names", "con
 #: The interpreter's operations: ``MATMUL a b`` (Leibniz), ``TRANSPOSE a``,
 #: ``ADD a b``, ``SCALE a`` (by the instruction's coefficient), ``INVERSE_ROOT a q``
 #: (:math:`(A + \varepsilon I)^{-1/2^q}` of a symmetric jet, :math:`\varepsilon` the
-#: coefficient: :mod:`modeq.algebra.spectral`).
-MATMUL, TRANSPOSE, ADD, SCALE, INVERSE_ROOT = range(5)
+#: coefficient: :mod:`modeq.algebra.spectral`), ``EYE a`` (the rectangular identity of
+#: the shape of ``a``, a constant: Shampoo's packing of its statistics, :mod:`modeq.algebra.kronecker`).
+MATMUL, TRANSPOSE, ADD, SCALE, INVERSE_ROOT, EYE = range(6)
 
 
 class _Program:
-    """Instructions ``(operation, a, b)`` and their coefficients; register 0 is the
-    input jet, register ``i + 1`` the result of instruction ``i``."""
+    """Instructions ``(operation, a, b)`` and their coefficients; registers
+    ``0..inputs-1`` are the input jets (the map's arguments), register
+    ``i + inputs`` the result of instruction ``i``."""
 
-    def __init__(self) -> None:
+    def __init__(self, inputs: int = 1) -> None:
         self.code: list[tuple[int, int, int]] = []
         self.coefficients: list[float] = []
+        self.inputs = inputs
 
     def emit(self, operation: int, a: "_Traced", b: "_Traced | int" = 0, coefficient: float = 0.0,
              shape: tuple[int, int] = (0, 0)) -> "_Traced":
         self.code.append((operation, a.register, b if isinstance(b, int) else b.register))
         self.coefficients.append(coefficient)
-        return _Traced(self, len(self.code), shape)
+        return _Traced(self, len(self.code) + self.inputs - 1, shape)
 
 
 class _Traced:
@@ -80,6 +83,9 @@ class _Traced:
     def inverse_root(self, q: int, eps: float) -> "_Traced":
         return self.program.emit(INVERSE_ROOT, self, q, coefficient=float(eps), shape=self.shape)
 
+    def identity(self) -> "_Traced":
+        return self.program.emit(EYE, self, shape=self.shape)
+
 
 #: The refusal of a singular block, around the words naming it.
 _SINGULAR = singular_message("\0").split("\0")
@@ -97,15 +103,16 @@ def jet_functions(spectral: bool) -> list[Function]:
     the kernel cost their modules about 4 s of CPU.
 
     ``_jet_run(code, coefficients, jet)``: ``code`` the instructions (one row
-    each), ``coefficients`` theirs, ``jet`` the input ``(2^k, rows, cols)``;
+    each), ``coefficients`` theirs, ``jet`` the inputs ``(arity, 2^k, rows, cols)``;
     returns the last register's jet (no parts: a singular inverse root).
     Shapes are followed at run time, so one program serves every block of
     its orientation. Plain loops, no array expressions or slice assignments:
     numba compiled the same interpreter written with
     ``work[r] = work[a] + work[b]`` in 3.7 s of CPU, this in 0.7 s.
-    ``_map_blocks(wide, wide_c, tall, tall_c, args, out, index, blocks)``:
+    ``_map_blocks(wide, wide_c, tall, tall_c, arity, args, out, index, blocks)``:
     :math:`D^kF(X_B)[Y_{1,B}..Y_{k,B}]` into ``out`` for every block, ``args``
-    the rows :math:`X, Y_1..Y_k` (length :math:`p` each), block ``b`` the
+    the rows :math:`X, Y_1..Y_k` (length :math:`p` each; ``arity`` rows each for a
+    map of several blocks), block ``b`` the
     components ``index[blocks[b, 0]:blocks[b, 1]]`` read row-major as a
     ``blocks[b, 2]`` × ``blocks[b, 3]`` matrix, the wide program for
     blocks with no more rows than columns, the tall one otherwise."""
@@ -123,18 +130,19 @@ def jet_functions(spectral: bool) -> list[Function]:
     ] if spectral else []
     return (KERNEL_FUNCTIONS if spectral else []) + [
         (run, "code, coefficients, jet", [
-            "n, k = code.shape[0], jet.shape[0]",
-            "size = max(jet.shape[1], jet.shape[2])",
-            "work = np.zeros((n + 1, k, size, size))",
-            "rows = np.empty(n + 1, np.int64)",
-            "cols = np.empty(n + 1, np.int64)",
-            "rows[0], cols[0] = jet.shape[1], jet.shape[2]",
-            "for s in range(k):",
-            "    for p in range(rows[0]):",
-            "        for m in range(cols[0]):",
-            "            work[0, s, p, m] = jet[s, p, m]",
+            "n, inputs, k = code.shape[0], jet.shape[0], jet.shape[1]",
+            "size = max(jet.shape[2], jet.shape[3])",
+            "work = np.zeros((n + inputs, k, size, size))",
+            "rows = np.empty(n + inputs, np.int64)",
+            "cols = np.empty(n + inputs, np.int64)",
+            "for x in range(inputs):",
+            "    rows[x], cols[x] = jet.shape[2], jet.shape[3]",
+            "    for s in range(k):",
+            "        for p in range(rows[x]):",
+            "            for m in range(cols[x]):",
+            "                work[x, s, p, m] = jet[x, s, p, m]",
             "for i in range(n):",
-            "    op, a, b, r = code[i, 0], code[i, 1], code[i, 2], i + 1",
+            "    op, a, b, r = code[i, 0], code[i, 1], code[i, 2], i + inputs",
             f"    if op == {MATMUL}:",
             "        rows[r], cols[r] = rows[a], cols[b]",
             "        for s in range(k):",
@@ -151,6 +159,10 @@ def jet_functions(spectral: bool) -> list[Function]:
             "            for p in range(rows[a]):",
             "                for m in range(cols[a]):",
             "                    work[r, s, m, p] = work[a, s, p, m]",
+            f"    elif op == {EYE}:",
+            "        rows[r], cols[r] = rows[a], cols[a]",
+            "        for p in range(min(rows[a], cols[a])):",
+            "            work[r, 0, p, p] = 1.0",
         ] + inverse_root + [
             "    else:",
             "        rows[r], cols[r] = rows[a], cols[a]",
@@ -162,22 +174,24 @@ def jet_functions(spectral: bool) -> list[Function]:
             "                        work[r, s, p, m] = work[a, s, p, m] + work[b, s, p, m]",
             "                    else:",
             "                        work[r, s, p, m] = work[a, s, p, m] * w",
-            "out = np.empty((k, rows[n], cols[n]))",
+            "last = n + inputs - 1",
+            "out = np.empty((k, rows[last], cols[last]))",
             "for s in range(k):",
-            "    for p in range(rows[n]):",
-            "        for m in range(cols[n]):",
-            "            out[s, p, m] = work[n, s, p, m]",
+            "    for p in range(rows[last]):",
+            "        for m in range(cols[last]):",
+            "            out[s, p, m] = work[last, s, p, m]",
             "return out",
         ]),
-        (driver, "wide, wide_c, tall, tall_c, args, out, index, blocks", [
-            "k = args.shape[0] - 1",
+        (driver, "wide, wide_c, tall, tall_c, arity, args, out, index, blocks", [
+            "k = args.shape[0] // arity - 1",
             "for b in range(blocks.shape[0]):",
             "    start, stop, rows, cols = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]",
-            "    jet = np.zeros((1 << k, rows, cols))",
+            "    jet = np.zeros((arity, 1 << k, rows, cols))",
             "    for a in range(k + 1):",
             "        part = 0 if a == 0 else 1 << (a - 1)",
-            "        for q in range(stop - start):",
-            "            jet[part, q // cols, q % cols] = args[a, index[start + q]]",
+            "        for x in range(arity):",
+            "            for q in range(stop - start):",
+            "                jet[x, part, q // cols, q % cols] = args[a * arity + x, index[start + q]]",
             "    if rows > cols:",
             f"        result = {run}(tall, tall_c, jet)",
             "    else:",
@@ -216,8 +230,8 @@ def constants(fmap) -> list[str]:
     however many stages call the map); the map may branch on the orientation only."""
     lines = []
     for (code_name, coefficient_name), shape in zip(_pairs(constant_names(fmap)), ((1, 2), (2, 1))):
-        program = _Program()
-        fmap(_Traced(program, 0, shape))
+        program = _Program(fmap.arity)
+        fmap(*(_Traced(program, x, shape) for x in range(fmap.arity)))
         code = tuple(x for row in program.code for x in row)
         lines.append(f"{code_name} = np.array({code!r}, dtype=np.int64).reshape({len(program.code)}, 3)")
         lines.append(f"{coefficient_name} = np.array({tuple(program.coefficients)!r})")
@@ -240,8 +254,8 @@ def layout_arrays(layout) -> tuple[list[int], list[tuple[int, int, int, int]]]:
 
 def call(fmap, args: str, out: str, index: str, blocks: str) -> str:
     """The statement computing :math:`D^kF` of every block of the rows ``args``
-    (:math:`X, Y_1..Y_k`) into ``out``."""
-    return f"{_names(fmap.spectral)[1]}({', '.join(constant_names(fmap))}, {args}, {out}, {index}, {blocks})"
+    (:math:`X, Y_1..Y_k`, each :attr:`~modeq.algebra.matrix_maps.MatrixMap.arity` rows) into ``out``."""
+    return f"{_names(fmap.spectral)[1]}({', '.join(constant_names(fmap))}, {fmap.arity}, {args}, {out}, {index}, {blocks})"
 
 
 def source(function: Function, jit: str) -> str:

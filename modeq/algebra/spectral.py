@@ -45,14 +45,14 @@ __all__ = ["SingularBlock", "inverse_root", "singular_message", "KERNEL_FUNCTION
 RELATIVE_TOLERANCE = 1e-13
 
 #: What to do about a singular block (the numba kernel spells the same words).
-ADVICE = ("use the regularized form msign(x, eps=1e-8) = (X X^T + eps I)^(-1/2) X, "
-          "or start where the momentum block has full rank")
+ADVICE = ("use the regularized form msign(x, eps=1e-8) = (X X^T + eps I)^(-1/2) X (Shampoo: eps > 0, "
+          "its statistics' start eps I), or start where the momentum block has full rank")
 
 
 def singular_message(where: str) -> str:
     """The one line refusing an inverse root at a singular matrix, ``where`` naming the block."""
     return (f"msign / inverse root at a singular matrix: {where} is rank-deficient here "
-            f"(a zero or low-rank momentum or gradient block); {ADVICE}")
+            f"(a zero or low-rank momentum or gradient block, or Shampoo's statistic of it); {ADVICE}")
 
 
 class SingularBlock(ValueError):

@@ -56,6 +56,11 @@ its lowering to compiled statements and its memory):
     :math:`\sum_{i \in B(j)} x_i` over the parameter block (layer) of
     component :math:`j` (:mod:`modeq.blocks`); ``block_norm(x)`` is the
     layer's norm. With plain parameters there is one block.
+``newton_schulz(x)``, ``msign(x, eps=0)``, ``shape_scale(rule)``
+    Muon's maps of the matrix block of component :math:`j` (:mod:`modeq.primitives.matrix`).
+``gram(x, side="small")``, ``kronecker_root(x, left, right=None, eps=0)``
+    Shampoo's packed Gram statistics of the block and its inverse-root direction
+    (:mod:`modeq.primitives.kronecker`).
 ``smooth_sign(x, delta)``
     :math:`x/\sqrt{x^2+\delta}`: the true sign has no useful expansion in
     :math:`h`, so sign-based methods are described with this smooth stand-in.

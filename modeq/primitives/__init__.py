@@ -11,10 +11,12 @@ from .hvp import HVP, hvp
 from .lag import Lag, lag
 from .loss_value import Loss, loss
 from .matrix import NewtonSchulzMap, PolarFactorMap, ShapeScale, msign, newton_schulz, shape_scale
+from .kronecker import GramMap, KroneckerRootMap, gram, kronecker_root
 from .reduce_sum import ReduceSum, norm, reduce_sum
 from .joint_state import JointState, states
 from .state import State, state
 
 __all__ = ["Primitive", "Lowering", "History", "Grad", "grad", "Lag", "lag", "EMA", "ema", "ReduceSum",
            "reduce_sum", "norm", "HVP", "hvp", "State", "state", "JointState", "states", "Loss", "loss", "BlockSum", "block_sum",
-           "block_norm", "NewtonSchulzMap", "newton_schulz", "PolarFactorMap", "msign", "ShapeScale", "shape_scale"]
+           "block_norm", "NewtonSchulzMap", "newton_schulz", "PolarFactorMap", "msign", "ShapeScale", "shape_scale",
+           "GramMap", "gram", "KroneckerRootMap", "kronecker_root"]

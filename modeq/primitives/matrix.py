@@ -46,9 +46,10 @@ __all__ = ["BlockMap", "NewtonSchulzMap", "PolarFactorMap", "ShapeScale", "newto
 
 
 class BlockMap(Primitive):
-    r"""A matrix map :math:`F(X_B)_j` of the block of its first argument (the
-    map itself, :attr:`map`, from the remaining arguments): one expansion and
-    one lowering for every map."""
+    r"""A matrix map :math:`F(X_B)_j` of the block of its first argument (of its
+    first :attr:`~modeq.algebra.matrix_maps.MatrixMap.arity` arguments,
+    :math:`F(X_{1,B}, \dots, X_{a,B})_j`; the map itself, :attr:`map`, from the
+    remaining arguments): one expansion and one lowering for every map."""
 
     #: The constructor's name, in errors.
     operator: str
@@ -58,15 +59,21 @@ class BlockMap(Primitive):
         raise NotImplementedError
 
     def smooth_args(self):
-        return self.args[:1]
+        return self.args[:self.map.arity]
 
     def expand(self, expander, order):
         alg, fmap = expander.algebra, self.map
-        x = expander.expand(self.args[0], order).coeffs
+        lanes = [expander.expand(a, order).coeffs for a in self.args[:fmap.arity]]
+        if fmap.arity == 1:
+            x = lanes[0]
+            trivial = alg.is_trivially_zero
+        else:  # the coefficients of h^i of the blocks together: a point and directions of tuples
+            x = [sympy.Tuple(*(lane[i] for lane in lanes)) for i in range(order + 1)]
+            trivial = lambda y: all(alg.is_trivially_zero(v) for v in y)  # noqa: E731
         coeffs = [alg.matrix_map(fmap, x[0])] + [alg.zero] * order
         for indices, power, weight in taylor_terms(order):
             directions = [x[i] for i in indices]
-            if any(alg.is_trivially_zero(y) for y in directions):
+            if any(trivial(y) for y in directions):
                 continue
             coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(weight), alg.matrix_map(fmap, x[0], directions)))
         return Series(alg, coeffs)
@@ -76,6 +83,8 @@ class BlockMap(Primitive):
         layout = block_layout(out.params)
         try:
             check_matrix_blocks(layout, self.operator)
+            for label, shape, _ in layout:
+                fmap.check_shape(label, shape)
         except ValueError as error:
             raise DescriptionError(str(error)) from None
         programs = constant_names(fmap)[0]
@@ -83,10 +92,11 @@ class BlockMap(Primitive):
         generated = functions(fmap)
         out.function(generated[-1][0], lambda o: [o.define(*f) for f in generated])
         index, blocks = layout_arrays(layout)
-        out.setup(f"{name} = np.empty(p)", f"in_{name} = np.empty((1, p))",
+        out.setup(f"{name} = np.empty(p)", f"in_{name} = np.empty(({fmap.arity}, p))",
                   f"ix_{name} = np.array({index!r}, dtype=np.int64)",
                   f"bl_{name} = np.array({blocks!r}, dtype=np.int64).reshape({len(blocks)}, 4)")
-        out.step("for j in range(p):", f"    in_{name}[0, j] = {out.code(args[0])}")
+        for row in range(fmap.arity):
+            out.step("for j in range(p):", f"    in_{name}[{row}, j] = {out.code(args[row])}")
         out.step(call(fmap, f"in_{name}", name, f"ix_{name}", f"bl_{name}"))
 
 

@@ -32,7 +32,7 @@ from ..algebra.index import BlockReduction, Contraction, Gradient, LossValue, Ma
 from ..optimizers.base import Optimizer
 from ..optimizers.language import h
 from ..quantities import named_gradient
-from .notation import IndexNotation
+from .notation import IndexNotation, map_arguments
 from .symbols import SymbolNames
 
 __all__ = ["IndexLatexPrinter", "VectorLatexPrinter", "MatrixLatexPrinter", "square_root"]
@@ -126,7 +126,7 @@ class IndexLatexPrinter(IndexNotation, LatexPrinter):
         r""":math:`D^k\operatorname{NS}[X_k][Y_k]_j`: the map of the block whose entries
         are :math:`X_k` (:math:`k` over the block of :math:`j`), its component :math:`j`."""
         with self._summed(1) as (letter,):
-            args = [self._at(letter, a) for a in (definition.base, *definition.directions)]
+            args = [self._at(letter, a) for a in definition.arguments]
         return _matrix_head(definition, args) + f"_{{{self._index}}}"
 
     def _block_scale(self, rule: str) -> str:
@@ -223,7 +223,7 @@ class VectorLatexPrinter(IndexLatexPrinter):
         return r"\lvert B\rvert"
 
     def _matrix_map(self, definition: MatrixDerivative) -> str:
-        return _matrix_head(definition, [self._at("", a) for a in (definition.base, *definition.directions)])
+        return _matrix_head(definition, [self._at("", a) for a in definition.arguments])
 
     def _block_scale(self, rule: str) -> str:
         return r"s_{B}" if rule == "original" else rf"s^{{\mathrm{{{_rule(rule)}}}}}_{{B}}"
@@ -294,7 +294,7 @@ class MatrixLatexPrinter(VectorLatexPrinter):
 
     def _matrix_map(self, definition: MatrixDerivative) -> str:
         r""":math:`F(X)`, :math:`DF(X)[Y]`, :math:`D^kF(X)[Y_1, \dots, Y_k]`."""
-        args = [self._at("", a) for a in (definition.base, *definition.directions)]
+        args = [self._at("", a) for a in definition.arguments]
         return _matrix_head(definition, args, ("(", ")"))
 
     def _block_scale(self, rule: str) -> str:
@@ -345,7 +345,8 @@ def _matrix_head(definition: MatrixDerivative, args: list[str], base: tuple[str,
     k = len(definition.directions)
     name = definition.map.latex if k == 0 else rf"D{'' if k == 1 else f'^{{{k}}}'} {definition.map.latex}"
     opening, closing = base
-    return name + rf"\left{opening}{args[0]}\right{closing}" + (rf"\left[{', '.join(args[1:])}\right]" if k else "")
+    point, directions = map_arguments(definition, args, (r"\left(", r"\right)"))
+    return name + rf"\left{opening}{point}\right{closing}" + (rf"\left[{', '.join(directions)}\right]" if k else "")
 
 
 def _rule(rule: str) -> str:

@@ -32,10 +32,23 @@ from ..algebra.index import (AtomRegistry, BlockReduction, BlockScale, BlockSize
 from ..optimizers.base import Domain
 from ..quantities import loss_batch, named_gradient, norm_kind
 
-__all__ = ["INDEX_LETTERS", "IndexNotation", "function_names"]
+__all__ = ["INDEX_LETTERS", "IndexNotation", "function_names", "map_arguments"]
 
 #: Summation indices, in the order they are taken (the component's own is skipped).
 INDEX_LETTERS = "iklmqrsuvw"
+
+
+def map_arguments(definition: MatrixDerivative, texts: Sequence[str], brackets: tuple[str, str] = ("(", ")")
+                  ) -> tuple[str, list[str]]:
+    """The printed point and directions of a matrix map's atom from its printed blocks
+    (``texts``, in the order of ``definition.arguments``): the blocks of a map of several
+    join with commas, and each of its directions is a tuple in ``brackets``."""
+    a = definition.map.arity
+    point = ", ".join(texts[:a])
+    if a == 1:
+        return point, list(texts[1:])
+    opening, closing = brackets
+    return point, [opening + ", ".join(texts[i:i + a]) + closing for i in range(a, len(texts), a)]
 
 
 def function_names(definitions: Sequence[sympy.Expr], optimizer, taken: set[str], letters: Mapping[str, Sequence[str]],

@@ -48,7 +48,7 @@ from ..optimizers.base import Optimizer, exact_number
 from ..optimizers.language import h
 from ..quantities import atoms_of
 from .layout import Block, Summand, arrange
-from .notation import IndexNotation, function_names
+from .notation import IndexNotation, function_names, map_arguments
 
 if TYPE_CHECKING:
     from ..terms import EquationTerms
@@ -356,10 +356,10 @@ class TextPrinter(IndexNotation, StrPrinter):
         """``D²NS[X_k][Y_k, Z_k]_j``: the map of the block whose entries are ``X_k``
         (``k`` over the block of ``j``), its component ``j``."""
         with self._summed(1) as (letter,):
-            args = [self._at(letter, a) for a in (definition.base, *definition.directions)]
+            point, directions = map_arguments(definition, [self._at(letter, a) for a in definition.arguments])
         k = len(definition.directions)
         name = definition.map.name if k == 0 else f"D{'' if k == 1 else superscript(str(k))}{definition.map.name}"
-        return f"{name}[{args[0]}]" + (f"[{', '.join(args[1:])}]" if k else "") + f"_{self._index}"
+        return f"{name}[{point}]" + (f"[{', '.join(directions)}]" if k else "") + f"_{self._index}"
 
     def _block_sum(self, arg: sympy.Expr) -> str:
         """:math:`S_B[X]_j` as ``Σ_{i∈B(j)} X_i``: the sum over the block of the current index."""

@@ -73,7 +73,7 @@ import numpy as np
 import sympy
 import torch
 
-from ..algebra.matrix_maps import check_matrix_blocks, on_block, scale_of
+from ..algebra.matrix_maps import check_blocks, on_block, scale_of
 from ..evaluation import Backend
 from .printer import elementwise_function
 
@@ -240,12 +240,12 @@ class TorchBackend(Backend[torch.Tensor]):
         r""":math:`D^kF(X_B)[Y_B..]` on each block, computed in NumPy (float64, on the CPU;
         blocks are matrices of one layer) and returned in the point's dtype and device."""
         layout = self._blocks()
-        check_matrix_blocks(layout, fmap.name)
+        check_blocks(layout, fmap)
         vectors = [torch.as_tensor(a).expand(self.dimension).detach().cpu().double().numpy() for a in args]
         out = np.empty(self.dimension)
         for name, shape, positions in layout:
             blocks = [v[positions.start:positions.stop].reshape(shape) for v in vectors]
-            value = on_block(lambda x, *ys: fmap.derivative(x, ys), name, shape, blocks)
+            value = on_block(fmap.evaluate, name, shape, blocks)
             out[positions.start:positions.stop] = np.asarray(value, dtype=float).ravel()
         return torch.as_tensor(out, dtype=point.dtype, device=point.device)
 

@@ -1,0 +1,100 @@
+r"""Shampoo: Kronecker-factored inverse-root preconditioning of each weight matrix.
+
+As ``pytorch_optimizer.Shampoo`` (4.1, ``preconditioning_compute_steps=1``,
+``momentum=0``), whose iterates :func:`shampoo`'s equal in float64
+(``tests/reference/test_shampoo_reference.py``): with base rate :math:`\eta`
+and, for each matrix block :math:`W` (:mod:`modeq.blocks`, :math:`m\times n`)
+with gradient block :math:`G_n` (plus :math:`\lambda W_n`: weight decay added
+to the gradient, the reference's default ``weight_decouple=False``),
+
+.. math::
+   L_{n+1} = L_n + G_nG_n^\top,\quad R_{n+1} = R_n + G_n^\top G_n,\quad
+   L_0 = R_0 = \epsilon I,\qquad
+   W_{n+1} = W_n - \eta\,L_{n+1}^{-1/4}\,G_n\,R_{n+1}^{-1/4}
+
+(the exponent is :math:`-1/(2\cdot\mathrm{order})`, ``order`` = 2 for a matrix;
+the reference's SVD of the symmetric :math:`L` is its eigendecomposition; the
+statistics include the step's own gradient before the root is taken, and
+:math:`\epsilon` (``matrix_eps``) enters only as the start :math:`\epsilon I`).
+
+One-sided (``sides="one"``): only the smaller side is preconditioned, with the
+root that keeps the step's scale, :math:`W_{n+1} = W_n - \eta L_{n+1}^{-1/2}G_n`
+for :math:`m \le n` (:math:`G_nR_{n+1}^{-1/2}` for :math:`m > n`): the
+Kronecker-factored full-matrix AdaGrad of one side, as practitioners use it
+for a layer whose other side is too large to precondition (Gupta et al. 2018,
+§4; Anil et al. 2020). ``pytorch_optimizer`` has no one-sided option; the
+reference test runs this formula in a float64 torch loop.
+
+**The scaling (a slow state, DESIGN.md §5.1).** The sums grow by
+:math:`O(1)` per step and do not contract: no modified equation in the
+variables above (:func:`~modeq.primitives.state.classify` refuses such a
+state). As for :func:`~modeq.optimizers.library.adagrad`, take the step size
+:math:`h = \eta^2` and the statistics :math:`L' = hL`, :math:`R' = hR`: then
+:math:`L'_{n+1} = L'_n + hG_nG_n^\top` moves by :math:`O(h)` (a slow state, a
+coordinate of the modified equation beside :math:`\theta`), and since
+:math:`L^{-1/4} = h^{1/4}L'^{-1/4}`,
+
+.. math::
+   \eta\,L^{-1/4}GR^{-1/4} = \eta h^{1/2}\,L'^{-1/4}GR'^{-1/4} = h\,L'^{-1/4}GR'^{-1/4},
+   \qquad \eta\,L^{-1/2}G = \eta h^{1/2}L'^{-1/2}G = h\,L'^{-1/2}G .
+
+The start becomes :math:`L'_0 = R'_0 = h\epsilon I = \varepsilon I`: ``eps``
+here is :math:`\eta^2` times the reference's ``matrix_eps`` (as AdaGrad's
+:math:`V_0`); it must keep the field smooth at :math:`t = 0`, where the
+scale of the step is :math:`\varepsilon^{-1/2}|G|` (expansion needs
+:math:`h \ll \sqrt\varepsilon/|G|` there), hence the default 0.1. The
+moving-average form of distributed Shampoo / SOAP
+(:math:`L \leftarrow \beta_2L + (1-\beta_2)GG^\top`, a fast state with
+:math:`h = \eta`) is not offered yet.
+
+**Matrix-shaped states.** :math:`L'` is :math:`m\times m` and :math:`R'` is
+:math:`n\times n`, while modeq's states are vectors of the parameters' shape:
+each statistic is stored packed into its block (:mod:`modeq.algebra.kronecker`:
+:math:`L'E`, :math:`E` the rectangular identity), so it is an ordinary slow
+state ``state(lambda s: s + h*gram(g), name="L")`` whose increment is a matrix
+map of :math:`G`. The smaller side's statistic always fits; two-sided Shampoo
+therefore needs square blocks (refused in one line otherwise). The state holds
+:math:`L' - \varepsilon I` (states start at 0) and :math:`\varepsilon I` is
+added inside the root.
+
+**The direction** :math:`L'^{-1/4}GR'^{-1/4}` is one matrix map of three
+blocks (:class:`~modeq.algebra.kronecker.KroneckerRoot`): the derivation sees
+its Fréchet derivatives :math:`D^k\operatorname{Sh}(G, L, R)[(Y_1, A_1, B_1), \dots]`
+as opaque atoms, and their values are jets of the inverse roots
+(:mod:`modeq.algebra.spectral`: Daleckii–Krein / Sylvester recursions in the
+eigenbasis, the ``INVERSE_ROOT`` instruction in compiled code), the same
+machinery as Muon's ``msign``.
+
+Momentum. With ``momentum > 0`` the reference lerps the gradient with its
+previous *preconditioned* step (its buffer is the output of the root), a
+state that enters the preconditioner's own argument; modeq's states may not
+(:func:`~modeq.primitives.state.classify`), so only ``momentum=0`` (the
+reference's default) is described.
+"""
+
+from __future__ import annotations
+
+from .base import nonnegative, optimizer
+from .language import DescriptionError, grad, gram, h, kronecker_root, state, theta
+
+__all__ = ["shampoo", "SHAMPOO_SIDES"]
+
+#: Shampoo's forms: both statistics (square blocks), or the smaller side's only.
+SHAMPOO_SIDES = ("both", "one")
+
+
+@optimizer(weight_decay=nonnegative(0.0, r"\lambda", "weight decay (added to the gradient)"))
+def shampoo(weight_decay, *, sides="both", eps=0.1):
+    r"""Shampoo with :math:`h = \eta^2` and scaled statistics (slow states :math:`L, R`):
+    :math:`L_{n+1} = L_n + hGG^\top`, :math:`R_{n+1} = R_n + hG^\top G` from :math:`\varepsilon I`,
+    :math:`W_{n+1} = W_n - hL_{n+1}^{-1/4}GR_{n+1}^{-1/4}`; ``sides="one"``:
+    :math:`W_{n+1} = W_n - hL_{n+1}^{-1/2}G` on the smaller side."""
+    if sides not in SHAMPOO_SIDES:
+        raise DescriptionError(f"shampoo: sides must be one of {', '.join(SHAMPOO_SIDES)}, got {sides!r}")
+    g = grad() + weight_decay * theta
+    if sides == "one":
+        statistic = state(lambda s: s + h * gram(g, "small"), name="L")
+        return -kronecker_root(g, statistic, eps=eps)
+    left = state(lambda s: s + h * gram(g, "left"), name="L")
+    right = state(lambda s: s + h * gram(g, "right"), name="R")
+    return -kronecker_root(g, left, right, eps=eps)
