@@ -1,0 +1,83 @@
+"""Shampoo (issue 16) against ``pytorch_optimizer.Shampoo`` (4.1) in float64: 50
+steps on the square two-layer network ½‖W₂W₁ − A‖² (two 2×2 blocks: two-sided
+Shampoo stores both statistics in states of the block's shape), to 1e-12. The
+reference has no one-sided option: the one-sided form is compared with the
+paper's formula :math:`W \\leftarrow W - \\eta L^{-1/2}G` (smaller side) in a
+float64 torch loop on the 3×2 / 2×3 network (both orientations).
+
+modeq runs the rescaled form (:mod:`modeq.optimizers.shampoo`): step size
+:math:`h = \\eta^2` and ``eps`` :math:`= \\eta^2` ``matrix_eps``."""
+
+import numpy as np
+import pytest
+import sympy
+import torch
+from pytorch_optimizer import Shampoo
+
+import modeq
+from modeq.description import DescriptionError
+from modeq.optimizers import shampoo
+
+from two_layer import SQUARE, SQUARE_THETA0, STEPS, THETA0, sympy_loss, torch_iterates
+
+ETA, MATRIX_EPS = 0.05, 1e-3
+
+
+class OneSidedShampoo(torch.optim.Optimizer):
+    """:math:`S \\leftarrow S + GG^\\top` (:math:`G^\\top G` for a tall block) from
+    :math:`\\epsilon I`, :math:`W \\leftarrow W - \\eta S^{-1/2}G` (:math:`GS^{-1/2}`), by eigh."""
+
+    def __init__(self, params, lr, matrix_eps):
+        super().__init__(params, {"lr": lr, "matrix_eps": matrix_eps})
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for w in group["params"]:
+                g = w.grad
+                wide = g.shape[0] <= g.shape[1]
+                state = self.state[w]
+                if not state:
+                    state["S"] = group["matrix_eps"] * torch.eye(min(g.shape), dtype=g.dtype)
+                state["S"] += g @ g.T if wide else g.T @ g
+                lam, q = torch.linalg.eigh(state["S"])
+                root = q @ torch.diag(lam ** -0.5) @ q.T
+                w -= group["lr"] * (root @ g if wide else g @ root)
+
+
+def ours(form, square, values=None, cache=None):
+    loss, params = sympy_loss(square)
+    return modeq.iterates(form(eps=ETA**2 * MATRIX_EPS), loss, params, SQUARE_THETA0 if square else THETA0, ETA**2,
+                          STEPS, values=values, cache_dir=cache)
+
+
+def test_two_sided_equals_pytorch_optimizer_shampoo(cache):
+    expected = torch_iterates(lambda params: Shampoo(params, lr=ETA, matrix_eps=MATRIX_EPS, momentum=0.0,
+                                                     preconditioning_compute_steps=1), start=SQUARE)
+    got = ours(shampoo, square=True, cache=cache)
+    assert np.abs(expected[-1] - SQUARE_THETA0).max() > 0.3  # the run moves
+    assert np.abs(got - expected).max() < 1e-12
+
+
+def test_one_sided_equals_the_papers_formula_on_both_orientations(cache):
+    expected = torch_iterates(lambda params: OneSidedShampoo(params, lr=ETA, matrix_eps=MATRIX_EPS))
+    got = ours(shampoo(sides="one"), square=False, cache=cache)
+    assert np.abs(expected[-1] - THETA0).max() > 0.3
+    assert np.abs(got - expected).max() < 1e-12
+
+
+@pytest.mark.slow  # a second compiled optimizer (about 25 s); the weight decay of the gradient
+def test_weight_decay_equals_pytorch_optimizer_shampoo(cache):
+    expected = torch_iterates(lambda params: Shampoo(params, lr=ETA, matrix_eps=MATRIX_EPS, weight_decay=0.1,
+                                                     preconditioning_compute_steps=1), start=SQUARE)
+    assert np.abs(ours(shampoo, square=True, values={"weight_decay": 0.1}, cache=cache) - expected).max() < 1e-12
+
+
+def test_blocks_two_sided_shampoo_cannot_hold_are_refused_before_compiling(cache):
+    loss, params = sympy_loss()
+    with pytest.raises(DescriptionError, match=r"the left one of the block W1 \(3x2\) is 3x3, larger than the block"):
+        modeq.iterates(shampoo, loss, params, THETA0, 0.01, 3, cache_dir=cache)
+    blocks = modeq.blocks.as_blocks({"W": (2, 2), "b": (2,)})
+    vector_loss = sum(x**2 for x in blocks.params) / 2 + sympy.Integer(0)
+    with pytest.raises(DescriptionError, match=r"acts on matrix blocks, but the block b has shape \(2,\)"):
+        modeq.iterates(shampoo(sides="one"), vector_loss, blocks.params, np.ones(6), 0.01, 3, cache_dir=cache)
