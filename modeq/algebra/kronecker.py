@@ -44,7 +44,7 @@ import sympy
 
 from .matrix_maps import MatrixMap, identity_like, inverse_root
 
-__all__ = ["GramStatistic", "KroneckerRoot", "SIDES"]
+__all__ = ["GramStatistic", "KroneckerRoot", "SIDES", "DEFAULT_MAPS"]
 
 #: Which Gram matrix a statistic accumulates: ``small`` the smaller side's
 #: (:math:`GG^\top` for :math:`m \le n`, :math:`G^\top G` otherwise), ``left``
@@ -118,6 +118,12 @@ class KroneckerRoot(MatrixMap):
     def check_shape(self, name, shape):
         if self.sides == 2 and shape[0] != shape[1]:
             _check_fits("left" if shape[0] > shape[1] else "right", name, shape)
+
+
+#: The maps a LaTeX text may name when its atom table has none (two-sided Shampoo with the default eps;
+#: read a one-sided equation, or another eps, with the atoms of the equation it was printed from).
+DEFAULT_MAPS = (KroneckerRoot(2, sympy.Rational(1, 10)), GramStatistic("small"), GramStatistic("left"),
+                GramStatistic("right"))
 
 
 def _check_fits(side: str, name: str, shape: tuple[int, int]) -> None:

@@ -295,6 +295,12 @@ _MATRIX_LEGEND = [
     (r"\langle", r"$\langle A, B\rangle = \operatorname{tr}(A^\top B)$"),
     (r"\operatorname{msign}", r"$\operatorname{msign}(V) = (VV^\top)^{-1/2}V$ the polar factor"),
     (r"\operatorname{NS}", r"$\operatorname{NS}$ the Newton--Schulz steps"),
+    (r"\operatorname{Sh}", r"$\operatorname{Sh}(V, A, B) = (A + \varepsilon I)^{-1/4}V(B + \varepsilon I)^{-1/4}$ Shampoo's "
+                            r"direction ($\operatorname{Sh}(V, S) = (S + \varepsilon I)^{-1/2}V$ one-sided, on the smaller side), "
+                            r"$D\operatorname{Sh}(V, A, B)[(U, C, D)]$ its derivative along the three blocks together"),
+    (r"\operatorname{Gram}", r"$\operatorname{Gram}_L(V) = VV^\top$, $\operatorname{Gram}_R(V) = V^\top V$ "
+                              r"($\operatorname{Gram}(V)$ the smaller side's); $\tilde{L}$, $\tilde{R}$ their sums, "
+                              r"Shampoo's statistics less their start $\varepsilon I$"),
     ("D ", r"$DF(V)[U]$ the derivative of $F$ at $V$ in the direction $U$"),
     ("s_{W}", r"$s_W$ the step scale of the shape of ${W}$"),
 ]

@@ -56,6 +56,7 @@ from ..algebra import ATOMS
 from ..algebra.base import STEP
 from ..algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction, Gradient, LossValue, MatrixDerivative,
                              Reduction, distribute)
+from ..algebra import kronecker
 from ..algebra.matrix_maps import DEFAULT_MAPS, SHAPE_RULES, MatrixMap
 from ..optimizers.language import h
 
@@ -113,18 +114,19 @@ bigop: SUM product                  -> summation
     | NABLA norm "^" primary        -> nabla_norm_power
     | norm
     | HESS LOSS "\\left[" sum ("," sum)+ "\\right]"  -> hessian_bracket
-    | MATRIX_MAP "\\left[" sum _close                                   -> matrix_value
-    | MATRIX_MAP "\\left[" sum "\\right]" "\\left[" sum ("," sum)* _close  -> matrix_derivative
+    | MATRIX_MAP "\\left[" sum ("," sum)* _close                       -> matrix_value
+    | MATRIX_MAP "\\left[" sum ("," sum)* "\\right]" "\\left[" sum ("," sum)* _close  -> matrix_derivative
     | BLOCK_SCALE                   -> block_scale
     | GRAD                          -> matrix_gradient
     | HESSIAN_MAP "\\left[" sum "\\right]"                              -> hessian_map
-    | MATRIX_MAP "\\left(" sum "\\right)"                               -> matrix_call
-    | MATRIX_MAP "\\left(" sum "\\right)" "\\left[" sum ("," sum)* "\\right]"  -> matrix_call_derivative
+    | MATRIX_MAP "\\left(" sum ("," sum)* "\\right)"                   -> matrix_call
+    | MATRIX_MAP "\\left(" sum ("," sum)* "\\right)" "\\left[" sum ("," sum)* "\\right]"  -> matrix_call_derivative
     | "\\left\\lVert" sum "\\right\\rVert_{F}"                          -> frobenius
     | "\\left\\langle" sum "," sum "\\right\\rangle"                      -> inner
     | "{" sum "}"
     | "\\left(" sum "\\right)"
     | "\\left(" sum PAREN_SUB      -> component
+    | "\\left(" sum ("," sum)+ "\\right)"  -> direction_tuple
     | "\\left\\lvert" sum "\\right\\rvert"  -> absolute
     | "\\frac" "{" sum "}" "{" sum "}"      -> fraction
     | "\\sqrt" "{" sum "}"          -> sqrt
@@ -183,7 +185,7 @@ def _parser(names: tuple[str, ...], theta: str, loss: str, lhs: str, states: tup
         # its definition follows the equations: , \qquad \eta\left(t\right) = ...
         rf"FUNCTION_LHS.2: /,\s*(\\qquad\s*)?({function}){at_time}\s*=/",
         # D^{k} \operatorname{NS}: the k-th derivative of a matrix map (k = 0 without the D)
-        rf"MATRIX_MAP.3: /(D(\^\{{\d+\}})?\s*)?({'|'.join(_literal(m) for m in maps) or '(?!)'})/",
+        rf"MATRIX_MAP.3: /(D(\^\{{\d+\}})?\s*)?({'|'.join(_literal(m) for m in sorted(maps, key=len, reverse=True)) or '(?!)'})/",
         rf"STATE: /\\tilde\{{({state})\}}(_\{{[^}}]*\}})?/",
         # a slow state's own equation follows theta's: , \qquad \dot{\tilde{V}_{j}} = ...
         rf"STATE_LHS.2: /,\s*(\\qquad\s*)?\\dot\{{\\tilde\{{({state})\}}(_\{{[^}}]*\}})?\}}\s*=/",
@@ -385,13 +387,16 @@ class _Reader(Transformer_NonRecursive):
 
     # -- matrix maps (Muon) ---------------------------------------------------------------
 
-    def matrix_value(self, token: Token, base: sympy.Expr, *close: Token) -> sympy.Expr:
-        return self._matrix(token, base, [], close)
+    def matrix_value(self, token: Token, *rest) -> sympy.Expr:
+        return self._matrix(token, [r for r in rest if not isinstance(r, Token)], [r for r in rest if isinstance(r, Token)])
 
-    def matrix_derivative(self, token: Token, base: sympy.Expr, *rest) -> sympy.Expr:
-        return self._matrix(token, base, [r for r in rest if not isinstance(r, Token)], [r for r in rest if isinstance(r, Token)])
+    matrix_derivative = matrix_value
 
-    def _matrix(self, token: Token, base: sympy.Expr, directions: list[sympy.Expr], close: list[Token]) -> sympy.Expr:
+    def direction_tuple(self, *blocks: sympy.Expr) -> sympy.Tuple:
+        r""":math:`(Y, A, B)`: a direction of a map of several blocks (Shampoo's)."""
+        return sympy.Tuple(*blocks)
+
+    def _matrix(self, token: Token, args: list, close: list[Token]) -> sympy.Expr:
         r""":math:`D^kF\left[X_i\right]\left[Y_{1,i}, \dots\right]_x`: the :math:`k`-th
         derivative of the map :math:`F` at the block whose entries are :math:`X_i`
         (:math:`i` running over the block of :math:`x`), applied to the directions,
@@ -400,14 +405,19 @@ class _Reader(Transformer_NonRecursive):
         bracket; vector notation writes neither."""
         head = re.match(r"D(\^\{(\d+)\})?\s*", token)
         k, name = (0, str(token)) if head is None else (int(head.group(2) or 1), token[head.end():])
+        fmap = self._map(name)
+        a = fmap.arity
+        if len(args) < a or any(isinstance(y, sympy.Tuple) for y in args[:a]):
+            raise LatexReadError(f"{name} is a map of {a} block(s): write its point as {a} argument(s)")
+        directions = args[a:]
         if k != len(directions):
             raise LatexReadError(f"{token} takes {k} direction(s), got {len(directions)}")
-        fmap = self._map(name)
-        args = [base, *directions]
+        if any(not (isinstance(y, sympy.Tuple) and len(y) == a) if a > 1 else isinstance(y, sympy.Tuple) for y in directions):
+            raise LatexReadError(f"each direction of {name} is {'a tuple of ' + str(a) + ' blocks' if a > 1 else 'one block'}")
         if self.vector:
             if close:
                 raise LatexReadError(f"{token} has the component index {_subscript(close[0])} in vector notation")
-            return self.atoms.matrix_derivative(fmap, base, directions)
+            return self.atoms.matrix_derivative(fmap, sympy.Tuple(*args[:a]) if a > 1 else args[0], directions)
         if not close:
             raise LatexReadError(rf"{token}\left[..\right] needs its component index in index notation: \right]_{{{self.free}}}")
         used = set().union(*(self.indices(a) for a in args))
@@ -417,7 +427,7 @@ class _Reader(Transformer_NonRecursive):
         if used:
             (letter,) = used
             args = [self.untag(a, letter) for a in args]
-        value = self.atoms.matrix_derivative(fmap, args[0], args[1:])
+        value = self.atoms.matrix_derivative(fmap, sympy.Tuple(*args[:a]) if a > 1 else args[0], args[a:])
         return self.tag(value, _subscript(close[0]))
 
     def _map(self, name: str) -> MatrixMap:
@@ -457,15 +467,13 @@ class _Reader(Transformer_NonRecursive):
         self._matrix_only(str(token))
         return self.atoms.contraction([x], int(_subscript(token)) if "_" in token else None)
 
-    def matrix_call(self, token: Token, base: sympy.Expr) -> sympy.Expr:
-        r""":math:`F(X)`, a matrix map of the block :math:`X`."""
+    def matrix_call(self, token: Token, *args: sympy.Expr) -> sympy.Expr:
+        r""":math:`F(X)`, a matrix map of the block :math:`X` (:math:`F(X, A, B)` of several),
+        and :math:`D^kF(X)[Y_1, \dots, Y_k]`."""
         self._matrix_only(rf"{token}\left(..\right)")
-        return self._matrix(token, base, [], [])
+        return self._matrix(token, list(args), [])
 
-    def matrix_call_derivative(self, token: Token, base: sympy.Expr, *directions: sympy.Expr) -> sympy.Expr:
-        r""":math:`D^kF(X)[Y_1, \dots, Y_k]`."""
-        self._matrix_only(rf"{token}\left(..\right)")
-        return self._matrix(token, base, list(directions), [])
+    matrix_call_derivative = matrix_call
 
     def frobenius(self, x: sympy.Expr) -> sympy.Expr:
         r""":math:`\lVert X\rVert_F = \sqrt{S_B[X^2]}`, the Frobenius norm of the block."""
@@ -621,6 +629,10 @@ class _Reader(Transformer_NonRecursive):
         return a - b
 
     def product(self, *factors):
+        if len(factors) == 1:  # a lone factor, which may be a direction tuple (Shampoo's (Y, A, B))
+            return factors[0]
+        if any(isinstance(f, sympy.Tuple) for f in factors):
+            raise LatexReadError("a tuple of blocks is a direction of a map of several blocks, not a factor")
         return sympy.Mul(*factors)
 
     def power(self, base, exponent):
@@ -753,12 +765,12 @@ def _restored(expr: sympy.Expr, definitions: Mapping[sympy.FunctionClass, sympy.
 def _matrix_maps(atoms) -> dict[str, tuple[MatrixMap, ...]]:
     """The matrix maps a text may name, by their LaTeX: those of the atom
     table's matrix atoms, else each kind of map with its defaults (Newton–Schulz's steps)."""
-    found: dict[str, set[MatrixMap]] = {m.latex: set() for m in DEFAULT_MAPS}
+    defaults = {m.latex: (m,) for m in DEFAULT_MAPS + kronecker.DEFAULT_MAPS}
+    found: dict[str, set[MatrixMap]] = {name: set() for name in defaults}
     for symbol in list(atoms.component):
         definition = atoms.definition(symbol)
         if isinstance(definition, MatrixDerivative):
             found.setdefault(definition.map.latex, set()).add(definition.map)
-    defaults = {m.latex: (m,) for m in DEFAULT_MAPS}
     return {name: tuple(maps) or defaults[name] for name, maps in found.items()}
 
 
@@ -780,7 +792,7 @@ def _rebuild(expr: sympy.Expr, atoms) -> sympy.Expr:
             mapping[s] = atoms.block_reduction(_rebuild(definition.arg, atoms))
         elif isinstance(definition, MatrixDerivative):
             mapping[s] = atoms.matrix_derivative(definition.map, _rebuild(definition.base, atoms),
-                                                 [_rebuild(y, atoms) for y in definition.directions])
+                                                 [_rebuild(y, atoms) for y in definition.directions])  # tuples too
     return expr.xreplace(mapping) if mapping else expr
 
 

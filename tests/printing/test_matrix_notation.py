@@ -9,10 +9,11 @@ import sympy
 
 import modeq
 from modeq.algebra import ATOMS, D, g, theta
-from modeq.algebra.index import BlockScale, Gradient
+from modeq.algebra.index import BlockScale, Gradient, SlowState
+from modeq.algebra.kronecker import GramStatistic, KroneckerRoot
 from modeq.algebra.matrix_maps import NewtonSchulz, PolarFactor
 from modeq.cli import main
-from modeq.optimizers import BUILTIN, adam, muon
+from modeq.optimizers import BUILTIN, adam, muon, shampoo
 from modeq.optimizers.layerwise import lamb, lars
 from modeq.printing import parse_latex
 from modeq.printing.reader import LatexReadError, round_trip, same_field
@@ -23,7 +24,8 @@ msign = muon(orthogonalizer="msign")
 
 
 def truncated(equation, order):
-    return dataclasses.replace(equation, order=order, terms=equation.terms[: order + 1])
+    states = tuple(dataclasses.replace(s, terms=s.terms[: order + 1]) for s in equation.states)
+    return dataclasses.replace(equation, order=order, terms=equation.terms[: order + 1], states=states)
 
 
 def polar(base, *directions):
@@ -153,3 +155,46 @@ def test_cli_matrix(capsys):
     assert "parameter blocks" in line
     assert main(["derive", "lars", "--order", "0", "--matrix"]) == 2
     assert "--matrix" in capsys.readouterr().err
+
+
+def sh(base, *directions):
+    """Shampoo's two-sided direction at (G, L, R) with the default eps, the reader's map without an atom table."""
+    return ATOMS.matrix_derivative(KroneckerRoot(2, sympy.Rational(1, 10)), sympy.Tuple(*base), directions)
+
+
+@pytest.mark.parametrize("text, expected", [
+    (r"- \operatorname{Sh}\left(G, \tilde{L}, \tilde{R}\right)", lambda L, R: -sh((g, L, R))),
+    (r"D \operatorname{Sh}\left(G, \tilde{L}, \tilde{R}\right)\left[\left(H\left[G\right], 0, "
+     r"\operatorname{Gram}_{R}\left(G\right)\right)\right]",
+     lambda L, R: sh((g, L, R), sympy.Tuple(D(g), 0, ATOMS.matrix_derivative(GramStatistic("right"), g, ())))),
+])
+def test_shampoo_reads_as_written(text, expected):
+    states = {name: ATOMS.intern(SlowState(f"s_{name}", name)) for name in "LR"}
+    assert same_field(parse_latex(text, shampoo, "matrix", states=states), expected(*states.values()))
+
+
+@pytest.mark.parametrize("text, problem", [
+    (r"D \operatorname{Sh}\left(G, \tilde{L}, \tilde{R}\right)\left[G\right]", "each direction of .* is a tuple of 3 blocks"),
+    (r"\operatorname{Sh}\left(G\right)", "a map of 3 block"),
+    (r"2 \left(G, G, G\right)", "not a factor"),
+])
+def test_unreadable_shampoo_names_the_problem(text, problem):
+    states = {name: ATOMS.intern(SlowState(f"s_{name}", name)) for name in "LR"}
+    with pytest.raises(LatexReadError, match=problem):
+        parse_latex(text, shampoo, "matrix", states=states)
+
+
+@pytest.mark.parametrize("opt", [shampoo, shampoo(sides="one")], ids=["two-sided", "one-sided"])
+def test_shampoo_round_trips_with_its_states_in_every_notation(opt):
+    """The equation for (θ, L, R) at orders 0-2: the direction Sh(G, L, R) of three blocks, its
+    derivatives along tuples of directions, the statistics' own equations."""
+    equation = modeq.derive(opt, order=2)
+    text = equation.latex(notation="matrix")
+    point = r"\left(G + \tilde{W} \lambda\right), \tilde{L}"  # the gradient with its weight decay, the statistics
+    assert text.startswith(rf"\dot{{\tilde{{W}}}} = - \operatorname{{Sh}}\left({point}") and r"\dot{\tilde{L}} =" in text
+    for order in range(3):
+        for notation in ("matrix", "vector", "index"):
+            failures = round_trip(truncated(equation, order), notation)
+            assert failures == [], str(failures[0])
+    document = equation.latex(notation="matrix", standalone=True)
+    assert "Shampoo's direction" in document and "Shampoo's statistics" in document
