@@ -3,9 +3,16 @@ in units of one gradient evaluation on the same model, and its peak memory in
 units of one gradient's.
 
 Models: tanh MLPs 100 -> w -> w -> 10 on a batch of 512 random inputs with ~1e4,
-1e5 and 1e6 parameters, float32. Fields: Adam (modeq.optimizers.adam, the
-paper's form, defaults) at orders 1, 2, 3 and SGD with momentum
-(heavy_ball, the Polyak form of torch.optim.SGD(momentum=0.9)) at order 2.
+1e5 and 1e6 parameters, float32; the loss, the mean cross-entropy, is given
+over its data (modeq.torch.compile(..., data=(X, y), chunks=k)). Fields: Adam
+(modeq.optimizers.adam, the paper's form, defaults) at orders 1, 2, 3 and SGD
+with momentum (heavy_ball, the Polyak form of torch.optim.SGD(momentum=0.9))
+at order 2, each whole (k = 1) and in k chunks of 512/k rows (--chunks).
+
+Two units: (a) one gradient over the full batch (the issue's unit: cost,
+memory, rss), and (b) one gradient over the 512/k rows of one chunk
+(cost/micro, mem/micro), the unit a user who could afford only that
+micro-batch would compare with.
 
 Time: the fastest of repeated calls after one warm-up call (the translation
 of the elementwise expressions and the first-call setup are not counted); the
@@ -46,23 +53,41 @@ torch.cuda.max_memory_allocated (the tensor measure, in both columns).
 Targets (issue 15): Adam order 1 <= 5 gradients, order 2 <= 40, memory <= 4x
 one gradient's.
 
-Measured 2026-12-01, 2 shared cores (load 2.5-3: times +-30 %), one thread
-(cost / memory / rss; one gradient: 1.3 ms and 12.0 parameter vectors at 1e4,
-6.4 ms and 5.4 at 1e5, 49 ms and 2.4 at 1e6):
+Measured 2026-12-01 13:21-13:31 UTC, 2 cores shared with other jobs (load
+average 7.1-7.8: the times are 1.5-2.5x those at load 2.5 and scatter by as
+much; the memory columns are deterministic), one thread, --repeat 3; one
+full-batch gradient: 1.2 ms and 12.0 parameter vectors at 1e4, 29 ms and 5.4
+at 1e5, 121 ms and 2.4 at 1e6 (cost / memory / mem/micro):
 
-    parameters  field                  1e4               1e5               1e6
-                adam order 1       2.9/ 2.86         3.6/ 3.07         5.0/ 3.51
-                adam order 2      14.0/ 5.51        21.0/ 5.55        31.3/ 5.35
-                adam order 3     116  /11.81       160  /11.65       264  /10.87
-                sgd-momentum 2    10.2/ 5.51        12.4/ 5.55        17.2/ 5.35
+    field          k          1e4                   1e5                   1e6
+    adam 1         1    3.2 /  2.86 /  2.86     4.8 /  3.07 /  3.07     4.7 /  3.51 /  3.51
+    adam 2         1   41.0 /  5.51 /  5.51    28.4 /  5.55 /  5.55    20.7 /  5.35 /  5.35
+    adam 2         4   54.2 /  1.69 /  6.66    19.5 /  2.47 /  4.48    29.8 /  3.67 /  4.05
+    adam 3         1  263   / 11.81 / 11.81    96.7 / 11.65 / 11.65   150   / 10.87 / 10.87
+    adam 3         4  450   /  4.74 / 18.68   113   /  7.27 / 13.20   214   /  7.06 /  7.81
+    sgd-mom. 2     1   44.8 /  5.51 /  5.51     7.6 /  5.55 /  5.55    11.7 /  5.35 /  5.35
+    sgd-mom. 2     4   29.8 /  1.61 /  6.34    10.5 /  1.96 /  3.55    17.1 /  3.24 /  3.58
 
-Times are within the targets; memory is at order 1 and not at order 2. The
-peak of an order-2 field is its D2[X, X] (SGD-momentum: D2[g, g]), with only
-X alive beside it: three backward passes on a linearization of its own take
-4.9-5.4 gradients' worth by themselves (on this MLP, 20 activation-sized
-tensors at the last pass's peak, against 3 for a gradient; forward-mode
-compositions measured higher, see modeq/torch/backend.py), so 4x is out of
-reach of reverse-mode D2 here; order 3's is D3[X, X, X] likewise.
+(rss agrees with memory within 0.1 at 1e5-1e6.) Order-1 fields are not
+chunked (their gradient and D1 share one linearization, 2.9-3.5 gradients of
+memory): their k = 4 rows, the same computation, are left out here; their
+times (6.8 and 3.6 against 3.2 and 4.7) show how far the timing scatters.
+
+With 4 chunks memory is within the target at order 2 at every size (1.6-3.7
+full-batch gradients, from 5.35-5.55): the peak of an order-2 field was its
+D2[X, X], whose third-derivative passes hold ~20 activation-sized tensors (3
+for a gradient); in chunks they hold a quarter of them, and every contraction
+of the field is then chunked on a linearization of its own (a D1 through the
+shared full-batch linearization was the next peak: 4.34 at 1e6). At 1e6 what
+is left is mostly parameter-sized (the accumulator, X, g, the pass's weight
+gradients), so more chunks gain little; against one gradient over the same
+128 rows it is 4.1-6.7x, since that gradient's activations shrink by 4 as
+well. Order 3 comes down from ~11 to 4.7-7.3 (its peak is a D2 with many
+values alive beside it). Time: chunks repeat a forward and backward pass per
+chunk and contraction (every D1 makes its own linearization): at load 7-8
+order 2 measured 20-54 gradients whole or chunked, around the target of 40;
+the rows at load 2.5-3 before chunks existed (14.0 / 21.0 / 31.3 at 1e4 / 1e5
+/ 1e6) are the better guide to the whole-batch cost.
 """
 
 from __future__ import annotations

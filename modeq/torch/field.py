@@ -96,7 +96,7 @@ class TorchField:
 
 
 def compile(equation: Any, loss_fn: Any, values: Mapping[str, Any] | None = None,
-            model: nn.Module | None = None, params: Any = None, data: Any = None, chunks: int = 1,
+            model: nn.Module | None = None, params: Any = None, data: Any = None, chunks: int | None = None,
             reduction: str = "mean") -> TorchField:
     r"""The field of ``equation`` (a derived :class:`~modeq.equation.ModifiedEquation`,
     stationary, autonomous or of the time :math:`t`) on a torch loss.
@@ -116,13 +116,19 @@ def compile(equation: Any, loss_fn: Any, values: Mapping[str, Any] | None = None
     A loss that is a mean over samples can say so: ``data=(X, y)`` (tensors
     whose rows are the samples; a list of such tuples gives the batch losses)
     with ``loss_fn(model, X, y)`` (or ``loss_fn(theta, X, y)``) the mean loss
-    of the rows given (``reduction="sum"``: their sum). Then ``chunks=k``
-    evaluates the contractions of two or more directions (the peak of an
-    order-2 or order-3 field: third and fourth derivatives hold many
-    activation-sized tensors) over ``k`` slices of the rows, one after the
-    other, and adds them up with weights :math:`n_c/n`: exact, because every
-    atom is linear in the loss, at the price of one parameter-sized
-    accumulator and a forward pass per slice (see :mod:`modeq.torch.losses`).
-    ``chunks`` without ``data`` is refused, and so is a loss whose value over
-    the data is not the weighted sum of its values over the chunks."""
+    of the rows given (``reduction="sum"``: their sum). Then a field with
+    contractions of two or more directions (orders :math:`\ge 2`: third and
+    fourth derivatives hold many activation-sized tensors, the peak of the
+    evaluation) evaluates every contraction over ``chunks`` slices of the
+    rows, one after the other, each on a linearization of its own, and adds
+    them up with weights :math:`n_c/n`: exact (every atom is linear in the
+    loss), at the price of one parameter-sized accumulator and a forward pass
+    per slice and contraction (see :mod:`modeq.torch.losses`). ``chunks``
+    defaults to 4 with ``data`` (at most the rows of the smallest batch; why
+    4: ``benchmarks/torch_fields.py``) and to 1 without; ``chunks=1`` keeps
+    the whole batch. Fields of order :math:`\le 1` are not chunked: their
+    gradient and :math:`D_1`\ s share one linearization (2.9-3.5 gradients of
+    memory), which chunks would only make slower. ``chunks`` without ``data``
+    is refused, and so is a loss whose value over the data is not the
+    weighted sum of its values over the chunks."""
     return TorchField(equation, Losses(loss_fn, model, params, data, chunks, reduction), values)

@@ -53,6 +53,10 @@ from ..blocks import as_blocks, block_layout
 __all__ = ["Losses", "flat_parameters", "NonSmoothWarning"]
 
 Loss = Callable[[torch.Tensor], torch.Tensor]
+#: Chunks of a loss over ``data`` unless told (at most its rows): on the MLPs of ``benchmarks/torch_fields.py``
+#: four bring Adam's order-2 field from 5.4-5.5 to under 4 gradients of memory at 1e4-1e6 parameters, and
+#: eight gain little more (the parameter-sized tensors of a pass are then most of the peak).
+DEFAULT_CHUNKS = 4
 #: The reductions a loss over ``data`` may declare, and the weight of a chunk of n_c of its n rows.
 REDUCTIONS: dict[str, Callable[[int, int], float]] = {"mean": lambda rows, n: rows / n, "sum": lambda rows, n: 1.0}
 
@@ -156,6 +160,15 @@ def _rows(entry: Any, what: str) -> tuple[torch.Tensor, ...]:
     return rows
 
 
+def _batches(data: Any) -> list[tuple[torch.Tensor, ...]]:
+    """``data`` as a list of batches of rows: a list of them, or one."""
+    if not isinstance(data, list):
+        return [_rows(data, "data")]
+    if not data:
+        raise ValueError("data is an empty list; give a tuple of tensors (X, y) or a list of them (batches)")
+    return [_rows(entry, f"data[{b}]") for b, entry in enumerate(data)]
+
+
 def _on(loss_fn: Callable[..., torch.Tensor], rows: tuple[torch.Tensor, ...]) -> Callable[[Any], torch.Tensor]:
     """``loss_fn`` on the samples ``rows``: a function of the parameters (or the model) alone."""
     return lambda parameters: loss_fn(parameters, *rows)
@@ -167,7 +180,7 @@ class Losses:
     there is a model."""
 
     def __init__(self, loss_fn: Any, model: nn.Module | None = None, params: Any = None, data: Any = None,
-                 chunks: int = 1, reduction: str = "mean") -> None:
+                 chunks: int | None = None, reduction: str = "mean") -> None:
         self.model = model
         self.dimension: int | None = None
         self.dtype: torch.dtype | None = None
@@ -200,6 +213,9 @@ class Losses:
             modules = sorted({type(m).__name__ for m in model.modules() if isinstance(m, NON_SMOOTH_MODULES)})
             if modules:
                 warnings.warn(_advice(set(modules), "the model"), NonSmoothWarning, stacklevel=3)
+        batches = None if data is None else _batches(data)
+        if chunks is None:  # DEFAULT_CHUNKS for a loss over data (at most its smallest batch's rows), else whole
+            chunks = 1 if batches is None else min(DEFAULT_CHUNKS, *(rows[0].shape[0] for rows in batches))
         if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
             raise ValueError(f"chunks must be a whole number >= 1, got {chunks!r}")
         if reduction not in REDUCTIONS:
@@ -210,7 +226,7 @@ class Losses:
         #: ``{label: [(weight, E_{b,c}), ...]}``: each loss over ``data`` as the weighted sum of
         #: its chunks' losses (empty without ``data``, or with one chunk).
         self.parts: dict[int | None, list[tuple[float, Loss]]] = {}
-        if data is None:
+        if batches is None:
             if chunks != 1:
                 raise ValueError(f"chunks={chunks} evaluates the loss over parts of its samples, so the loss must be "
                                  "declared a mean over samples: give data=(X, y) (tensors whose rows are the samples) "
@@ -218,7 +234,7 @@ class Losses:
                                  "rows given")
             self.functions: dict[int | None, Loss] = self._normalize(loss_fn)
         else:
-            self.functions = self._over_data(loss_fn, data, reduction)
+            self.functions = self._over_data(loss_fn, batches, reduction)
         self._checked: set[tuple] = set()
 
     def _wrap(self, fn: Any, what: str) -> Loss:
@@ -227,16 +243,13 @@ class Losses:
                             f"got {type(fn).__name__}")
         return _ModelLoss(self.model, fn) if self.model is not None else fn
 
-    def _over_data(self, loss_fn: Any, data: Any, reduction: str) -> dict[int | None, Loss]:
-        """The losses of ``loss_fn`` over the batches of ``data``, and their :attr:`parts`."""
+    def _over_data(self, loss_fn: Any, batches: list[tuple[torch.Tensor, ...]], reduction: str
+                   ) -> dict[int | None, Loss]:
+        """The losses of ``loss_fn`` over the ``batches`` of data, and their :attr:`parts`."""
         if not callable(loss_fn):
             raise TypeError("with data, loss_fn is one function of the parameters and the data (loss_fn(model, X, y) "
                             f"or loss_fn(theta, X, y)), got {type(loss_fn).__name__}; batches are the entries of a "
                             "list data=[(X1, y1), (X2, y2)]")
-        batches = [_rows(entry, f"data[{b}]") for b, entry in enumerate(data)] if isinstance(data, list) \
-            else [_rows(data, "data")]
-        if not batches:
-            raise ValueError("data is an empty list; give a tuple of tensors (X, y) or a list of them (batches)")
         smallest = min(rows[0].shape[0] for rows in batches)
         if self.chunks > smallest:
             raise ValueError(f"chunks={self.chunks} is more than the {smallest} samples of the smallest batch of data")

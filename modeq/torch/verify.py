@@ -216,13 +216,17 @@ def verify(
     max_step: float = 0.05,
     tolerance: float = 0.3,
     progress: Callable[[int, int], None] | None = None,
+    data: Any = None,
+    chunks: int | None = None,
 ) -> VerificationReport:
     r"""Check the modified equation of the ``torch.optim`` class ``optimizer``
     (its keyword arguments ``values``, without ``lr``) to ``order`` against its
     iterates on ``loss_fn`` from ``theta0``.
 
-    ``loss_fn`` and ``model`` are as in :func:`modeq.torch.compile` (with a
-    model, ``theta0`` defaults to its trainable parameters); ``hs`` are the
+    ``loss_fn``, ``model``, ``data`` and ``chunks`` are as in
+    :func:`modeq.torch.compile` (with a model, ``theta0`` defaults to its
+    trainable parameters; with ``data``, the optimizer steps on the loss over
+    all of it, full batch); ``hs`` are the
     learning rates (default :func:`default_step_sizes`); ``T`` the time
     :math:`nh` compared; ``max_step`` the integrator's largest step."""
     order = check_order(order)
@@ -246,7 +250,7 @@ def verify(
     if method == "auto":
         method = "history" if needed else "global"
     equation = derive(mapping.optimizer, order=order, values=mapping.values)
-    field = compile(equation, loss_fn, model=model)
+    field = compile(equation, loss_fn, model=model, data=data, chunks=chunks)
     if theta0 is None:
         if model is None:
             raise ValueError("give theta0 (a flat parameter tensor), or a model whose parameters are the start")

@@ -49,7 +49,8 @@ def test_chunked_mlp_field_is_the_field(mlp, name, order):
     model, data = mlp
     eq = equation(name, order)
     theta = modeq.torch.flat_parameters(model)
-    whole = modeq.torch.compile(eq, cross_entropy, model=model, data=data)
+    whole = modeq.torch.compile(eq, cross_entropy, model=model, data=data, chunks=1)
+    assert modeq.torch.compile(eq, cross_entropy, model=model, data=data).losses.chunks == 4  # the default
     for k in (2, 5):  # 5 chunks of 37 rows: 8, 8, 7, 7, 7 (weights n_c / n)
         chunked = modeq.torch.compile(eq, cross_entropy, model=model, data=data, chunks=k)
         for j in range(order + 1):  # each order on its own: orders 0-1 share a linearization, 2-3 chunk all
@@ -63,10 +64,11 @@ def test_chunked_polynomial_field_is_the_field(name):
     C = 0.3 * torch.randn(6, 10, dtype=torch.float64, generator=rng)
     theta = torch.rand(10, dtype=torch.float64, generator=rng) * 2 - 1
     eq = equation(name, 3)
-    whole = modeq.torch.compile(eq, shifted_polynomials, data=C).terms(theta)
+    whole = modeq.torch.compile(eq, shifted_polynomials, data=C, chunks=1).terms(theta)
     assert worst(modeq.torch.compile(eq, lambda t: shifted_polynomials(t, C)).terms(theta), whole) < 1e-12
     for k in (2, 4):
         assert worst(whole, modeq.torch.compile(eq, shifted_polynomials, data=C, chunks=k).terms(theta)) < 1e-12
+    assert modeq.torch.compile(eq, shifted_polynomials, data=C[:3]).losses.chunks == 3  # at most the rows
 
 
 def test_sum_reduction_and_batches_of_data(mlp):
@@ -77,7 +79,7 @@ def test_sum_reduction_and_batches_of_data(mlp):
     def summed(m, X, y):
         return nn.functional.cross_entropy(m(X), y, reduction="sum")
 
-    whole = modeq.torch.compile(eq, summed, model=model, data=(X, y), reduction="sum").terms(theta)
+    whole = modeq.torch.compile(eq, summed, model=model, data=(X, y), chunks=1, reduction="sum").terms(theta)
     chunked = modeq.torch.compile(eq, summed, model=model, data=(X, y), chunks=3, reduction="sum").terms(theta)
     assert worst(whole, chunked) < 1e-12
     # batch losses E_1, E_2 over the rows of two batches (E their mean) for a mini-batch equation
@@ -85,8 +87,9 @@ def test_sum_reduction_and_batches_of_data(mlp):
     batches = [(X[:20], y[:20]), (X[20:], y[20:])]
     listed = [lambda m, b=b: cross_entropy(m, *b) for b in batches]
     expected = modeq.torch.compile(epoch, listed, model=model).terms(theta)
-    assert worst(expected, modeq.torch.compile(epoch, cross_entropy, model=model, data=batches).terms(theta)) < 1e-12
-    got = modeq.torch.compile(epoch, cross_entropy, model=model, data=batches, chunks=4).terms(theta)
+    whole = modeq.torch.compile(epoch, cross_entropy, model=model, data=batches, chunks=1).terms(theta)
+    assert worst(expected, whole) < 1e-12
+    got = modeq.torch.compile(epoch, cross_entropy, model=model, data=batches, chunks=3).terms(theta)
     assert worst(expected, got) < 1e-12
 
 
@@ -103,6 +106,8 @@ def test_chunks_need_a_loss_over_data(mlp):
         modeq.torch.compile(eq, cross_entropy, model=model, data=(X, y), reduction="max")
     with pytest.raises(ValueError, match=r"must share their first dimension.*\[\(37, 5\), \(36,\)\]"):
         modeq.torch.compile(eq, cross_entropy, model=model, data=(X, y[:36]))
+    with pytest.raises(ValueError, match="data is an empty list"):
+        modeq.torch.compile(eq, cross_entropy, model=model, data=[])
     with pytest.raises(TypeError, match="with data, loss_fn is one function of the parameters and the data"):
         modeq.torch.compile(eq, [cross_entropy], model=model, data=(X, y))
 
@@ -122,3 +127,17 @@ def test_a_loss_that_is_no_mean_over_its_rows_is_refused(mlp):
                                  reduction="sum")  # declared a sum, but a mean
     with pytest.raises(ValueError, match="over its 2 chunks it sums to"):
         summed.terms(theta)
+
+
+def test_verify_takes_a_loss_over_data():
+    """torch.optim steps on the loss over all the rows; the modified flow's order-2 field is chunked."""
+    C = torch.tensor([[0.1, -0.2], [0.0, 0.3], [-0.1, 0.1], [0.2, 0.0]], dtype=torch.float64)
+
+    def shifted_bilinear(t, C):
+        return ((1.5 - 2 * (t[0] - C[:, 0]) * (t[1] - C[:, 1])) ** 2 / 2).mean()
+
+    report = modeq.torch.verify(torch.optim.SGD, shifted_bilinear, torch.tensor([0.6, 0.4], dtype=torch.float64),
+                                order=2, values=dict(momentum=0.5), hs=[4e-3, 2e-3, 1e-3], T=0.05, checkpoints=2,
+                                data=C, chunks=2)
+    assert report.passed, report.table()
+    assert [r.expected for r in report.orders] == [1, 2, 3]
