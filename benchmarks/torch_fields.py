@@ -80,7 +80,11 @@ for a gradient); in chunks they hold a quarter of them, and every contraction
 of the field is then chunked on a linearization of its own (a D1 through the
 shared full-batch linearization was the next peak: 4.34 at 1e6). At 1e6 what
 is left is mostly parameter-sized (the accumulator, X, g, the pass's weight
-gradients), so more chunks gain little; against one gradient over the same
+gradients), so more chunks gain little (Adam order 2 with 2 / 4 / 8 chunks,
+13:34-13:37 UTC: 3.02 / 1.69 / 1.58 at 1e4, 3.39 / 2.47 / 2.47 at 1e5,
+4.49 / 3.67 / 3.34 at 1e6; 4 is the fewest within 4x at all three sizes, the
+default of modeq.torch.compile with data, and each chunk more adds a forward
+and backward pass per contraction); against one gradient over the same
 128 rows it is 4.1-6.7x, since that gradient's activations shrink by 4 as
 well. Order 3 comes down from ~11 to 4.7-7.3 (its peak is a D2 with many
 values alive beside it). Time: chunks repeat a forward and backward pass per
@@ -186,7 +190,7 @@ def measure(size: float, fields, chunks: list[int], repeat: int, device: str) ->
     theta = modeq.torch.flat_parameters(model)
     gd = modeq.derive(BUILTIN["gd"], order=0)
     calls = {}
-    for k in sorted(set(chunks)):  # the gradient over the first BATCH/k rows (k = 1: the full batch)
+    for k in sorted(set(chunks) | {1}):  # the gradient over the first BATCH/k rows (k = 1: the full batch)
         rows = -(-BATCH // k)
         gradient = modeq.torch.compile(gd, loss, model=model, data=(X[:rows], y[:rows]))
         calls["gradient", k] = lambda gradient=gradient: gradient.terms(theta)
