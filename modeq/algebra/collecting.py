@@ -33,7 +33,7 @@ import sympy
 
 from .factoring import rational_polynomial
 
-__all__ = ["group"]
+__all__ = ["group", "pieces"]
 
 #: One piece of a field: its factors holding nested atoms, and the others.
 Piece = tuple[tuple[sympy.Expr, ...], tuple[sympy.Expr, ...]]
@@ -44,12 +44,12 @@ def group(x: sympy.Expr, nested: AbstractSet[sympy.Symbol]) -> dict[sympy.Expr, 
     pieces' coefficients (a sum of them is :math:`c_m`); ``None`` when a factor
     holds a nested atom without being one, a power of one, or a sum (a function
     of a reduction, say: the reference route decides how it merges)."""
-    pieces = _pieces(x, nested, {})
-    if pieces is None:
+    found = pieces(x, nested, {})
+    if found is None:
         return None
     products: dict[tuple[sympy.Expr, ...], sympy.Expr] = {}  # the same factors recur in many pieces
     groups: dict[sympy.Expr, list[sympy.Expr]] = {}
-    for factors, coefficient in pieces:
+    for factors, coefficient in found:
         monomial = products.get(factors)
         if monomial is None:
             monomial = products[factors] = sympy.Mul(*factors)
@@ -60,7 +60,7 @@ def group(x: sympy.Expr, nested: AbstractSet[sympy.Symbol]) -> dict[sympy.Expr, 
     return groups
 
 
-def _pieces(x: sympy.Expr, nested: AbstractSet[sympy.Symbol], seen: dict) -> list[Piece] | None:
+def pieces(x: sympy.Expr, nested: AbstractSet[sympy.Symbol], seen: dict) -> list[Piece] | None:
     """The pieces of ``x``: every sum distributed as
     :func:`~modeq.algebra.index.distribute` does (whole powers of it too),
     except a polynomial free of nested atoms, kept as one factor. ``seen``
@@ -78,7 +78,7 @@ def _pieces(x: sympy.Expr, nested: AbstractSet[sympy.Symbol], seen: dict) -> lis
         return [((x,), ())]
     else:
         return None
-    found = [_pieces(a, nested, seen) for a in parts]
+    found = [pieces(a, nested, seen) for a in parts]
     if any(f is None for f in found):
         out = None
     elif not x.is_Mul and all(not m for f in found for m, _ in f) and _whole(x):

@@ -605,10 +605,15 @@ class AtomRegistry:
         they are written). Once radicals sent a field of the table there, the
         reference route is taken at once (a choice of speed only: both routes
         give the same expression)."""
-        nested = self.component - {self.theta} - {s for s, d in self._definitions.items() if isinstance(d, Gradient)}
-        nested |= self.scalar
+        nested = self.nested()
         collected = self._collect_grouped(x, nested) if self._grouping else None
         return self._collect_distributed(x, nested) if collected is None else collected
+
+    def nested(self) -> set[sympy.Symbol]:
+        """The atoms a field is collected by (:meth:`collect`): all but :math:`\\theta` and the gradients,
+        which stay in the coefficients."""
+        gradients = {s for s, d in self._definitions.items() if isinstance(d, Gradient)}
+        return (self.component - {self.theta} - gradients) | self.scalar
 
     def _collect_grouped(self, x: sympy.Expr, nested: set[sympy.Symbol]) -> sympy.Expr | None:
         """:meth:`collect` from the undistributed pieces, or ``None`` where a coefficient's form would matter."""

@@ -33,9 +33,10 @@ mistakes. Its reading is the mathematical one:
   :math:`x`).
 
 :func:`round_trip` prints an equation, reads it back and compares each power
-of :math:`h` with the derived term by an exact zero test of the index algebra
-(:meth:`~modeq.algebra.index.AtomRegistry.collect`), after rebuilding every
-atom from its definition; it returns the terms that differ.
+of :math:`h` with the derived term by an exact test in a polynomial ring
+(:mod:`~modeq.algebra.exact`, about linear in the size of the terms), after
+rebuilding every atom from its definition; it returns the terms that differ.
+Reading is linear too: LALR, and each sum built once from all its terms.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from lark import Lark, Token, v_args
 from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import LarkError, VisitError
 
-from ..algebra import ATOMS
+from ..algebra import ATOMS, exact
 from ..algebra.base import STEP
 from ..algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction, Gradient, LossValue, MatrixDerivative,
                              Reduction, distribute)
@@ -82,10 +83,13 @@ class LatexReadError(ValueError):
 GRAMMAR = r"""
 start: LHS? sum ((STATE_LHS | FUNCTION_LHS) sum)*
 
-?sum: product
-    | "-" product           -> neg
-    | sum "+" product       -> add
-    | sum "-" product       -> sub
+// a sum is one flat list of terms (a left-recursive rule would add them one at a time)
+?sum: signed
+    | signed (PLUS product | MINUS product)+   -> terms
+?signed: product
+       | MINUS product      -> neg
+PLUS: "+"
+MINUS: "-"
 
 product: factor+
        | factor* bigop
@@ -619,14 +623,13 @@ class _Reader(Transformer_NonRecursive):
                 sides[key] = child
         return sides
 
-    def neg(self, x):
+    def neg(self, minus: Token, x):
         return -x
 
-    def add(self, a, b):
-        return a + b
-
-    def sub(self, a, b):
-        return a - b
+    def terms(self, first, *rest):
+        """A sum, built once from all its terms (``rest`` alternates signs and terms)."""
+        terms = [first] + [-term if sign == "-" else term for sign, term in zip(rest[::2], rest[1::2])]
+        return sympy.Add(*terms)
 
     def product(self, *factors):
         if len(factors) == 1:  # a lone factor, which may be a direction tuple (Shampoo's (Y, A, B))
@@ -797,7 +800,11 @@ def _rebuild(expr: sympy.Expr, atoms) -> sympy.Expr:
 
 
 def same_field(a: sympy.Expr, b: sympy.Expr, atoms=None, decays=()) -> bool:
-    r"""Whether two index-form expressions are equal: an exact zero test of
+    r"""Whether two index-form expressions are equal. First the exact test of
+    :mod:`~modeq.algebra.exact` (each coefficient's numerator over a common
+    denominator, reduced modulo the radicals' relations, in a sparse
+    polynomial ring): a proof, in time about linear in the expressions' size.
+    What it does not prove takes the complete route: an exact zero test of
     their difference, collected by atoms with factored coefficients; a
     coefficient that does not vanish so is tested again with
     :math:`|g| = \sqrt{g^2}` as a variable :math:`A` and :math:`g^2 = A^2`
@@ -805,8 +812,11 @@ def same_field(a: sympy.Expr, b: sympy.Expr, atoms=None, decays=()) -> bool:
     rate :math:`\beta` in ``decays`` is written :math:`1-u` with :math:`u > 0`,
     so SymPy identifies :math:`\sqrt{1/(1-\beta)}` with :math:`1/\sqrt{1-\beta}`."""
     atoms = ATOMS if atoms is None else atoms
+    a, b = _rebuild(a, atoms), _rebuild(b, atoms)
+    if exact.equal(a, b, atoms.nested()):
+        return True
     shifted = {d: 1 - sympy.Dummy("u", positive=True) for d in decays}
-    difference = atoms.collect((_rebuild(a, atoms) - _rebuild(b, atoms)).xreplace(shifted))
+    difference = atoms.collect((a - b).xreplace(shifted))
     return difference == 0 or all(_vanishes(c, atoms) for c in sympy.Add.make_args(difference)) \
         or _vanishes_at_points(difference, atoms)
 
@@ -875,19 +885,31 @@ class RoundTripFailure:
 
 
 def _by_power(expr: sympy.Expr) -> dict[int, sympy.Expr]:
-    parts: dict[int, sympy.Expr] = {}
+    """``expr`` as :math:`\\sum_k h^k f_k`: the map :math:`k \\mapsto f_k`, each
+    term's factors of :math:`h` read off (SymPy's ``as_coeff_exponent`` collects
+    the whole term, a third of a large round trip)."""
+    parts: dict[int, list[sympy.Expr]] = {}
     for term in sympy.Add.make_args(expr):
-        coefficient, exponent = term.as_coeff_exponent(h)
-        if not exponent.is_Integer or coefficient.has(h):
-            raise LatexReadError(f"a term is not a power of h times a field: {term}")
-        parts[int(exponent)] = parts.get(int(exponent), 0) + coefficient
-    return parts
+        exponent, rest = 0, []
+        for factor in sympy.Mul.make_args(term):
+            if factor == h:
+                exponent += 1
+            elif factor.is_Pow and factor.base == h and factor.exp.is_Integer:
+                exponent += int(factor.exp)
+            elif h in factor.free_symbols:
+                raise LatexReadError(f"a term is not a power of h times a field: {term}")
+            else:
+                rest.append(factor)
+        parts.setdefault(exponent, []).append(sympy.Mul(*rest))
+    return {k: sympy.Add(*terms) for k, terms in parts.items()}
 
 
 def round_trip(equation: "EquationTerms", notation: str = "index",
-               symbols: Mapping[str, str] | None = None) -> list[RoundTripFailure]:
+               symbols: Mapping[str, str] | None = None, text: str | None = None) -> list[RoundTripFailure]:
     r"""Print ``equation`` in ``notation``, read it back, and return the terms
-    that differ (empty when the printed equation is the derived one).
+    that differ (empty when the printed equation is the derived one). ``text``
+    is the equation's LaTeX if it was printed already (``equation.latex(notation=notation,
+    symbols=symbols)``: the text that is checked; printing a large equation costs more than reading it).
 
     An equation printed with opaque functions of time
     (:func:`~modeq.printing.equation.printed_form`) is compared in them: each
@@ -897,7 +919,7 @@ def round_trip(equation: "EquationTerms", notation: str = "index",
     so the printed equation is the derived one, without a zero test of the
     written-out terms (thousands of operations each)."""
     atoms = getattr(equation, "atoms", ATOMS)
-    text = equation.latex(notation=notation, symbols=symbols)
+    text = equation.latex(notation=notation, symbols=symbols) if text is None else text
     # a state is printed under SymPy's LaTeX of its name (sigma as \sigma)
     states = {sympy.latex(sympy.Symbol(s.name)): s for s in getattr(equation, "states", ())}
     opaque = equation.opaque_time() if hasattr(equation, "opaque_time") else None

@@ -656,3 +656,38 @@ def test_derivatives_of_a_function_of_time_read_as_written(written, derivative):
     assert parse_latex(text) == derivative * time**power * g
     kept = parse_system(text, restore=False)["theta"]
     assert kept.has(sympy.Derivative) == (derivative != 1)
+
+
+# -- the reader's cost grows with the size of the text --------------------------------------
+
+
+def test_a_long_sum_is_built_once(monkeypatch):
+    """A sum of n terms is one SymPy Add of n arguments: the reader flattens O(n) arguments in
+    all, where adding the terms one at a time flattened n^2/2 (NAdam's order 3, 0.8 M characters)."""
+    n = 400
+    text = " + ".join(rf"{k} \tilde{{\theta}}_{{j}}^{{{k}}}" for k in range(1, n + 1))
+    flattened = []
+    original = sympy.Add.flatten.__func__
+    monkeypatch.setattr(sympy.Add, "flatten", classmethod(lambda cls, seq: flattened.append(len(seq)) or original(cls, seq)))
+    read = parse_latex(text, gd, "index")
+    assert sum(flattened) <= 4 * n
+    assert same_field(read, sympy.Add(*(k * theta**k for k in range(1, n + 1))))
+
+
+@pytest.mark.parametrize("name, order", [("adam", 3), ("nadam", 1), ("adam_warmup_cosine", 2)])
+def test_round_trips_are_decided_by_the_exact_ring_test(monkeypatch, name, order):
+    """The built-ins' round trips are proved by :mod:`modeq.algebra.exact` (linear in the size of
+    the terms), never by collecting and factoring the difference, whose cost grew faster than the
+    terms (AdEMAMix's warm-up at order 3, 6 M characters, did not finish in 30 minutes)."""
+    from modeq.printing import reader
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the complete route was taken")
+
+    equation = modeq.derive(BUILTIN[name], order=order)
+    texts = {notation: equation.latex(notation=notation) for notation in ("index", "vector")}
+    monkeypatch.setattr(reader, "_vanishes", refused)
+    monkeypatch.setattr(reader, "_vanishes_at_points", refused)
+    monkeypatch.setattr(type(ATOMS), "collect", refused)
+    for notation, text in texts.items():
+        assert round_trip(equation, notation, text=text) == []
