@@ -5,7 +5,7 @@ from .language import *  # noqa: F403 - the description language: h, theta, the 
 from .language import __all__ as _LANGUAGE
 from .layerwise import lamb, lars
 from .muon import muon
-from .shampoo import shampoo
+from .shampoo import shampoo, shampoo_ema
 from .variants import adabelief, adan, ademamix, qhadam, qhm
 from .timed import ademamix_warmup, nadam
 from .schedules import Schedule, schedule, scheduled
@@ -17,7 +17,7 @@ from .library import (BUILTIN, adagrad, adam, adam_warmup_cosine, adamw, gd, get
 __all__ = [
     "Domain", "HyperParameter", "Optimizer", "decay", "nonnegative", "optimizer", "positive", "real",
     *_LANGUAGE, "BUILTIN", "get",
-    "adabelief", "adan", "ademamix", "qhadam", "qhm", "lars", "lamb", "muon", "shampoo", "schedule_free_sgd",
+    "adabelief", "adan", "ademamix", "qhadam", "qhm", "lars", "lamb", "muon", "shampoo", "shampoo_ema", "schedule_free_sgd",
     "schedule_free_adamw", "lookahead",
     "Schedule", "schedule", "scheduled", "adam_warmup_cosine", "nadam", "ademamix_warmup",
     "adagrad", "adam", "adamw", "gd", "heavy_ball", "heavy_ball_ema", "lion", "nesterov", "polyak", "rmsprop", "sam", "signum",

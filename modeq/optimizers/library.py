@@ -12,7 +12,7 @@ from .base import Optimizer, decay, nonnegative, optimizer, positive, real
 from .layerwise import lamb, lars
 from .lookahead import lookahead
 from .muon import muon
-from .shampoo import shampoo
+from .shampoo import shampoo, shampoo_ema
 from .language import block_norm, ema, grad, h, lag, loss, norm, reduce_sum, smooth_sign, state, theta
 from .schedule_free import schedule_free_adamw, schedule_free_sgd
 from .schedules import scheduled, warmup_cosine
@@ -179,7 +179,7 @@ BUILTIN = {opt.name: opt for opt in (gd, heavy_ball, heavy_ball_ema, nesterov, r
 #: updates act on whole blocks (Muon's orthogonalization, Shampoo's Kronecker-factored preconditioner, LARS's
 #: and LAMB's layer-wise trust ratios), so
 #: they are apart from :data:`BUILTIN`, whose optimizers run on any parameter vector.
-BLOCKWISE = {opt.name: opt for opt in (lars, lamb, muon, shampoo)}
+BLOCKWISE = {opt.name: opt for opt in (lars, lamb, muon, shampoo, shampoo_ema)}
 
 
 #: Optimizers users ask for that have no modified equation here, and why (issue 14).

@@ -42,10 +42,18 @@ The start becomes :math:`L'_0 = R'_0 = h\epsilon I = \varepsilon I`: ``eps``
 here is :math:`\eta^2` times the reference's ``matrix_eps`` (as AdaGrad's
 :math:`V_0`); it must keep the field smooth at :math:`t = 0`, where the
 scale of the step is :math:`\varepsilon^{-1/2}|G|` (expansion needs
-:math:`h \ll \sqrt\varepsilon/|G|` there), hence the default 0.1. The
-moving-average form of distributed Shampoo / SOAP
-(:math:`L \leftarrow \beta_2L + (1-\beta_2)GG^\top`, a fast state with
-:math:`h = \eta`) is not offered yet.
+:math:`h \ll \sqrt\varepsilon/|G|` there), hence the default 0.1.
+
+**The moving-average form** (:func:`shampoo_ema`, as distributed Shampoo and
+SOAP accumulate): :math:`L_{n+1} = \beta_2L_n + (1-\beta_2)G_nG_n^\top` from
+:math:`L_0 = 0` (likewise :math:`R`), :math:`W_{n+1} = W_n - \eta
+(L_{n+1}+\epsilon I)^{-1/4}G_n(R_{n+1}+\epsilon I)^{-1/4}`. The statistics
+contract at the rate :math:`\beta_2`: fast states (``ema`` of the packed
+Gram matrices), so :math:`h = \eta` unscaled and the modified equation is one
+for :math:`\theta` alone, the statistics on their invariant manifold
+:math:`L = GG^\top + O(h)`. ``pytorch_optimizer`` has no such option without
+grafting and blocking (``ScalableShampoo``); the reference test runs the
+formula in a float64 torch loop.
 
 **Matrix-shaped states.** :math:`L'` is :math:`m\times m` and :math:`R'` is
 :math:`n\times n`, while modeq's states are vectors of the parameters' shape:
@@ -74,10 +82,10 @@ reference's default) is described.
 
 from __future__ import annotations
 
-from .base import nonnegative, optimizer
-from .language import DescriptionError, grad, gram, h, kronecker_root, state, theta
+from .base import decay, nonnegative, optimizer
+from .language import DescriptionError, ema, grad, gram, h, kronecker_root, state, theta
 
-__all__ = ["shampoo", "SHAMPOO_SIDES"]
+__all__ = ["shampoo", "shampoo_ema", "SHAMPOO_SIDES"]
 
 #: Shampoo's forms: both statistics (square blocks), or the smaller side's only.
 SHAMPOO_SIDES = ("both", "one")
@@ -89,12 +97,26 @@ def shampoo(weight_decay, *, sides="both", eps=0.1):
     :math:`L_{n+1} = L_n + hGG^\top`, :math:`R_{n+1} = R_n + hG^\top G` from :math:`\varepsilon I`,
     :math:`W_{n+1} = W_n - hL_{n+1}^{-1/4}GR_{n+1}^{-1/4}`; ``sides="one"``:
     :math:`W_{n+1} = W_n - hL_{n+1}^{-1/2}G` on the smaller side."""
-    if sides not in SHAMPOO_SIDES:
-        raise DescriptionError(f"shampoo: sides must be one of {', '.join(SHAMPOO_SIDES)}, got {sides!r}")
     g = grad() + weight_decay * theta
+    return -_direction("shampoo", g, lambda side, name: state(lambda s: s + h * gram(g, side), name=name), sides, eps)
+
+
+@optimizer(beta2=decay(0.99, r"\beta_2", "decay of the statistics' moving averages"),
+           weight_decay=nonnegative(0.0, r"\lambda", "weight decay (added to the gradient)"))
+def shampoo_ema(beta2, weight_decay, *, sides="both", eps=1e-6):
+    r"""Shampoo with moving averages of the statistics (fast states, :math:`h = \eta`):
+    :math:`L_{n+1} = \beta_2L_n + (1-\beta_2)GG^\top`, :math:`R` likewise, from 0,
+    :math:`W_{n+1} = W_n - h(L_{n+1}+\epsilon I)^{-1/4}G(R_{n+1}+\epsilon I)^{-1/4}`;
+    ``sides="one"``: :math:`(L_{n+1}+\epsilon I)^{-1/2}G` on the smaller side."""
+    g = grad() + weight_decay * theta
+    return -_direction("shampoo_ema", g, lambda side, name: ema(gram(g, side), beta2), sides, eps)
+
+
+def _direction(name: str, g, statistic, sides: str, eps):
+    r"""Shampoo's direction of ``g`` from ``statistic(side, name)`` (a state summing, or a
+    moving average of, the packed Gram matrix of ``side``): both sides, or the smaller one."""
+    if sides not in SHAMPOO_SIDES:
+        raise DescriptionError(f"{name}: sides must be one of {', '.join(SHAMPOO_SIDES)}, got {sides!r}")
     if sides == "one":
-        statistic = state(lambda s: s + h * gram(g, "small"), name="L")
-        return -kronecker_root(g, statistic, eps=eps)
-    left = state(lambda s: s + h * gram(g, "left"), name="L")
-    right = state(lambda s: s + h * gram(g, "right"), name="R")
-    return -kronecker_root(g, left, right, eps=eps)
+        return kronecker_root(g, statistic("small", "L"), eps=eps)
+    return kronecker_root(g, statistic("left", "L"), statistic("right", "R"), eps=eps)

@@ -24,7 +24,7 @@ def test_list_names_the_optimizers_for_parameter_blocks_after_a_header(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     _, blockwise = out.split("For parameter blocks (give them with --params")
-    assert set(BLOCKWISE) == {"lars", "lamb", "muon", "shampoo"}
+    assert set(BLOCKWISE) == {"lars", "lamb", "muon", "shampoo", "shampoo_ema"}
     for name in BLOCKWISE:
         assert f"\n{name}\n" in blockwise and f"\n{name}\n" not in out.split("For parameter blocks")[0]
 
@@ -78,7 +78,7 @@ def test_derive_concrete_steps(capsys):
     (["derive", "gd", "--epoch"], "--epoch needs --batches M"),
     (["derive", "gd", "--batches", "2", "--epoch", "--schedule", "1,x"], "--schedule is cyclic, shuffled or batch labels"),
     (["derive", "adamz"], "unknown optimizer 'adamz'; the built-in optimizers are: gd"),
-    (["derive", "adamz"], "; for parameter blocks: lars, lamb, muon, shampoo; or give your own as path/to/file.py:NAME"),
+    (["derive", "adamz"], "; for parameter blocks: lars, lamb, muon, shampoo, shampoo_ema; or give your own as path/to/file.py:NAME"),
     (["derive", "adam", "--order", "-2"], "order must be between 0 and"),
     (["derive", "adam", "--set", "beta=2"], "beta = 2 is outside its domain"),
     (["derive", "adam", "--option", "eps_inside=maybe"], "NAME=true or NAME=false"),

@@ -13,7 +13,7 @@ from modeq.algebra.matrix_maps import check_blocks, on_blocks
 from modeq.algebra.spectral import SingularBlock
 from modeq.blocks import as_blocks, block_layout
 from modeq.description import DescriptionError
-from modeq.optimizers import shampoo
+from modeq.optimizers import shampoo, shampoo_ema
 from modeq.optimizers.language import grad, gram, kronecker_root
 
 from test_polar_factor import compiled_namespace, derivative_by_differences, root, run_traced
@@ -166,6 +166,8 @@ def test_a_singular_preconditioner_is_refused_with_the_block_named():
 def test_bad_input_is_one_line():
     with pytest.raises(DescriptionError, match="shampoo: sides must be one of both, one"):
         shampoo(sides="left").update()
+    with pytest.raises(DescriptionError, match="shampoo_ema: sides must be one of both, one"):
+        shampoo_ema(sides="left").update()
     with pytest.raises(DescriptionError, match="kronecker_root: eps must be a number >= 0"):
         kronecker_root(grad(), grad(), eps=-1)
     with pytest.raises(DescriptionError, match="gram: side must be one of small, left, right"):
@@ -174,3 +176,23 @@ def test_bad_input_is_one_line():
         check_blocks(block_layout(as_blocks({"W1": (3, 2)}).params), TWO_SIDED)
     with pytest.raises(ValueError, match=r"shampoo \(Sh\) acts on matrix blocks, but the block b has shape \(2,\)"):
         check_blocks(block_layout(as_blocks({"W": (2, 2), "b": (2,)}).params), TWO_SIDED)
+
+
+def test_the_moving_average_form_is_backward_error_analysis_by_hand():
+    r"""L = ema(GramL(g), β) = GramL - β/(1-β) h L_f GramL + O(h²) on its manifold (no slow state), with
+    L_f GramL = -DGramL[D_1[Sh]]; so f_1 = -(1+β)/(2(1-β)) DSh[(0, DGramL[D_1 Sh], DGramR[D_1 Sh])] - ½DSh[(D_1 Sh, 0, 0)]."""
+    eq = modeq.derive(shampoo_ema, order=1, values={"weight_decay": 0})
+    atoms, beta = eq.atoms, shampoo_ema.symbols["beta2"]
+    assert eq.states == ()
+    g, zero = sympy.Symbol("g"), sympy.S.Zero
+    gram_l, gram_r = (atoms.matrix_derivative(GramStatistic(side), g, ()) for side in ("left", "right"))
+    fmap = KroneckerRoot(2, sympy.Rational(1, 10**6))  # shampoo_ema's default eps
+    point = (g, gram_l, gram_r)
+    sh = atoms.matrix_derivative(fmap, point, ())
+    hess = atoms.contraction([sh])
+    moved = (zero, atoms.matrix_derivative(GramStatistic("left"), g, [hess]),
+             atoms.matrix_derivative(GramStatistic("right"), g, [hess]))
+    expected = (-(1 + beta) / (2 * (1 - beta)) * atoms.matrix_derivative(fmap, point, [moved])
+                - atoms.matrix_derivative(fmap, point, [(hess, zero, zero)]) / 2)
+    assert eq.terms[0] == -sh
+    assert sympy.simplify(atoms.collect(eq.terms[1] - expected)) == 0

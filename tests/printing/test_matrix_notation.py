@@ -13,7 +13,7 @@ from modeq.algebra.index import BlockScale, Gradient, SlowState
 from modeq.algebra.kronecker import GramStatistic, KroneckerRoot
 from modeq.algebra.matrix_maps import NewtonSchulz, PolarFactor
 from modeq.cli import main
-from modeq.optimizers import BUILTIN, adam, muon, shampoo
+from modeq.optimizers import BUILTIN, adam, muon, shampoo, shampoo_ema
 from modeq.optimizers.layerwise import lamb, lars
 from modeq.printing import parse_latex
 from modeq.printing.reader import LatexReadError, round_trip, same_field
@@ -89,10 +89,11 @@ def test_block_sums_print_as_norms_and_inner_products():
 
 
 #: The optimizers on parameter blocks, each round-tripped at orders 0-2 in matrix notation.
-ON_BLOCKS = [muon, msign, lars, lamb, BUILTIN["sam"](per_layer=True)]
+ON_BLOCKS = [muon, msign, lars, lamb, BUILTIN["sam"](per_layer=True), shampoo_ema, shampoo_ema(sides="one")]
 
 
-@pytest.mark.parametrize("opt", ON_BLOCKS, ids=["muon", "muon-msign", "lars", "lamb", "sam-per_layer"])
+@pytest.mark.parametrize("opt", ON_BLOCKS, ids=["muon", "muon-msign", "lars", "lamb", "sam-per_layer", "shampoo_ema",
+                                                "shampoo_ema-one"])
 def test_optimizers_on_blocks_round_trip_in_matrix_notation(opt):
     equation = modeq.derive(opt, order=2)
     for order in range(3):

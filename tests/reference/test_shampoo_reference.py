@@ -6,7 +6,9 @@ paper's formula :math:`W \\leftarrow W - \\eta L^{-1/2}G` (smaller side) in a
 float64 torch loop on the 3×2 / 2×3 network (both orientations).
 
 modeq runs the rescaled form (:mod:`modeq.optimizers.shampoo`): step size
-:math:`h = \\eta^2` and ``eps`` :math:`= \\eta^2` ``matrix_eps``."""
+:math:`h = \\eta^2` and ``eps`` :math:`= \\eta^2` ``matrix_eps``. The moving-average
+form (``shampoo_ema``, :math:`h = \\eta`) has no reference implementation without
+grafting: its formula runs in a float64 torch loop too."""
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from pytorch_optimizer import Shampoo
 
 import modeq
 from modeq.description import DescriptionError
-from modeq.optimizers import shampoo
+from modeq.optimizers import shampoo, shampoo_ema
 
 from two_layer import SQUARE, SQUARE_THETA0, STEPS, THETA0, sympy_loss, torch_iterates
 
@@ -43,6 +45,38 @@ class OneSidedShampoo(torch.optim.Optimizer):
                 lam, q = torch.linalg.eigh(state["S"])
                 root = q @ torch.diag(lam ** -0.5) @ q.T
                 w -= group["lr"] * (root @ g if wide else g @ root)
+
+
+class MovingAverageShampoo(torch.optim.Optimizer):
+    """:math:`L \\leftarrow \\beta L + (1-\\beta)GG^\\top`, :math:`R` likewise, from 0;
+    :math:`W \\leftarrow W - \\eta(L+\\epsilon I)^{-1/4}G(R+\\epsilon I)^{-1/4}`, by eigh."""
+
+    def __init__(self, params, lr, beta, eps):
+        super().__init__(params, {"lr": lr, "beta": beta, "eps": eps})
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for w in group["params"]:
+                g, state, beta = w.grad, self.state[w], group["beta"]
+                if not state:
+                    state["L"], state["R"] = torch.zeros_like(g @ g.T), torch.zeros_like(g.T @ g)
+                state["L"].mul_(beta).add_((1 - beta) * (g @ g.T))
+                state["R"].mul_(beta).add_((1 - beta) * (g.T @ g))
+                roots = []
+                for s in (state["L"], state["R"]):
+                    lam, q = torch.linalg.eigh(s + group["eps"] * torch.eye(len(s), dtype=s.dtype))
+                    roots.append(q @ torch.diag(lam ** -0.25) @ q.T)
+                w -= group["lr"] * roots[0] @ g @ roots[1]
+
+
+def test_the_moving_average_form_equals_its_formula(cache):
+    expected = torch_iterates(lambda params: MovingAverageShampoo(params, lr=ETA, beta=0.9, eps=1e-4), start=SQUARE)
+    loss, params = sympy_loss(square=True)
+    got = modeq.iterates(shampoo_ema(eps=1e-4), loss, params, SQUARE_THETA0, ETA, STEPS, values={"beta2": 0.9},
+                         cache_dir=cache)
+    assert np.abs(expected[-1] - SQUARE_THETA0).max() > 0.3
+    assert np.abs(got - expected).max() < 1e-12
 
 
 def ours(form, square, values=None, cache=None):
