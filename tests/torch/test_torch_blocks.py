@@ -1,5 +1,5 @@
 """Parameter blocks on the torch backend (issue 16): the fields of Muon (both
-forms), LARS and LAMB by automatic differentiation (modeq.torch.compile, the
+forms), LARS, LAMB and one-sided Shampoo with moving averages by automatic differentiation (modeq.torch.compile, the
 blocks taken from the model's tensors or from params) equal the same
 equations evaluated by the NumPy backend on the SymPy loss (derivative tensors
 by lambdify), on the two-layer linear network ½‖W₂W₁ − A‖² of the reference
@@ -16,7 +16,7 @@ from torch import nn
 import modeq
 import modeq.torch
 from modeq.evaluation import Evaluator, NumpyBackend, atom_table, constants_for
-from modeq.optimizers import lamb, lars, muon
+from modeq.optimizers import lamb, lars, muon, shampoo_ema
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "reference"))
 from two_layer import A, THETA0, W1, W2, sympy_loss  # noqa: E402  (the reference tests' shared helper)
@@ -42,6 +42,8 @@ CASES = [
     ("muon-msign", muon(orthogonalizer="msign"), {"momentum": 0.5}),
     ("lars", lars, {"momentum": 0.5, "trust": 0.3, "weight_decay": 0.1}),
     ("lamb", lamb, {"beta1": 0.5, "beta2": 0.6, "eps": 0.1}),
+    # Shampoo's moving-average form (no slow state): a map of three blocks, inverse roots of the statistics
+    ("shampoo_ema-one", shampoo_ema(sides="one"), {"beta2": 0.5}),
 ]
 
 
