@@ -92,7 +92,8 @@ class _Derivation:
 
     def __init__(self, update: sympy.Expr, schedule: BatchSchedule | None, order: int) -> None:
         self.update, self.schedule, self.order = update, schedule, order
-        self.algebra = IndexAlgebra()
+        # numeric coefficients distributed, not expanded (modeq.algebra.distributed)
+        self.algebra = IndexAlgebra(AtomRegistry(distributed=True))
         self.fields: list[list[sympy.Expr]] = []
         self._expanders: dict[int, Expander] = {}
         #: history sums of the known steps, kept by the primitives that build them

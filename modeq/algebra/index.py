@@ -86,7 +86,7 @@ from typing import Sequence
 import sympy
 from sympy.core.function import AppliedUndef
 
-from . import collecting, factoring, linear
+from . import collecting, distributed, factoring, linear
 from .base import STEP, TIME, TIME_SYMBOL, FieldAlgebra, ImplicitUpdateError, NotSeparableError, Partial
 from .matrix_maps import MatrixMap
 
@@ -115,9 +115,10 @@ def _tidy_coefficient(c: sympy.Expr, atoms: "AtomRegistry") -> sympy.Expr:
     Coefficients with hyperparameter symbols are factored, so they print as
     fractions of hyperparameters (``(beta + 1)/(2*(beta - 1)**3)``) and
     ``expand_power_exp`` first writes ``beta**(n+1)`` as ``beta*beta**n`` so
-    step-dependent factors cancel. Purely numeric ones (the step-by-step fields)
-    are only expanded: factoring their large rationals costs most of a
-    derivation and reads no better. Coefficients holding opaque functions of
+    step-dependent factors cancel. Purely numeric ones are only expanded:
+    factoring their large rationals costs most of a derivation and reads no
+    better (a table made ``distributed``, as the step-by-step fields', does
+    not come here for them: :meth:`AtomRegistry.collect`). Coefficients holding opaque functions of
     time and their derivatives (:mod:`modeq.time_functions`) are factored
     short of their multivariate core (:func:`modeq.algebra.factoring.factor_partly`,
     the functions, their derivatives and :math:`t` the inner symbols): one
@@ -358,9 +359,15 @@ class Placeholder:
 class AtomRegistry:
     """An atom table: interns atom definitions as symbols. One per derivation
     (carried by its equation as ``eq.atoms``); :data:`ATOMS` is the default
-    table of hand-written expressions. Interning is thread-safe."""
+    table of hand-written expressions. Interning is thread-safe.
 
-    def __init__(self) -> None:
+    ``distributed``: :meth:`collect` writes a field free of hyperparameters
+    (numeric coefficients) in the distributed form of
+    :mod:`modeq.algebra.distributed` — denominators and radicals kept whole —
+    instead of ``expand``-ing its coefficients (the step-by-step fields of
+    :func:`modeq.derive_steps`, whose ``expand`` was quadratic in the steps)."""
+
+    def __init__(self, distributed: bool = False) -> None:
         self._lock = threading.Lock()
         self.theta = sympy.Symbol("theta", real=True)
         self.dimension = sympy.Symbol("p", positive=True, integer=True)
@@ -379,6 +386,8 @@ class AtomRegistry:
         #: Symbols whose value depends on the time: ``t``, the unknown terms
         #: (:math:`f_k(\theta, t)`) and the atoms with either in an argument.
         self.timed: set[sympy.Symbol] = {self.time}
+        self.distributed = distributed
+        self._sums: dict[sympy.Expr, sympy.Expr] = {}  # sums under powers in distributed form
 
     def definition(self, symbol: sympy.Symbol):
         return self._definitions.get(symbol)
@@ -386,7 +395,7 @@ class AtomRegistry:
     def copy(self) -> "AtomRegistry":
         """A new table holding this one's atoms (for an equation derived from
         another, e.g. a limit, which adds atoms of its own)."""
-        other = AtomRegistry()
+        other = AtomRegistry(self.distributed)
         with self._lock:
             other._symbols, other._definitions = dict(self._symbols), dict(self._definitions)
             other.component, other.scalar, other.block = set(self.component), set(self.scalar), set(self.block)
@@ -604,8 +613,19 @@ class AtomRegistry:
         holding functions of time: ``expand`` multiplies out denominators as
         they are written). Once radicals sent a field of the table there, the
         reference route is taken at once (a choice of speed only: both routes
-        give the same expression)."""
+        give the same expression).
+
+        A ``distributed`` table writes a field free of hyperparameters in the
+        form of :mod:`modeq.algebra.distributed` (numerators multiplied out,
+        powers of sums kept whole, monomials grouped as here), falling back to
+        the routes above where that form declines."""
         nested = self.nested()
+        if self.distributed:
+            d = distributed.distribute(x, self._definitions.__contains__, self._sums)
+            if d is not None:
+                def outer(f):
+                    return f in nested or f.is_Pow and not nested.isdisjoint(f.free_symbols)
+                return sympy.Add(*(m * c for m, c in distributed.grouped(d, outer).items()))
         collected = self._collect_grouped(x, nested) if self._grouping else None
         return self._collect_distributed(x, nested) if collected is None else collected
 

@@ -23,7 +23,7 @@ import sympy
 from sympy.core.add import _addsort
 from sympy.core.basic import Basic, ordering_of_classes
 
-__all__ = ["Terms", "terms", "accumulate", "add_terms", "build"]
+__all__ = ["Terms", "terms", "accumulate", "add_terms", "build", "sort_key"]
 
 #: A sum :math:`\sum_t c_t m_t` as the map :math:`m_t \mapsto c_t` (numeric :math:`c_t`).
 Terms = dict[sympy.Expr, sympy.Number]
@@ -107,6 +107,12 @@ def _sort(out: list[sympy.Expr]) -> None:
 
 
 _UNKNOWN = len(ordering_of_classes) + 1
+
+
+def sort_key(e: Basic) -> tuple:
+    """A key ordering expressions as ``Basic.compare`` (SymPy's order of the
+    arguments of ``Add`` and ``Mul``), remembered per expression."""
+    return _cached_key(e)
 
 
 @lru_cache(maxsize=None)
