@@ -18,7 +18,9 @@ Time: the fastest of repeated calls after one warm-up call (the translation
 of the elementwise expressions and the first-call setup are not counted); the
 fastest, not the median, because on a shared machine the other processes
 only ever add time (the median of 5 moved the order-1 ratio between 1.8 and
-6 at 1e4 parameters from one run to the next).
+6 at 1e4 parameters from one run to the next). The calls are timed in rounds
+(each call once per round), so that the gradient and the fields see the same
+changes of load.
 
 Memory, as the issue means it: the peak *extra* memory while one call runs,
 over what was allocated before it (the call's result included), for the
@@ -53,45 +55,52 @@ torch.cuda.max_memory_allocated (the tensor measure, in both columns).
 Targets (issue 15): Adam order 1 <= 5 gradients, order 2 <= 40, memory <= 4x
 one gradient's.
 
-Measured 2026-12-01 13:21-13:31 UTC, 2 cores shared with other jobs (load
-average 7.1-7.8: the times are 1.5-2.5x those at load 2.5 and scatter by as
-much; the memory columns are deterministic), one thread, --repeat 3; one
-full-batch gradient: 1.2 ms and 12.0 parameter vectors at 1e4, 29 ms and 5.4
-at 1e5, 121 ms and 2.4 at 1e6 (cost / memory / mem/micro):
+Measured 2026-12-01 13:41-13:52 UTC, 2 cores shared with other jobs (load
+average 8.7-8.9 when each size started), one thread, --repeat 5 in rounds;
+one full-batch gradient: 0.8 ms and 12.0 parameter vectors at 1e4, 10.7 ms
+and 5.4 at 1e5, 84 ms and 2.4 at 1e6. Each cell: cost / memory in full-batch
+gradients, then cost / memory in gradients over one chunk's 128 rows:
 
-    field          k          1e4                   1e5                   1e6
-    adam 1         1    3.2 /  2.86 /  2.86     4.8 /  3.07 /  3.07     4.7 /  3.51 /  3.51
-    adam 2         1   41.0 /  5.51 /  5.51    28.4 /  5.55 /  5.55    20.7 /  5.35 /  5.35
-    adam 2         4   54.2 /  1.69 /  6.66    19.5 /  2.47 /  4.48    29.8 /  3.67 /  4.05
-    adam 3         1  263   / 11.81 / 11.81    96.7 / 11.65 / 11.65   150   / 10.87 / 10.87
-    adam 3         4  450   /  4.74 / 18.68   113   /  7.27 / 13.20   214   /  7.06 /  7.81
-    sgd-mom. 2     1   44.8 /  5.51 /  5.51     7.6 /  5.55 /  5.55    11.7 /  5.35 /  5.35
-    sgd-mom. 2     4   29.8 /  1.61 /  6.34    10.5 /  1.96 /  3.55    17.1 /  3.24 /  3.58
+    field      k  1e4                         1e5                         1e6
+    adam 1     1    2.5/ 2.86                   4.6/ 3.07                   3.8/ 3.51
+    adam 2     1   27.0/ 5.51                  27.6/ 5.55                  29.8/ 5.35
+    adam 2     4   47.8/ 1.69 | 110  / 6.66    34.8/ 2.47 | 137  / 4.48    47.2/ 3.67 | 133  / 4.05
+    adam 3     1  248  /11.81                 225  /11.65                 260  /10.87
+    adam 3     4  388  / 4.74 | 896  /18.68   340  / 7.27 | 1343 /13.20   383  / 7.06 | 1079 / 7.81
+    sgd-mom 2  1   27.0/ 5.51                  15.2/ 5.55                  13.6/ 5.35
+    sgd-mom 2  4   31.2/ 1.61 |  72  / 6.34    21.6/ 1.96 |  85  / 3.55    21.9/ 3.24 |  62  / 3.58
 
-(rss agrees with memory within 0.1 at 1e5-1e6.) Order-1 fields are not
-chunked (their gradient and D1 share one linearization, 2.9-3.5 gradients of
-memory): their k = 4 rows, the same computation, are left out here; their
-times (6.8 and 3.6 against 3.2 and 4.7) show how far the timing scatters.
+(rss agrees with memory within 0.15 at 1e5-1e6; at 1e4 it means nothing, see
+above.) Order-1 fields are not chunked (their gradient and D1s share one
+linearization, 2.9-3.5 gradients of memory): their k = 4 rows are the same
+computation as k = 1 (2.9 / 5.2 / 4.5 against 2.5 / 4.6 / 3.8: the timing
+scatter) and are left out here. At load 2.5-3, before chunks existed, the
+whole order-2 field measured 14.0 / 21.0 / 31.3 gradients at 1e4 / 1e5 / 1e6.
 
-With 4 chunks memory is within the target at order 2 at every size (1.6-3.7
-full-batch gradients, from 5.35-5.55): the peak of an order-2 field was its
-D2[X, X], whose third-derivative passes hold ~20 activation-sized tensors (3
-for a gradient); in chunks they hold a quarter of them, and every contraction
-of the field is then chunked on a linearization of its own (a D1 through the
-shared full-batch linearization was the next peak: 4.34 at 1e6). At 1e6 what
-is left is mostly parameter-sized (the accumulator, X, g, the pass's weight
-gradients), so more chunks gain little (Adam order 2 with 2 / 4 / 8 chunks,
-13:34-13:37 UTC: 3.02 / 1.69 / 1.58 at 1e4, 3.39 / 2.47 / 2.47 at 1e5,
-4.49 / 3.67 / 3.34 at 1e6; 4 is the fewest within 4x at all three sizes, the
-default of modeq.torch.compile with data, and each chunk more adds a forward
-and backward pass per contraction); against one gradient over the same
-128 rows it is 4.1-6.7x, since that gradient's activations shrink by 4 as
-well. Order 3 comes down from ~11 to 4.7-7.3 (its peak is a D2 with many
-values alive beside it). Time: chunks repeat a forward and backward pass per
-chunk and contraction (every D1 makes its own linearization): at load 7-8
-order 2 measured 20-54 gradients whole or chunked, around the target of 40;
-the rows at load 2.5-3 before chunks existed (14.0 / 21.0 / 31.3 at 1e4 / 1e5
-/ 1e6) are the better guide to the whole-batch cost.
+Memory: with 4 chunks order 2 is within the target at every size (1.6-3.7
+full-batch gradients, from 5.35-5.55). Its peak was D2[X, X], whose
+third-derivative passes hold ~20 activation-sized tensors (3 for a gradient);
+in chunks they hold a quarter of them, and every contraction of the field is
+then chunked on a linearization of its own (a D1 through the shared
+full-batch linearization was the next peak: 4.34 at 1e6). What is left at
+1e6 is mostly parameter-sized (the sum, X, g, the passes' weight gradients),
+so more chunks gain little (Adam order 2 with 2 / 4 / 8 chunks, 13:34-13:37
+UTC: 3.02 / 1.69 / 1.58 at 1e4, 3.39 / 2.47 / 2.47 at 1e5, 4.49 / 3.67 / 3.34
+at 1e6): 4 is the fewest within 4x at all three sizes, hence the default of
+modeq.torch.compile with data. Against one gradient over the same 128 rows
+the chunked field is 3.6-6.7x, since that gradient's activations shrink by 4
+as well. Order 3 comes down from ~11 to 4.7-7.3 (its peak is then a D2 with
+ten other values alive).
+
+Time: chunks cost 1.2-1.8x the whole field, measured in the same rounds:
+each chunk repeats a forward and backward pass per contraction, every D1
+makes its own linearization instead of a pass through the shared one, and
+small chunks use the matrix products less well. Split at 1e6 (Adam order 2,
+load 7-8, in gradients): D1s 7.6 + 1 shared linearization whole against 16-17
+chunked, D2 7.0 against 9.4, elementwise 7.5 in both. So at 1e6 the two
+targets pull apart on this MLP: whole, 30 gradients and 5.35x memory;
+in 4 chunks, 3.67x memory and 33-47 gradients (over 40 at load 8.7). The
+chunks are the user's choice (chunks=1 keeps the whole batch).
 """
 
 from __future__ import annotations
@@ -163,14 +172,19 @@ def tensor_peak(fn) -> int:
     return peak
 
 
-def seconds(fn, repeat: int) -> float:
-    fn()
-    times = []
+def seconds(calls: dict, repeat: int) -> dict:
+    """The fastest of ``repeat`` timed calls of each of ``calls`` after a warm-up call,
+    in rounds (one call of each per round), so that a change of the machine's load
+    reaches every call alike rather than the ones that happened to run then."""
+    for call in calls.values():
+        call()
+    times: dict = {key: [] for key in calls}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for key, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[key].append(time.perf_counter() - start)
+    return {key: min(values) for key, values in times.items()}
 
 
 def loss(m, X, y):
@@ -200,7 +214,7 @@ def measure(size: float, fields, chunks: list[int], repeat: int, device: str) ->
             calls[label, k] = lambda field=field: field(theta, 1e-3)
     # times, then RSS, then the profiler: once torch.profiler has run in a process, small operations are 20-30 %
     # slower and the RSS of a gradient call reads ~0 (ratios of -6 to 4000 were printed)
-    times = {key: seconds(call, repeat) for key, call in calls.items()}
+    times = seconds(calls, repeat)
     if device == "cuda":
         tensors = {key: cuda_peak(call) for key, call in calls.items()}
         rss_peaks = tensors
