@@ -93,8 +93,14 @@ def _summand(printer, summand: Summand, extra: sympy.Expr, separate: bool, bare:
     return _product(printer, *_split_factors(summand, summand.component * extra), bare=bare)
 
 
-def _block(printer, block: Block, hpower: sympy.Expr) -> tuple[int, str]:
-    quantity = "" if block.quantity == 1 else printer.quantity(block.quantity)
+def _block(printer, block: Block, hpower: sympy.Expr, bare: bool = False) -> tuple[int, str]:
+    r"""``(sign, coefficient quantity)``; a quantity that is a reciprocal (of a slow state,
+    :math:`1/\tilde\tau_j`) joins the coefficient's denominator. ``bare``: the block is added
+    to others, so a sum with nothing in front of it nor after it needs no parentheses."""
+    top, bottom = sympy.fraction(block.quantity)
+    reciprocal = top == 1 and bottom != 1
+    quantity = "" if block.quantity == 1 or reciprocal else printer.quantity(block.quantity)
+    hpower = hpower / bottom if reciprocal else hpower
     if len(block.summands) == 1:
         (only,) = block.summands
         sign = only.sign * (1 if block.prefactor > 0 else -1)
@@ -105,7 +111,8 @@ def _block(printer, block: Block, hpower: sympy.Expr) -> tuple[int, str]:
         front = _summand(printer, Summand(1, abs(block.prefactor), (), 1), hpower * block.outer, separate=False)
         inner = join_signed([(s.sign, _summand(printer, s, sympy.Integer(1), separate=True, bare=n == 0 and s.sign > 0) or "1")
                              for n, s in enumerate(block.summands)])
-        coefficient = rf"{front}\left({inner}\right)"
+        plain = bare and not front and not quantity and block.summands[0].sign > 0
+        coefficient = inner if plain else rf"{front}\left({inner}\right)"
     body = " ".join(t for t in (coefficient, quantity) if t) or "1"
     return sign, body
 
@@ -128,6 +135,10 @@ def group_latex(printer, group: Group) -> tuple[int, str]:
         return _block(printer, group.blocks[0], hpower)
     blocks = [_block(printer, b, sympy.Integer(1)) for b in group.blocks]
     sign = -1 if all(s < 0 for s, _ in blocks) else 1
+    # a block that is a plain sum is added without parentheses: -(β∇_j E + βλθ_j + w_j/τ_j),
+    # not -((β∇_j E + βλθ_j) + w_j/τ_j)
+    blocks = [(s, _block(printer, b, sympy.Integer(1), bare=True)[1]) if s * sign > 0 and len(b.summands) > 1
+              else (s, body) for b, (s, body) in zip(group.blocks, blocks)]
     inner = join_signed([(s * sign, body) for s, body in blocks])
     if group.power == 0:  # no "1 \left(" in front
         return sign, rf"\left({inner}\right)" if sign < 0 else inner

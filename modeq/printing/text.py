@@ -589,8 +589,13 @@ def _signed(parts: list[tuple[int, str]]) -> str:
 
 
 def _block_text(printer: TextPrinter, block: Block, hpower: sympy.Expr) -> tuple[int, str]:
-    """``coefficient quantity``, as the papers write ``h/(4m) Σ_k ‖∇E_k‖²``."""
-    quantity = "" if block.quantity == 1 else printer.quantity(block.quantity)
+    """``coefficient quantity``, as the papers write ``h/(4m) Σ_k ‖∇E_k‖²``; a quantity that is a
+    reciprocal (of a slow state, ``1/τ̃_j``) joins the coefficient's denominator: ``β∇_j E/(2τ̃_j)``,
+    not ``β∇_j E/2 1/τ̃_j``."""
+    top, bottom = sympy.fraction(block.quantity)
+    reciprocal = top == 1 and bottom != 1
+    quantity = "" if block.quantity == 1 or reciprocal else printer.quantity(block.quantity)
+    hpower = hpower / bottom if reciprocal else hpower
     if len(block.summands) == 1:
         (only,) = block.summands
         sign = only.sign * (1 if block.prefactor > 0 else -1)
@@ -598,7 +603,7 @@ def _block_text(printer: TextPrinter, block: Block, hpower: sympy.Expr) -> tuple
         component = block.outer * only.component
         num, den = _split(printer, scaled, hpower)
         ctop, cbottom = sympy.fraction(component)
-        if not quantity and component != 1 and cbottom == 1 and any(f != 1 for f in den):
+        if not quantity and not reciprocal and component != 1 and cbottom == 1 and any(f != 1 for f in den):
             # a scalar fraction in front of a plain elementwise factor: -1/(1-β) ∇_j E
             quantity = product(printer.factors_text(sympy.Mul.make_args(ctop)))
         else:

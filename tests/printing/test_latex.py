@@ -143,3 +143,21 @@ def test_standalone_document_compiles(name, notation, tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-2000:]
     assert (tmp_path / "eq.pdf").stat().st_size > 0
+
+
+def test_a_slow_state_in_a_denominator_and_a_plain_sum_read_as_written():
+    r"""Schedule-free SGD: the quantity 1/tau_j joins its coefficient's denominator,
+    \frac{1}{2 \tilde\tau_j}(...) and (...)/(2τ̃_j), not (...)/2 1/τ̃_j; a block that is a plain sum is
+    added without parentheses of its own, -(beta grad_j E + beta lambda theta_j + w_j/tau_j)
+    (not -((beta grad_j E + beta lambda theta_j) + ...)); both still read back as derived."""
+    from modeq.optimizers import BUILTIN
+    from modeq.printing.reader import round_trip
+
+    equation = modeq.derive(BUILTIN["schedule_free_sgd"], order=1)
+    text, plain = equation.latex(), str(equation)
+    tau = r"\tilde{\tau}_{j}"
+    assert rf"\frac{{1}}{{2 {tau}}}\left(\beta \nabla_{{j}} E + \beta \lambda \tilde{{\theta}}_{{j}}\right)" in text
+    assert rf"\frac{{1}}{{{tau}}}" not in text and " 1/τ̃_j" not in plain and "(β∇_j E + βλθ̃_j)/(2τ̃_j)" in plain
+    assert (r"\dot{\tilde{w}_{j}} = - \left(\beta \nabla_{j} E + \beta \lambda \tilde{\theta}_{j} + "
+            rf"\frac{{\tilde{{w}}_{{j}}}}{{{tau}}}\right) + h") in text
+    assert round_trip(equation, "index") == [] and round_trip(equation, "vector") == []
