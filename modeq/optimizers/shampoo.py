@@ -21,8 +21,8 @@ One-sided (``sides="one"``): only the smaller side is preconditioned, with the
 root that keeps the step's scale, :math:`W_{n+1} = W_n - \eta L_{n+1}^{-1/2}G_n`
 for :math:`m \le n` (:math:`G_nR_{n+1}^{-1/2}` for :math:`m > n`): the
 Kronecker-factored full-matrix AdaGrad of one side, as practitioners use it
-for a layer whose other side is too large to precondition (Gupta et al. 2018,
-§4; Anil et al. 2020). ``pytorch_optimizer`` has no one-sided option; the
+for a layer whose other side is too large to precondition (Gupta et al. 2018;
+Anil et al. 2020). ``pytorch_optimizer`` has no one-sided option; the
 reference test runs this formula in a float64 torch loop.
 
 **The scaling (a slow state, DESIGN.md §5.1).** The sums grow by
@@ -51,9 +51,9 @@ SOAP accumulate): :math:`L_{n+1} = \beta_2L_n + (1-\beta_2)G_nG_n^\top` from
 contract at the rate :math:`\beta_2`: fast states (``ema`` of the packed
 Gram matrices), so :math:`h = \eta` unscaled and the modified equation is one
 for :math:`\theta` alone, the statistics on their invariant manifold
-:math:`L = GG^\top + O(h)`. ``pytorch_optimizer`` has no such option without
-grafting and blocking (``ScalableShampoo``); the reference test runs the
-formula in a float64 torch loop.
+:math:`L = GG^\top + O(h)`. The reference test runs the formula in a float64
+torch loop (``pytorch_optimizer.ScalableShampoo`` grafts, blocks and delays its
+preconditioning by default; it was not compared).
 
 **Matrix-shaped states.** :math:`L'` is :math:`m\times m` and :math:`R'` is
 :math:`n\times n`, while modeq's states are vectors of the parameters' shape:
