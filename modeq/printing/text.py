@@ -324,7 +324,8 @@ class TextPrinter(IndexNotation, StrPrinter):
     def _at(self, index: str, expr: sympy.Expr, last: bool = False) -> str:
         """``expr`` written for component ``index``, in parentheses unless it is one factor."""
         text = self._at_component(index, expr, last)
-        simple = expr.is_Symbol or expr.is_Pow and expr.exp.is_Integer and expr.exp > 0 or expr.is_Function
+        simple = expr.is_Symbol or expr.is_Pow and expr.exp.is_Integer and expr.exp > 0 or expr.is_Function \
+            or expr.is_Integer and expr >= 0  # the zero slot of a direction of several blocks
         return text if simple else f"({text})"
 
     def _contraction(self, definition: Contraction) -> str:

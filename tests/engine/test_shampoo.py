@@ -196,3 +196,12 @@ def test_the_moving_average_form_is_backward_error_analysis_by_hand():
                 - atoms.matrix_derivative(fmap, point, [(hess, zero, zero)]) / 2)
     assert eq.terms[0] == -sh
     assert sympy.simplify(atoms.collect(eq.terms[1] - expected)) == 0
+
+
+def test_the_command_line_prints_the_directions_of_three_blocks(capsys):
+    from modeq.cli import main
+
+    assert main(["derive", "shampoo", "--order", "1", "--set", "weight_decay=0"]) == 0
+    out = capsys.readouterr().out
+    assert "  f_0 = -Sh[∇_i E, L̃_i, R̃_i]_j\n" in out
+    assert "DSh[∇_i E, L̃_i, R̃_i][(0, 0, GramR[∇_k E]_i)]_j" in out and "  f^R_0 = GramR[∇_i E]_j\n" in out
