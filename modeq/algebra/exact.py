@@ -248,6 +248,8 @@ def _generators(factors: Iterable[sympy.Expr], leaves: dict, radicals: dict, see
                 k, m = term.as_coeff_Mul()
                 if m is not sympy.S.One:
                     leaves.setdefault(sympy.Pow(x.base, m if k.is_Integer else term, evaluate=False), None)
+                elif not k.is_Rational:
+                    raise _Declined(x)
                 elif not k.is_Integer:
                     radicals.setdefault((x.base, int(k.q)), None)
             stack.append(x.base)

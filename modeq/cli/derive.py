@@ -53,24 +53,30 @@ def run(args) -> int:
         raise ValueError("--save writes one equation; with --steps derive without --save")
     if args.save:
         equations[0][1].save(args.save)
+    texts = []  # each equation's printed LaTeX (None for a document), the text --check reads
     for label, equation in equations:
         if label:
             print(f"% {label}" if args.latex else f"# {label}")
         if args.latex:
-            print(equation.latex(notation, symbols, args.standalone))
+            text = equation.latex(notation, symbols, args.standalone)
+            texts.append(None if args.standalone else text)
+            print(text)
         else:
             print(equation)
             if args.epoch:
                 print(_epoch_loss(equation))
-    return _check(equations, notation, symbols) if args.check else 0
+    return _check(equations, notation, symbols, texts) if args.check else 0
 
 
-def _check(equations: list[tuple[str, "ModifiedEquation"]], notation: str, symbols: dict[str, str]) -> int:
+def _check(equations: list[tuple[str, "ModifiedEquation"]], notation: str, symbols: dict[str, str],
+           texts: list[str | None]) -> int:
     """The round trip of :mod:`modeq.printing.reader`: 0 if every printed term
-    reads back as the derived one, else 1 with the differing terms on stderr."""
+    reads back as the derived one, else 1 with the differing terms on stderr. ``texts``: the
+    equations' LaTeX as printed (``None``: print it again, as a document holds more than the equation)."""
     from ..printing.reader import round_trip
 
-    failures = [(label, f) for label, equation in equations for f in round_trip(equation, notation, symbols)]
+    failures = [(label, f) for (label, equation), text in zip(equations, texts)
+                for f in round_trip(equation, notation, symbols, text=text)]
     for label, failure in failures:
         print((f"{label}: " if label else "") + f"round trip failed: {failure}", file=sys.stderr)
     if not failures:

@@ -231,8 +231,9 @@ class _Tensor:
 
 @v_args(inline=True)
 class _Reader(Transformer_NonRecursive):
-    """Evaluates the parse tree bottom up (without recursion: a sum of :math:`n`
-    terms is a tree :math:`n` deep, and NAdam's order 3 exceeded Python's recursion limit).
+    """Evaluates the parse tree bottom up (without recursion: nested sums, products and
+    fractions make deep trees; NAdam's order 3 exceeded Python's recursion limit when a sum
+    was a tree as deep as its number of terms).
 
     A component atom at an index :math:`x` other than the free index stands
     as a *tagged* copy of the atom's symbol; a sum over :math:`x` turns the

@@ -64,4 +64,5 @@ def test_a_one_coefficient_change_in_a_large_field_is_not_equal():
 def test_floats_and_functions_of_nested_atoms_are_not_proved():
     """The test declines what it does not read (the caller then takes the complete route)."""
     assert not equal(sympy.Float(0.5) * D(g), sympy.Float(0.5) * D(g), ATOMS.nested())
+    assert not equal(beta ** (n + sympy.Float(0.5)) * D(g), beta ** (n + sympy.Float(0.5)) * D(g), ATOMS.nested())
     assert not equal(sympy.exp(S(g**2)) * D(g), sympy.exp(S(g**2)) * D(g), ATOMS.nested())

@@ -330,6 +330,17 @@ def test_cli_check(capsys):
     assert out.out.startswith(r"\dot{\tilde{\theta}}") and "round trip" in out.err
 
 
+@pytest.mark.parametrize("standalone, prints", [([], 1), (["--standalone"], 2)])
+def test_cli_check_reads_the_printed_text(capsys, monkeypatch, standalone, prints):
+    """--check reads the equation as printed (a large equation prints for minutes), a document's
+    equation printed again on its own."""
+    calls = []
+    original = modeq.ModifiedEquation.latex
+    monkeypatch.setattr(modeq.ModifiedEquation, "latex", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs))
+    assert main(["derive", "adam", "--order", "1", "--latex", "--check", *standalone]) == 0
+    assert len(calls) == prints and "reads back" in capsys.readouterr().err
+
+
 def test_cli_check_reports_the_differing_term(capsys, monkeypatch):
     from modeq.printing import latex as printers
 
