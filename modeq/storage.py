@@ -22,10 +22,14 @@ from typing import Any
 
 import sympy
 
-from .algebra.index import AtomRegistry, BlockReduction, BlockSize, Contraction, Gradient, LossValue, Reduction, SlowState
+from .algebra.index import (AtomRegistry, BlockReduction, BlockScale, BlockSize, Contraction, Gradient, LossValue,
+                            MatrixDerivative, Reduction, SlowState)
+from .algebra.matrix_maps import SHAPE_RULES
 from .codec import DecodeError, Encoder, decode_nodes
+from .description import DescriptionError
+from .map_codec import map_from_json, map_json
 from .optimizers.base import Domain, HyperParameter, Optimizer
-from .optimizers.library import BUILTIN
+from .optimizers.library import BLOCKWISE, BUILTIN
 from .primitives import Primitive
 from .terms import OpaqueTime, SlowStateTerms
 from .version import __version__
@@ -65,7 +69,7 @@ def to_json(equation) -> dict:
                        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
         "optimizer": {
             "name": optimizer.name,
-            "builtin": BUILTIN.get(optimizer.name) is not None,
+            "builtin": (BUILTIN.get(optimizer.name) or BLOCKWISE.get(optimizer.name)) is not None,
             "options": {k: _jsonable(v) for k, v in optimizer.options.items()},
             "description": optimizer.description,
             "hyperparameters": [{"name": hp.name, "domain": hp.domain.name, "default": hp.default, "latex": hp.latex,
@@ -112,6 +116,12 @@ def _atom_json(symbol, definition, encoder: Encoder) -> dict:
         return {"symbol": encoder.add(symbol), "kind": "block_size"}
     if isinstance(definition, SlowState):
         return {"symbol": encoder.add(symbol), "kind": "state", "key": definition.key, "name": definition.name}
+    if isinstance(definition, BlockScale):
+        return {"symbol": encoder.add(symbol), "kind": "block_scale", "rule": definition.rule}
+    if isinstance(definition, MatrixDerivative):
+        fmap = definition.map
+        return {"symbol": encoder.add(symbol), "kind": "matrix_map", "map": map_json(fmap),
+                "blocks": [encoder.add(a) for a in definition.arguments]}
     raise TypeError(f"the atom {symbol} ({type(definition).__name__}) has no saved form")
 
 
@@ -152,6 +162,10 @@ def from_json(data: Any) -> SavedEquation:
                 new = table.intern(BlockSize())
             elif atom["kind"] == "state":
                 new = table.intern(SlowState(str(atom["key"]), str(atom["name"])))
+            elif atom["kind"] == "block_scale" and atom["rule"] in SHAPE_RULES:
+                new = table.intern(BlockScale(atom["rule"]))
+            elif atom["kind"] == "matrix_map":
+                new = _matrix_atom(table, map_from_json(atom["map"]), [node(a).xreplace(mapping) for a in atom["blocks"]])
             else:
                 raise DecodeError(f"unknown atom kind {atom['kind']!r}")
             mapping[old] = new
@@ -176,6 +190,16 @@ def from_json(data: Any) -> SavedEquation:
         raise DecodeError(f"a saved equation with a missing or malformed field ({error})") from None
 
 
+def _matrix_atom(table: AtomRegistry, fmap, blocks: list) -> sympy.Expr:
+    """The atom :math:`D^kF(X)[Y_1..Y_k]` from its blocks in the order of ``MatrixDerivative.arguments``."""
+    a = fmap.arity
+    if not blocks or len(blocks) % a:
+        raise DecodeError(f"a saved {fmap.name} atom with {len(blocks)} blocks (a multiple of {a} is needed)")
+    groups = [blocks[i:i + a] for i in range(0, len(blocks), a)]
+    point, *directions = (sympy.Tuple(*g) if a > 1 else g[0] for g in groups)
+    return table.matrix_derivative(fmap, point, directions)
+
+
 def _opaque_form(data, node, mapping, terms, states) -> OpaqueTime | None:
     """The saved :class:`~modeq.terms.OpaqueTime` (``None`` if there is none), standing for the saved terms."""
     if data is None:
@@ -192,11 +216,14 @@ def _optimizer(opt: dict, update: sympy.Expr) -> Optimizer:
     hyperparameters = tuple(
         HyperParameter(str(hp["name"]), Domain[hp["domain"]], hp["default"], hp["latex"], str(hp["description"]))
         for hp in opt["hyperparameters"])
-    builtin = BUILTIN.get(opt["name"]) if opt.get("builtin") else None
+    builtin = (BUILTIN.get(opt["name"]) or BLOCKWISE.get(opt["name"])) if opt.get("builtin") else None
     if builtin is not None:
-        configured = builtin(**opt["options"]) if opt["options"] else builtin
-        if configured.hyperparameters == hyperparameters and configured.update() == update:
-            return configured
+        try:  # an option saved as its text (a tuple of rationals: Muon's coefficients) is not the option itself
+            configured = builtin(**opt["options"]) if opt["options"] else builtin
+            if configured.hyperparameters == hyperparameters and configured.update() == update:
+                return configured
+        except (DescriptionError, TypeError, ValueError):
+            pass
     symbols = {hp.name: hp.symbol for hp in hyperparameters}
 
     def build(**given):

@@ -1,6 +1,6 @@
 """eq.save(path) / modeq.load(path): a fresh process reads back an equal
 equation that prints, materializes and has the same optimizer update; the file
-is decoded through a whitelist."""
+is decoded through a whitelist (matrix maps through their own, modeq.map_codec)."""
 
 import json
 import subprocess
@@ -11,7 +11,7 @@ import sympy
 
 import modeq
 from modeq.codec import DecodeError
-from modeq.optimizers import ema, grad, optimizer, positive
+from modeq.optimizers import ema, grad, muon, optimizer, positive, shampoo, shampoo_ema
 from modeq.optimizers.language import t
 
 PROBE = """
@@ -86,6 +86,36 @@ def test_a_tampered_file_is_refused(node, tmp_path):
     data["terms"][0] = len(data["expressions"]) - 1
     path.write_text(json.dumps(data))
     with pytest.raises(DecodeError):
+        modeq.load(path)
+
+
+@pytest.mark.parametrize("opt", [muon, muon(orthogonalizer="msign"), shampoo, shampoo(sides="one"), shampoo_ema],
+                         ids=["muon", "muon-msign", "shampoo", "shampoo-one", "shampoo_ema"])
+def test_equations_on_parameter_blocks_save_their_matrix_maps(opt, tmp_path):
+    """Matrix-map atoms (Newton-Schulz, msign, Shampoo's maps of several blocks), block scales and the
+    slow statistics load back equal; the loaded optimizer is the built-in with its options."""
+    equation = modeq.derive(opt, order=2)
+    equation.save(tmp_path / "eq.json")
+    loaded = modeq.load(tmp_path / "eq.json")
+    assert loaded.terms == equation.terms and str(loaded) == str(equation)
+    assert [s.terms for s in loaded.states] == [s.terms for s in equation.states]
+    assert loaded.optimizer.update() == opt.update()
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: m.update({"class": "os.system"}),  # a map outside the whitelist
+    lambda m: m["fields"].update({"sides": 7}),  # outside the map's domain
+    lambda m: m["fields"].update({"eps": {"p": "1", "q": "0"}}),  # not a rational
+    lambda m: m["fields"].update({"sides": "2"}),  # a field of the wrong type
+])
+def test_a_tampered_matrix_map_is_refused(change, tmp_path):
+    path = tmp_path / "eq.json"
+    modeq.derive(shampoo, order=0).save(path)
+    data = json.loads(path.read_text())
+    (atom,) = [a for a in data["atoms"] if a["kind"] == "matrix_map" and a["map"]["class"] == "KroneckerRoot"]
+    change(atom["map"])
+    path.write_text(json.dumps(data))
+    with pytest.raises(DecodeError, match="saved matrix map"):
         modeq.load(path)
 
 
