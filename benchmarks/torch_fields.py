@@ -98,9 +98,11 @@ makes its own linearization instead of a pass through the shared one, and
 small chunks use the matrix products less well. Split at 1e6 (Adam order 2,
 load 7-8, in gradients): D1s 7.6 + 1 shared linearization whole against 16-17
 chunked, D2 7.0 against 9.4, elementwise 7.5 in both. So at 1e6 the two
-targets pull apart on this MLP: whole, 30 gradients and 5.35x memory;
-in 4 chunks, 3.67x memory and 33-47 gradients (over 40 at load 8.7). The
-chunks are the user's choice (chunks=1 keeps the whole batch).
+targets pull apart on this MLP: whole, 23-30 gradients and 5.35x memory;
+in 4 chunks, 3.67x memory and 35-47 gradients (14:06-14:08 UTC at load 5.9,
+--fields adam:2,heavy_ball:2 --sizes 1e6: Adam 22.8 whole, 34.6 in 4 chunks;
+SGD-momentum 11.6 and 16.8; at load 8.7 above, 47.2: over 40). The chunks are
+the user's choice (chunks=1 keeps the whole batch).
 """
 
 from __future__ import annotations
