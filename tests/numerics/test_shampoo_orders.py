@@ -6,7 +6,9 @@ slopes asserted. Two-sided on the square two-layer network ½‖W₂W₁ − A�
 of the layer-wise tests (2×1 and 1×2 factors: both orientations of the smaller
 side). The statistics start at εI = 0.1·I (the default), so the field's scale at
 t = 0 is ε^{-1/2}|G| ≈ 3|G|. The moving-average form (shampoo_ema, β₂ = 0.5: an
-equation for θ alone, the statistics on their invariant manifold) on both networks."""
+equation for θ alone, the statistics on their invariant manifold) on the square
+network (its one-sided form on the 3×2 / 2×3 network passed too, 170 s: left out
+of the suite's time)."""
 
 import sys
 from pathlib import Path
@@ -51,8 +53,7 @@ def square_sensing():
 CASES = [("two-sided-network", shampoo, square_network, VALUES), ("two-sided-sensing", shampoo, square_sensing, VALUES),
          ("one-sided-network", shampoo(sides="one"), network, VALUES),
          ("one-sided-sensing", shampoo(sides="one"), sensing, VALUES),
-         ("ema-two-sided-network", shampoo_ema, square_network, EMA_VALUES),
-         ("ema-one-sided-network", shampoo_ema(sides="one"), network, EMA_VALUES)]
+         ("ema-two-sided-network", shampoo_ema, square_network, EMA_VALUES)]
 
 
 @pytest.mark.slow  # derivation, compilation of the order-2 field and of the optimizer, runs: 37 s of CPU each (100-290 s on a loaded 2-core machine)
