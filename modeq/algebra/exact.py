@@ -25,8 +25,9 @@ generators of its radicand in the lexicographic order, the leading terms
 remainder is the unique one of degree :math:`< q` in each :math:`r`.
 
 A zero remainder for every monomial is a **proof** that the fields are equal
-(wherever both are defined: the denominators are the fields' own, not
-identically zero). A non-zero one proves nothing: relations the test does
+(wherever both are defined: the denominators are the fields' own; one that
+the relations send to zero, or a float, an infinity or ``nan``, and nothing
+is proved). A non-zero one proves nothing: relations the test does
 not know (:math:`\sqrt a\sqrt b = \sqrt{ab}`, a monomial atom written in two
 forms) may still make the difference vanish, so the caller then takes a
 slower, more complete route. Every step is a dictionary operation on the
@@ -217,10 +218,16 @@ class _Ring:
 
     def vanishes(self, terms: list[tuple[int, tuple[sympy.Expr, ...]]]) -> bool:
         """Whether :math:`\\sum_p s_p \\prod f_p` reduces to zero modulo the radicals' relations."""
-        numerator, _ = self.sum(terms)
+        numerator, denominator = self.sum(terms)
         if numerator and self.relations:
             numerator = numerator.rem(self.relations)
-        return not numerator
+        if numerator:
+            return False
+        # the common denominator is the fields' own: a base the relations send to zero (sqrt(x)^2 - x)
+        # would divide by zero, and proves nothing
+        if self.relations and any(not self.base_polys[b].rem(self.relations) for b in denominator):
+            raise _Declined("a denominator that vanishes")
+        return True
 
 
 def _size(x: sympy.Expr) -> int:
@@ -239,8 +246,8 @@ def _generators(factors: Iterable[sympy.Expr], leaves: dict, radicals: dict, see
         seen.add(x)
         if x.is_Rational:
             continue
-        if x.is_Float:
-            raise _Declined(x)
+        if x.is_Float or x.is_Atom and x.is_number and x.is_finite is not True:
+            raise _Declined(x)  # a float, an infinity, nan: not an element of the ring
         if x.is_Symbol or not (x.is_Add or x.is_Mul or x.is_Pow):
             leaves.setdefault(x, None)  # a function application, a derivative, pi
         elif x.is_Pow and not x.exp.is_Rational:

@@ -66,3 +66,10 @@ def test_floats_and_functions_of_nested_atoms_are_not_proved():
     assert not equal(sympy.Float(0.5) * D(g), sympy.Float(0.5) * D(g), ATOMS.nested())
     assert not equal(beta ** (n + sympy.Float(0.5)) * D(g), beta ** (n + sympy.Float(0.5)) * D(g), ATOMS.nested())
     assert not equal(sympy.exp(S(g**2)) * D(g), sympy.exp(S(g**2)) * D(g), ATOMS.nested())
+    for infinite in (sympy.zoo, sympy.oo, sympy.nan):
+        assert not equal(infinite * D(g), infinite * D(g), ATOMS.nested())
+    # a denominator that is zero by a radical's relation divides by zero: nothing is proved
+    x = sympy.sqrt(g**2 + eps)
+    vanishing = sympy.Mul(x, x, evaluate=False) - g**2 - eps
+    assert not equal(D(g) / vanishing, D(g) / vanishing, ATOMS.nested())
+    assert equal(D(g) / x**2, D(g) / (g**2 + eps), ATOMS.nested())
