@@ -351,6 +351,15 @@ class _State:
         return backend.state(point, self.key, self.name)
 
 
+def _state_input(states: Mapping[str, Any], name: str) -> Any:
+    """The coordinate of the slow state ``name`` given to the evaluator."""
+    try:
+        return states[name]
+    except KeyError:
+        raise ValueError(f"the field has the slow state {name}, but the states given are "
+                         f"{', '.join(states) or 'none'}") from None
+
+
 @dataclass(frozen=True)
 class _Elementwise:
     function: Callable[..., Any]
@@ -428,10 +437,13 @@ class Evaluator(Generic[Value]):
         """The plan's nodes :math:`f_0..f_{order}` needs, in evaluation order."""
         return [self._nodes[i] for i in self._needed[self._order(order)]]
 
-    def __call__(self, point: Value, order: int | None = None, t=None) -> list[Value]:
+    def __call__(self, point: Value, order: int | None = None, t=None,
+                 states: Mapping[str, Value] | None = None) -> list[Value]:
         """:math:`[f_0(\\theta, t), \\dots, f_{order}(\\theta, t)]` at ``point``, each a
         vector; ``t`` is the time of a non-autonomous field (schedules), read
-        by :meth:`Backend.time`."""
+        by :meth:`Backend.time`; ``states`` gives the coordinates of slow
+        states by name (inputs beside :math:`\\theta`; without them the
+        backend's :meth:`Backend.state` is asked)."""
         order = self._order(order)
         terms: list = [None] * (order + 1)
 
@@ -440,7 +452,7 @@ class Evaluator(Generic[Value]):
                 if index in parts:
                     terms[k] = value if len(parts) == 1 else self.backend.accumulate(terms[k], value, 1.0, point)
 
-        self._run(point, order, keep, t)
+        self._run(point, order, keep, t, states)
         return [self.backend.broadcast(term, point) for term in terms]
 
     def combination(self, point: Value, coefficients: Sequence[float], t=None) -> Value:
@@ -458,12 +470,18 @@ class Evaluator(Generic[Value]):
         self._run(point, order, add, t)
         return total[0]
 
-    def _run(self, point: Value, order: int, consume: Callable[[int, Value], None], t=None) -> None:
-        """Run the plan for ``order`` at the time ``t``; ``consume(index, value)`` sees each value
-        when it is computed (the slots do not keep the outputs)."""
+    def _run(self, point: Value, order: int, consume: Callable[[int, Value], None], t=None,
+             states: Mapping[str, Value] | None = None) -> None:
+        """Run the plan for ``order`` at the time ``t`` (and the slow states' coordinates ``states``);
+        ``consume(index, value)`` sees each value when it is computed (the slots do not keep the outputs)."""
         slots: list = [None] * len(self._nodes)
         for i, node, dead in self._schedule(order):
-            slots[i] = self.backend.time(t) if node is _TIME else node.run(self.backend, point, slots)
+            if node is _TIME:
+                slots[i] = self.backend.time(t)
+            elif states is not None and isinstance(node, _State):
+                slots[i] = _state_input(states, node.name)
+            else:
+                slots[i] = node.run(self.backend, point, slots)
             consume(i, slots[i])
             for j in dead:
                 slots[j] = None
@@ -610,7 +628,7 @@ class Evaluator(Generic[Value]):
         for i in sorted((i for i in needed if _private(self._nodes[i])), key=lambda i: (-self._nodes[i].directions, i)):
             place(i)
         rest = [i for i in sorted(needed) if i not in placed and i not in self._parts]
-        for part in sorted(needed & self._parts):
+        for part in sorted((needed & self._parts) - placed):  # a part placed as a contraction's input is there
             inputs = self._nodes[part].inputs
             rest.insert(max((k + 1 for k, i in enumerate(rest) if i in inputs), default=0), part)
         return order + rest

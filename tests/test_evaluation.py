@@ -70,6 +70,22 @@ def test_slow_state_is_refused():
     assert "\n" not in str(error.value)
 
 
+def test_slow_state_given_is_an_input_beside_theta():
+    """AdaGrad's terms of theta and of V on (theta, V), the state given by name: f_0 = -g/sqrt(V + eps)
+    and f^V_0 = g^2, with g by SymPy; a state not given is named in one line."""
+    eq = derive(BUILTIN["adagrad"], order=1)
+    terms = [eq.terms[0], eq.states[0].terms[0], eq.terms[1], eq.states[0].terms[1]]
+    evaluator = Evaluator(terms, atom_table(eq), NumpyBackend(LOSS, PARAMS), constants_for(eq, {"eps": 0.3}))
+    V = np.array([0.2, 1.1, 0.05])
+    f0, fV0, f1, fV1 = evaluator(POINT, states={"V": V})
+    g = np.array([float(sympy.diff(LOSS, p).subs(dict(zip(PARAMS, POINT)))) for p in PARAMS])
+    np.testing.assert_allclose(f0, -g / np.sqrt(V + 0.3), rtol=1e-13)
+    np.testing.assert_allclose(fV0, g**2, rtol=1e-13)
+    assert np.all(np.isfinite(f1)) and np.all(np.isfinite(fV1))
+    with pytest.raises(ValueError, match="the field has the slow state V, but the states given are W$"):
+        evaluator(POINT, states={"W": V})
+
+
 def test_batch_atoms_take_their_batch_loss():
     batches = [LOSS, (x - y) ** 2 + sympy.sin(z) * x, x * y * z + y**2]
     eq = derive_epoch(BUILTIN["gd"], 3, order=2, schedule="cyclic")

@@ -16,6 +16,13 @@ Fields of updates with schedules depend on the time :math:`t` (``nadam``,
 ``t`` is an argument of :meth:`TorchField.terms` and :meth:`TorchField.__call__`,
 default 0 as in the compiled field (:class:`~modeq.numerics.field.CompiledField`);
 autonomous fields ignore it.
+
+Equations with slow states :math:`s_i` (AdaGrad's sum :math:`V`, schedule-free's
+:math:`w, \tau`, Shampoo's statistics; :attr:`TorchField.states`) are fields of
+the point :math:`(\theta, s_1, \dots)`, one value per parameter each, as the
+compiled field's coordinates: each term is
+:math:`(f_k, f^{s_1}_k, \dots)`, the states being inputs of the evaluator
+beside :math:`\theta` (:meth:`modeq.evaluation.Evaluator.__call__`).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from ..algebra.index import Contraction, SlowState
+from ..algebra.index import Contraction
 from ..evaluation import Evaluator, atom_table, constants_for
 from ..numerics.field import truncation
 from .backend import TorchBackend
@@ -48,12 +55,14 @@ class TorchField:
             raise ValueError(f"modeq.torch evaluates autonomous fields; this equation is in the {equation.regime} "
                              "regime (its terms depend on the step n): derive it with regime='stationary'")
         table = atom_table(equation)
-        states = sorted({d.name for d in table.atoms(equation.terms).values() if isinstance(d, SlowState)})
-        if states:
-            raise ValueError(f"modeq.torch evaluates fields of theta alone, and {equation.optimizer.name} has the slow "
-                             f"state {', '.join(states)} (a coordinate beside theta); verify it with modeq.verify")
+        #: The slow states' names, in the order of their coordinates after :math:`\theta`.
+        self.states: tuple[str, ...] = tuple(state.name for state in getattr(equation, "states", ()))
+        self._blocks = 1 + len(self.states)
+        # order by order: the term of theta, then each slow state's
+        self._terms = [term for k in range(equation.order + 1)
+                       for term in (equation.terms[k], *(state.terms[k] for state in getattr(equation, "states", ())))]
         #: Whether the terms depend on the time :math:`t` (schedules).
-        self.time_dependent: bool = any(not table.timed.isdisjoint(term.free_symbols) for term in equation.terms)
+        self.time_dependent: bool = any(not table.timed.isdisjoint(term.free_symbols) for term in self._terms)
         self.equation = equation
         self.losses = losses
         self.order: int = equation.order
@@ -61,7 +70,8 @@ class TorchField:
         self._evaluators: dict[tuple[int, bool], Evaluator] = {}
         #: Per order: whether the terms up to it contract two or more directions (D_2, D_3, ...).
         self._multiple = [any(isinstance(d, Contraction) and len(d.args) > 1
-                              for d in table.atoms(equation.terms[: k + 1]).values()) for k in range(self.order + 1)]
+                              for d in table.atoms(self._terms[: (k + 1) * self._blocks]).values())
+                          for k in range(self.order + 1)]
         if losses.dimension is not None:
             self._evaluator(losses.dimension, self.order)
 
@@ -76,20 +86,49 @@ class TorchField:
         shares = not (self.losses.parts and self._multiple[order])
         if (dimension, shares) not in self._evaluators:
             backend = TorchBackend(self.losses.functions, dimension, self.losses.layout, self.losses.parts, shares)
-            self._evaluators[dimension, shares] = Evaluator(self.equation.terms, atom_table(self.equation), backend,
+            self._evaluators[dimension, shares] = Evaluator(self._terms, atom_table(self.equation), backend,
                                                             self._constants)
         return self._evaluators[dimension, shares]
 
+    def _split(self, point: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
+        r"""``point`` checked and cut into :math:`\theta` and the slow states' coordinates (by name)."""
+        if not self.states:
+            return self.losses.point(point).detach(), None
+        if not isinstance(point, torch.Tensor) or point.dim() != 1:
+            self.losses.point(point)  # the one-line error for a wrong type or shape
+        size, p = point.numel(), self.losses.dimension
+        if (p is not None and size != self._blocks * p) or size % self._blocks:
+            expected = f"{self._blocks} x {p}" if p is not None else f"a multiple of {self._blocks}"
+            raise ValueError(f"the point of {self.equation.optimizer.name} holds theta and the slow state"
+                             f"{'s' if len(self.states) > 1 else ''} {', '.join(self.states)} beside it, one "
+                             f"value per parameter each: {expected} values, got {size}")
+        p = size // self._blocks
+        theta = self.losses.point(point[:p]).detach()
+        states = {name: point[(i + 1) * p:(i + 2) * p].detach() for i, name in enumerate(self.states)}
+        return theta, states
+
     def terms(self, theta: torch.Tensor, order: int | None = None, t: float = 0.0) -> list[torch.Tensor]:
-        r""":math:`[f_0(\theta, t), \dots, f_{order}(\theta, t)]`."""
+        r""":math:`[f_0(\theta, t), \dots, f_{order}(\theta, t)]`; with slow states :math:`s_i`,
+        ``theta`` is the point :math:`(\theta, s_1, \dots)` and each term
+        :math:`(f_k, f^{s_1}_k, \dots)`, as the compiled field's."""
         order = truncation(order, self.order)
-        theta = self.losses.point(theta).detach()
+        theta, states = self._split(theta)
         self.losses.check(theta, smooth_needed=order > 0)
-        return self._evaluator(theta.numel(), order)(theta, order, t)
+        values = self._evaluator(theta.numel(), order)(theta, (order + 1) * self._blocks - 1, t, states)
+        if states is None:
+            return values
+        return [torch.cat(values[k * self._blocks:(k + 1) * self._blocks]) for k in range(order + 1)]
 
     def __call__(self, theta: torch.Tensor, h: float, order: int | None = None, t: float = 0.0) -> torch.Tensor:
-        r""":math:`\sum_{k\le order} h^k f_k(\theta, t)`."""
+        r""":math:`\sum_{k\le order} h^k f_k(\theta, t)` (with slow states, on the point
+        :math:`(\theta, s_1, \dots)`, as :meth:`terms`)."""
         order = truncation(order, self.order)
+        if self.states:
+            terms = self.terms(theta, order, t)
+            total = terms[0].clone()
+            for k in range(1, order + 1):
+                total.add_(terms[k], alpha=float(h) ** k)
+            return total
         theta = self.losses.point(theta).detach()
         self.losses.check(theta, smooth_needed=order > 0)
         return self._evaluator(theta.numel(), order).combination(theta, [float(h) ** k for k in range(order + 1)], t)

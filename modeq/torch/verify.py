@@ -84,8 +84,9 @@ REFINEMENTS = 3
 SHOWN = 10
 #: ``torch.optim`` classes that ``from_torch`` describes but this study does not run, and why.
 NOT_RUN = {
-    "Adagrad": "its sum of squares is a slow state beside theta (step size h = lr**2), which modeq.torch does not "
-               "evaluate; verify modeq's adagrad with modeq.verify",
+    "Adagrad": "its sum of squares is a slow state beside theta (step size h = lr**2), whose flow this study does "
+               "not integrate (modeq.torch.compile evaluates the field of (theta, V)); verify modeq's adagrad with "
+               "modeq.verify",
     "NAdam": "its momentum schedule runs per step (momentum_decay per step; the modified equation needs the rate "
              "per unit time momentum_decay/lr, a different field for every lr, and a start at step k with its "
              "product of momenta); verify modeq's nadam with modeq.verify",

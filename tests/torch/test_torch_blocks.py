@@ -1,6 +1,7 @@
 """Parameter blocks on the torch backend (issue 16): the fields of Muon (both
-forms), LARS, LAMB and one-sided Shampoo with moving averages by automatic differentiation (modeq.torch.compile, the
-blocks taken from the model's tensors or from params) equal the same
+forms), LARS, LAMB, Shampoo (its sums as slow states, one- and two-sided) and
+one-sided Shampoo with moving averages by automatic differentiation
+(modeq.torch.compile, the blocks taken from the model's tensors or from params) equal the same
 equations evaluated by the NumPy backend on the SymPy loss (derivative tensors
 by lambdify), on the two-layer linear network ½‖W₂W₁ − A‖² of the reference
 tests, orders 0-2, to 1e-10 relative to each term's size."""
@@ -16,10 +17,10 @@ from torch import nn
 import modeq
 import modeq.torch
 from modeq.evaluation import Evaluator, NumpyBackend, atom_table, constants_for
-from modeq.optimizers import lamb, lars, muon, shampoo_ema
+from modeq.optimizers import lamb, lars, muon, shampoo, shampoo_ema
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "reference"))
-from two_layer import A, THETA0, W1, W2, sympy_loss  # noqa: E402  (the reference tests' shared helper)
+from two_layer import A, SQUARE_THETA0, THETA0, W1, W2, sympy_loss  # noqa: E402  (the reference tests' shared helper)
 
 
 class TwoLayer(nn.Module):
@@ -58,6 +59,37 @@ def test_block_fields_equal_the_numpy_backend(name, opt, values):
                   modeq.torch.compile(equation, flat_loss, params={"W1": (3, 2), "W2": (2, 3)})):
         for k, (ours, expected) in enumerate(zip(field.terms(theta), numpy_terms)):
             assert np.abs(ours.numpy() - expected).max() < 1e-10 * np.abs(expected).max(), (name, k)
+
+
+def square_loss(theta):
+    return ((theta[4:].view(2, 2) @ theta[:4].view(2, 2) - torch.tensor(A)) ** 2).sum() / 2
+
+
+@pytest.mark.parametrize("sides", ["one", "both"])
+def test_shampoo_slow_statistics_equal_the_numpy_backend(sides):
+    """Shampoo's sums (slow states L, R beside theta): the terms of theta and of each statistic at
+    points (theta, L, R), as the NumPy backend's given the same statistics (zero, and the order-0
+    statistic's term, a Gram matrix), orders 0-2; one-sided on the 3x2 / 2x3 model, two-sided on the
+    square network (2x2 blocks) as a loss of a flat tensor."""
+    equation = modeq.derive(shampoo(sides=sides), order=2)
+    square = sides == "both"
+    loss, params = sympy_loss(square=square)
+    theta0 = SQUARE_THETA0 if square else THETA0
+    names = [state.name for state in equation.states]
+    terms = [t for k in range(3) for t in (equation.terms[k], *(state.terms[k] for state in equation.states))]
+    evaluator = Evaluator(terms, atom_table(equation), NumpyBackend(loss, params), constants_for(equation))
+    blocks = len(names) + 1
+    grams = evaluator(theta0, blocks - 1, states={name: np.zeros(theta0.size) for name in names})[1:]
+    field = (modeq.torch.compile(equation, square_loss, params={"W1": (2, 2), "W2": (2, 2)}) if square
+             else modeq.torch.compile(equation, model_loss, model=TwoLayer().double()))
+    assert field.states == tuple(names)
+    for c in (0.0, 0.5):
+        statistics = [c * gram for gram in grams]
+        expected = evaluator(theta0, 3 * blocks - 1, states=dict(zip(names, statistics)))
+        got = field.terms(torch.tensor(np.concatenate([theta0, *statistics])))
+        for k in range(3):
+            want = np.concatenate(expected[k * blocks:(k + 1) * blocks])
+            assert np.abs(got[k].numpy() - want).max() < 1e-10 * np.abs(want).max(), (sides, c, k)
 
 
 def test_torch_muon_is_refused_by_the_torch_study_with_the_way_to_verify_it():
