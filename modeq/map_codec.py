@@ -7,7 +7,8 @@ Newton–Schulz steps and polar factor, Shampoo's statistics and root
 its fields (a rational as ``{"p": "..", "q": ".."}``, a tuple as a list); it is
 read back only as one of :data:`MAPS`, each field of the type of the class's
 default and within the map's domain (anything else is a
-:class:`~modeq.codec.DecodeError`).
+:class:`~modeq.codec.DecodeError`). A field added since a map was saved
+(:data:`ADDED`: Shampoo's parts) may be absent and takes its default.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import sympy
 
-from .algebra.kronecker import SIDES, GramStatistic, KroneckerRoot
+from .algebra.kronecker import MAX_PARTS, SIDES, GramStatistic, KroneckerRoot
 from .algebra.matrix_maps import MatrixMap, NewtonSchulz, PolarFactor
 from .codec import MAX_DIGITS, DecodeError
 
@@ -25,6 +26,9 @@ __all__ = ["MAPS", "map_json", "map_from_json"]
 
 #: The maps a saved equation may hold, by class name.
 MAPS: dict[str, type] = {cls.__name__: cls for cls in (NewtonSchulz, PolarFactor, GramStatistic, KroneckerRoot)}
+
+#: Fields a map gained after its first saved form (absent in older files: the default, one part).
+ADDED = {"part", "parts"}
 
 
 def map_json(fmap: MatrixMap) -> dict:
@@ -47,9 +51,10 @@ def map_from_json(data: Any) -> MatrixMap:
     """The map written by :func:`map_json`, or a :class:`DecodeError`."""
     cls = MAPS.get(data.get("class")) if isinstance(data, dict) else None
     fields = data.get("fields") if cls is not None else None
-    if cls is None or not isinstance(fields, dict) or set(fields) != {f.name for f in dataclasses.fields(cls)}:
+    names = {f.name for f in dataclasses.fields(cls)} if cls is not None else set()
+    if cls is None or not isinstance(fields, dict) or not names - ADDED <= set(fields) <= names:
         raise DecodeError(f"not a saved matrix map: {str(data)[:80]}")
-    fmap = cls(**{f.name: _field(fields[f.name], f.default, f.name) for f in dataclasses.fields(cls)})
+    fmap = cls(**{f.name: _field(fields[f.name], f.default, f.name) for f in dataclasses.fields(cls) if f.name in fields})
     if not _valid(fmap):
         raise DecodeError(f"a saved matrix map outside its domain: {fmap!r}")
     return fmap
@@ -77,7 +82,7 @@ def _valid(fmap: MatrixMap) -> bool:
     if isinstance(fmap, NewtonSchulz):
         return 1 <= fmap.steps <= 99
     if isinstance(fmap, GramStatistic):
-        return fmap.side in SIDES
+        return fmap.side in SIDES and 0 <= fmap.part < MAX_PARTS and (fmap.part == 0 or fmap.side != "small")
     if isinstance(fmap, KroneckerRoot):
-        return fmap.sides in (1, 2) and fmap.eps >= 0
+        return fmap.sides in (1, 2) and fmap.eps >= 0 and 1 <= fmap.parts <= MAX_PARTS and (fmap.sides == 2 or fmap.parts == 1)
     return fmap.eps >= 0  # PolarFactor

@@ -28,9 +28,26 @@ derivatives along a statistic are those of the inverse root, the jets of
 never a new formula. The state holds :math:`L - \varepsilon I` (it starts at
 0, as every state does); :math:`\varepsilon I` is added inside the root.
 
-Two-sided Shampoo on a non-square block would need a state larger than the
-block (:math:`\max(m,n)^2 > mn`): refused in one line (square blocks, or the
-one-sided form). A preconditioner that is singular (:math:`\varepsilon = 0`
+**Several parts for a statistic larger than the block.** Two-sided Shampoo
+on a non-square block needs the larger side's statistic too
+(:math:`\max(m,n)^2 > mn`): it is stored in :math:`k` parts, each a state of
+the block's shape. For :math:`L` (:math:`m\times m`) the parts are
+:math:`P_c = LE_c`, :math:`c = 0..k-1`, :math:`E_c` (:math:`m\times n`) with
+the columns :math:`e_{cn+1}..e_{cn+n}` of :math:`\mathbb{R}^m` (zero beyond
+:math:`m`; :math:`E_0 = E`); since :math:`\sum_c E_cE_c^\top = I_m` for
+:math:`k \ge \lceil m/n\rceil`, :math:`L = \sum_c P_cE_c^\top` exactly. For
+:math:`R` (:math:`n\times n`) the parts are :math:`Q_c = F_cR`, :math:`F_c`
+(:math:`m\times n`) with the rows :math:`e_{cm+1}^\top..e_{cm+m}^\top` of
+:math:`\mathbb{R}^n` (:math:`F_0 = E`), and :math:`R = \sum_c F_c^\top Q_c`.
+Each part is an ordinary slow state with the increment
+:math:`h\,GG^\top E_c` (:class:`GramStatistic` with its ``part``), linear in
+the Gram matrix as before; the root takes the gradient block and all parts
+(:class:`KroneckerRoot` with ``parts`` :math:`k`, arity :math:`1 + 2k`; parts
+beyond a block's need are zero there). One part (the default) is the packing
+above, for square blocks; a block needing more parts than the map has is
+refused in one line naming the ``parts`` it needs.
+
+A preconditioner that is singular (:math:`\varepsilon = 0`
 and a rank-deficient gradient) is refused with the block named
 (:class:`~modeq.algebra.spectral.SingularBlock`).
 """
@@ -44,11 +61,15 @@ import sympy
 
 from .matrix_maps import MatrixMap, identity_like, inverse_root
 
-__all__ = ["GramStatistic", "KroneckerRoot", "SIDES", "DEFAULT_MAPS"]
+__all__ = ["GramStatistic", "KroneckerRoot", "SIDES", "DEFAULT_MAPS", "MAX_PARTS"]
+
+#: The most parts a statistic may be stored in (blocks at most 8 times longer than wide).
+MAX_PARTS = 8
 
 #: Which Gram matrix a statistic accumulates: ``small`` the smaller side's
 #: (:math:`GG^\top` for :math:`m \le n`, :math:`G^\top G` otherwise), ``left``
-#: :math:`GG^\top` (needs :math:`m \le n`), ``right`` :math:`G^\top G` (needs :math:`n \le m`).
+#: :math:`GG^\top` (whole for :math:`m \le n`, else one part of it), ``right`` :math:`G^\top G`
+#: (whole for :math:`n \le m`).
 SIDES = ("small", "left", "right")
 
 
@@ -60,41 +81,45 @@ def _left(side: str, x: Any) -> bool:
 @dataclass(frozen=True)
 class GramStatistic(MatrixMap):
     r""":math:`\operatorname{pack}(XX^\top) = XX^\top E` or :math:`\operatorname{pack}(X^\top X) = EX^\top X`
-    (``side``, :data:`SIDES`): a Gram matrix of the block stored in the block's shape."""
+    (``side``, :data:`SIDES`): a Gram matrix of the block stored in the block's shape; with
+    ``part`` :math:`c`, :math:`XX^\top E_c` or :math:`F_cX^\top X` (its part :math:`c`)."""
 
     side: str = "small"
+    part: int = 0
 
     operator: ClassVar[str] = "shampoo's statistic (Gram)"
 
     @property
     def name(self) -> str:  # type: ignore[override]
-        """``Gram`` (the smaller side), ``GramL``, ``GramR``."""
-        return {"small": "Gram", "left": "GramL", "right": "GramR"}[self.side]
+        """``Gram`` (the smaller side), ``GramL``, ``GramR``; ``GramL1`` for the part 1."""
+        return {"small": "Gram", "left": "GramL", "right": "GramR"}[self.side] + (str(self.part) if self.part else "")
 
     @property
     def latex(self) -> str:  # type: ignore[override]
-        suffix = {"small": "", "left": "_{L}", "right": "_{R}"}[self.side]
-        return r"\operatorname{Gram}" + suffix
+        suffix = {"small": "", "left": "L", "right": "R"}[self.side] + (f",{self.part}" if self.part else "")
+        return r"\operatorname{Gram}" + (f"_{{{suffix}}}" if suffix else "")
 
     def __call__(self, x):
         if _left(self.side, x):
-            return (x @ x.T) @ identity_like(x)
-        return identity_like(x) @ (x.T @ x)
+            return (x @ x.T) @ identity_like(x, self.part)
+        return identity_like(x, -self.part) @ (x.T @ x)
 
-    def check_shape(self, name, shape):
-        _check_fits(self.side, name, shape)
 
 
 @dataclass(frozen=True)
 class KroneckerRoot(MatrixMap):
     r"""Shampoo's direction from the gradient block :math:`X` and its packed statistics:
     two-sided (``sides == 2``, arguments :math:`X, A, B`)
-    :math:`(A + \varepsilon I)^{-1/4}X(B + \varepsilon I)^{-1/4}` on a square block;
+    :math:`(A + \varepsilon I)^{-1/4}X(B + \varepsilon I)^{-1/4}` on a square block; with
+    ``parts`` :math:`k > 1`, arguments :math:`X, A_0..A_{k-1}, B_0..B_{k-1}`,
+    :math:`A = \sum_c A_cE_c^\top`, :math:`B = \sum_c F_c^\top B_c` on any block with
+    :math:`\lceil\max(m,n)/\min(m,n)\rceil \le k`;
     one-sided (``sides == 1``, arguments :math:`X, S`) :math:`(S E^\top + \varepsilon I)^{-1/2}X`
     for :math:`m \le n`, :math:`X(E^\top S + \varepsilon I)^{-1/2}` otherwise."""
 
     sides: int = 2
     eps: sympy.Rational = sympy.Integer(0)
+    parts: int = 1
 
     name: ClassVar[str] = "Sh"
     operator: ClassVar[str] = "shampoo (Sh)"
@@ -103,9 +128,14 @@ class KroneckerRoot(MatrixMap):
 
     @property
     def arity(self) -> int:  # type: ignore[override]
-        return self.sides + 1
+        return 2 if self.sides == 1 else 1 + 2 * self.parts
 
     def __call__(self, x, *statistics):
+        if self.sides == 2 and self.parts > 1:
+            k = self.parts
+            left = _sum(p @ identity_like(x, c).T for c, p in enumerate(statistics[:k]))
+            right = _sum(identity_like(x, -c).T @ q for c, q in enumerate(statistics[k:]))
+            return inverse_root(left, 2, self.eps) @ x @ inverse_root(right, 2, self.eps)
         if self.sides == 2:
             left, right = statistics
             return inverse_root(left, 2, self.eps) @ x @ inverse_root(right, 2, self.eps)
@@ -117,7 +147,16 @@ class KroneckerRoot(MatrixMap):
 
     def check_shape(self, name, shape):
         if self.sides == 2 and shape[0] != shape[1]:
-            _check_fits("left" if shape[0] > shape[1] else "right", name, shape)
+            _check_fits("left" if shape[0] > shape[1] else "right", name, shape, self.parts)
+
+
+def _sum(terms):
+    """The sum of matrices (jets, traced jets) in order, without a zero to start from."""
+    terms = iter(terms)
+    total = next(terms)
+    for term in terms:
+        total = total + term
+    return total
 
 
 #: The maps a LaTeX text may name when its atom table has none (two-sided Shampoo with the default eps;
@@ -126,12 +165,14 @@ DEFAULT_MAPS = (KroneckerRoot(2, sympy.Rational(1, 10)), GramStatistic("small"),
                 GramStatistic("right"))
 
 
-def _check_fits(side: str, name: str, shape: tuple[int, int]) -> None:
-    """One line if the statistic of ``side`` does not fit into a block of ``shape``."""
+def _check_fits(side: str, name: str, shape: tuple[int, int], parts: int) -> None:
+    """One line if the statistic of ``side`` does not fit into ``parts`` states of a block of ``shape``."""
     rows, cols = shape
-    if (side == "left" and rows > cols) or (side == "right" and cols > rows):
-        size = rows if side == "left" else cols
+    size, other = (rows, cols) if side == "left" else (cols, rows)
+    need = -(-size // other)
+    if need > parts:
         raise ValueError(
             f"two-sided Shampoo stores its statistics in states of the block's shape, and the {side} one of the block "
-            f"{name or 'of the parameters'} ({rows}x{cols}) is {size}x{size}, larger than the block: give square blocks, "
-            "or use shampoo(sides='one') (the smaller side's statistic, which always fits)")
+            f"{name or 'of the parameters'} ({rows}x{cols}) is {size}x{size}, larger than {parts} part(s) of the block "
+            f"hold: use shampoo(parts={need}) (or more; square blocks need 1), or shampoo(sides='one') "
+            "(the smaller side's statistic, which always fits)")

@@ -73,9 +73,9 @@ class Jet:
     def T(self) -> "Jet":
         return Jet({s: x.T for s, x in self.parts.items()}, (self.shape[1], self.shape[0]))
 
-    def identity(self) -> "Jet":
-        """The (rectangular) identity of this jet's shape, a constant."""
-        return Jet({frozenset(): identity_like(self.parts[frozenset()])}, self.shape)
+    def identity(self, part: int = 0) -> "Jet":
+        """The (rectangular, shifted by ``part``: :func:`identity_like`) identity of this jet's shape, a constant."""
+        return Jet({frozenset(): identity_like(self.parts[frozenset()], part)}, self.shape)
 
     def __add__(self, other: "Jet") -> "Jet":
         parts = dict(self.parts)
@@ -211,14 +211,19 @@ class PolarFactor(MatrixMap):
         return out.T if tall else out
 
 
-def identity_like(x: Any) -> Any:
-    """The rectangular identity of ``x``'s shape, of its kind (a :class:`Jet`, a traced jet,
-    a SymPy or NumPy matrix)."""
+def identity_like(x: Any, part: int = 0) -> Any:
+    r"""The rectangular identity of ``x``'s shape (:math:`m\times n`), of its kind (a :class:`Jet`,
+    a traced jet, a SymPy or NumPy matrix); shifted by ``part`` :math:`c`: ones at
+    :math:`(i, j)` with :math:`i - j = cn` for :math:`c > 0` (:math:`E_c`, whose columns are
+    :math:`e_{cn+1}..e_{cn+n}` of :math:`\mathbb{R}^m`), :math:`i - j = cm` for :math:`c < 0`
+    (:math:`F_{|c|}`, whose rows are :math:`e_{|c|m+1}^\top..e_{|c|m+m}^\top` of :math:`\mathbb{R}^n`)."""
     if hasattr(x, "identity"):
-        return x.identity()
+        return x.identity(part) if part else x.identity()
+    rows, cols = x.shape
+    shift = part * (cols if part > 0 else rows)
     if isinstance(x, sympy.MatrixBase):
-        return sympy.eye(*x.shape)
-    return np.eye(*x.shape)
+        return sympy.Matrix(rows, cols, lambda i, j: 1 if i - j == shift else 0)
+    return np.eye(rows, cols, -shift)
 
 
 def inverse_root(a: Any, q: int, eps) -> Any:

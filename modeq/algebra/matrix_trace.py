@@ -38,7 +38,8 @@ __all__ = ["JET_FUNCTIONS", "jet_functions", "functions", "constant_names", "con
 #: ``ADD a b``, ``SCALE a`` (by the instruction's coefficient), ``INVERSE_ROOT a q``
 #: (:math:`(A + \varepsilon I)^{-1/2^q}` of a symmetric jet, :math:`\varepsilon` the
 #: coefficient: :mod:`modeq.algebra.spectral`), ``EYE a`` (the rectangular identity of
-#: the shape of ``a``, a constant: Shampoo's packing of its statistics, :mod:`modeq.algebra.kronecker`).
+#: the shape of ``a``, a constant: Shampoo's packing of its statistics, :mod:`modeq.algebra.kronecker`;
+#: shifted by the part ``b``, :func:`~modeq.algebra.matrix_maps.identity_like`).
 MATMUL, TRANSPOSE, ADD, SCALE, INVERSE_ROOT, EYE = range(6)
 
 
@@ -83,8 +84,8 @@ class _Traced:
     def inverse_root(self, q: int, eps: float) -> "_Traced":
         return self.program.emit(INVERSE_ROOT, self, q, coefficient=float(eps), shape=self.shape)
 
-    def identity(self) -> "_Traced":
-        return self.program.emit(EYE, self, shape=self.shape)
+    def identity(self, part: int = 0) -> "_Traced":
+        return self.program.emit(EYE, self, part, shape=self.shape)
 
 
 #: The refusal of a singular block, around the words naming it.
@@ -161,8 +162,11 @@ def jet_functions(spectral: bool) -> list[Function]:
             "                    work[r, s, m, p] = work[a, s, p, m]",
             f"    elif op == {EYE}:",
             "        rows[r], cols[r] = rows[a], cols[a]",
-            "        for p in range(min(rows[a], cols[a])):",
-            "            work[r, 0, p, p] = 1.0",
+            "        shift = b * cols[a] if b >= 0 else b * rows[a]",
+            "        for p in range(rows[a]):",
+            "            m = p - shift",
+            "            if m >= 0 and m < cols[a]:",
+            "                work[r, 0, p, m] = 1.0",
         ] + inverse_root + [
             "    else:",
             "        rows[r], cols[r] = rows[a], cols[a]",

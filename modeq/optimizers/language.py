@@ -58,7 +58,7 @@ its lowering to compiled statements and its memory):
     layer's norm. With plain parameters there is one block.
 ``newton_schulz(x)``, ``msign(x, eps=0)``, ``shape_scale(rule)``
     Muon's maps of the matrix block of component :math:`j` (:mod:`modeq.primitives.matrix`).
-``gram(x, side="small")``, ``kronecker_root(x, left, right=None, eps=0)``
+``gram(x, side="small", part=0)``, ``kronecker_root(x, left, right=None, eps=0)``
     Shampoo's packed Gram statistics of the block and its inverse-root direction
     (:mod:`modeq.primitives.kronecker`).
 ``smooth_sign(x, delta)``

@@ -60,8 +60,11 @@ preconditioning by default; it was not compared).
 each statistic is stored packed into its block (:mod:`modeq.algebra.kronecker`:
 :math:`L'E`, :math:`E` the rectangular identity), so it is an ordinary slow
 state ``state(lambda s: s + h*gram(g), name="L")`` whose increment is a matrix
-map of :math:`G`. The smaller side's statistic always fits; two-sided Shampoo
-therefore needs square blocks (refused in one line otherwise). The state holds
+map of :math:`G`. The smaller side's statistic always fits; on a non-square
+block two-sided Shampoo stores the larger one in ``parts`` :math:`k \ge
+\lceil\max(m,n)/\min(m,n)\rceil` states :math:`L'E_c` (states ``L0..L{k-1}``,
+``R0..R{k-1}``; :math:`k = 1`, the default, the states ``L, R`` of square
+blocks; too few parts are refused in one line naming the number needed). The state holds
 :math:`L' - \varepsilon I` (states start at 0) and :math:`\varepsilon I` is
 added inside the root.
 
@@ -83,40 +86,51 @@ reference's default) is described.
 from __future__ import annotations
 
 from .base import decay, nonnegative, optimizer
+from ..algebra.kronecker import MAX_PARTS
 from .language import DescriptionError, ema, grad, gram, h, kronecker_root, state, theta
 
 __all__ = ["shampoo", "shampoo_ema", "SHAMPOO_SIDES"]
 
-#: Shampoo's forms: both statistics (square blocks), or the smaller side's only.
+#: Shampoo's forms: both statistics (in ``parts`` states each on non-square blocks), or the smaller side's only.
 SHAMPOO_SIDES = ("both", "one")
 
 
 @optimizer(weight_decay=nonnegative(0.0, r"\lambda", "weight decay (added to the gradient)"))
-def shampoo(weight_decay, *, sides="both", eps=0.1):
+def shampoo(weight_decay, *, sides="both", eps=0.1, parts=1):
     r"""Shampoo with :math:`h = \eta^2` and scaled statistics (slow states :math:`L, R`):
     :math:`L_{n+1} = L_n + hGG^\top`, :math:`R_{n+1} = R_n + hG^\top G` from :math:`\varepsilon I`,
     :math:`W_{n+1} = W_n - hL_{n+1}^{-1/4}GR_{n+1}^{-1/4}`; ``sides="one"``:
-    :math:`W_{n+1} = W_n - hL_{n+1}^{-1/2}G` on the smaller side."""
+    :math:`W_{n+1} = W_n - hL_{n+1}^{-1/2}G` on the smaller side. ``parts`` :math:`k`: each
+    statistic in :math:`k` states (non-square blocks need :math:`\lceil\max(m,n)/\min(m,n)\rceil`)."""
     g = grad() + weight_decay * theta
-    return -_direction("shampoo", g, lambda side, name: state(lambda s: s + h * gram(g, side), name=name), sides, eps)
+    return -_direction("shampoo", g, lambda side, name, part: state(lambda s: s + h * gram(g, side, part), name=name),
+                       sides, eps, parts)
 
 
 @optimizer(beta2=decay(0.99, r"\beta_2", "decay of the statistics' moving averages"),
            weight_decay=nonnegative(0.0, r"\lambda", "weight decay (added to the gradient)"))
-def shampoo_ema(beta2, weight_decay, *, sides="both", eps=1e-6):
+def shampoo_ema(beta2, weight_decay, *, sides="both", eps=1e-6, parts=1):
     r"""Shampoo with moving averages of the statistics (fast states, :math:`h = \eta`):
     :math:`L_{n+1} = \beta_2L_n + (1-\beta_2)GG^\top`, :math:`R` likewise, from 0,
     :math:`W_{n+1} = W_n - h(L_{n+1}+\epsilon I)^{-1/4}G(R_{n+1}+\epsilon I)^{-1/4}`;
-    ``sides="one"``: :math:`(L_{n+1}+\epsilon I)^{-1/2}G` on the smaller side."""
+    ``sides="one"``: :math:`(L_{n+1}+\epsilon I)^{-1/2}G` on the smaller side; ``parts`` as :func:`shampoo`'s."""
     g = grad() + weight_decay * theta
-    return -_direction("shampoo_ema", g, lambda side, name: ema(gram(g, side), beta2), sides, eps)
+    return -_direction("shampoo_ema", g, lambda side, name, part: ema(gram(g, side, part), beta2), sides, eps, parts)
 
 
-def _direction(name: str, g, statistic, sides: str, eps):
-    r"""Shampoo's direction of ``g`` from ``statistic(side, name)`` (a state summing, or a
-    moving average of, the packed Gram matrix of ``side``): both sides, or the smaller one."""
+def _direction(name: str, g, statistic, sides: str, eps, parts: int):
+    r"""Shampoo's direction of ``g`` from ``statistic(side, name, part)`` (a state summing, or a
+    moving average of, the packed Gram matrix of ``side``, its part ``part``): both sides, or the
+    smaller one; ``parts`` states for each statistic of both sides."""
     if sides not in SHAMPOO_SIDES:
         raise DescriptionError(f"{name}: sides must be one of {', '.join(SHAMPOO_SIDES)}, got {sides!r}")
+    if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= MAX_PARTS:
+        raise DescriptionError(f"{name}: parts must be an integer 1..{MAX_PARTS}, got {parts!r}")
     if sides == "one":
-        return kronecker_root(g, statistic("small", "L"), eps=eps)
-    return kronecker_root(g, statistic("left", "L"), statistic("right", "R"), eps=eps)
+        if parts != 1:
+            raise DescriptionError(f"{name}: parts is for sides='both' (the one-sided statistic always fits its block)")
+        return kronecker_root(g, statistic("small", "L", 0), eps=eps)
+    if parts == 1:
+        return kronecker_root(g, statistic("left", "L", 0), statistic("right", "R", 0), eps=eps)
+    left, right = ([statistic(side, f"{side[0].upper()}{c}", c) for c in range(parts)] for side in ("left", "right"))
+    return kronecker_root(g, left, right, eps=eps)

@@ -205,6 +205,12 @@ def _parser(names: tuple[str, ...], theta: str, loss: str, lhs: str, states: tup
     return Lark(GRAMMAR + "\n".join(terminals), parser="lalr", lexer="contextual", maybe_placeholders=False)
 
 
+def _state_name(token: str, names) -> str:
+    r"""The state's name in a token ``\tilde{name}…`` (the longest of ``names`` that fits: a name
+    may hold braces itself, as ``L_{0}``)."""
+    return next(n for n in sorted(names, key=len, reverse=True) if "\\tilde{" + n + "}" in token)
+
+
 def _index_letters(subscript: str) -> list[str]:
     """The indices of a subscript such as ``{ikj}`` or ``{\\mu i}``."""
     return re.findall(r"\\[a-zA-Z]+|[a-zA-Z]", subscript)
@@ -527,8 +533,9 @@ class _Reader(Transformer_NonRecursive):
 
     def state(self, token: Token) -> sympy.Expr:
         r""":math:`\tilde V_x`, the slow state ``V`` at component :math:`x` (:math:`\tilde V` in vector notation)."""
-        symbol = self.states[re.match(r"\\tilde\{(.*?)\}", token).group(1)]
-        return self._component_atom(symbol, token, _subscript(token) if "_" in token else None)
+        name = _state_name(token, self.states)
+        rest = token[token.index(name) + len(name) + 1:]  # after the name and the brace closing it
+        return self._component_atom(self.states[name], token, _subscript(rest) if "_" in rest else None)
 
     def theta(self, token: Token) -> sympy.Expr:
         return self._component_atom(self.atoms.theta, token, _subscript(token) if "_" in token else None)
@@ -617,7 +624,7 @@ class _Reader(Transformer_NonRecursive):
         for child in children:
             if isinstance(child, Token):
                 if child.type == "STATE_LHS":
-                    key = re.search(r"\\tilde\{(.*?)\}", child).group(1)
+                    key = _state_name(child, self.states)
                 elif child.type == "FUNCTION_LHS":
                     key = re.search(r"(\\[a-zA-Z]+(?:_\{[^{}]*\})?)\\left", child).group(1) + "(t)"
             else:

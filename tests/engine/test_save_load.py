@@ -89,8 +89,9 @@ def test_a_tampered_file_is_refused(node, tmp_path):
         modeq.load(path)
 
 
-@pytest.mark.parametrize("opt", [muon, muon(orthogonalizer="msign"), shampoo, shampoo(sides="one"), shampoo_ema],
-                         ids=["muon", "muon-msign", "shampoo", "shampoo-one", "shampoo_ema"])
+@pytest.mark.parametrize("opt", [muon, muon(orthogonalizer="msign"), shampoo, shampoo(sides="one"), shampoo_ema,
+                                 shampoo(parts=2)],
+                         ids=["muon", "muon-msign", "shampoo", "shampoo-one", "shampoo_ema", "shampoo-parts"])
 def test_equations_on_parameter_blocks_save_their_matrix_maps(opt, tmp_path):
     """Matrix-map atoms (Newton-Schulz, msign, Shampoo's maps of several blocks), block scales and the
     slow statistics load back equal; the loaded optimizer is the built-in with its options."""
@@ -107,6 +108,8 @@ def test_equations_on_parameter_blocks_save_their_matrix_maps(opt, tmp_path):
     lambda m: m["fields"].update({"sides": 7}),  # outside the map's domain
     lambda m: m["fields"].update({"eps": {"p": "1", "q": "0"}}),  # not a rational
     lambda m: m["fields"].update({"sides": "2"}),  # a field of the wrong type
+    lambda m: m["fields"].update({"parts": 0}),  # no part
+    lambda m: m["fields"].pop("eps"),  # a field missing (only the parts, added later, may be)
 ])
 def test_a_tampered_matrix_map_is_refused(change, tmp_path):
     path = tmp_path / "eq.json"
@@ -117,6 +120,20 @@ def test_a_tampered_matrix_map_is_refused(change, tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(DecodeError, match="saved matrix map"):
         modeq.load(path)
+
+
+def test_a_map_saved_before_it_had_parts_loads_with_one(tmp_path):
+    """Shampoo's maps saved before the parts existed (no ``part``/``parts`` fields) load as one part."""
+    path = tmp_path / "eq.json"
+    equation = modeq.derive(shampoo, order=1)
+    equation.save(path)
+    data = json.loads(path.read_text())
+    maps = [a["map"] for a in data["atoms"] if a["kind"] == "matrix_map"]
+    assert {m["class"] for m in maps} == {"KroneckerRoot", "GramStatistic"}
+    for m in maps:
+        m["fields"].pop("parts" if m["class"] == "KroneckerRoot" else "part")
+    path.write_text(json.dumps(data))
+    assert modeq.load(path).terms == equation.terms
 
 
 def test_cli_derive_save(tmp_path):

@@ -21,6 +21,7 @@ from test_polar_factor import compiled_namespace, derivative_by_differences, roo
 RNG = np.random.default_rng(16)
 EPS = sympy.Rational(1, 10)
 TWO_SIDED, ONE_SIDED = KroneckerRoot(2, EPS), KroneckerRoot(1, EPS)
+IN_PARTS = KroneckerRoot(2, EPS, 2)  # each statistic in two states: any block up to 2:1
 
 
 def spd(n):
@@ -51,6 +52,52 @@ def test_the_statistics_are_packed_gram_matrices():
     square = RNG.normal(size=(3, 3))
     assert np.abs(GramStatistic("left")(square) - square @ square.T).max() < 1e-14
     assert np.abs(GramStatistic("right")(square) - square.T @ square).max() < 1e-14
+
+
+def parts(m, shape, k=2):
+    """A statistic in ``k`` parts of the block's shape: columns c·n.. of L (rows c·m.. of R), by slicing."""
+    rows, cols = shape
+    out = []
+    for c in range(k):
+        part = np.zeros(shape)
+        if len(m) == rows:  # L E_c: the columns c*cols .. c*cols + cols - 1 of L
+            block = m[:, c * cols:(c + 1) * cols]
+            part[:, :block.shape[1]] = block
+        else:  # F_c R: the rows c*rows .. of R
+            block = m[c * rows:(c + 1) * rows, :]
+            part[:block.shape[0], :] = block
+        out.append(part)
+    return out
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (2, 3), (5, 2), (2, 2)])
+def test_statistics_in_parts_are_the_gram_matrices_sliced(shape):
+    """GramL part c is G Gᵀ E_c (the columns c·n.. of G Gᵀ), GramR part c is F_c GᵀG; they add back up."""
+    x = RNG.normal(size=shape)
+    k = -(-max(shape) // min(shape))
+    for side, m in (("left", x @ x.T), ("right", x.T @ x)):
+        got = [GramStatistic(side, c)(x) for c in range(k + 1)]  # one part more than needed: zero
+        assert all(np.abs(a - b).max() < 1e-14 for a, b in zip(got, parts(m, shape, k + 1)))
+        assert np.abs(got[-1]).max() == 0
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (2, 3), (2, 2)])
+def test_two_sided_in_parts_is_the_two_sided_root(shape):
+    x, a, b = RNG.normal(size=shape), spd(shape[0]), spd(shape[1])
+    got = IN_PARTS(x, *parts(a, shape), *parts(b, shape))
+    assert np.abs(got - two_sided(x, a, b)).max() < 1e-13
+
+
+def test_two_sided_in_parts_jets_match_differences():
+    shape = (3, 2)
+    x, a, b = RNG.normal(size=shape), spd(3), spd(2)
+    point = (x, *parts(a, shape), *parts(b, shape))
+    y, c, d = RNG.normal(size=shape), symmetric(3), symmetric(2)
+    direction = (y, *parts(c, shape), *parts(d, shape))
+    e = 1e-5
+    expected = (two_sided(x + e * y, a + e * c, b + e * d) - two_sided(x - e * y, a - e * c, b - e * d)) / (2 * e)
+    got = IN_PARTS.derivative(point, [direction])
+    assert np.abs(got - expected).max() < 1e-7 * np.abs(got).max()
 
 
 @pytest.mark.parametrize("shape", [(2, 3), (3, 2)])
@@ -97,14 +144,23 @@ def test_one_sided_jets_match_differences():
 
 
 @pytest.mark.parametrize("fmap, shapes", [(TWO_SIDED, [(2, 2), (3, 3)]), (ONE_SIDED, [(2, 3), (3, 2)]),
-                                          (GramStatistic("small"), [(2, 3), (3, 2)])], ids=["two", "one", "gram"])
+                                          (GramStatistic("small"), [(2, 3), (3, 2)]),
+                                          (IN_PARTS, [(3, 2), (2, 3), (2, 2)]),
+                                          (GramStatistic("left", 1), [(3, 2), (2, 3)]),
+                                          (GramStatistic("right", 1), [(3, 2), (2, 3)])],
+                         ids=["two", "one", "gram", "parts", "gram-left-1", "gram-right-1"])
 def test_traced_code_equals_the_jets(fmap, shapes):
-    """The compiled interpreter with several input blocks and the EYE instruction (as plain Python)."""
+    """The compiled interpreter with several input blocks and the EYE instruction (shifted for the
+    parts), as plain Python."""
     namespace = compiled_namespace(fmap)
 
     def lane(slot, shape):
         if slot == 0:
             return RNG.normal(size=shape)
+        if fmap is IN_PARTS:  # the parts of L (slots 1, 2) and of R (slots 3, 4) at a point or along a direction
+            rows, cols = shape
+            size = rows if slot <= 2 else cols
+            return parts(spd(size), shape)[(slot - 1) % 2]
         return pack(spd(min(shape)) if shape[0] == shape[1] or fmap.arity == 2 else symmetric(min(shape)), shape)
 
     rows = [[lane(slot, shape) for shape in shapes] for _ in range(3) for slot in range(fmap.arity)]
@@ -142,10 +198,22 @@ def test_orders_0_and_1_are_backward_error_analysis_by_hand():
     assert sympy.expand(eq.states[0].terms[1] - atoms.matrix_derivative(GramStatistic("left"), g, [hess]) / 2) == 0
 
 
-@pytest.mark.parametrize("sides", ["both", "one"])
-def test_order_2_derives_in_seconds(sides):
-    eq = modeq.derive(shampoo(sides=sides), order=2)
-    assert len(eq.terms) == 3 and all(t != 0 for t in eq.terms) and len(eq.states) == (2 if sides == "both" else 1)
+@pytest.mark.parametrize("sides, parts, states", [("both", 1, 2), ("one", 1, 1), ("both", 2, 4)])
+def test_order_2_derives_in_seconds(sides, parts, states):
+    eq = modeq.derive(shampoo(sides=sides, parts=parts), order=2)
+    assert len(eq.terms) == 3 and all(t != 0 for t in eq.terms) and len(eq.states) == states
+
+
+def test_statistics_in_parts_give_each_part_its_own_equation():
+    """With parts=2 the direction is Sh(g, L0, L1, R0, R1) and each part moves by its Gram part at order 0."""
+    eq = modeq.derive(shampoo(parts=2), order=0, values={"weight_decay": 0})
+    g, atoms = sympy.Symbol("g"), eq.atoms
+    by_name = {str(s.name): s for s in eq.states}
+    assert set(by_name) == {"L0", "L1", "R0", "R1"}
+    point = (g, *(by_name[n].value for n in ("L0", "L1", "R0", "R1")))
+    assert eq.terms[0] == -atoms.matrix_derivative(IN_PARTS, point, ())
+    for name, side, part in (("L0", "left", 0), ("L1", "left", 1), ("R0", "right", 0), ("R1", "right", 1)):
+        assert by_name[name].terms[0] == atoms.matrix_derivative(GramStatistic(side, part), g, ())
 
 
 def test_a_singular_preconditioner_is_refused_with_the_block_named():
@@ -172,8 +240,19 @@ def test_bad_input_is_one_line():
         kronecker_root(grad(), grad(), eps=-1)
     with pytest.raises(DescriptionError, match="gram: side must be one of small, left, right"):
         gram(grad(), "up")
-    with pytest.raises(ValueError, match=r"the left one of the block W1 \(3x2\) is 3x3, larger than the block.*sides='one'"):
+    with pytest.raises(ValueError, match=r"the left one of the block W1 \(3x2\) is 3x3, larger than 1 part.*"
+                                         r"shampoo\(parts=2\).*sides='one'"):
         check_blocks(block_layout(as_blocks({"W1": (3, 2)}).params), TWO_SIDED)
+    with pytest.raises(ValueError, match=r"the right one of the block W \(2x5\) is 5x5.*shampoo\(parts=3\)"):
+        check_blocks(block_layout(as_blocks({"W": (2, 5)}).params), IN_PARTS)
+    with pytest.raises(DescriptionError, match="shampoo: parts must be an integer 1..8, got 0"):
+        shampoo(parts=0).update()
+    with pytest.raises(DescriptionError, match="shampoo: parts is for sides='both'"):
+        shampoo(sides="one", parts=2).update()
+    with pytest.raises(DescriptionError, match="gram: part must be an integer 0..7"):
+        gram(grad(), "small", 1)
+    with pytest.raises(DescriptionError, match="kronecker_root: the parts of left and right must be two sequences"):
+        kronecker_root(grad(), [grad(), grad()], grad())
     with pytest.raises(ValueError, match=r"shampoo \(Sh\) acts on matrix blocks, but the block b has shape \(2,\)"):
         check_blocks(block_layout(as_blocks({"W": (2, 2), "b": (2,)}).params), TWO_SIDED)
 

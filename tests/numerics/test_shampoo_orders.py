@@ -1,8 +1,9 @@
 """Shampoo (issue 16): orders 0-2 of its modified equation, an equation for
 (θ, L, R) with the statistics as slow states, confirmed against its iterates;
 slopes asserted. Two-sided on the square two-layer network ½‖W₂W₁ − A‖²
-(tests/reference/two_layer.py, 2×2 blocks) and on a factorized sensing loss with
-2×2 factors; one-sided on the 3×2 / 2×3 network and on the rank-one sensing loss
+(tests/reference/two_layer.py, 2×2 blocks), on the 3×2 / 2×3 one (``parts=2``:
+each 3×3 statistic in two states of the block's shape) and on a factorized
+sensing loss with 2×2 factors; one-sided on the 3×2 / 2×3 network and on the rank-one sensing loss
 of the layer-wise tests (2×1 and 1×2 factors: both orientations of the smaller
 side). The statistics start at εI = 0.1·I (the default), so the field's scale at
 t = 0 is ε^{-1/2}|G| ≈ 3|G|. The moving-average form (shampoo_ema, β₂ = 0.5: an
@@ -51,6 +52,7 @@ def square_sensing():
 
 
 CASES = [("two-sided-network", shampoo, square_network, VALUES), ("two-sided-sensing", shampoo, square_sensing, VALUES),
+         ("two-sided-network-3x2", shampoo(parts=2), network, VALUES),
          ("one-sided-network", shampoo(sides="one"), network, VALUES),
          ("one-sided-sensing", shampoo(sides="one"), sensing, VALUES),
          ("ema-two-sided-network", shampoo_ema, square_network, EMA_VALUES)]

@@ -185,14 +185,17 @@ def test_unreadable_shampoo_names_the_problem(text, problem):
         parse_latex(text, shampoo, "matrix", states=states)
 
 
-@pytest.mark.parametrize("opt", [shampoo, shampoo(sides="one")], ids=["two-sided", "one-sided"])
+@pytest.mark.parametrize("opt", [shampoo, shampoo(sides="one"), shampoo(parts=2)],
+                         ids=["two-sided", "one-sided", "two-sided-parts"])
 def test_shampoo_round_trips_with_its_states_in_every_notation(opt):
     """The equation for (θ, L, R) at orders 0-2: the direction Sh(G, L, R) of three blocks, its
-    derivatives along tuples of directions, the statistics' own equations."""
+    derivatives along tuples of directions, the statistics' own equations; in parts (non-square
+    blocks), Sh(G, L_0, L_1, R_0, R_1) and the parts' statistics Gram_{L,1}, Gram_{R,1}."""
     equation = modeq.derive(opt, order=2)
     text = equation.latex(notation="matrix")
-    point = r"\left(G + \tilde{W} \lambda\right), \tilde{L}"  # the gradient with its weight decay, the statistics
-    assert text.startswith(rf"\dot{{\tilde{{W}}}} = - \operatorname{{Sh}}\left({point}") and r"\dot{\tilde{L}} =" in text
+    point = r"\left(G + \tilde{W} \lambda\right), \tilde{L"  # the gradient with its weight decay, the statistics
+    assert text.startswith(rf"\dot{{\tilde{{W}}}} = - \operatorname{{Sh}}\left({point}")
+    assert (r"\dot{\tilde{L_{1}}} =" in text) == (opt.options.get("parts") == 2)
     for order in range(3):
         for notation in ("matrix", "vector", "index"):
             failures = round_trip(truncated(equation, order), notation)

@@ -1,6 +1,7 @@
 """Shampoo (issue 16) against ``pytorch_optimizer.Shampoo`` (4.1) in float64: 50
 steps on the square two-layer network ½‖W₂W₁ − A‖² (two 2×2 blocks: two-sided
-Shampoo stores both statistics in states of the block's shape), to 1e-12. The
+Shampoo stores both statistics in states of the block's shape) and on the 3×2 /
+2×3 one (``parts=2``: each 3×3 statistic in two states), to 1e-12. The
 reference has no one-sided option: the one-sided form is compared with the
 paper's formula :math:`W \\leftarrow W - \\eta L^{-1/2}G` (smaller side) in a
 float64 torch loop on the 3×2 / 2×3 network (both orientations).
@@ -93,6 +94,15 @@ def test_two_sided_equals_pytorch_optimizer_shampoo(cache):
     assert np.abs(got - expected).max() < 1e-12
 
 
+def test_two_sided_on_non_square_blocks_equals_pytorch_optimizer_shampoo(cache):
+    """The 3×2 / 2×3 network: each block's larger statistic (3×3) in two states of the block's shape."""
+    expected = torch_iterates(lambda params: Shampoo(params, lr=ETA, matrix_eps=MATRIX_EPS, momentum=0.0,
+                                                     preconditioning_compute_steps=1))
+    got = ours(shampoo(parts=2), square=False, cache=cache)
+    assert np.abs(expected[-1] - THETA0).max() > 0.3  # the run moves
+    assert np.abs(got - expected).max() < 1e-12
+
+
 def test_one_sided_equals_the_papers_formula_on_both_orientations(cache):
     expected = torch_iterates(lambda params: OneSidedShampoo(params, lr=ETA, matrix_eps=MATRIX_EPS))
     got = ours(shampoo(sides="one"), square=False, cache=cache)
@@ -109,7 +119,8 @@ def test_weight_decay_equals_pytorch_optimizer_shampoo(cache):
 
 def test_blocks_two_sided_shampoo_cannot_hold_are_refused_before_compiling(cache):
     loss, params = sympy_loss()
-    with pytest.raises(DescriptionError, match=r"the left one of the block W1 \(3x2\) is 3x3, larger than the block"):
+    with pytest.raises(DescriptionError, match=r"the left one of the block W1 \(3x2\) is 3x3, larger than 1 part.*"
+                                               r"use shampoo\(parts=2\)"):
         modeq.iterates(shampoo, loss, params, THETA0, 0.01, 3, cache_dir=cache)
     blocks = modeq.blocks.as_blocks({"W": (2, 2), "b": (2,)})
     vector_loss = sum(x**2 for x in blocks.params) / 2 + sympy.Integer(0)

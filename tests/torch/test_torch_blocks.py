@@ -65,14 +65,14 @@ def square_loss(theta):
     return ((theta[4:].view(2, 2) @ theta[:4].view(2, 2) - torch.tensor(A)) ** 2).sum() / 2
 
 
-@pytest.mark.parametrize("sides", ["one", "both"])
-def test_shampoo_slow_statistics_equal_the_numpy_backend(sides):
+@pytest.mark.parametrize("sides, parts", [("one", 1), ("both", 1), ("both", 2)], ids=["one", "both", "both-parts"])
+def test_shampoo_slow_statistics_equal_the_numpy_backend(sides, parts):
     """Shampoo's sums (slow states L, R beside theta): the terms of theta and of each statistic at
     points (theta, L, R), as the NumPy backend's given the same statistics (zero, and the order-0
     statistic's term, a Gram matrix), orders 0-2; one-sided on the 3x2 / 2x3 model, two-sided on the
-    square network (2x2 blocks) as a loss of a flat tensor."""
-    equation = modeq.derive(shampoo(sides=sides), order=2)
-    square = sides == "both"
+    square network (2x2 blocks) as a loss of a flat tensor, and in two parts on the 3x2 / 2x3 model."""
+    equation = modeq.derive(shampoo(sides=sides, parts=parts), order=2)
+    square = sides == "both" and parts == 1
     loss, params = sympy_loss(square=square)
     theta0 = SQUARE_THETA0 if square else THETA0
     names = [state.name for state in equation.states]
@@ -89,7 +89,7 @@ def test_shampoo_slow_statistics_equal_the_numpy_backend(sides):
         got = field.terms(torch.tensor(np.concatenate([theta0, *statistics])))
         for k in range(3):
             want = np.concatenate(expected[k * blocks:(k + 1) * blocks])
-            assert np.abs(got[k].numpy() - want).max() < 1e-10 * np.abs(want).max(), (sides, c, k)
+            assert np.abs(got[k].numpy() - want).max() < 1e-10 * np.abs(want).max(), (sides, parts, c, k)
 
 
 def test_torch_muon_is_refused_by_the_torch_study_with_the_way_to_verify_it():
