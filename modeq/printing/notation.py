@@ -34,8 +34,9 @@ from ..quantities import loss_batch, named_gradient, norm_kind
 
 __all__ = ["INDEX_LETTERS", "IndexNotation", "function_names", "map_arguments"]
 
-#: Summation indices, in the order they are taken (the component's own is skipped).
-INDEX_LETTERS = "iklmqrsuvw"
+#: Summation indices, in the order they are taken (the component's own is skipped): shampoo_ema at
+#: order 3 nests more than ten sums in index notation.
+INDEX_LETTERS = "iklmqrsuvwabcdfgopxyz"
 
 
 def map_arguments(definition: MatrixDerivative, texts: Sequence[str], brackets: tuple[str, str] = ("(", ")")

@@ -161,3 +161,17 @@ def test_a_slow_state_in_a_denominator_and_a_plain_sum_read_as_written():
     assert (r"\dot{\tilde{w}_{j}} = - \left(\beta \nabla_{j} E + \beta \lambda \tilde{\theta}_{j} + "
             rf"\frac{{\tilde{{w}}_{{j}}}}{{{tau}}}\right) + h") in text
     assert round_trip(equation, "index") == [] and round_trip(equation, "vector") == []
+
+
+def test_more_nested_sums_than_ten_letters():
+    """Twelve nested contractions take twelve summation indices (shampoo_ema's order 3 nests more than
+    the ten letters there were, and its index notation failed); the text reads back as written."""
+    from modeq.algebra import D, g
+    from modeq.printing import parse_latex
+    from modeq.printing.equation import printer_for
+
+    nested = g
+    for _ in range(12):
+        nested = D(nested)
+    text = printer_for(gd).doprint(nested)
+    assert text.count(r"\sum_") == 12 and parse_latex(text) == nested
