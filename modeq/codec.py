@@ -20,6 +20,7 @@ kind               fields
 ``const``          one of :data:`CONSTANTS`
 ``add``/``mul``    children
 ``pow``            base, exponent
+``tuple``          children (states held together, a joint state's)
 ``fn``             function name (from the table), children
 ``undef``          name (an identifier), children: an undefined real
                    function (an opaque function of time, :math:`\eta(t)`)
@@ -105,6 +106,8 @@ class Encoder:
             return ["mul", *(self.add(a) for a in expr.args)]
         if isinstance(expr, sympy.Pow):
             return ["pow", self.add(expr.base), self.add(expr.exp)]
+        if isinstance(expr, sympy.Tuple):  # the states held together in a joint state (Lookahead's)
+            return ["tuple", *(self.add(a) for a in expr.args)]
         if isinstance(expr, AppliedUndef) and expr.is_real and expr.func.__name__.isidentifier():
             return ["undef", expr.func.__name__, *(self.add(a) for a in expr.args)]
         if isinstance(expr, sympy.Derivative) and len(expr.variable_count) == 1:
@@ -165,6 +168,8 @@ def _decode(node: Any, done: list, table: Mapping[str, type], position: int) -> 
         return sympy.Mul(*children(fields))
     if kind == "pow" and len(fields) == 2:
         return sympy.Pow(*children(fields))
+    if kind == "tuple":
+        return sympy.Tuple(*children(fields))
     if kind == "undef" and fields and isinstance(fields[0], str) and fields[0].isidentifier():
         return sympy.Function(fields[0], real=True)(*children(fields[1:]))
     if kind == "deriv" and len(fields) == 3:

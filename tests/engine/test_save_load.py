@@ -42,7 +42,8 @@ def cosine_momentum(T):
     lambda: modeq.derive(modeq.optimizers.heavy_ball, order=1, regime="exact"),
     lambda: modeq.derive(made_up, order=1),
     lambda: modeq.derive(cosine_momentum, order=1),
-], ids=["adam", "heavy_ball-exact", "user-optimizer", "schedule-in-t"])
+    lambda: modeq.derive(modeq.optimizers.BUILTIN["lookahead"](k=2), order=1),
+], ids=["adam", "heavy_ball-exact", "user-optimizer", "schedule-in-t", "lookahead-joint-states"])
 def test_a_fresh_process_loads_an_equal_equation(make, tmp_path):
     equation = make()
     path = tmp_path / "eq.json"
