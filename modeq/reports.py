@@ -7,9 +7,8 @@ order (:math:`\dot\theta = -P\nabla\tilde E`) and the verdict on what it
 penalizes — all derived, none typed in.
 
 A report derives, analyses and prints, so it sits above all three
-(:mod:`modeq.solver`, :mod:`modeq.analysis`, :mod:`modeq.printing`) and
-imports their modules directly (never the ``modeq.analysis`` package, which
-re-exports :func:`table1` lazily for compatibility).
+(:mod:`modeq.solver`, :mod:`modeq.analysis`, :mod:`modeq.printing`); none of
+them imports this module.
 """
 
 from __future__ import annotations

@@ -4,19 +4,16 @@ r"""Reading off what an optimizer implicitly does.
 * :func:`modified_loss` — :math:`\dot\theta = -P\nabla\tilde E`, or why not;
 * :func:`spectral_modified_loss` — exact Muon: :math:`\dot\theta = -s\operatorname{msign}(\nabla\tilde E)`,
   :math:`\tilde E = E + h\kappa\sum_B s_B\|\nabla_B E\|_*`, or why not;
-* :func:`classify` — penalizing / anti-penalizing, and when;
-* :func:`table1` — Table 1 of "On the Implicit Bias of Adam", from the engine
-  (defined in :mod:`modeq.reports`, above analysis, printing and the solver;
-  re-exported here on first use for compatibility).
+* :func:`classify` — penalizing / anti-penalizing, and when.
+
+Table 1 of "On the Implicit Bias of Adam" derives, analyses and prints, so it
+lives above this package: :func:`modeq.reports.table1`.
 """
 
-from .._lazy import lazy_exports
 from .limits import eps_limit
 from .potential import ModifiedLoss, NotAGradient, modified_loss
 from .spectral import SpectralModifiedLoss, spectral_modified_loss
 from .verdict import Verdict, classify
 
 __all__ = ["eps_limit", "ModifiedLoss", "NotAGradient", "modified_loss", "SpectralModifiedLoss", "spectral_modified_loss",
-           "Verdict", "classify", "table1"]
-
-__getattr__, _ = lazy_exports(__name__, {"table1": "..reports"})
+           "Verdict", "classify"]

