@@ -10,6 +10,8 @@ r"""Numerics: compiled fields, compiled optimizers, integration, verification.
 
 Names are imported on first use: loading a cached field
 (``modeq.numerics.load_field``) imports neither SymPy nor the derivation engine.
+``modeq.numerics.verify`` is the submodule (a name mapped to its own module);
+the function is :func:`modeq.verify` (``modeq.numerics.verify.verify``).
 """
 
 from .._lazy import lazy_exports
