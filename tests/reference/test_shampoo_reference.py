@@ -9,7 +9,8 @@ float64 torch loop on the 3×2 / 2×3 network (both orientations).
 modeq runs the rescaled form (:mod:`modeq.optimizers.shampoo`): step size
 :math:`h = \\eta^2` and ``eps`` :math:`= \\eta^2` ``matrix_eps``. The moving-average
 form (``shampoo_ema``, :math:`h = \\eta`) has no reference implementation without
-grafting: its formula runs in a float64 torch loop too."""
+grafting: its formula runs in a float64 torch loop too, on both networks (``parts=2`` on the
+3×2 / 2×3 one)."""
 
 import numpy as np
 import pytest
@@ -77,6 +78,21 @@ def test_the_moving_average_form_equals_its_formula(cache):
     got = modeq.iterates(shampoo_ema(eps=1e-4), loss, params, SQUARE_THETA0, ETA, STEPS, values={"beta2": 0.9},
                          cache_dir=cache)
     assert np.abs(expected[-1] - SQUARE_THETA0).max() > 0.3
+    assert np.abs(got - expected).max() < 1e-12
+
+
+def test_the_moving_average_form_on_non_square_blocks_equals_its_formula(cache):
+    """The 3×2 / 2×3 network: ``parts=2`` stores each 3×3 moving average in two states of the block's
+    shape; the loop keeps the full m×m and n×n matrices. β₂ = 0.99: with β₂ = 0.9 this run is
+    ill-conditioned (the 3×3 averages of rank-two Gram matrices keep an eigenvalue near 0, so the
+    step reacts to it through ε^{-1/4}; a 1e-12 change of θ₀ moves the 50th iterate by 5e-5, and
+    both modeq and this loop drift 1e-5 from a 50-digit mpmath run of the formula); at 0.99 the
+    same change moves it by 1.4e-12."""
+    expected = torch_iterates(lambda params: MovingAverageShampoo(params, lr=ETA, beta=0.99, eps=1e-4))
+    loss, params = sympy_loss()
+    got = modeq.iterates(shampoo_ema(eps=1e-4, parts=2), loss, params, THETA0, ETA, STEPS, values={"beta2": 0.99},
+                         cache_dir=cache)
+    assert np.abs(expected[-1] - THETA0).max() > 0.3
     assert np.abs(got - expected).max() < 1e-12
 
 
