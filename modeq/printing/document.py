@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Mapping
 from .equation import decays, group_latex, join_signed, printed_form, printer_for, terms_latex
 from .latex import IndexLatexPrinter, MatrixLatexPrinter, VectorLatexPrinter
 from .layout import Group, arrange
+from .notation import printed_states
 
 if TYPE_CHECKING:
     from ..terms import EquationTerms
@@ -355,7 +356,7 @@ def document(equation: "EquationTerms", printer: IndexLatexPrinter) -> str:
     rates = decays(equation.optimizer)
     terms, state_terms, definitions = printed_form(equation, printer)
     blocks = _term_blocks(printer, terms, "f", rates)
-    for state, own in zip(equation.states, state_terms):
+    for state, own in printed_states(equation.states, state_terms):
         value = printer.doprint(state.value)
         label = sympy.latex(sympy.Symbol(state.name))
         state_powers = " + ".join(p.replace("f_", f"f^{{{label}}}_") for p in powers)
@@ -412,7 +413,7 @@ def equation_latex(equation: "EquationTerms", notation: str = "index",
     terms, state_terms, definitions = printed_form(equation, printer)
     groups = terms_latex(equation, printer, terms) or [(1, "0")]
     states = [rf"\dot{{{printer.doprint(state.value)}}} = " + join_signed(terms_latex(equation, printer, own) or [(1, "0")])
-              for state, own in zip(equation.states, state_terms)]
+              for state, own in printed_states(equation.states, state_terms)]
     return r", \qquad ".join([f"{_lhs(printer)} = {join_signed(groups)}"] + states + definitions)
 
 

@@ -32,7 +32,7 @@ from ..algebra.index import (AtomRegistry, BlockReduction, BlockScale, BlockSize
 from ..optimizers.base import Domain
 from ..quantities import loss_batch, named_gradient, norm_kind
 
-__all__ = ["INDEX_LETTERS", "IndexNotation", "function_names", "map_arguments"]
+__all__ = ["INDEX_LETTERS", "IndexNotation", "function_names", "map_arguments", "printed_states"]
 
 #: Summation indices, in the order they are taken (the component's own is skipped): shampoo_ema at
 #: order 3 nests more than ten sums in index notation.
@@ -50,6 +50,26 @@ def map_arguments(definition: MatrixDerivative, texts: Sequence[str], brackets: 
         return point, list(texts[1:])
     opening, closing = brackets
     return point, [opening + ", ".join(texts[i:i + a]) + closing for i in range(a, len(texts), a)]
+
+
+def printed_states(states: Sequence, state_terms: Sequence) -> list[tuple]:
+    r"""The slow states (each with its terms, ``state_terms`` in the order of ``states``) in the
+    order they are printed: the states named by one stem and a number (the parts
+    :math:`L_0, \dots, L_{k-1}, R_0, \dots` of Shampoo's statistics, :func:`~modeq.optimizers.shampoo.shampoo`'s
+    ``parts``) by stem, then number, in the places the equation holds them; every other state
+    where the equation holds it. The equation's own order (the coordinates of its numerics) is
+    its states' sort order in the derivation, which for such parts follows no number."""
+    pairs = list(zip(states, state_terms))
+    numbered = [i for i, (state, _) in enumerate(pairs) if _numbered(state.name)]
+    for i, pair in zip(numbered, sorted((pairs[i] for i in numbered), key=lambda pair: _numbered(pair[0].name))):
+        pairs[i] = pair
+    return pairs
+
+
+def _numbered(name: str) -> tuple[str, int] | None:
+    """``(stem, number)`` of a name that ends in digits after a non-empty stem (``L10``: ``("L", 10)``)."""
+    stem = name.rstrip("0123456789")
+    return (stem, int(name[len(stem):])) if stem and stem != name else None
 
 
 def function_names(definitions: Sequence[sympy.Expr], optimizer, taken: set[str], letters: Mapping[str, Sequence[str]],

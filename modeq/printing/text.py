@@ -48,7 +48,7 @@ from ..optimizers.base import Optimizer, exact_number
 from ..optimizers.language import h
 from ..quantities import atoms_of
 from .layout import Block, Summand, arrange
-from .notation import IndexNotation, function_names, map_arguments
+from .notation import IndexNotation, function_names, map_arguments, printed_states
 
 if TYPE_CHECKING:
     from ..terms import EquationTerms
@@ -656,7 +656,7 @@ def equation_text(equation: "EquationTerms") -> str:
     lines.append("  dθ̃_j/dt = " + " + ".join(powers))
     terms, state_terms, definitions = _printed_form(equation, printer)
     lines += _term_lines(printer, terms, "f")
-    for state, own in zip(equation.states, state_terms):
+    for state, own in printed_states(equation.states, state_terms):
         name, label = printer.doprint(state.value), _GREEK.get(state.name, state.name)
         lines.append(f"  d{name}/dt = " + " + ".join(p.replace("f_", f"f^{label}_") for p in powers)
                      + f",  {name.replace('_j', '')}(0) = {printer.doprint(state.init)}")

@@ -202,3 +202,23 @@ def test_shampoo_round_trips_with_its_states_in_every_notation(opt):
             assert failures == [], str(failures[0])
     document = equation.latex(notation="matrix", standalone=True)
     assert "Shampoo's direction" in document and "Shampoo's statistics" in document
+    if opt.options.get("parts") == 2:  # the parts' equations in order (the derivation holds L1, R1, L0, R0)
+        names = ("L0", "L1", "R0", "R1")
+        for printed in (text, document):
+            at = [printed.index(rf"\dot{{\tilde{{{n[0]}_{{{n[1]}}}}}}} =") for n in names]
+            assert at == sorted(at)
+        at = [str(equation).index(f"d{n}\u0303_j/dt") for n in names]
+        assert at == sorted(at)
+
+
+def test_numbered_states_print_in_order_in_the_places_of_numbered_states():
+    """Parts of a statistic (a stem and a number) by stem, then number (L10 after L9); a state
+    without a number stays where the equation holds it (schedule-free's w, tau keep their order)."""
+    from types import SimpleNamespace
+
+    from modeq.printing.notation import printed_states
+
+    names = ["w", "R1", "tau", "L10", "L9", "R0", "L0"]
+    pairs = printed_states([SimpleNamespace(name=n) for n in names], [f"terms of {n}" for n in names])
+    assert [(state.name, own) for state, own in pairs] == [
+        (n, f"terms of {n}") for n in ["w", "L0", "tau", "L9", "L10", "R0", "R1"]]
