@@ -9,7 +9,11 @@ side). The statistics start at εI = 0.1·I (the default), so the field's scale 
 t = 0 is ε^{-1/2}|G| ≈ 3|G|. The moving-average form (shampoo_ema, β₂ = 0.5: an
 equation for θ alone, the statistics on their invariant manifold) on the square
 network (its one-sided form on the 3×2 / 2×3 network passed too, 170 s: left out
-of the suite's time)."""
+of the suite's time) and, with ``parts=2``, on the 3×2 / 2×3 one at ε = 0.1: there
+the larger statistic on its manifold, GGᵀ of a rank-two G, has an eigenvalue 0,
+where the jets of (L + εI)^{-1/4} grow like ε^{-1/4-k}; at the default ε = 1e-6 the
+series does not hold at these h (measured slopes 0.48 / 1.20 / 1.33, errors growing
+with the order)."""
 
 import sys
 from pathlib import Path
@@ -55,10 +59,11 @@ CASES = [("two-sided-network", shampoo, square_network, VALUES), ("two-sided-sen
          ("two-sided-network-3x2", shampoo(parts=2), network, VALUES),
          ("one-sided-network", shampoo(sides="one"), network, VALUES),
          ("one-sided-sensing", shampoo(sides="one"), sensing, VALUES),
-         ("ema-two-sided-network", shampoo_ema, square_network, EMA_VALUES)]
+         ("ema-two-sided-network", shampoo_ema, square_network, EMA_VALUES),
+         ("ema-two-sided-network-3x2", shampoo_ema(parts=2, eps=0.1), network, EMA_VALUES)]
 
 
-@pytest.mark.slow  # derivation, compilation of the order-2 field and of the optimizer, runs: 37 s of CPU each (100-290 s on a loaded 2-core machine)
+@pytest.mark.slow  # derivation, compilation of the order-2 field and of the optimizer, runs: 37 s of CPU each (100-290 s on a loaded 2-core machine; the 3x2 moving average 138 s of CPU, 284 s at load 5)
 @pytest.mark.parametrize("name, opt, problem, values", CASES, ids=[c[0] for c in CASES])
 def test_orders_0_to_2_confirmed(name, opt, problem, values, cache):
     loss, params, theta0 = problem()
