@@ -169,11 +169,11 @@ def _lp_margin(z: np.ndarray, norm: str) -> tuple[np.ndarray, float, np.ndarray,
     w = res.x[:d] if norm == "linf" else res.x[:d] - res.x[d:2 * d]
     dual = np.maximum(-res.ineqlin.marginals[:n], 0.0)
     dual = dual / dual.sum() if dual.sum() > 0 else dual
-    unique = gamma <= _SEPARABILITY_TOL or _face_is_point(res, cost, a_ub, b_ub, bounds, gamma, norm, d)
+    unique = gamma <= _SEPARABILITY_TOL or _face_is_point(cost, a_ub, b_ub, bounds, gamma, norm, d)
     return w, gamma, dual, unique
 
 
-def _face_is_point(res, cost, a_ub, b_ub, bounds, gamma, norm, d) -> bool:
+def _face_is_point(cost, a_ub, b_ub, bounds, gamma, norm, d) -> bool:
     """Whether ``w`` is constant on the optimal face: extremise a random linear function on it."""
     rng = np.random.default_rng(0)
     c = np.zeros_like(cost)
