@@ -63,11 +63,7 @@ def _split_factors(summand: Summand, extra: sympy.Expr) -> tuple[list[sympy.Expr
     """Numerator and denominator factors: the number, the power of :math:`h`,
     the hyperparameters, then the elementwise factors."""
     hpower = sympy.Mul(*(f for f in sympy.Mul.make_args(extra) if f.has(h)))
-    extra = extra / hpower
-    num = [sympy.Integer(summand.number.p), hpower] + [b**e for b, e in summand.scalar if not e.could_extract_minus_sign()]
-    den = [sympy.Integer(summand.number.q)] + [b**-e for b, e in summand.scalar if e.could_extract_minus_sign()]
-    top, bottom = sympy.fraction(extra)
-    return num + list(sympy.Mul.make_args(top)), den + list(sympy.Mul.make_args(bottom))
+    return summand.fraction_factors(extra / hpower, lead=(hpower,))
 
 
 def _product(printer, num: list[sympy.Expr], den: list[sympy.Expr], bare: bool = False) -> str:
@@ -97,14 +93,11 @@ def _block(printer, block: Block, hpower: sympy.Expr, bare: bool = False) -> tup
     r"""``(sign, coefficient quantity)``; a quantity that is a reciprocal (of a slow state,
     :math:`1/\tilde\tau_j`) joins the coefficient's denominator. ``bare``: the block is added
     to others, so a sum with nothing in front of it nor after it needs no parentheses."""
-    top, bottom = sympy.fraction(block.quantity)
-    reciprocal = top == 1 and bottom != 1
-    quantity = "" if block.quantity == 1 or reciprocal else printer.quantity(block.quantity)
-    hpower = hpower / bottom if reciprocal else hpower
+    shown, hpower = block.printed_quantity(hpower)
+    quantity = "" if shown is None else printer.quantity(shown)
     if len(block.summands) == 1:
-        (only,) = block.summands
-        sign = only.sign * (1 if block.prefactor > 0 else -1)
-        scaled = Summand(sign, only.number * abs(block.prefactor), only.scalar, only.component)
+        scaled = block.lone_summand()
+        sign = scaled.sign
         coefficient = _summand(printer, scaled, hpower * block.outer, separate=False)
     else:
         sign = 1 if block.prefactor > 0 else -1

@@ -47,6 +47,16 @@ class Summand:
     def value(self) -> sympy.Expr:
         return self.sign * self.number * sympy.Mul(*(b**e for b, e in self.scalar)) * self.component
 
+    def fraction_factors(self, extra: sympy.Expr, lead: tuple[sympy.Expr, ...] = ()) -> tuple[list[sympy.Expr], list[sympy.Expr]]:
+        r"""The factors above and below the bar of :math:`\frac{p}{q}\prod_i b_i^{e_i}\cdot x`
+        (the number :math:`p/q`, the scalar factors, then ``extra`` :math:`x`): a factor
+        with a negative exponent goes below as :math:`b_i^{-e_i}`; ``lead`` stands right
+        after :math:`p` (LaTeX puts the power of :math:`h` there). The sign is not included."""
+        num = [sympy.Integer(self.number.p), *lead] + [b**e for b, e in self.scalar if not e.could_extract_minus_sign()]
+        den = [sympy.Integer(self.number.q)] + [b**-e for b, e in self.scalar if e.could_extract_minus_sign()]
+        top, bottom = sympy.fraction(extra)
+        return num + list(sympy.Mul.make_args(top)), den + list(sympy.Mul.make_args(bottom))
+
 
 @dataclass(frozen=True)
 class Block:
@@ -59,6 +69,25 @@ class Block:
 
     def value(self) -> sympy.Expr:
         return self.prefactor * self.outer * sympy.Add(*(s.value() for s in self.summands)) * self.quantity
+
+    def printed_quantity(self, hpower: sympy.Expr) -> tuple[sympy.Expr | None, sympy.Expr]:
+        r"""``(quantity, hpower)`` as printers write them: the quantity after the
+        coefficient (``None`` for 1), and the coefficient's power of :math:`h`. A
+        quantity that is a reciprocal :math:`1/q` (of a slow state,
+        :math:`1/\tilde\tau_j`) joins the coefficient's denominator, :math:`h^k/q`:
+        ``β∇_j E/(2τ̃_j)``, not ``β∇_j E/2 1/τ̃_j``."""
+        top, bottom = sympy.fraction(self.quantity)
+        if top == 1 and bottom != 1:
+            return None, hpower / bottom
+        return (None if self.quantity == 1 else self.quantity), hpower
+
+    def lone_summand(self) -> Summand:
+        r"""The only summand :math:`s` with the prefactor :math:`p` taken in
+        (:math:`\operatorname{sgn}(p)\,s` with number :math:`|p|\,s_{\text{number}}`),
+        so that :math:`p\,(s)` prints as one signed summand."""
+        (only,) = self.summands
+        sign = only.sign * (1 if self.prefactor > 0 else -1)
+        return Summand(sign, only.number * abs(self.prefactor), only.scalar, only.component)
 
 
 @dataclass(frozen=True)

@@ -269,7 +269,6 @@ class TextPrinter(IndexNotation, StrPrinter):
         self._index = "j"
         self._used = ["j"]
         self._bare = False
-        self._compact = False
         #: The name of each opaque function of time printed (:func:`equation_text`).
         self.functions: dict[sympy.FunctionClass, str] = {}
 
@@ -564,19 +563,12 @@ def hyperparameter_name(hp) -> str:
 # -- the layout as text ---------------------------------------------------------------------------
 
 
-def _split(printer: TextPrinter, summand: Summand, extra: sympy.Expr) -> tuple[list[sympy.Expr], list[sympy.Expr]]:
-    num = [sympy.Integer(summand.number.p)] + [b**e for b, e in summand.scalar if not e.could_extract_minus_sign()]
-    den = [sympy.Integer(summand.number.q)] + [b**-e for b, e in summand.scalar if e.could_extract_minus_sign()]
-    top, bottom = sympy.fraction(extra)
-    return num + list(sympy.Mul.make_args(top)), den + list(sympy.Mul.make_args(bottom))
-
-
 def _summand_text(printer: TextPrinter, summand: Summand) -> str:
     """A summand inside a bracket: its scalar fraction, then its elementwise one
     (``(1+ρ)/(1-ρ)·ε/(|∇_j E|² + ε)``)."""
-    top, bottom = (printer.factors_text(f) for f in _split(printer, summand, sympy.Integer(1)))
+    top, bottom = (printer.factors_text(f) for f in summand.fraction_factors(sympy.Integer(1)))
     unit = Summand(1, sympy.Integer(1), (), 1)
-    ctop, cbottom = (printer.factors_text(f) for f in _split(printer, unit, summand.component))
+    ctop, cbottom = (printer.factors_text(f) for f in unit.fraction_factors(summand.component))
     if not bottom or not ctop:
         return fraction(top + ctop, bottom + cbottom)
     return fraction(top, bottom) + "·" + fraction(ctop, cbottom)
@@ -593,26 +585,23 @@ def _block_text(printer: TextPrinter, block: Block, hpower: sympy.Expr) -> tuple
     """``coefficient quantity``, as the papers write ``h/(4m) Σ_k ‖∇E_k‖²``; a quantity that is a
     reciprocal (of a slow state, ``1/τ̃_j``) joins the coefficient's denominator: ``β∇_j E/(2τ̃_j)``,
     not ``β∇_j E/2 1/τ̃_j``."""
-    top, bottom = sympy.fraction(block.quantity)
-    reciprocal = top == 1 and bottom != 1
-    quantity = "" if block.quantity == 1 or reciprocal else printer.quantity(block.quantity)
-    hpower = hpower / bottom if reciprocal else hpower
+    shown, hpower = block.printed_quantity(hpower)
+    quantity = "" if shown is None else printer.quantity(shown)
     if len(block.summands) == 1:
-        (only,) = block.summands
-        sign = only.sign * (1 if block.prefactor > 0 else -1)
-        scaled = Summand(sign, only.number * abs(block.prefactor), only.scalar, only.component)
-        component = block.outer * only.component
-        num, den = _split(printer, scaled, hpower)
+        scaled = block.lone_summand()
+        sign = scaled.sign
+        component = block.outer * scaled.component
+        num, den = scaled.fraction_factors(hpower)
         ctop, cbottom = sympy.fraction(component)
-        if not quantity and not reciprocal and component != 1 and cbottom == 1 and any(f != 1 for f in den):
+        if block.quantity == 1 and component != 1 and cbottom == 1 and any(f != 1 for f in den):
             # a scalar fraction in front of a plain elementwise factor: -1/(1-β) ∇_j E
             quantity = product(printer.factors_text(sympy.Mul.make_args(ctop)))
         else:
-            num, den = _split(printer, scaled, hpower * component)
+            num, den = scaled.fraction_factors(hpower * component)
         coefficient = fraction(printer.factors_text(num, last_bare=not quantity), printer.factors_text(den))
     else:
         sign = 1 if block.prefactor > 0 else -1
-        num, den = _split(printer, Summand(1, abs(block.prefactor), (), 1), hpower * block.outer)
+        num, den = Summand(1, abs(block.prefactor), (), 1).fraction_factors(hpower * block.outer)
         inner = _signed([(s.sign, _summand_text(printer, s)) for s in block.summands])
         coefficient = fraction(printer.factors_text(num) + [f"({inner})"], printer.factors_text(den))
     if not quantity:
