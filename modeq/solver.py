@@ -166,8 +166,9 @@ def derive(
     ``values`` fixes some hyperparameters to numbers (exact rationals are kept:
     ``0.9`` becomes ``9/10``); the others stay symbols. A derivation estimated
     (:mod:`modeq.cost`) to take longer than ``max_seconds`` (default 600;
-    ``None``: no limit) is refused before it starts; ``progress(done, total)``
-    is called after each order.
+    ``None``: no limit) is refused before it starts, and again before each
+    order if this run's pace so far projects the total above the limit
+    (:class:`modeq.cost.Guard`); ``progress(done, total)`` is called after each order.
 
     >>> from modeq import derive, optimizers
     >>> derive(optimizers.gd, order=1).terms
@@ -176,10 +177,17 @@ def derive(
     order = check_order(order)
     regime = get_regime(regime)
     update = TimeFunctions(optimizer.update(values))
-    cost.check(cost.derive_seconds(optimizer, order, regime.name, values), max_seconds,
-               f"deriving {optimizer.name} to order {order}")
+    what = f"deriving {optimizer.name} to order {order}"
+    estimates = cost.order_seconds(optimizer, order, regime.name, values)
+    cost.check(sum(estimates), max_seconds, what)
+    guard = cost.Guard(estimates, max_seconds, what)
+
+    def report(k: int) -> None:
+        if progress is not None:
+            progress(k + 1, order + 1)
+        guard.done(k)
+
     unknowns = Unknowns(IndexAlgebra())
-    report = None if progress is None else (lambda k: progress(k + 1, order + 1))
     terms = _solve(update.update, unknowns, regime, order, report)
     opaque = update.opaque(terms, [unknowns.state_terms[key] for key in unknowns.slow])
     restored = tuple(terms) if opaque is None else opaque.restored[0]

@@ -20,12 +20,15 @@ def test_describe_reads_like_a_person_would_say_it():
         "about 3 s", "about 2 min", "about 2.0 h", "about 5 days", "more than a year"]
 
 
-def test_order_costs_follow_the_measured_ones_then_grow_geometrically():
+def test_order_costs_follow_the_measured_ones_then_grow_by_a_growing_ratio():
+    """Beyond the measured orders each ratio per order is the previous one times a constant q in [1, 3]."""
     measured = cost.DERIVE[("heavy_ball", "symbolic", "stationary")]
-    times = cost.order_seconds(heavy_ball, len(measured) + 1)
-    assert times[: len(measured)] == pytest.approx(list(measured))
-    ratio = measured[-1] / measured[-2]
-    assert times[-1] / times[-2] == pytest.approx(ratio) and times[-2] / times[-3] == pytest.approx(ratio)
+    m = len(measured)
+    times = cost.order_seconds(heavy_ball, m + 2)
+    assert times[:m] == pytest.approx(list(measured))
+    ratios = [b / a for a, b in zip(times[m - 2:], times[m - 1:])]  # the last measured one, then three extrapolated
+    growths = [b / a for a, b in zip(ratios, ratios[1:])]
+    assert growths == pytest.approx([growths[0]] * 3) and 1 <= growths[0] <= 3
 
 
 def test_an_unknown_optimizer_is_costed_like_the_nearest_builtin():
@@ -97,7 +100,7 @@ def test_cli_refusals_name_force(cache, monkeypatch, capsys):
 
 def test_cli_force_skips_the_guard(monkeypatch, capsys):
     """--force runs a job the estimate would refuse (the estimate is made huge; the job itself is small)."""
-    monkeypatch.setattr(cost, "derive_seconds", lambda *a, **k: 1e9)
+    monkeypatch.setattr(cost, "order_seconds", lambda optimizer, order, *a, **k: [1e9 / (order + 1)] * (order + 1))
     assert main(["derive", "gd", "--order", "1"]) == 2
     assert "more than a year" in capsys.readouterr().err
     assert main(["derive", "gd", "--order", "1", "--force"]) == 0
@@ -125,3 +128,36 @@ def test_a_warning_during_a_progress_bar_starts_on_its_own_line(monkeypatch, cap
     assert main(["derive", "gd"]) == 0
     err = capsys.readouterr().err
     assert "order 1/2\nmodeq: warning: the cache is read-only; using a private one\n" in err, repr(err)
+
+
+def test_a_derivation_slower_than_estimated_is_refused_before_its_next_order(monkeypatch):
+    """The adaptive guard: the model says 0.1 ms per order (the up-front check passes), the run's own
+    pace says otherwise after order 0 (scaled at once: no minimum time), so order 1 never starts."""
+    monkeypatch.setattr(cost, "order_seconds", lambda *a, **k: [1e-4] * 7)
+    monkeypatch.setattr(cost, "_MEASURABLE", 0.0)
+    calls = []
+    with pytest.raises(cost.CostError, match=r"^deriving heavy_ball to order 6, stopped after order 0 of the derivation "
+                                             r"\(about \d+ s so far\), is estimated to take .* pass max_seconds=None"):
+        derive(heavy_ball, order=6, max_seconds=0.005, progress=lambda done, total: calls.append(done))
+    assert calls == [1]
+    assert derive(heavy_ball, order=6, max_seconds=None).order == 6
+
+
+def test_the_adaptive_guard_keeps_the_models_figures_while_the_run_is_short(monkeypatch):
+    """Below the measurable time (heavy ball's orders 0-1 take ~0.03 s) the model's 1 s for order 2
+    stands and the run passes a 3 s limit; scaled by the run's pace (no minimum time) it would not."""
+    monkeypatch.setattr(cost, "order_seconds", lambda *a, **k: [1e-4, 1e-4, 1.0])
+    assert derive(heavy_ball, order=2, max_seconds=3).order == 2
+    monkeypatch.setattr(cost, "_MEASURABLE", 0.0)
+    with pytest.raises(cost.CostError, match="stopped after order 0 of the derivation"):
+        derive(heavy_ball, order=2, max_seconds=3)
+
+
+def test_cli_refusal_of_the_adaptive_guard_is_one_line_naming_force(cache, monkeypatch, capsys):
+    monkeypatch.setenv("MODEQ_CACHE_DIR", str(cache))
+    monkeypatch.setattr(cost, "order_seconds", lambda optimizer, order, *a, **k: [1e-4] * (order + 1))
+    monkeypatch.setattr(cost, "_MEASURABLE", 0.0)
+    monkeypatch.setattr(cost, "DEFAULT_MAX_SECONDS", 0.005)
+    assert main(["derive", "heavy_ball", "--order", "6"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "stopped after order 0 of the derivation" in err and "pass --force" in err, err

@@ -7,18 +7,39 @@ reference machine (2 shared cores, Python 3.11) by ``benchmarks/cost.py``;
 they are meant to be right within a factor of about 3, which is what a guard
 needs: it has to tell a minute from an hour.
 
-**Derivation** (:func:`derive_seconds`). Solving order :math:`k` costs about
-:math:`a\,r^k` seconds: the expressions of :math:`f_k` grow geometrically
-with :math:`k`, by a factor :math:`r` that depends on the optimizer (3 for
-gradient descent, 4–9 for the adaptive methods; more with symbolic
-hyperparameters than with numbers). The per-order CPU times of every built-in
-are measured in both modes (symbolic hyperparameters, numeric ones) through
-the progress hook of :func:`modeq.solver.solve_terms` (:data:`DERIVE`); an
-order beyond the measured ones is extrapolated with the last measured ratio.
+**Derivation** (:func:`derive_seconds`). The per-order CPU times of every
+built-in (those on parameter blocks too) are measured in both modes (symbolic
+hyperparameters, numeric ones) through the progress hook of
+:func:`modeq.solver.solve_terms` (:data:`DERIVE`, in :mod:`modeq.cost.tables`),
+until an order takes the calibration's budget. Beyond the measured orders the
+cost is extrapolated, and the measurements say how: the ratio per order
+:math:`r_k = t_k/t_{k-1}` is not constant but grows, by a factor :math:`q`
+per order — about 1–1.5 for gradient descent, heavy ball and SAM (their
+:math:`f_k` grow like the number of trees), 1.5–2 for the adaptive methods with
+symbolic hyperparameters and 2.5–4 with numeric ones (each order multiplies
+the rational coefficients' sizes as well as the terms); the last calibration
+ran up to 12 orders for the cheap methods. A constant ratio (the first model)
+estimated an order past the measured ones up to 20x too low (Adan's symbolic
+order 3, Lookahead's). So :math:`r_{k+1} = q\,r_k`, :math:`t_{k+1} = r_{k+1}
+t_k` from the last measured order, with :math:`q` the geometric mean of the
+row's last two ratio growths (a quadratic fit of :math:`\log t_k` in
+:math:`k` through the last three or four orders), clamped to
+:math:`[1, 3]`; a row with a single measured ratio takes the median
+:math:`q` of its mode (:func:`_growth`). Order 0 is left out of the ratios: it
+carries the fixed costs of a first call. Left-one-order-out on the
+calibration (``tests/test_cost_model.py``), the dropped order is predicted
+within a factor 5 wherever a ratio was measured before it.
+
+Extrapolation cannot see a jump in the growth (AdEMAMix's symbolic ratio goes
+from about 3 to about 50 between orders 2 and 3), so :func:`modeq.derive`
+does not rely on the up-front estimate alone: the **adaptive guard**
+(:class:`Guard`) re-checks before each order with this run's own pace (its
+CPU time so far against the estimate of the orders done), and refuses before
+an order that would take the total over the limit, naming the order reached.
 An optimizer that is not a built-in is costed like the measured built-in
-closest to it in memory (its moving averages and lags), then in the size of
-its update; the exact regime, where not measured, as the stationary one times
-the median measured ratio of the two.
+closest to it (matrix maps or not, then its moving averages and lags, then
+the size of its update); the exact regime, where not measured, as the
+stationary one times the median measured ratio of the two.
 
 **Step-by-step fields** (:func:`steps_seconds`): step :math:`s` expands every
 moving average over the :math:`s` earlier steps (Horner form,
@@ -50,12 +71,15 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import time
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
+from .tables import COMPILE, DERIVE, STEPS
+
 __all__ = [
-    "CostError", "DEFAULT_MAX_SECONDS", "DEFAULT", "check", "limit", "derive_seconds", "steps_seconds",
-    "compile_seconds", "coupled", "describe", "order_seconds",
+    "CostError", "DEFAULT_MAX_SECONDS", "DEFAULT", "Guard", "check", "limit", "derive_seconds", "steps_seconds",
+    "compile_seconds", "coupled", "describe", "order_seconds", "DERIVE", "STEPS", "COMPILE",
 ]
 
 #: The limit when none is given: jobs estimated above it are refused.
@@ -117,18 +141,51 @@ def _resolve(max_seconds: Any) -> float | None:
     return float(max_seconds)
 
 
-def check(seconds: float, max_seconds: Any, what: str) -> None:
+def check(seconds: float, max_seconds: Any, what: str, reached: str = "") -> None:
     """Refuse (:class:`CostError`) when ``seconds`` is above the limit.
 
     With ``max_seconds`` left at :data:`DEFAULT` inside :func:`limit`, the
     enclosing job's limit applies, to the estimate plus the time the enclosing
-    job still needs after this step, and the refusal names the enclosing job."""
+    job still needs after this step, and the refusal names the enclosing job
+    (followed by ``reached``: how far a running job got)."""
     outer = _LIMIT.get()
     if isinstance(max_seconds, _Default) and outer is not None:
         seconds, max_seconds, what = seconds + outer.extra, outer.max_seconds, outer.what
     max_seconds = _resolve(max_seconds)
     if max_seconds is not None and seconds > max_seconds:
-        raise CostError(what, seconds, max_seconds)
+        raise CostError(what + reached, seconds, max_seconds)
+
+
+class Guard:
+    r"""Re-checks a running derivation before each order (the *adaptive guard*).
+
+    Built with the estimated seconds :math:`e_0..e_N` of its orders; after
+    order :math:`k` (:meth:`done`) the rest is projected from this run's CPU
+    time so far, :math:`T_k`: the remaining estimates scaled by
+    :math:`s = T_k / (e_0 + \dots + e_k)` once :math:`T_k` is
+    :data:`_MEASURABLE` seconds or more (before, fixed costs dominate and the
+    model's figures stand), and the job is refused when :math:`T_k +
+    s\,(e_{k+1} + \dots + e_N)` is above the limit — before order
+    :math:`k+1` starts, naming the order reached."""
+
+    def __init__(self, estimates: list[float], max_seconds: Any, what: str) -> None:
+        self.estimates, self.max_seconds, self.what = estimates, max_seconds, what
+        self.start = time.process_time()
+
+    def done(self, k: int) -> None:
+        """Order ``k`` is solved: refuse (:class:`CostError`) if the rest would
+        take the total above the limit."""
+        if k + 1 >= len(self.estimates):
+            return
+        spent = time.process_time() - self.start
+        scale = spent / sum(self.estimates[: k + 1]) if spent >= _MEASURABLE else 1.0
+        projected = spent + scale * sum(self.estimates[k + 1:])
+        check(projected, self.max_seconds, self.what, f", stopped after order {k} of the derivation ({describe(spent)} so far),")
+
+
+#: CPU seconds a running derivation must have taken before its own pace
+#: replaces the model's (:class:`Guard`).
+_MEASURABLE = 0.5
 
 
 @contextlib.contextmanager
@@ -143,121 +200,30 @@ def limit(max_seconds: Any, what: str, extra: float = 0.0) -> Iterator[None]:
 
 
 
-# -- calibration (benchmarks/cost.py; CPU seconds on the reference machine) -------------------------
+# -- the model ----------------------------------------------------------------------------------------
 
-#: Derivation, CPU seconds of each order 0, 1, ... (until an order took 6 s, or 18 s
-#: of wall time passed without one, or order 12: ``benchmarks/cost.py --only derive
-#: --budget 6``, measured on the loaded shared machine on 2026-12-01 after the
-#: kernel's speedups of issue 17, GD, heavy ball (both regimes), its EMA form,
-#: Nesterov and USAM again with orders up to 12; the earlier table was about 5x
-#: too high at GD order 8, 6x at order 12):
-#: ``(optimizer, "symbolic" | "numeric", regime) -> seconds``.
-DERIVE: dict[tuple[str, str, str], tuple[float, ...]] = {
-    ('gd', 'symbolic', 'stationary'): (0.0215, 0.0011, 0.0011, 0.0015, 0.0027, 0.0062, 0.0128, 0.0378, 0.1639, 0.328,
-                                       1.3281, 4.2179),
-    ('gd', 'numeric', 'stationary'): (0.0206, 0.0011, 0.0009, 0.0014, 0.0026, 0.0058, 0.013, 0.0352, 0.1908, 0.3521,
-                                      1.3752, 4.9394),
-    ('heavy_ball', 'symbolic', 'stationary'): (0.0241, 0.008, 0.0065, 0.0164, 0.0591, 0.2375, 0.9239, 4.3936),
-    ('heavy_ball', 'numeric', 'stationary'): (0.0208, 0.0013, 0.0017, 0.0025, 0.0039, 0.0088, 0.0189, 0.0537, 0.1812,
-                                              0.4768, 1.6981, 5.4565),
-    ('heavy_ball_ema', 'symbolic', 'stationary'): (0.0188, 0.0081, 0.0136, 0.0214, 0.0556, 0.1694, 0.6784, 3.236),
-    ('heavy_ball_ema', 'numeric', 'stationary'): (0.0194, 0.0063, 0.007, 0.0096, 0.0194, 0.0237, 0.0444, 0.0897,
-                                                  0.2619, 0.6841, 2.2442, 7.4977),
-    ('nesterov', 'symbolic', 'stationary'): (0.0212, 0.0077, 0.0083, 0.0232, 0.0889, 0.431, 1.8923),
-    ('nesterov', 'numeric', 'stationary'): (0.023, 0.0022, 0.0024, 0.0036, 0.0075, 0.0136, 0.0298, 0.0815, 0.2957,
-                                            1.093, 4.6701),
-    ('rmsprop', 'symbolic', 'stationary'): (0.0344, 0.0176, 0.043, 0.1387, 1.0547),
-    ('rmsprop', 'numeric', 'stationary'): (0.0265, 0.0129, 0.0285, 0.2203, 4.316),
-    ('adam', 'symbolic', 'stationary'): (0.0324, 0.0216, 0.0648, 0.3758, 3.7177),
-    ('adam', 'numeric', 'stationary'): (0.0272, 0.0141, 0.0328, 0.2425, 4.5169),
-    ('adamw', 'symbolic', 'stationary'): (0.0329, 0.0264, 0.17, 2.1611),
-    ('adamw', 'numeric', 'stationary'): (0.0328, 0.0183, 0.0689, 1.2265),
-    ('sam', 'symbolic', 'stationary'): (0.0252, 0.0079, 0.0099, 0.0218, 0.0626, 0.2809, 1.5436),
-    ('sam', 'numeric', 'stationary'): (0.0239, 0.0108, 0.0075, 0.0133, 0.0413, 0.1769, 1.2909),
-    ('usam', 'symbolic', 'stationary'): (0.0193, 0.0025, 0.0032, 0.0074, 0.021, 0.0742, 0.347, 1.5671, 8.1832),
-    ('usam', 'numeric', 'stationary'): (0.0205, 0.0013, 0.0012, 0.0021, 0.0032, 0.0081, 0.0156, 0.0418, 0.1712,
-                                        0.3365, 1.363, 4.6789),
-    ('signum', 'symbolic', 'stationary'): (0.0314, 0.0155, 0.0353, 0.0993, 0.6744, 5.5645),
-    ('signum', 'numeric', 'stationary'): (0.0289, 0.0153, 0.0338, 0.2403),
-    ('lion', 'symbolic', 'stationary'): (0.0419, 0.0352, 0.2304, 1.871),
-    ('lion', 'numeric', 'stationary'): (0.0395, 0.0166, 0.0372, 0.2758),
-    # Lookahead (k = 5) nests its inner steps: costed like no other built-in (``--names lookahead``);
-    # its symbolic order 2 (10.3 s) measured alone, the benchmark's wall limit cut it on the loaded machine
-    ('lookahead', 'symbolic', 'stationary'): (0.3021, 0.2972, 10.3398),
-    ('lookahead', 'numeric', 'stationary'): (0.2937, 0.1513, 0.4741, 3.0602),
-    ('heavy_ball', 'symbolic', 'exact'): (0.0367, 0.0569, 0.8881),
-    ('heavy_ball', 'numeric', 'exact'): (0.0337, 0.0285, 0.1965, 0.6692, 5.3007),
-    ('rmsprop', 'symbolic', 'exact'): (0.3592,),
-    ('rmsprop', 'numeric', 'exact'): (0.0468,),
-    ('adam', 'symbolic', 'exact'): (0.5911, 0.7744),
-    ('adam', 'numeric', 'exact'): (0.0824, 0.2411),
-}
-#: Step-by-step fields of ``derive_steps`` (3 batches), CPU seconds of each
-#: step 0, 1, ... (``benchmarks/cost.py --only steps --budget 6``, 2026-12-01, numeric
-#: fields in the distributed form): ``(optimizer, "symbolic" | "numeric", order) -> seconds``.
-STEPS: dict[tuple[str, str, int], tuple[float, ...]] = {
-    ('heavy_ball', 'numeric', 1): (
-        0.0207, 0.0019, 0.0026, 0.0025, 0.0023, 0.0026, 0.0034, 0.0023, 0.0031, 0.0025, 0.0025, 0.0023, 0.0024, 0.003,
-        0.0024, 0.0037, 0.0031, 0.0028, 0.004, 0.0039, 0.0026, 0.0028, 0.0027, 0.0024, 0.0029, 0.0027, 0.0023, 0.0027,
-        0.0025, 0.0026, 0.0023, 0.0026, 0.0024, 0.0026, 0.0025, 0.0035, 0.0025, 0.0026, 0.0023, 0.0027, 0.0026, 0.0025,
-        0.0026, 0.0026, 0.0024, 0.0026, 0.0026, 0.0026, 0.0025, 0.0025, 0.0025, 0.0027, 0.0036, 0.0036, 0.0037, 0.0028,
-        0.0026, 0.0027, 0.003, 0.0061, 0.0031, 0.0027, 0.0026, 0.0026
-    ),
-    ('heavy_ball', 'symbolic', 1): (
-        0.0207, 0.008, 0.0104, 0.0135, 0.0141, 0.023, 0.0218, 0.0278, 0.0341, 0.0406, 0.0455, 0.0738, 0.0697, 0.0799,
-        0.1053, 0.1006, 0.1109, 0.1794, 0.1639, 0.1298, 0.1874, 0.1661, 0.2047, 0.3644, 0.2238, 0.2904, 0.3679, 0.34,
-        0.3638, 1.5505, 0.5148, 0.5253, 0.5926, 0.4666, 0.5329, 1.1263, 0.6224, 0.6796, 0.9138, 0.71, 0.9533, 4.5071,
-        0.928, 1.1279, 2.0181, 1.2729, 1.2749, 3.0825, 1.4733, 1.5841, 2.1363, 1.9707, 1.9512, 3.6442, 2.0291, 2.137,
-        3.4341, 2.5914, 2.3944
-    ),
-    ('heavy_ball', 'numeric', 2): (
-        0.0227, 0.0057, 0.0118, 0.0113, 0.0125, 0.0112, 0.0112, 0.0122, 0.0119, 0.0115, 0.0129, 0.0139, 0.0129, 0.0153,
-        0.0145, 0.0629, 0.0124, 0.0124, 0.0139, 0.011, 0.0116, 0.0119, 0.0147, 0.0123, 0.0139, 0.0127, 0.0153, 0.0118,
-        0.013, 0.0123, 0.017, 0.0132, 0.014, 0.0132, 0.0133, 0.0161, 0.0145, 0.0131, 0.0125, 0.0163, 0.0148, 0.0132,
-        0.0146, 0.0137, 0.0154, 0.0134, 0.0144, 0.0137, 0.0172, 0.014, 0.0136, 0.0142, 0.0137, 0.0168, 0.0142, 0.0139,
-        0.0136, 0.0174, 0.0138, 0.0135, 0.0137, 0.0134, 0.1063, 0.0132
-    ),
-    ('heavy_ball', 'symbolic', 2): (
-        0.0264, 0.0197, 0.0541, 0.0896, 0.158, 0.2466, 0.2665, 0.3455, 0.3683, 0.521, 0.7218, 0.746, 0.8757, 1.1459,
-        1.1739, 1.3664, 1.6896, 1.6451, 1.9057, 2.1395, 2.4674, 2.9471, 3.5459, 3.7575, 3.9129, 4.6643, 4.539, 5.5995,
-        6.5373
-    ),
-    ('adam', 'numeric', 1): (
-        0.0336, 0.0189, 0.0262, 0.0216, 0.0266, 0.016, 0.0254, 0.0286, 0.0209, 0.0307, 0.0856, 0.0232, 0.0313, 0.0341,
-        0.0253, 0.0376, 0.0398, 0.0297, 0.0442, 0.0535, 0.0371, 0.0466, 0.124, 0.0375, 0.0489, 0.0508, 0.0421, 0.0528,
-        0.0567, 0.0482, 0.1582, 0.0558, 0.049, 0.0614, 0.0666, 0.1784, 0.0645, 0.0714, 0.0586, 0.068, 0.2247, 0.0679,
-        0.08, 0.082, 0.2227, 0.0729, 0.0751, 0.0629, 0.2636, 0.0839, 0.0755, 0.1094, 0.103, 0.3049, 0.0955, 0.1002,
-        0.0861, 0.3689, 0.1064, 0.1001, 0.1072, 0.1106, 0.363, 0.1102
-    ),
-    ('adam', 'symbolic', 1): (0.0451, 0.1229, 0.3714, 0.9755, 1.7687, 2.4576, 5.1707, 7.3),
-    ('adam', 'numeric', 2): (
-        0.0407, 0.0694, 0.371, 0.7513, 1.0794, 1.1713, 2.0905, 2.9274, 2.7741, 3.894, 5.567, 4.4965, 6.6681
-    ),
-    ('adam', 'symbolic', 2): (0.0556, 2.6097),
-}
-#: Materializing, generating and compiling the field for a loss whose Hessian
-#: pattern has ``coupled`` entries (numeric defaults):
-#: ``(optimizer, order, coupled) -> seconds``.
-COMPILE: dict[tuple[str, int, int], float] = {
-    ("gd", 1, 12): 1.34, ("gd", 1, 48): 1.79, ("gd", 1, 192): 4.08,  # chain
-    ("gd", 1, 16): 1.55, ("gd", 1, 64): 1.91, ("gd", 1, 256): 3.62, ("gd", 1, 1024): 14.69,  # dense
-    ("gd", 1, 4096): 71.0,  # dense, p = 64
-    ("adam", 1, 16): 1.65, ("adam", 1, 64): 2.19, ("adam", 1, 256): 3.42,  # dense
-    ("gd", 2, 16): 1.84, ("gd", 2, 64): 2.12, ("gd", 2, 256): 5.74,  # dense
-}
-
-#: Growth per order assumed beyond the measured ones when fewer than two were measured.
+#: Ratio per order assumed after the first measured order when no ratio was measured.
 _GROWTH = 4.0
+#: Bounds of the ratio per order (at least) and of its growth per order (at most) in the extrapolation.
+_MIN_RATIO, _MAX_GROWTH = 1.5, 3.0
 
 
-def _features(optimizer) -> tuple[int, int]:
-    """(moving averages and lags, operations) of the update: what the cost grows with."""
+def _library() -> dict:
+    """Every built-in by name: those on any parameter vector and those on blocks."""
+    from ..optimizers.library import BLOCKWISE, BUILTIN
+
+    return {**BUILTIN, **BLOCKWISE}
+
+
+def _features(optimizer) -> tuple[bool, int, int]:
+    """(matrix maps, moving averages and lags, operations) of the update: what the cost grows with."""
     import sympy
 
-    from .optimizers.language import EMA, Lag
+    from ..optimizers.language import EMA, Lag
+    from ..primitives.matrix import BlockMap
 
     update = optimizer.update()
-    return len(update.atoms(EMA, Lag)), int(sympy.count_ops(update))
+    return bool(update.atoms(BlockMap)), len(update.atoms(EMA, Lag)), int(sympy.count_ops(update))
 
 
 def _builtin(optimizer) -> str | None:
@@ -265,9 +231,7 @@ def _builtin(optimizer) -> str | None:
     The built-in itself, or a copy with its options, is it without hashing the
     description (Lookahead's takes a second); a copy with other options, which
     change the form of the update, is not."""
-    from .optimizers.library import BUILTIN
-
-    same = BUILTIN.get(optimizer.name)
+    same = _library().get(optimizer.name)
     if same is None:
         return None
     if same.build is optimizer.build and same.hyperparameters == optimizer.hyperparameters:
@@ -276,14 +240,14 @@ def _builtin(optimizer) -> str | None:
 
 
 def _nearest(optimizer, names) -> str:
-    """The measured built-in closest to ``optimizer`` in memory, then description size."""
-    from .optimizers.library import BUILTIN
-
-    memory, size = _features(optimizer)
+    """The measured built-in closest to ``optimizer``: with matrix maps if it has them, then
+    in memory, then in description size."""
+    library = _library()
+    maps, memory, size = _features(optimizer)
 
     def distance(name):
-        m, s = _features(BUILTIN[name])
-        return (abs(m - memory), abs(math.log((s + 1) / (size + 1))))
+        m, k, s = _features(library[name])
+        return (m != maps, abs(k - memory), abs(math.log((s + 1) / (size + 1))))
 
     return min(names, key=distance)
 
@@ -293,12 +257,38 @@ def _mode(optimizer, values: Mapping[str, Any] | None) -> str:
     return "numeric" if all(hp.name in given for hp in optimizer.hyperparameters) else "symbolic"
 
 
-def _extrapolate(measured: tuple[float, ...], count: int) -> list[float]:
-    """``count`` per-order (or per-step) seconds: the measured ones, then the
-    last one times the last measured ratio per order (at least 1.5)."""
+def _ratios(measured: tuple[float, ...]) -> list[float]:
+    """Ratios per order :math:`t_k/t_{k-1}` from order 1 on (order 0 carries the fixed costs)."""
+    return [b / a for a, b in zip(measured[1:], measured[2:]) if a > 0]
+
+
+def _growths(measured: tuple[float, ...]) -> list[float]:
+    """Growth per order of the ratio, :math:`r_k/r_{k-1}`, over the last three measured ratios."""
+    ratios = _ratios(measured)[-3:]
+    return [b / a for a, b in zip(ratios, ratios[1:])]
+
+
+def _growth(mode: str, table: Mapping = DERIVE) -> float:
+    """Median growth of the ratio (:func:`_growths`, each row's geometric mean) over the
+    rows of ``table`` in ``mode`` that measured two ratios or more: the growth assumed
+    for a row that measured fewer."""
+    rows = sorted(math.exp(sum(map(math.log, g)) / len(g)) for (_, m, _), t in table.items()
+                  if m == mode and (g := _growths(t)))
+    return min(max(rows[len(rows) // 2], 1.0), _MAX_GROWTH) if rows else 1.5
+
+
+def _extrapolate(measured: tuple[float, ...], count: int, growth: float) -> list[float]:
+    r"""``count`` per-order seconds: the measured ones, then each the last times a
+    ratio :math:`r` that grows by :math:`q` per order, :math:`r_{k+1} = q\,r_k`
+    (:math:`r` the last measured ratio, at least :data:`_MIN_RATIO`; :math:`q` the
+    geometric mean of this row's :func:`_growths`, between 1 and :data:`_MAX_GROWTH`,
+    else ``growth``)."""
     times = list(measured[:count])
-    ratio = max(measured[-1] / measured[-2], 1.5) if len(measured) >= 2 and measured[-2] > 0 else _GROWTH
+    ratios, growths = _ratios(measured), _growths(measured)
+    ratio = max(ratios[-1], _MIN_RATIO) if ratios else _GROWTH / growth
+    q = min(max(math.exp(sum(map(math.log, growths)) / len(growths)), 1.0), _MAX_GROWTH) if growths else growth
     while len(times) < count:
+        ratio *= q
         times.append(times[-1] * ratio)
     return times
 
@@ -314,7 +304,7 @@ def order_seconds(optimizer, order: int, regime: str = "stationary", values: Map
         name = name if name is not None and (name, mode, "stationary") in DERIVE else _nearest(
             optimizer, {k[0] for k in measured})
         key = (name, mode, regime) if (name, mode, regime) in DERIVE else (name, mode, "stationary")
-    times = _extrapolate(DERIVE[key], order + 1)
+    times = _extrapolate(DERIVE[key], order + 1, _growth(mode))
     if key[2] != regime:  # the exact regime, not measured for this optimizer: the measured ratio of the two
         times = [t * _exact_factor(mode) for t in times]
     return times
@@ -339,6 +329,15 @@ def derive_seconds(optimizer, order: int, regime: str = "stationary", values: Ma
     return sum(order_seconds(optimizer, order, regime, values))
 
 
+def _work(optimizer, order: int, values: Mapping[str, Any] | None) -> float:
+    """Estimated seconds of the orders 1..``order`` of a derivation (order 0 alone at order 0):
+    what scales with the size of the terms, without the fixed costs of a first call
+    (0.02-0.6 s at order 0, however large the terms), for scaling one optimizer's
+    measured costs to another's."""
+    times = order_seconds(optimizer, order, values=values)
+    return sum(times[1:]) or times[0]
+
+
 def steps_seconds(optimizer, steps: int, order: int, values: Mapping[str, Any] | None = None) -> float:
     r"""Estimated CPU seconds of ``derive_steps(optimizer, steps, order, ...)``.
 
@@ -348,8 +347,6 @@ def steps_seconds(optimizer, steps: int, order: int, values: Mapping[str, Any] |
     measured steps of the nearest measured case (same mode, then the closest
     optimizer, then the closest order) and scaled by the ratio of the
     one-field derivation costs when the optimizer or the order differ."""
-    from .optimizers.library import BUILTIN
-
     mode = _mode(optimizer, values)
     cases = [k for k in STEPS if k[1] == mode] or list(STEPS)
     name = _builtin(optimizer)
@@ -359,9 +356,9 @@ def steps_seconds(optimizer, steps: int, order: int, values: Mapping[str, Any] |
     c, gamma = _power([(s + 1, t) for s, t in enumerate(STEPS[key]) if s >= 1 and t > 0], default=2.0)
     scale = 1.0
     if (name, key[2]) != (_builtin(optimizer), order):
-        reference = BUILTIN[name]
-        scale = (derive_seconds(optimizer, order, values=values)
-                 / derive_seconds(reference, key[2], values=reference.defaults() if key[1] == "numeric" else None))
+        reference = _library()[name]
+        scale = (_work(optimizer, order, values)
+                 / _work(reference, key[2], reference.defaults() if key[1] == "numeric" else None))
     return scale * (STEPS[key][0] + sum(c * (s + 1) ** gamma for s in range(1, steps)))
 
 
@@ -390,8 +387,6 @@ def compile_seconds(optimizer, order: int, coupling: int, fields: int = 1,
     order) and extrapolated as :math:`t_0 + c\,\text{coupled}^{\alpha}`
     (:func:`_interpolate`); another optimizer or order is
     scaled from the nearest measured one by the ratio of their derivation costs."""
-    from .optimizers.library import BUILTIN
-
     measured = sorted({(k[0], k[1]) for k in COMPILE})
     name = _builtin(optimizer)
     if name not in {m for m, _ in measured}:
@@ -401,9 +396,8 @@ def compile_seconds(optimizer, order: int, coupling: int, fields: int = 1,
     seconds = _interpolate(points, max(coupling, 1))
     scale = 1.0
     if (name, order_measured) != (_builtin(optimizer), order):
-        reference = BUILTIN[name]
-        scale = max(1.0, derive_seconds(optimizer, order, values=values)
-                    / derive_seconds(reference, order_measured, values=reference.defaults()))
+        reference = _library()[name]
+        scale = max(1.0, _work(optimizer, order, values) / _work(reference, order_measured, reference.defaults()))
     return max(1, fields) * seconds * scale
 
 
