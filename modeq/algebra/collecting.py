@@ -31,9 +31,9 @@ from typing import AbstractSet
 
 import sympy
 
-from .factoring import rational_polynomial
+from .factoring import Rows, rational_polynomial
 
-__all__ = ["group", "pieces"]
+__all__ = ["group", "rows", "pieces"]
 
 #: One piece of a field: its factors holding nested atoms, and the others.
 Piece = tuple[tuple[sympy.Expr, ...], tuple[sympy.Expr, ...]]
@@ -58,6 +58,70 @@ def group(x: sympy.Expr, nested: AbstractSet[sympy.Symbol]) -> dict[sympy.Expr, 
             product = products[coefficient] = sympy.Mul(*coefficient)
         groups.setdefault(monomial, []).append(product)
     return groups
+
+
+def rows(x: sympy.Expr, nested: AbstractSet[sympy.Symbol]) -> dict[sympy.Expr, Rows] | None:
+    r"""``x`` as the map :math:`m \mapsto` the rows of :math:`c_m` (its terms
+    :math:`\sum_t c_t \prod_b b^{e_{t,b}}`, :mod:`~modeq.algebra.factoring`),
+    read off the pieces without building a SymPy product or sum: pieces with
+    the same powers add their numbers, and a zero row is dropped. ``None``
+    where :func:`group` is, or where a coefficient factor is not a rational
+    number or a whole power of a symbol or of a polynomial with rational
+    coefficients (radicals, functions, symbolic exponents: their forms are
+    SymPy's to decide)."""
+    found = pieces(x, nested, {})
+    if found is None:
+        return None
+    monomials: dict[tuple[sympy.Expr, ...], sympy.Expr] = {}
+    readings: dict[tuple[sympy.Expr, ...], tuple | None] = {}
+    sums: dict[sympy.Expr, dict[frozenset, sympy.Rational]] = {}
+    for factors, coefficient in found:
+        monomial = monomials.get(factors)
+        if monomial is None:
+            monomial = monomials[factors] = sympy.Mul(*factors)
+        if coefficient in readings:
+            reading = readings[coefficient]
+        else:
+            reading = readings[coefficient] = _reading(coefficient)
+        if reading is None:
+            return None
+        number, powers = reading
+        row = sums.setdefault(monomial, {})
+        old = row.get(powers)
+        row[powers] = number if old is None else old + number
+    return {m: [(c, dict(powers)) for powers, c in row.items() if c != 0] for m, row in sums.items()}
+
+
+def _reading(factors: tuple[sympy.Expr, ...]) -> tuple[sympy.Rational, frozenset] | None:
+    """The product of a piece's coefficient factors as its number and the
+    exponent of each base, or ``None`` (:func:`rows`)."""
+    number = sympy.S.One
+    powers: dict[sympy.Expr, int] = {}
+    for f in factors:
+        if f.is_Rational:
+            number *= f
+            continue
+        power = _power(f)
+        if power is None:
+            return None
+        base, exponent = power
+        powers[base] = powers.get(base, 0) + exponent
+    return number, frozenset((b, sympy.Integer(e)) for b, e in powers.items() if e)
+
+
+@lru_cache(maxsize=1 << 16)
+def _power(f: sympy.Expr) -> tuple[sympy.Expr, int] | None:
+    """``f`` as ``(base, whole exponent)`` with the base a symbol or a
+    polynomial in symbols with rational coefficients, or ``None``."""
+    base, exponent = f.as_base_exp()
+    if not exponent.is_Integer:
+        return None
+    if base.is_Symbol:
+        return base, int(exponent)
+    if base.is_Add and base.free_symbols and all(a.is_Symbol or a.is_Rational for a in base.atoms()) \
+            and rational_polynomial(base):
+        return base, int(exponent)
+    return None
 
 
 def pieces(x: sympy.Expr, nested: AbstractSet[sympy.Symbol], seen: dict) -> list[Piece] | None:

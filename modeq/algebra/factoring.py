@@ -42,7 +42,7 @@ from sympy.polys.polytools import Poly, _factors_product, _symbolic_factor_list
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyRing
 
-__all__ = ["factor", "factor_partly", "factor_polynomials", "polynomial_bases", "prepare", "factor_prepared",
+__all__ = ["factor", "factor_rows", "factor_partly", "factor_polynomials", "polynomial_bases", "prepare", "factor_prepared",
            "rational_polynomial"]
 
 _ZERO = sympy.S.Zero
@@ -56,6 +56,13 @@ def factor(c: sympy.Expr) -> sympy.Expr:
     rows = _rows(c)
     if rows is None:
         return sympy.factor(c)
+    return factor_rows(rows)
+
+
+def factor_rows(rows: Rows) -> sympy.Expr:
+    r"""``sympy.factor`` of the sum :math:`\sum_t c_t \prod_b b^{e_{t,b}}` the
+    ``rows`` stand for (bases symbols or sums, rational exponents), without
+    building the sum."""
     common, options = _common(rows)
     numerator = _numerator_poly(rows, common, options)
     if numerator is None:

@@ -86,7 +86,7 @@ from typing import Sequence
 import sympy
 from sympy.core.function import AppliedUndef
 
-from . import collecting, distributed, factoring, linear
+from . import collecting, compacting, distributed, factoring, linear
 from .base import STEP, TIME, TIME_SYMBOL, FieldAlgebra, ImplicitUpdateError, NotSeparableError, Partial
 from .matrix_maps import MatrixMap
 
@@ -388,6 +388,8 @@ class AtomRegistry:
         self.timed: set[sympy.Symbol] = {self.time}
         self.distributed = distributed
         self._sums: dict[sympy.Expr, sympy.Expr] = {}  # sums under powers in distributed form
+        #: Sums of terms in hyperparameters (symbols that are not atoms) as one product each.
+        self.scalars = compacting.Compactor(lambda s: s not in self._definitions and s != STEP)
 
     def definition(self, symbol: sympy.Symbol):
         return self._definitions.get(symbol)
@@ -513,15 +515,21 @@ class AtomRegistry:
         return parts
 
     def _split(self, x: sympy.Expr, constant) -> dict[sympy.Expr, sympy.Expr]:
-        parts: dict[sympy.Expr, sympy.Expr] = defaultdict(lambda: sympy.Integer(0))
+        parts: dict[sympy.Expr, list[sympy.Expr]] = defaultdict(list)
         for term in sympy.Add.make_args(distribute(x)):
             if term == 0:
                 continue
             scalar, component = [], []
             for factor in sympy.Mul.make_args(term):
                 (scalar if constant(factor) else component).append(factor)
-            parts[sympy.Mul(*component)] += sympy.Mul(*scalar)
-        return {k: v for k, v in parts.items() if v != 0}
+            parts[sympy.Mul(*component)].append(sympy.Mul(*scalar))
+        out = {}
+        for component, scalars in parts.items():
+            total = scalars[0] if len(scalars) == 1 else self.scalars.add(scalars)
+            total = sympy.Add(*scalars) if total is None else total
+            if total != 0:
+                out[component] = total
+        return out
 
     def contraction(self, args: Sequence[sympy.Expr], loss: int | None = None) -> sympy.Expr:
         """:math:`D_k[args]`, multilinear and symmetric."""
@@ -640,6 +648,10 @@ class AtomRegistry:
         survey = _survey(x)
         if self._is_atomic(x, survey.symbols) or survey.root:
             return None  # numeric coefficients are expanded; a radical such as sqrt(eps) is declined by the factoring
+        if not (survey.symbolic_exponent or survey.timed):
+            read = collecting.rows(x, nested)
+            if read is not None:
+                return self._collect_rows(read)
         grouped = collecting.group(x, nested)
         if grouped is None:
             return None
@@ -656,6 +668,23 @@ class AtomRegistry:
         if factored is None or any(self._is_atomic(c) for c in factored):
             return None
         return sympy.Add(*(monomial * c for monomial, c in zip(grouped, factored)))
+
+    def _collect_rows(self, read: dict[sympy.Expr, factoring.Rows]) -> sympy.Expr | None:
+        r""":meth:`collect` from each monomial's rows (:func:`~modeq.algebra.collecting.rows`:
+        rational functions of symbols, every row's powers whole): each coefficient
+        factored from its rows, which is SymPy's ``factor`` of its value however it
+        is written (the irreducible factors of a rational function, normalized),
+        the form the reference route gives; ``None`` (the reference route) where a
+        coefficient is free of hyperparameters."""
+        factored = []
+        for monomial, rows in read.items():
+            if not rows:
+                return None
+            c = factoring.factor_rows(rows)
+            if self._is_atomic(c):
+                return None
+            factored.append(monomial * c)
+        return sympy.Add(*factored)
 
     def _is_atomic(self, c: sympy.Expr, symbols=None) -> bool:
         """Whether every symbol of ``c`` (its free ``symbols`` when known) is an atom (no hyperparameter)."""
@@ -818,7 +847,7 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
                 linear.accumulate(total, v, w)
             else:
                 linear.accumulate(total, w * v)
-        return linear.build(total)
+        return linear.build(self.atoms.scalars.compact(total))
 
     def sum(self, values):
         total: linear.Terms = {}
@@ -898,7 +927,7 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
                     self._lie_terms(u, field, total)
             else:
                 linear.add_terms(total, self._lie_map(u, field))
-        return linear.build(total)
+        return linear.build(self.atoms.scalars.compact(total))
 
     def _lie_map(self, x, field) -> linear.Terms:
         r""":math:`L_F x` as a sum (:mod:`modeq.algebra.linear`), memoized on
