@@ -162,7 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--budget", type=float, default=20.0)
     parser.add_argument("--only", choices=("derive", "steps", "compile", "validate"))
-    parser.add_argument("--orders", type=int, default=4, help="validate: the highest order (default 4)")
+    parser.add_argument("--orders", type=int, help="the highest order (default 12 for derive, 4 for validate)")
     parser.add_argument("--names", nargs="+", choices=NAMES,
                         help="the optimizers measured (default: all for the derivation; those of STEPS_CASES at orders "
                              "1 and 2 for the steps, at order 1 when named; those of COMPILE_CASES)")
@@ -177,13 +177,14 @@ def main() -> None:
         cases = [(n, m, "stationary") for n in names for m in numerics]
         cases += [(n, m, "exact") for n in ("heavy_ball", "rmsprop", "adam") if n in names for m in numerics]
         for name, numeric, regime in cases:
-            times = stream(DERIVE_PROBE.format(name=name, numeric=numeric, regime=regime), args.budget)
+            times = stream(DERIVE_PROBE.format(name=name, numeric=numeric, regime=regime)
+                           .replace("order=12", f"order={args.orders or 12}"), args.budget)
             mode = "numeric" if numeric else "symbolic"
             derive[(name, mode, regime)] = tuple(round(t, 4) for t in times)
             print(f"{name:<15} {mode:<9} {regime:<10} " + " ".join(f"{t:8.3f}" for t in times), flush=True)
         print("DERIVE =", repr(derive))
     if args.only == "validate":
-        validate(args.names or NAMES, args.modes, args.orders, args.budget)
+        validate(args.names or NAMES, args.modes, args.orders or 4, args.budget)
     if args.only in (None, "steps"):
         from modeq import cost
         from modeq.optimizers import get
