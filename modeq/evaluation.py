@@ -35,9 +35,15 @@ the sum as soon as it is known instead of holding :math:`f_0..f_N` (on a
 network the order-2 field of Adam held 8 gradients' worth of memory without
 this, see ``benchmarks/torch_fields.py``). On a backend that :attr:`~Backend.sums_parts`, a term that
 is a sum is itself added in parts: its summands grouped by their latest input
-in the plan, each group evaluated right after it, so that a contraction is
-dropped once its part is added rather than held until the whole term can be
-evaluated (Adam's :math:`f_3` reads 39 vectors). A backend that can share work
+in the plan, so that a contraction is dropped once its part is added rather
+than held until the whole term can be evaluated (Adam's :math:`f_3` reads 39
+vectors). The order of evaluation is :func:`modeq.evaluation_order.schedule`'s:
+each part is completed in turn, its inputs computed just before it, the part
+chosen being the one that leaves the fewest vectors alive, so that few are
+held where memory peaks, at the contractions of two or more directions
+(Adam's order-3 field: at most 5 vectors beside a :math:`D_2` where the
+previous order, every such contraction first, had up to 11; AdamW's, 7
+against 29). A backend that can share work
 between the gradient and the contractions of a loss at a point (the torch
 backend keeps the gradient's autograd graph and differentiates it again for
 every :math:`D_1`) says so with :attr:`Backend.linearizes`: the plan then has
@@ -47,16 +53,14 @@ A contraction of two or more directions (:math:`D_2[X, Y]`, ...) does not use
 it: on the torch backend it differentiates a graph of the graph, the largest
 transient of an evaluation (4.9 gradients' worth on the 10⁶-parameter MLP of
 ``benchmarks/torch_fields.py``), and the shared state kept beside it only
-adds to that peak, so it builds its own, consumed by the call. It runs as
-early as it can (its inputs, then it, then the rest of the plan), so that few
-values are alive beside it, and the shared state lives only between such
-contractions: in each run of nodes between two of them that contracts with
-:math:`D_1`, it is computed before its first user, and a gradient (or loss
-value) computed before is taken again from it rather than kept across the
-contraction; a run without :math:`D_1` computes its gradients on their own.
-Adam's order-2 field on that MLP: a peak of 12.6 parameter vectors
-(:math:`D_2[X, X]` beside :math:`X` alone), against 18.0 with one shared
-state for the whole plan.
+adds to that peak, so it builds its own, consumed by the call; the shared
+state lives only between such contractions: in each run of nodes between
+two of them that contracts with :math:`D_1`, it is computed before its first
+user, and a gradient (or loss value) computed before is taken again from it
+rather than kept across the contraction; a run without :math:`D_1` computes
+its gradients on their own. Adam's order-2 field on that MLP: a peak of 12.6
+parameter vectors (:math:`D_2[X, X]` beside :math:`X` alone), against 18.0
+with one shared state for the whole plan.
 
 Atom definitions are read from the equation's own atom table
 (:func:`atom_table`: ``eq.atoms``; the default table
@@ -95,6 +99,7 @@ from .algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction, 
 from .algebra.matrix_maps import MatrixMap, check_blocks, on_blocks, scale_of
 from .blocks import block_labels, block_layout
 from .numerics.field import truncation
+from .evaluation_order import CONTRACTION_COST, evaluation_order
 
 __all__ = ["Backend", "Evaluator", "NumpyBackend", "atom_table", "constants_for"]
 
@@ -394,6 +399,14 @@ def _private(node) -> bool:
     return isinstance(node, _Contract) and node.directions > 1
 
 
+def _vector(node, vectors: set[int]) -> bool:
+    """Whether ``node``'s value is a vector (its vector inputs among ``vectors``): not a scalar (a
+    reduction, a loss value, a number, the time) nor an elementwise expression of scalars."""
+    if isinstance(node, _Elementwise):
+        return not vectors.isdisjoint(node.inputs)
+    return not isinstance(node, (_Reduce, _Value, _Constant, _Time, _Linearize))
+
+
 def _unshared(node):
     """A gradient or loss value computed without its loss's linearization."""
     return replace(node, inputs=node.inputs[:-1], linearized=False)
@@ -417,11 +430,10 @@ class Evaluator(Generic[Value]):
             self._constants[symbol] = sympy.Float(float(value)) if not isinstance(value, sympy.Basic) else value
         self._nodes: list = []
         self._slots: dict[Any, int] = {}
-        self._parts: set[int] = set()
         #: The nodes whose values add up to each term (one, unless the backend :attr:`~Backend.sums_parts`).
         self._outputs = [self._term(sympy.sympify(t).xreplace(self._constants)) for t in terms]
-        self._needed = [self._closure([i for parts in self._outputs[: k + 1] for i in parts])
-                        for k in range(len(self._outputs))]
+        #: Per order, the nodes it needs in evaluation order (:meth:`_closure`, made when first needed).
+        self._needed: dict[int, list[int]] = {}
         self._schedules: dict[int, list[tuple[int, Any, tuple[int, ...]]]] = {}
 
     @property
@@ -435,7 +447,7 @@ class Evaluator(Generic[Value]):
 
     def nodes(self, order: int | None = None) -> list:
         """The plan's nodes :math:`f_0..f_{order}` needs, in evaluation order."""
-        return [self._nodes[i] for i in self._needed[self._order(order)]]
+        return [self._nodes[i] for i in self._closure(self._order(order))]
 
     def __call__(self, point: Value, order: int | None = None, t=None,
                  states: Mapping[str, Value] | None = None) -> list[Value]:
@@ -493,7 +505,7 @@ class Evaluator(Generic[Value]):
         after which its linearization is dead :attr:`~_Contract.releases` it."""
         key = order
         if key not in self._schedules:
-            steps = [(i, self._nodes[i]) for i in self._needed[order]]
+            steps = [(i, self._nodes[i]) for i in self._closure(order)]
             if self.backend.linearizes:
                 steps = self._segmented(steps)
             current: dict[int, int] = {}
@@ -527,8 +539,8 @@ class Evaluator(Generic[Value]):
     def _term(self, expr: sympy.Expr) -> tuple[int, ...]:
         """The nodes whose values add up to the term ``expr``: one, or, if the backend
         :attr:`~Backend.sums_parts`, one per group of the summands whose latest
-        input (in plan order) is the same node, each evaluated right after that
-        input (see :meth:`_closure`)."""
+        input (in plan order) is the same node (each an output of the plan that
+        :meth:`_closure` orders)."""
         summands = sympy.Add.make_args(expr)
         if not self.backend.sums_parts or len(summands) == 1:
             return (self._slot(expr),)
@@ -539,7 +551,6 @@ class Evaluator(Generic[Value]):
         if len(groups) == 1:
             return (self._slot(expr),)
         parts = tuple(self._slot(sympy.Add(*group)) for _, group in sorted(groups.items()))
-        self._parts.update(parts)
         return parts
 
     def _slot(self, expr: sympy.Expr) -> int:
@@ -599,39 +610,29 @@ class Evaluator(Generic[Value]):
             self._add(key, _Linearize(loss))
         return (self._slots[key],), True
 
-    def _closure(self, outputs: Sequence[int]) -> list[int]:
-        """Indices of the nodes ``outputs`` depend on, in evaluation order: each
-        contraction of two or more directions as early as it can be (its inputs
-        not yet evaluated, then it; those of most directions, the largest
-        transients, first), the other nodes after them in plan
-        (dependency) order, each part of a term right after the last of its
-        inputs among those (see the module docs)."""
-        needed: set[int] = set()
-        stack = list(outputs)
-        while stack:
-            i = stack.pop()
-            if i in needed:
-                continue
-            needed.add(i)
-            stack.extend(self._nodes[i].inputs)
-        order: list[int] = []
-        placed: set[int] = set()
-
-        def place(i: int) -> None:
-            if i in placed:
-                return
-            for j in self._nodes[i].inputs:
-                place(j)
-            placed.add(i)
-            order.append(i)
-
-        for i in sorted((i for i in needed if _private(self._nodes[i])), key=lambda i: (-self._nodes[i].directions, i)):
-            place(i)
-        rest = [i for i in sorted(needed) if i not in placed and i not in self._parts]
-        for part in sorted((needed & self._parts) - placed):  # a part placed as a contraction's input is there
-            inputs = self._nodes[part].inputs
-            rest.insert(max((k + 1 for k, i in enumerate(rest) if i in inputs), default=0), part)
-        return order + rest
+    def _closure(self, order: int) -> list[int]:
+        """Indices of the nodes :math:`f_0..f_{order}` depend on, in evaluation order
+        (:func:`modeq.evaluation_order.schedule`: few vectors alive at the contractions;
+        the linearizations first, :meth:`_segmented` places them)."""
+        if order not in self._needed:
+            outputs = {i for parts in self._outputs[: order + 1] for i in parts}
+            needed: set[int] = set()
+            stack = list(outputs)
+            while stack:
+                i = stack.pop()
+                if i not in needed:
+                    needed.add(i)
+                    stack.extend(self._nodes[i].inputs)
+            shared = sorted(i for i in needed if isinstance(self._nodes[i], _Linearize))
+            inputs = {i: [j for j in self._nodes[i].inputs if j not in shared] for i in needed if i not in shared}
+            vectors = set()
+            for i in sorted(inputs):  # children first
+                if _vector(self._nodes[i], vectors):
+                    vectors.add(i)
+            costs = {i: CONTRACTION_COST * node.directions for i in inputs
+                     if isinstance(node := self._nodes[i], _Contract)}
+            self._needed[order] = shared + evaluation_order(inputs, outputs, vectors, costs)
+        return self._needed[order]
 
     def _segmented(self, steps: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
         """``steps`` with each loss's linearization alive only between the
