@@ -30,15 +30,9 @@ class Grad(Primitive):
     nargs = 1
 
     def expand(self, expander, order):
-        alg = expander.algebra
-        delta = displacement(expander, self.args[0], order, "grad(shift)")
-        if delta is None:
-            return expander.constant(alg.grad(expander.loss), order)
-        coeffs = [alg.grad(expander.loss)] + [alg.zero] * order
-        for indices, power, weight in taylor_terms(order):
-            term = alg.contract([delta.coeffs[i] for i in indices], expander.loss)
-            coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(weight), term))
-        return Series(alg, coeffs)
+        alg, loss = expander.algebra, expander.loss
+        return at_shift(expander, self.args[0], order, "grad(shift)", alg.grad(loss),
+                        lambda directions: alg.contract(directions, loss))
 
     def lower(self, out, name, args):
         out.function("_grad", _gradient_functions)
@@ -62,6 +56,25 @@ def displacement(expander, shift, order: int, what: str) -> Series | None:
             "write the radius proportional to h, e.g. r = c*h"
         )
     return delta
+
+
+def at_shift(expander, shift, order: int, what: str, value, derivative) -> Series:
+    r"""The series of :math:`F(\theta_n + \delta)` for a function :math:`F` of the point,
+
+    .. math:: F(\theta_n + \delta) = F + \sum_{r \ge 1} \frac{1}{r!}\,F^{(r)}[\delta, \dots, \delta],
+
+    from ``value`` :math:`F(\theta_n)` and ``derivative(directions)``
+    :math:`F^{(r)}[X_1, \dots, X_r]` (:func:`taylor_terms`); :math:`\delta` is the
+    :func:`displacement` of ``shift``, and without one the series is the constant ``value``."""
+    alg = expander.algebra
+    delta = displacement(expander, shift, order, what)
+    if delta is None:
+        return expander.constant(value, order)
+    coeffs = [value] + [alg.zero] * order
+    for indices, power, weight in taylor_terms(order):
+        term = derivative([delta.coeffs[i] for i in indices])
+        coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(weight), term))
+    return Series(alg, coeffs)
 
 
 def taylor_terms(order: int):

@@ -15,14 +15,11 @@ its tests only.
 
 from __future__ import annotations
 
-from collections import Counter
-from itertools import product
-from math import factorial, prod
-
 import sympy
 
 from ..series import Series
 from .base import Primitive
+from .grad import taylor_terms
 
 __all__ = ["HVP", "hvp"]
 
@@ -37,19 +34,13 @@ class HVP(Primitive):
         v = expander.expand(self.args[0], order).coeffs
         delta = expander.offset.truncate(order).coeffs if expander.offset is not None else (alg.zero,)
         coeffs = [alg.zero] * (order + 1)
-        for r in range(order + 1):  # r factors of the displacement (delta_0 = 0)
-            for indices in product(range(1, order + 1), repeat=r):
-                if list(indices) != sorted(indices) or sum(indices) > order:
+        for indices, power, weight in [((), 0, sympy.Integer(1)), *taylor_terms(order)]:  # r factors of delta
+            for i0 in range(order + 1 - power):
+                args = [v[i0]] + [delta[i] if i < len(delta) else alg.zero for i in indices]
+                if any(alg.is_trivially_zero(a) for a in args):
                     continue
-                multiplicity = prod(factorial(m) for m in Counter(indices).values())
-                for i0 in range(order + 1 - sum(indices)):
-                    args = [v[i0]] + [delta[i] if i < len(delta) else alg.zero for i in indices]
-                    if any(alg.is_trivially_zero(a) for a in args):
-                        continue
-                    term = alg.contract(args, expander.loss)
-                    power = i0 + sum(indices)
-                    coeffs[power] = alg.add(coeffs[power],
-                                            alg.mul(alg.constant(sympy.Rational(1, multiplicity)), term))
+                term = alg.contract(args, expander.loss)
+                coeffs[i0 + power] = alg.add(coeffs[i0 + power], alg.mul(alg.constant(weight), term))
         return Series(alg, coeffs)
 
     def lower(self, out, name, args):

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import sympy
 
-from ..series import Series
 from .base import Primitive
-from .grad import displacement, taylor_terms
+from .grad import at_shift
 
 __all__ = ["Loss", "loss"]
 
@@ -31,17 +30,13 @@ class Loss(Primitive):
     scalar = True
 
     def expand(self, expander, order):
-        alg = expander.algebra
-        delta = displacement(expander, self.args[0], order, "loss(shift)")
-        if delta is None:
-            return expander.constant(alg.loss_value(expander.loss), order)
-        coeffs = [alg.loss_value(expander.loss)] + [alg.zero] * order
-        for indices, power, weight in taylor_terms(order):
-            first, *rest = [delta.coeffs[i] for i in indices]
-            inner = alg.contract(rest, expander.loss) if rest else alg.grad(expander.loss)
-            term = alg.reduce_sum(alg.mul(first, inner))
-            coeffs[power] = alg.add(coeffs[power], alg.mul(alg.constant(weight), term))
-        return Series(alg, coeffs)
+        alg, loss = expander.algebra, expander.loss
+
+        def derivative(directions):  # ∇^r E[X_1, ..., X_r] = S[X_1 D_{r-1}[X_2, ..., X_r]], D_0 = g
+            first, *rest = directions
+            return alg.reduce_sum(alg.mul(first, alg.contract(rest, loss) if rest else alg.grad(loss)))
+
+        return at_shift(expander, self.args[0], order, "loss(shift)", alg.loss_value(loss), derivative)
 
     def lower(self, out, name, args):
         out.function("_loss", _loss_functions)
