@@ -125,7 +125,7 @@ def stream(code: str, budget: float) -> list[float]:
 
 #: Compile cases: (optimizer, order, loss kind, sizes p); the matrix-block ones on the two-layer network
 #: (W1 3x2, W2 2x3: 108 coupled pairs) and its square form (2x2, 2x2: 48), whose size is fixed.
-COMPILE_CASES = [("gd", 1, "chain", (4, 16, 64)), ("gd", 1, "dense", (4, 8, 16, 32)), ("adam", 1, "dense", (4, 8, 16)),
+COMPILE_CASES = [("gd", 1, "chain", (4, 16, 64)), ("gd", 1, "dense", (4, 8, 16, 32, 64)), ("adam", 1, "dense", (4, 8, 16)),
                  ("gd", 2, "dense", (4, 8, 16)),
                  ("muon", 1, "square", (8,)), ("muon", 1, "network", (12,)), ("muon", 2, "network", (12,)),
                  ("shampoo", 1, "square", (8,)), ("shampoo", 2, "square", (8,)),

@@ -90,3 +90,30 @@ def test_every_builtin_is_estimated_within_a_factor_3_where_measured_and_5_where
             if _factor(estimate, measured) > bound:
                 misses.append(f"{name} order {order}: {estimate:.3g} s estimated, {measured:.3g} s measured")
     assert not misses, "\n".join(misses)
+
+
+#: Materialize + generate + compile (numba's first calls included) of cases not in ``COMPILE``, CPU
+#: seconds (``benchmarks/cost.py --only compile``, 2026-12-01: its validation cases), on the two-layer
+#: network's square blocks (48 coupled pairs) or its 3x2 and 2x3 ones (108).
+COMPILE_VALIDATION = {("muon", 2, 48): 13.31, ("shampoo_ema", 2, 48): 26.74, ("lamb", 1, 108): 5.26}
+
+
+@pytest.mark.parametrize("name, order, coupling", COMPILE_VALIDATION)
+def test_compiling_a_field_not_measured_is_estimated_within_a_factor_3(name, order, coupling):
+    opt = get(name)
+    estimate = cost.compile_seconds(opt, order, coupling, values=opt.defaults())
+    measured = COMPILE_VALIDATION[(name, order, coupling)]
+    assert _factor(estimate, measured) <= 3, f"{estimate:.1f} s estimated, {measured} s measured"
+
+
+#: ``derive_steps(get(name), steps, order=1, batches=3, values=defaults)``, CPU seconds of the first 16 and
+#: 32 steps (``benchmarks/cost.py --only steps --modes numeric --names ... adan polyak``, 2026-12-01),
+#: optimizers whose steps are not in ``STEPS``.
+STEPS_VALIDATION = {("adan", 16): 1.308, ("adan", 32): 4.963, ("polyak", 16): 0.129, ("polyak", 32): 0.223}
+
+
+@pytest.mark.parametrize("name, steps", STEPS_VALIDATION)
+def test_step_by_step_fields_not_measured_are_estimated_within_a_factor_3(name, steps):
+    opt = get(name)
+    estimate, measured = cost.steps_seconds(opt, steps, 1, opt.defaults()), STEPS_VALIDATION[(name, steps)]
+    assert _factor(estimate, measured) <= 3, f"{estimate:.2f} s estimated, {measured} s measured"

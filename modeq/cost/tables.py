@@ -91,7 +91,10 @@ DERIVE: dict[tuple[str, str, str], tuple[float, ...]] = {
 }
 #: Step-by-step fields of ``derive_steps`` (3 batches), CPU seconds of each
 #: step 0, 1, ... (``benchmarks/cost.py --only steps --budget 6``, 2026-12-01, numeric
-#: fields in the distributed form): ``(optimizer, "symbolic" | "numeric", order) -> seconds``.
+#: fields in the distributed form; AdaBelief and QHM, numeric at order 1, with ``--only steps
+#: --modes numeric --budget 4 --names adabelief qhm nadam adan polyak``, whose Adan and Polyak
+#: validate the model: ``tests/test_cost_model.py``; NAdam's time-varying decay has no
+#: per-step form): ``(optimizer, "symbolic" | "numeric", order) -> seconds``.
 STEPS: dict[tuple[str, str, int], tuple[float, ...]] = {
     ('heavy_ball', 'numeric', 1): (
         0.0207, 0.0019, 0.0026, 0.0025, 0.0023, 0.0026, 0.0034, 0.0023, 0.0031, 0.0025, 0.0025, 0.0023, 0.0024, 0.003,
@@ -131,15 +134,36 @@ STEPS: dict[tuple[str, str, int], tuple[float, ...]] = {
         0.0407, 0.0694, 0.371, 0.7513, 1.0794, 1.1713, 2.0905, 2.9274, 2.7741, 3.894, 5.567, 4.4965, 6.6681
     ),
     ('adam', 'symbolic', 2): (0.0556, 2.6097),
+    ('adabelief', 'numeric', 1): (
+        0.0445, 0.035, 0.0469, 0.0499, 0.056, 0.0593, 0.1101, 0.0898, 0.0878, 0.0928, 0.1003, 0.1658, 0.1196, 0.1942,
+        0.1477, 0.1487, 0.2495, 0.3011, 0.3204, 0.2167, 0.3328, 0.4085, 0.4303, 0.4491, 0.4612, 0.5411, 0.3588, 0.5617,
+        0.6232, 0.6704, 0.7719, 0.7458, 0.7717, 0.7803, 0.8338, 1.0143, 0.9762, 1.0288, 1.0536, 1.1413, 1.2223, 1.2562,
+        1.7641, 1.0757, 1.8401, 0.9655, 1.865, 1.4992, 1.1205, 2.1854, 1.7925, 1.88, 2.1529, 2.1751, 2.307, 2.4299,
+        2.5465, 2.6348, 2.728, 3.6156, 2.9924, 3.066, 3.14, 3.2793
+    ),
+    ('qhm', 'numeric', 1): (
+        0.0259, 0.0025, 0.0031, 0.0044, 0.0028, 0.0034, 0.0043, 0.0033, 0.0031, 0.0029, 0.005, 0.0031, 0.0029, 0.003,
+        0.0032, 0.0041, 0.0032, 0.0035, 0.003, 0.003, 0.003, 0.0029, 0.0032, 0.0033, 0.0037, 0.0058, 0.0032, 0.0031,
+        0.0049, 0.0035, 0.0034, 0.0032, 0.003, 0.0037, 0.0034, 0.0034, 0.0035, 0.0035, 0.0038, 0.0034, 0.0034, 0.0033,
+        0.0037, 0.0036, 0.0035, 0.0041, 0.0036, 0.0042, 0.007, 0.0037, 0.0038, 0.0036, 0.0044, 0.0042, 0.0037, 0.0038,
+        0.0034, 0.0042, 0.0035, 0.0042, 0.0041, 0.0036, 0.0044, 0.0041
+    ),
 }
 #: Materializing, generating and compiling the field for a loss whose Hessian
-#: pattern has ``coupled`` entries (numeric defaults):
-#: ``(optimizer, order, coupled) -> seconds``.
+#: pattern has ``coupled`` entries (numeric defaults), numba's compilation at the
+#: first calls of its terms and its flow included (most of the time for the
+#: larger fields, and what ``verify`` pays before its runs): ``benchmarks/cost.py
+#: --only compile``, 2026-12-01, after the kernel's speedups of issue 17; Muon and
+#: Shampoo (matrix maps: the Newton-Schulz stages, the Kronecker factors' inverse
+#: roots) on the two-layer linear network 1/2 |W2 W1 - A|^2, its 2x2 blocks (48)
+#: and its 3x2 and 2x3 ones (108): ``(optimizer, order, coupled) -> seconds``.
 COMPILE: dict[tuple[str, int, int], float] = {
-    ("gd", 1, 12): 1.34, ("gd", 1, 48): 1.79, ("gd", 1, 192): 4.08,  # chain
-    ("gd", 1, 16): 1.55, ("gd", 1, 64): 1.91, ("gd", 1, 256): 3.62, ("gd", 1, 1024): 14.69,  # dense
-    ("gd", 1, 4096): 71.0,  # dense, p = 64
-    ("adam", 1, 16): 1.65, ("adam", 1, 64): 2.19, ("adam", 1, 256): 3.42,  # dense
-    ("gd", 2, 16): 1.84, ("gd", 2, 64): 2.12, ("gd", 2, 256): 5.74,  # dense
+    ("gd", 1, 12): 3.352, ("gd", 1, 48): 3.618, ("gd", 1, 192): 5.967,  # chain
+    ("gd", 1, 16): 3.658, ("gd", 1, 64): 3.956, ("gd", 1, 256): 4.544, ("gd", 1, 1024): 9.309,  # dense
+    ("gd", 1, 4096): 32.3,  # dense, p = 64 (alone: benchmarks/cost.py's COMPILE_PROBE)
+    ("adam", 1, 16): 3.291, ("adam", 1, 64): 3.625, ("adam", 1, 256): 4.445,  # dense
+    ("gd", 2, 16): 3.409, ("gd", 2, 64): 4.192, ("gd", 2, 256): 6.329,  # dense
+    ("muon", 1, 48): 6.532, ("muon", 1, 108): 7.33, ("muon", 2, 108): 20.472,  # two-layer network
+    ("shampoo", 1, 48): 15.102, ("shampoo", 2, 48): 22.779,  # two-layer network, square blocks
 }
 
