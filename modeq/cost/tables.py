@@ -47,12 +47,6 @@ DERIVE: dict[tuple[str, str, str], tuple[float, ...]] = {
     # its symbolic order 2 (10.3 s) measured alone, the benchmark's wall limit cut it on the loaded machine
     ('lookahead', 'symbolic', 'stationary'): (0.3021, 0.2972, 10.3398),
     ('lookahead', 'numeric', 'stationary'): (0.2937, 0.1513, 0.4741, 3.0602),
-    ('heavy_ball', 'symbolic', 'exact'): (0.0367, 0.0569, 0.8881),
-    ('heavy_ball', 'numeric', 'exact'): (0.0337, 0.0285, 0.1965, 0.6692, 5.3007),
-    ('rmsprop', 'symbolic', 'exact'): (0.3592,),
-    ('rmsprop', 'numeric', 'exact'): (0.0468,),
-    ('adam', 'symbolic', 'exact'): (0.5911, 0.7744),
-    ('adam', 'numeric', 'exact'): (0.0824, 0.2411),
     ('adabelief', 'symbolic', 'stationary'): (0.0485, 0.0503, 0.329, 3.0026),
     ('adabelief', 'numeric', 'stationary'): (0.0344, 0.0174, 0.0289, 0.0602, 0.1893, 0.7915, 5.6499),
     ('adan', 'symbolic', 'stationary'): (0.0445, 0.0968, 2.7754),
@@ -88,6 +82,12 @@ DERIVE: dict[tuple[str, str, str], tuple[float, ...]] = {
     ('shampoo', 'numeric', 'stationary'): (0.0306, 0.0061, 0.0136, 0.0442, 0.2598, 0.9992, 7.5821),
     ('shampoo_ema', 'symbolic', 'stationary'): (0.0233, 0.0243, 0.1887, 3.8294),
     ('shampoo_ema', 'numeric', 'stationary'): (0.023, 0.0112, 0.0209, 0.0765, 0.8271, 7.8563),
+    ('heavy_ball', 'symbolic', 'exact'): (0.0367, 0.0569, 0.8881),
+    ('heavy_ball', 'numeric', 'exact'): (0.0337, 0.0285, 0.1965, 0.6692, 5.3007),
+    ('rmsprop', 'symbolic', 'exact'): (0.3592,),
+    ('rmsprop', 'numeric', 'exact'): (0.0468,),
+    ('adam', 'symbolic', 'exact'): (0.5911, 0.7744),
+    ('adam', 'numeric', 'exact'): (0.0824, 0.2411),
 }
 #: Step-by-step fields of ``derive_steps`` (3 batches), CPU seconds of each
 #: step 0, 1, ... (``benchmarks/cost.py --only steps --budget 6``, 2026-12-01, numeric
