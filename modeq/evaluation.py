@@ -31,7 +31,9 @@ Memory: a value is dropped right after its last use (liveness over the plan,
 computed once per order when the evaluator is built), so at any time only
 the values that later nodes still read are held, not every atom of every
 term; :meth:`Evaluator.combination` also adds each term :math:`h^k f_k` to
-the sum as soon as it is known instead of holding :math:`f_0..f_N` (on a
+the sum as soon as it is known instead of holding :math:`f_0..f_N`
+(:meth:`Evaluator.sums`, the one mechanism of the terms and of their sums,
+with slow states or without; on a
 network the order-2 field of Adam held 8 gradients' worth of memory without
 this, see ``benchmarks/torch_fields.py``). On a backend that :attr:`~Backend.sums_parts`, a term that
 is a sum is itself added in parts: its summands grouped by their latest input
@@ -457,30 +459,42 @@ class Evaluator(Generic[Value]):
         states by name (inputs beside :math:`\\theta`; without them the
         backend's :meth:`Backend.state` is asked)."""
         order = self._order(order)
-        terms: list = [None] * (order + 1)
+        return self.sums(point, [(k, 1.0) for k in range(order + 1)], t, states)
 
-        def keep(index: int, value: Value) -> None:
-            for k, parts in enumerate(self._outputs[: order + 1]):
-                if index in parts:
-                    terms[k] = value if len(parts) == 1 else self.backend.accumulate(terms[k], value, 1.0, point)
-
-        self._run(point, order, keep, t, states)
-        return [self.backend.broadcast(term, point) for term in terms]
-
-    def combination(self, point: Value, coefficients: Sequence[float], t=None) -> Value:
+    def combination(self, point: Value, coefficients: Sequence[float], t=None,
+                    states: Mapping[str, Value] | None = None) -> Value:
         r""":math:`\sum_k c_k f_k(\theta)` over the terms :math:`k` < ``len(coefficients)``
         (:math:`c_k = h^k`: the truncated field), a vector. Each term is added
-        as soon as it is computed and dropped after its last use."""
-        order = self._order(len(coefficients) - 1)
-        total: list = [None]
+        as soon as it is computed and dropped after its last use (:meth:`sums`)."""
+        return self.sums(point, [(0, c) for c in coefficients], t, states)[0]
+
+    def sums(self, point: Value, weights: Sequence[tuple[int, float]], t=None,
+             states: Mapping[str, Value] | None = None) -> list[Value]:
+        r"""Sums of terms, ``weights[k] = (s, c)`` adding :math:`c f_k` to the sum :math:`s`, for
+        the terms :math:`k` < ``len(weights)``: the list of the sums, each a vector. Each
+        part of a term is added (:meth:`Backend.accumulate`) as soon as it is
+        computed and then dropped after its last use, so that the terms are never
+        held whole; a sum of one part with :math:`c = 1` is that part's value.
+        The terms themselves (:meth:`__call__`: :math:`f_k` alone in sum :math:`k`), the
+        truncated field (:meth:`combination`: all in one), and, with slow states,
+        whose terms interleave the fields of :math:`\theta` and of each state
+        (:math:`f_0, f^{s}_0, f_1, \dots`), the truncated field of each
+        (:class:`modeq.torch.TorchField`) are such sums."""
+        order = self._order(len(weights) - 1)
+        parts = [0] * (max(s for s, _ in weights) + 1)
+        for k, (s, _) in enumerate(weights):
+            parts[s] += len(self._outputs[k])
+        totals: list = [None] * len(parts)
 
         def add(index: int, value: Value) -> None:
-            for k, parts in enumerate(self._outputs[: order + 1]):
-                if index in parts:
-                    total[0] = self.backend.accumulate(total[0], value, coefficients[k], point)
+            for k, outputs in enumerate(self._outputs[: order + 1]):
+                if index in outputs:
+                    s, c = weights[k]
+                    totals[s] = value if parts[s] == 1 and c == 1 else \
+                        self.backend.accumulate(totals[s], value, c, point)
 
-        self._run(point, order, add, t)
-        return total[0]
+        self._run(point, order, add, t, states)
+        return [self.backend.broadcast(total, point) for total in totals]
 
     def _run(self, point: Value, order: int, consume: Callable[[int, Value], None], t=None,
              states: Mapping[str, Value] | None = None) -> None:

@@ -86,6 +86,23 @@ def test_slow_state_given_is_an_input_beside_theta():
         evaluator(POINT, states={"W": V})
 
 
+def test_sums_of_interleaved_fields_sum_each_field():
+    """With slow states the terms interleave the fields of theta and of each state (f_0, f^V_0, f_1, f^V_1,
+    ...): sums with weights (i mod 2, h^(i div 2)) give sum_k h^k f_k and sum_k h^k f^V_k, the terms' sums
+    by NumPy (one mechanism, Evaluator.sums, adds each part as it is computed; combination is all in one)."""
+    eq = derive(BUILTIN["adagrad"], order=2)
+    terms = [t for k in range(3) for t in (eq.terms[k], eq.states[0].terms[k])]
+    evaluator = Evaluator(terms, atom_table(eq), NumpyBackend(LOSS, PARAMS), constants_for(eq, {"eps": 0.3}))
+    states = {"V": np.array([0.2, 1.1, 0.05])}
+    values = evaluator(POINT, states=states)
+    h = 0.07
+    field, state = evaluator.sums(POINT, [(i % 2, h ** (i // 2)) for i in range(6)], states=states)
+    np.testing.assert_allclose(field, values[0] + h * values[2] + h**2 * values[4], rtol=1e-14)
+    np.testing.assert_allclose(state, values[1] + h * values[3] + h**2 * values[5], rtol=1e-14)
+    whole = evaluator.combination(POINT, [1.0, h], states=states)  # the terms as listed, in one sum
+    np.testing.assert_allclose(whole, values[0] + h * values[1], rtol=1e-14)
+
+
 def test_batch_atoms_take_their_batch_loss():
     batches = [LOSS, (x - y) ** 2 + sympy.sin(z) * x, x * y * z + y**2]
     eq = derive_epoch(BUILTIN["gd"], 3, order=2, schedule="cyclic")

@@ -123,15 +123,12 @@ class TorchField:
         r""":math:`\sum_{k\le order} h^k f_k(\theta, t)` (with slow states, on the point
         :math:`(\theta, s_1, \dots)`, as :meth:`terms`)."""
         order = truncation(order, self.order)
-        if self.states:
-            terms = self.terms(theta, order, t)
-            total = terms[0].clone()
-            for k in range(1, order + 1):
-                total.add_(terms[k], alpha=float(h) ** k)
-            return total
-        theta = self.losses.point(theta).detach()
+        theta, states = self._split(theta)
         self.losses.check(theta, smooth_needed=order > 0)
-        return self._evaluator(theta.numel(), order).combination(theta, [float(h) ** k for k in range(order + 1)], t)
+        # term i is the order i // blocks of the field i % blocks (theta's, then each state's)
+        weights = [(i % self._blocks, float(h) ** (i // self._blocks)) for i in range((order + 1) * self._blocks)]
+        sums = self._evaluator(theta.numel(), order).sums(theta, weights, t, states)
+        return torch.cat(sums) if states is not None else sums[0]
 
 
 def compile(equation: Any, loss_fn: Any, values: Mapping[str, Any] | None = None,

@@ -71,6 +71,22 @@ def test_chunked_polynomial_field_is_the_field(name):
     assert modeq.torch.compile(eq, shifted_polynomials, data=C[:3]).losses.chunks == 3  # at most the rows
 
 
+@pytest.mark.parametrize("name", ["adagrad", "schedule_free_sgd"])
+def test_truncated_field_with_slow_states_is_the_sum_of_its_terms(mlp, name):
+    """With slow states the field (theta, s_1, ...) -> sum_k h^k (f_k, f^s_k, ...) adds each part as it is
+    computed, as without: it equals the sum of the terms, whole and in chunks, orders 0-2."""
+    model, data = mlp
+    eq = modeq.derive(BUILTIN[name], order=2, values=BUILTIN[name].defaults())
+    theta = modeq.torch.flat_parameters(model)
+    for k in (1, 3):
+        field = modeq.torch.compile(eq, cross_entropy, model=model, data=data, chunks=k)
+        point = torch.cat([theta] + [theta.abs() + 0.5] * len(field.states))
+        terms = field.terms(point)
+        for order in range(3):
+            expected = sum(0.05**j * terms[j] for j in range(order + 1))
+            assert torch.allclose(field(point, 0.05, order), expected, rtol=1e-13, atol=1e-15)
+
+
 def test_sum_reduction_and_batches_of_data(mlp):
     model, (X, y) = mlp
     theta = modeq.torch.flat_parameters(model)
