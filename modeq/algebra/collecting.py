@@ -31,7 +31,7 @@ from typing import AbstractSet
 
 import sympy
 
-from .factoring import Rows, rational_polynomial
+from .factoring import Rows, rational_polynomial, whole_power
 
 __all__ = ["group", "rows", "pieces"]
 
@@ -109,19 +109,8 @@ def _reading(factors: tuple[sympy.Expr, ...]) -> tuple[sympy.Rational, frozenset
     return number, frozenset((b, sympy.Integer(e)) for b, e in powers.items() if e)
 
 
-@lru_cache(maxsize=1 << 16)
-def _power(f: sympy.Expr) -> tuple[sympy.Expr, int] | None:
-    """``f`` as ``(base, whole exponent)`` with the base a symbol or a
-    polynomial in symbols with rational coefficients, or ``None``."""
-    base, exponent = f.as_base_exp()
-    if not exponent.is_Integer:
-        return None
-    if base.is_Symbol:
-        return base, int(exponent)
-    if base.is_Add and base.free_symbols and all(a.is_Symbol or a.is_Rational for a in base.atoms()) \
-            and rational_polynomial(base):
-        return base, int(exponent)
-    return None
+#: :func:`~modeq.algebra.factoring.whole_power`, remembered (the same factors recur in every piece).
+_power = lru_cache(maxsize=1 << 16)(whole_power)
 
 
 def pieces(x: sympy.Expr, nested: AbstractSet[sympy.Symbol], seen: dict) -> list[Piece] | None:

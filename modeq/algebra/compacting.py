@@ -33,7 +33,7 @@ from sympy.polys.rings import PolyRing
 
 from . import linear
 
-from .factoring import _ring_power, rational_polynomial
+from .factoring import _ring_power, whole_power
 
 __all__ = ["Compactor"]
 
@@ -49,12 +49,18 @@ class Compactor:
 
     def __init__(self, plain: Callable[[sympy.Symbol], bool]) -> None:
         self.plain = plain
+        #: Whether :meth:`compact` reads its sums (set once a field is seen to hold a plain
+        #: symbol: without one, as for gradient descent, no two terms share a monomial).
+        self.active = False
         self._readings: dict[sympy.Expr, Reading] = {}
         self._powers: dict[sympy.Expr, tuple[sympy.Expr, int] | None] = {}
         self._rings: dict[frozenset, PolyRing] = {}
 
     def compact(self, total: linear.Terms) -> linear.Terms:
-        """``total`` with the terms of each monomial summed (``total`` itself when none share one)."""
+        """``total`` with the terms of each monomial summed (``total`` itself when none
+        share one, or while the compactor is not :attr:`active`)."""
+        if not self.active:
+            return total
         groups: dict[sympy.Expr, list[tuple[sympy.Number, dict, sympy.Expr]]] = {}
         shared = False
         for key, c in total.items():
@@ -133,7 +139,7 @@ class Compactor:
         for f in sympy.Mul.make_args(key):
             power = self._powers.get(f, False)
             if power is False:
-                power = self._powers[f] = self._power(f)
+                power = self._powers[f] = whole_power(f, self.plain)
             if power is None:
                 rest.append(f)
             else:
@@ -145,16 +151,3 @@ class Compactor:
             reading = sympy.Mul(*rest), {b: sympy.Integer(e) for b, e in powers.items()}
         self._readings[key] = reading
         return reading
-
-    def _power(self, f: sympy.Expr) -> tuple[sympy.Expr, int] | None:
-        """``f`` as ``(base, whole exponent)``, the base a plain symbol or a
-        polynomial in them with rational coefficients; ``None`` otherwise."""
-        base, exponent = f.as_base_exp()
-        if not exponent.is_Integer:
-            return None
-        if base.is_Symbol:
-            return (base, int(exponent)) if self.plain(base) else None
-        if (base.is_Add and base.free_symbols and all(self.plain(s) for s in base.free_symbols)
-                and all(a.is_Symbol or a.is_Rational for a in base.atoms()) and rational_polynomial(base)):
-            return base, int(exponent)
-        return None

@@ -42,7 +42,7 @@ from sympy.polys.polytools import Poly, _factors_product, _symbolic_factor_list
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyRing
 
-__all__ = ["factor", "factor_rows", "factor_partly", "factor_polynomials", "polynomial_bases", "prepare", "factor_prepared",
+__all__ = ["factor", "factor_rows", "whole_power", "factor_partly", "factor_polynomials", "polynomial_bases", "prepare", "factor_prepared",
            "rational_polynomial"]
 
 _ZERO = sympy.S.Zero
@@ -340,6 +340,21 @@ def _poly(total, options) -> Poly:
     monomials, coefficients = zip(*rep.items())
     domain, coefficients = construct_domain(list(coefficients), opt=options)
     return Poly._from_dict(dict(zip(monomials, coefficients)), options.clone({"gens": tuple(gens), "domain": domain}))
+
+
+def whole_power(f: sympy.Expr, plain=None) -> tuple[sympy.Expr, int] | None:
+    """``f`` as ``(base, whole exponent)`` with the base a symbol or a
+    polynomial in symbols with rational coefficients (symbols for which
+    ``plain(symbol)`` holds, when given), or ``None``."""
+    base, exponent = f.as_base_exp()
+    if not exponent.is_Integer:
+        return None
+    symbols = [base] if base.is_Symbol else base.free_symbols if base.is_Add else ()
+    if not symbols or plain is not None and not all(plain(s) for s in symbols):
+        return None
+    if base.is_Add and not (all(a.is_Symbol or a.is_Rational for a in base.atoms()) and rational_polynomial(base)):
+        return None
+    return base, int(exponent)
 
 
 @lru_cache(maxsize=1 << 16)

@@ -160,7 +160,7 @@ def _product(factors) -> sympy.Expr:
     if all(f.is_Rational for f in factors):
         out = sympy.S.One
         for f in factors:
-            out *= f
+            out = linear.times(out, f)
         return out
     return sympy.Mul(*factors)
 
@@ -388,6 +388,7 @@ class AtomRegistry:
         self.timed: set[sympy.Symbol] = {self.time}
         self.distributed = distributed
         self._sums: dict[sympy.Expr, sympy.Expr] = {}  # sums under powers in distributed form
+        self._placeholders: dict[sympy.Symbol, bool] = {}  # holds_placeholder, by symbol
         #: Sums of terms in hyperparameters (symbols that are not atoms) as one product each.
         self.scalars = compacting.Compactor(lambda s: s not in self._definitions and s != STEP)
 
@@ -546,7 +547,7 @@ class AtomRegistry:
             atom = self.intern(Contraction(components, loss))
             if coefficient.is_Rational:
                 old = total.get(atom)
-                total[atom] = coefficient if old is None else old + coefficient
+                total[atom] = coefficient if old is None else linear.plus(old, coefficient)
             else:
                 linear.accumulate(total, coefficient * atom)
 
@@ -588,7 +589,7 @@ class AtomRegistry:
             atom = self.intern(MatrixDerivative(fmap, base, components))
             if coefficient.is_Rational:
                 old = total.get(atom)
-                total[atom] = coefficient if old is None else old + coefficient
+                total[atom] = coefficient if old is None else linear.plus(old, coefficient)
             else:
                 linear.accumulate(total, coefficient * atom)
 
@@ -646,7 +647,9 @@ class AtomRegistry:
     def _collect_grouped(self, x: sympy.Expr, nested: set[sympy.Symbol]) -> sympy.Expr | None:
         """:meth:`collect` from the undistributed pieces, or ``None`` where a coefficient's form would matter."""
         survey = _survey(x)
-        if self._is_atomic(x, survey.symbols) or survey.root:
+        atomic = self._is_atomic(x, survey.symbols)
+        self.scalars.active = self.scalars.active or not atomic
+        if atomic or survey.root:
             return None  # numeric coefficients are expanded; a radical such as sqrt(eps) is declined by the factoring
         if not (survey.symbolic_exponent or survey.timed):
             read = collecting.rows(x, nested)
@@ -716,6 +719,14 @@ class AtomRegistry:
 
     def is_placeholder(self, symbol: sympy.Symbol) -> bool:
         return isinstance(self._definitions.get(symbol), Placeholder)
+
+    def holds_placeholder(self, symbol: sympy.Symbol) -> bool:
+        """Whether ``symbol`` is an unknown term or an atom with one inside (remembered: a
+        definition never changes, and every order's residual asks of its atoms again)."""
+        found = self._placeholders.get(symbol)
+        if found is None:
+            found = self._placeholders[symbol] = self.depends_on(symbol, self.is_placeholder)
+        return found
 
     def shift_step(self, expr: sympy.Expr, shift) -> sympy.Expr:
         """``expr`` at step :math:`n - shift`: the step symbol, placeholders
@@ -887,7 +898,7 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
     def linear_parts(self, residual, unknowns, what):
         own = set(unknowns)
         nested = [s for s in residual.free_symbols
-                  if s not in own and self.atoms.depends_on(s, self.atoms.is_placeholder)]
+                  if s not in own and self.atoms.holds_placeholder(s)]
         if nested:
             raise ImplicitUpdateError(
                 f"the unknown {what} enters its own equation inside {nested[0]}; "
@@ -986,7 +997,7 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
                 for m, c in derivative.items():
                     if c == 0:
                         continue
-                    linear.accumulate(total, sympy.Mul(m, *rest), coefficient * c)
+                    linear.accumulate(total, sympy.Mul(m, *rest), linear.times(coefficient, c))
         return total
 
     def _varies(self, x):

@@ -17,19 +17,50 @@ unevaluated product of a number and a sum, :math:`c\,(a + b)`, is distributed.
 from __future__ import annotations
 
 from functools import lru_cache
+from math import gcd
 from typing import Iterable, Mapping
 
 import sympy
 from sympy.core.add import _addsort
 from sympy.core.basic import Basic, ordering_of_classes
 
-__all__ = ["Terms", "terms", "accumulate", "add_terms", "build", "sort_key"]
+__all__ = ["Terms", "plus", "times", "terms", "accumulate", "add_terms", "build", "sort_key"]
 
 #: A sum :math:`\sum_t c_t m_t` as the map :math:`m_t \mapsto c_t` (numeric :math:`c_t`).
 Terms = dict[sympy.Expr, sympy.Number]
 
 _ONE = sympy.S.One
 _ZERO = sympy.S.Zero
+
+
+def plus(a: sympy.Number, b: sympy.Number) -> sympy.Number:
+    """``a + b``; for two rationals from their numerators and denominators
+    directly (half of SymPy's time: no sympification, one gcd), with SymPy's
+    singletons for 0, 1 and -1."""
+    if not (a.is_Rational and b.is_Rational):
+        return a + b
+    ap, aq, bp, bq = a.p, a.q, b.p, b.q
+    if aq == bq:
+        p, q = ap + bp, aq
+    else:
+        p, q = ap * bq + bp * aq, aq * bq
+    return _rational(p, q)
+
+
+def times(a: sympy.Number, b: sympy.Number) -> sympy.Number:
+    """``a * b``, as :func:`plus` does it."""
+    if not (a.is_Rational and b.is_Rational):
+        return a * b
+    return _rational(a.p * b.p, a.q * b.q)
+
+
+def _rational(p: int, q: int) -> sympy.Rational:
+    """:math:`p/q` for :math:`q > 0`, reduced."""
+    g = gcd(p, q)
+    if g != 1:
+        p //= g
+        q //= g
+    return sympy.Integer(p) if q == 1 else sympy.Rational.from_coprime_ints(p, q)
 
 
 def terms(x: sympy.Expr, scale: sympy.Number = _ONE) -> Terms:
@@ -46,9 +77,9 @@ def accumulate(total: Terms, x: sympy.Expr, scale: sympy.Number = _ONE) -> None:
         if m.is_Add:  # an unevaluated c*(sum): distributed
             accumulate(total, m, c * scale)
         else:
-            c = c if scale is _ONE else c * scale
+            c = c if scale is _ONE else times(c, scale)
             old = total.get(m)
-            total[m] = c if old is None else old + c
+            total[m] = c if old is None else plus(old, c)
 
 
 def add_terms(total: Terms, other: Terms, scale: sympy.Number = _ONE) -> None:
@@ -57,18 +88,33 @@ def add_terms(total: Terms, other: Terms, scale: sympy.Number = _ONE) -> None:
     monomial takes its coefficient as it is: SymPy's ``0 + c`` costs as much
     as any sum of rationals.)"""
     get = total.get
+    if scale is _ONE:
+        for m, c in other.items():
+            old = get(m)
+            total[m] = c if old is None else plus(old, c)
+        return
+    rational = scale.is_Rational
     for m, c in other.items():
-        if scale is not _ONE:
-            c = scale if c is _ONE else c * scale
         old = get(m)
-        total[m] = c if old is None else old + c
+        if old is None:
+            total[m] = scale if c is _ONE else times(c, scale)
+        elif rational and c.is_Rational and old.is_Rational:  # old + c*scale with one reduction
+            q = c.q * scale.q
+            total[m] = _rational(old.p * q + c.p * scale.p * old.q, old.q * q)
+        else:
+            total[m] = plus(old, times(c, scale))
 
 
 def build(total: Mapping[sympy.Expr, sympy.Number] | Iterable) -> sympy.Expr:
-    r""":math:`\sum_t c_t m_t` as SymPy's canonical ``Add`` (zero terms dropped)."""
+    r""":math:`\sum_t c_t m_t` as SymPy's canonical ``Add`` (zero terms dropped).
+
+    The terms are sorted by their keys (:func:`sort_key`); the key of a term
+    :math:`c\,m` is made from the remembered key of its monomial :math:`m`
+    (the same monomials recur in every sum) and that of :math:`c`."""
     items = total.items() if isinstance(total, Mapping) else total
     constant = sympy.S.Zero
     out = []
+    keys = []
     for m, c in items:
         if c is _ZERO or not c.is_Rational and c == 0:  # a rational zero is SymPy's singleton
             continue
@@ -76,34 +122,36 @@ def build(total: Mapping[sympy.Expr, sympy.Number] | Iterable) -> sympy.Expr:
             constant += c
         elif c is _ONE or not c.is_Rational and c == 1:
             out.append(m)
+            keys.append(_cached_key(m))
         elif m.is_Mul:
             out.append(m._new_rawargs(c, *m.args))
+            keys.append((_MUL, len(m.args) + 1, (_cached_key(c),) + _cached_key(m)[2]))
         elif (m.is_Symbol or m.is_Function or m.is_Pow) and not m.is_number:
             out.append(sympy.Mul._from_args((c, m), True))
+            keys.append((_MUL, 2, (_cached_key(c), _cached_key(m))))
         else:
-            out.append(c * m)
-    if constant != 0:
-        if not out:
-            return constant
-        _sort(out)
-        out.insert(0, constant)
-        return sympy.Add._from_args(out, True)
+            term = c * m
+            out.append(term)
+            keys.append(_key(term))
     if not out:
-        return sympy.S.Zero
-    if len(out) == 1:
-        return out[0]
-    _sort(out)
-    return sympy.Add._from_args(out, True)
+        return constant
+    if len(out) > 1:
+        out = _sorted(out, keys)
+    if constant != 0:
+        return sympy.Add._from_args([constant] + out, True)
+    return out[0] if len(out) == 1 else sympy.Add._from_args(out, True)
 
 
-def _sort(out: list[sympy.Expr]) -> None:
-    r"""Sort the terms of an ``Add`` in place as SymPy does (``Basic.compare``),
-    by keys: a term's key holds its arguments' keys, which are remembered, so
-    a comparison is one of tuples instead of a walk of two expressions."""
+def _sorted(out: list[sympy.Expr], keys: list[tuple]) -> list[sympy.Expr]:
+    r"""The terms of an ``Add`` in SymPy's order (``Basic.compare``), by their
+    keys: a comparison is one of tuples instead of a walk of two expressions."""
     try:
-        out.sort(key=_key)
+        order = sorted(range(len(out)), key=keys.__getitem__)
     except TypeError:  # contents that tuples do not order as Basic.compare does: SymPy's own sort
+        out = list(out)
         _addsort(out)
+        return out
+    return [out[i] for i in order]
 
 
 _UNKNOWN = len(ordering_of_classes) + 1
@@ -132,9 +180,12 @@ def _key(e: Basic) -> tuple:
     return _rank(type(e)), len(content), tuple(map(_item, content))
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 18)
 def _cached_key(e: Basic) -> tuple:
     return _key(e)
+
+
+_MUL = _rank(sympy.Mul)
 
 
 def _item(x):

@@ -45,3 +45,27 @@ def test_unevaluated_multiple_of_a_sum_is_distributed():
     nested = sympy.Mul(2, a + c, evaluate=False) + X
     got = linear.build(linear.terms(nested, sympy.Rational(1, 2)))
     assert got.args == (a + c + X / 2).args
+
+
+def test_rational_arithmetic_is_sympys():
+    """``plus`` and ``times`` equal SymPy's ``+`` and ``*``, singletons included (``build`` drops a zero by identity)."""
+    rng = random.Random(5)
+    numbers = [sympy.Rational(rng.randint(-9, 9), rng.randint(1, 9)) for _ in range(60)] + [sympy.Float(0.5)]
+    for x in numbers:
+        for y in numbers:
+            assert linear.plus(x, y) == x + y and type(linear.plus(x, y)) is type(x + y)
+            assert linear.times(x, y) == x * y and type(linear.times(x, y)) is type(x * y)
+    assert linear.plus(sympy.Rational(1, 3), sympy.Rational(-1, 3)) is sympy.S.Zero
+    assert linear.times(sympy.Rational(-2, 3), sympy.Rational(3, 2)) is sympy.S.NegativeOne
+
+
+def test_adding_a_scaled_sum():
+    """``add_terms`` with a scale equals adding ``scale * other`` term by term."""
+    rng = random.Random(11)
+    for _ in range(100):
+        total = linear.terms(sympy.Add(*(_random_term(rng) for _ in range(4))))
+        other = linear.terms(sympy.Add(*(_random_term(rng) for _ in range(4))))
+        scale = rng.choice(COEFFICIENTS + [sympy.Float(0.25)])
+        expected = linear.build(total) + scale * linear.build(other)
+        linear.add_terms(total, other, scale)
+        assert linear.build(total) == expected
