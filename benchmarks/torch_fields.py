@@ -89,8 +89,8 @@ UTC: 3.02 / 1.69 / 1.58 at 1e4, 3.39 / 2.47 / 2.47 at 1e5, 4.49 / 3.67 / 3.34
 at 1e6): 4 is the fewest within 4x at all three sizes, hence the default of
 modeq.torch.compile with data. Against one gradient over the same 128 rows
 the chunked field is 3.6-6.7x, since that gradient's activations shrink by 4
-as well. Order 3 comes down from ~11 to 4.7-7.3 (its peak is then a D2 with
-ten other values alive).
+as well. Order 3 came down from ~11 to 4.7-7.3 (its peak was then a D2 with
+ten other values alive; see below for what followed).
 
 Time: chunks cost 1.2-1.8x the whole field, measured in the same rounds:
 each chunk repeats a forward and backward pass per contraction, every D1
@@ -103,6 +103,44 @@ in 4 chunks, 3.67x memory and 35-47 gradients (14:06-14:08 UTC at load 5.9,
 --fields adam:2,heavy_ball:2 --sizes 1e6: Adam 22.8 whole, 34.6 in 4 chunks;
 SGD-momentum 11.6 and 16.8; at load 8.7 above, 47.2: over 40). The chunks are
 the user's choice (chunks=1 keeps the whole batch).
+
+Order 3 and the elementwise work, 2026-12-01 16:13-17:19 UTC (load 5-6.5;
+--fields adam:2,adam:3,heavy_ball:2 --chunks 1,4 --repeat 3, 1e4/1e5 in one
+run, 1e6 in another), after two changes: the evaluation order
+(modeq/evaluation_order.py: each part of a term completed in turn, its
+inputs computed just before it, choosing the part that leaves the fewest
+vectors alive; a D2 of Adam's order 3 had up to 11 vectors alive beside
+it, now at most 5), and elementwise slices of 8192 components instead of
+65536 (modeq.torch.backend.CHUNK: the temporaries of Adam's largest
+order-3 expression, 48 common subexpressions alive at once, were 33
+parameter vectors at 1e5, the field's peak once the D2s were served). Memory
+in full-batch gradients, before -> after (time: the same rounds, noisy at
+this load):
+
+    field      k  1e4            1e5            1e6
+    adam 2     1  5.51 -> 5.51   5.55 -> 5.55   5.35 -> 5.35
+    adam 2     4  1.69 -> 1.69   2.47 -> 2.14   3.67 -> 3.67
+    adam 3     1  11.81 -> 11.81 11.65 -> 11.65 10.87 -> 10.87
+    adam 3     4  4.74 -> 3.71   7.27 -> 3.85   7.06 -> 5.09
+    sgd-mom 2  1  5.51 -> 5.51   5.55 -> 5.55   5.35 -> 5.35
+    sgd-mom 2  4  1.61 -> 1.61   1.96 -> 1.96   3.24 -> 3.24
+
+(1e6 before: the table above, load 8.7.) Time of adam order 3, k = 4: 388 /
+340 / 383 -> 388 / 350 / 263 gradients at 1e4 / 1e5 / 1e6; adam order 2,
+k = 4, at 1e6: 32.8 (33.6 with 65536-component slices in the same minutes,
+28.7 in another run). What bounds chunked order 3 now is its D3[X, X, X]
+itself: measured alone (own linearization, 4 chunks, its output included)
+it takes 37.9 / 19.0 / 10.0 parameter vectors at 1e4 / 1e5 / 1e6, i.e.
+3.15 / 3.49 / 4.23 gradients, and it runs beside g and X (the field's
+peak at 1e5 and 1e6: 3.85 and 5.09); at 1e4 the peak is that largest
+elementwise expression (44.6 vectors against the D3's 39.9). At 1e6 the
+D3's vectors are parameter-sized (the passes' weight gradients, not
+activations), so more chunks do not lower it; order 2 fits in 4x because
+its D2 takes 6.6. Unchunked (k = 1) order 3 is unchanged: its peak is the
+whole-batch D3 (63.4 vectors at 1e5, beside one other value). The time split of adam order 2, k = 4, at 1e6 (one
+call, in gradients, load 7.9): D1s 17.1, D2 7.7, elementwise 2.35 (7.84
+with 65536-component slices: their temporaries fell out of the 1 MiB L2
+cache), gradients 1.0.
 """
 
 from __future__ import annotations
