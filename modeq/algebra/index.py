@@ -388,7 +388,7 @@ class AtomRegistry:
         self.timed: set[sympy.Symbol] = {self.time}
         self.distributed = distributed
         self._sums: dict[sympy.Expr, sympy.Expr] = {}  # sums under powers in distributed form
-        self._placeholders: dict[sympy.Symbol, bool] = {}  # holds_placeholder, by symbol
+        self._holding: dict[tuple, bool] = {}  # holds_placeholder and holds, by what is asked of which symbol
         #: Sums of terms in hyperparameters (symbols that are not atoms) as one product each.
         self.scalars = compacting.Compactor(lambda s: s not in self._definitions and s != STEP)
 
@@ -723,9 +723,16 @@ class AtomRegistry:
     def holds_placeholder(self, symbol: sympy.Symbol) -> bool:
         """Whether ``symbol`` is an unknown term or an atom with one inside (remembered: a
         definition never changes, and every order's residual asks of its atoms again)."""
-        found = self._placeholders.get(symbol)
+        return self._remembered(("placeholder", symbol), lambda: self.depends_on(symbol, self.is_placeholder))
+
+    def holds(self, symbol: sympy.Symbol, target: sympy.Symbol) -> bool:
+        """Whether ``symbol`` is ``target`` or an atom with it inside (remembered, as :meth:`holds_placeholder`)."""
+        return self._remembered((target, symbol), lambda: self.depends_on(symbol, lambda s: s == target))
+
+    def _remembered(self, key, compute) -> bool:
+        found = self._holding.get(key)
         if found is None:
-            found = self._placeholders[symbol] = self.depends_on(symbol, self.is_placeholder)
+            found = self._holding[key] = compute()
         return found
 
     def shift_step(self, expr: sympy.Expr, shift) -> sympy.Expr:
@@ -913,7 +920,7 @@ class IndexAlgebra(FieldAlgebra[sympy.Expr]):
         return slopes, residual.xreplace({u: 0 for u in unknowns})
 
     def contains(self, x, symbol):
-        return self.atoms.depends_on(x, lambda s: s == symbol)
+        return any(self.atoms.holds(s, symbol) for s in x.free_symbols)
 
     def as_scalar(self, x):
         return None if self.atoms.is_component(x) else x
