@@ -104,7 +104,7 @@ def _terms(equation) -> tuple[list, Any]:
 
 
 def _derive(opt, order, regime):
-    return lambda values: _terms(modeq.derive(opt, order=order, regime=regime, values=values))
+    return lambda values: _terms(modeq.derive(opt, order=order, regime=regime, values=values, max_seconds=None))
 
 
 def _cases() -> list[Case]:
