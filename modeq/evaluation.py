@@ -100,7 +100,7 @@ from .algebra.index import (BlockReduction, BlockScale, BlockSize, Contraction, 
                             Reduction, SlowState)
 from .algebra.matrix_maps import MatrixMap, check_blocks, on_blocks, scale_of
 from .blocks import block_labels, block_layout
-from .numerics.field import truncation
+from .truncation import truncation
 from .evaluation_order import CONTRACTION_COST, evaluation_order
 
 __all__ = ["Backend", "Evaluator", "NumpyBackend", "atom_table", "constants_for"]

@@ -34,7 +34,7 @@ from torch import nn
 
 from ..algebra.index import Contraction
 from ..evaluation import Evaluator, atom_table, constants_for
-from ..numerics.field import truncation
+from ..truncation import truncation
 from .backend import TorchBackend
 from .losses import Losses
 

@@ -21,30 +21,13 @@ LAYERS = (
     ("modeq.torch",),
 )
 
-#: Arrows that close a room cycle and wait for a one-line fix in a file another
-#: engineer owns this session: ``modeq.evaluation`` (below ``modeq.terms``) takes
-#: ``truncation`` from ``modeq.numerics.field`` (above the solvers), so the
-#: numerics room stands both below and above the core. The function now lives in
-#: ``modeq.truncation``; the fix is ``from .truncation import truncation`` there.
-PENDING = {("modeq.evaluation", "modeq.numerics.field"), ("modeq.evaluation", "modeq.numerics")}
-
-
-def _without(edges, arrows):
-    return {v: {w for w in targets if (v, w) not in arrows} for v, targets in edges.items()}
-
-
 def test_no_import_cycle_between_modules():
     assert cycles(graph(("module",))) == []  # `import` itself would break
-    assert cycles(_without(graph(), PENDING)) == []  # deferred, typing-only and lazy imports count
+    assert cycles(graph()) == []  # deferred, typing-only and lazy imports count
 
 
 def test_no_import_cycle_between_rooms():
-    assert cycles(rooms(_without(graph(), PENDING))) == []
-
-
-def test_pending_arrows_still_exist():
-    """An arrow fixed must leave PENDING, so that it cannot come back unseen."""
-    assert PENDING <= {(v, w) for v, targets in graph().items() for w in targets}
+    assert cycles(rooms(graph())) == []
 
 
 def test_layers_import_only_downwards():
