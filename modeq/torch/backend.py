@@ -34,6 +34,16 @@ point :math:`\theta`:
   (:mod:`modeq.torch.printer`) and run on slices of :data:`CHUNK` components
   written into one preallocated output (:class:`Chunked`).
 
+Why float64 inside the slices: the elementwise expressions hold powers of
+the numeric hyperparameters (Adam's order-3 terms have :math:`\varepsilon^5
+\approx 10^{-40}` and smaller in denominators such as
+:math:`336 g^{10} + \dots + 1.6\cdot 10^{-39}`), below float32's smallest
+normal number: evaluated in float32 the order-3 term of Adam was ``nan`` at
+every point with :math:`|\nabla E| \lesssim 10^{-4}` (and at a minimum,
+where it is 0). Each slice is widened to float64 and its result narrowed to
+the point's dtype: :data:`CHUNK` components, so the memory is unchanged, and
+the contractions (the bulk of the time) still run in the point's dtype.
+
 Why slices: an elementwise expression of the order-2 terms (Adam's has
 eighteen common subexpressions and six vector inputs) allocates a temporary
 vector for every operation; over the whole vector those temporaries were the
@@ -92,6 +102,7 @@ dtype, on its device.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -122,15 +133,27 @@ class Chunked:
     def __call__(self, *args):
         size = max((a.numel() for a in args if isinstance(a, torch.Tensor) and a.dim() == 1), default=0)
         if size <= self.chunk:
-            return self.function(*args)
+            return self._wide(args)
         out = None
         for start in range(0, size, self.chunk):
             part = slice(start, start + self.chunk)
-            value = self.function(*(a[part] if isinstance(a, torch.Tensor) and a.dim() == 1 else a for a in args))
+            value = self._wide([a[part] if isinstance(a, torch.Tensor) and a.dim() == 1 else a for a in args])
             if out is None:
                 out = torch.empty(size, dtype=value.dtype, device=value.device)
             out[part] = value
         return out
+
+    def _wide(self, args):
+        """The function on ``args`` computed in float64 (where the device has it),
+        returned in the arguments' dtype (why: the module docs)."""
+        tensors = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()]
+        if not tensors or tensors[0].device.type == "mps":  # MPS has no float64
+            return self.function(*args)
+        narrow = functools.reduce(torch.promote_types, (a.dtype for a in tensors))
+        if narrow == torch.float64:
+            return self.function(*args)
+        wide = [a.to(torch.float64) if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
+        return self.function(*wide).to(narrow)
 
 
 @dataclass(frozen=True)
