@@ -39,7 +39,11 @@ from .algebra.matrix_maps import check_blocks
 from .algebra.base import TIME_SYMBOL
 from .evaluation import Backend, Evaluator
 
-__all__ = ["ComponentBackend", "MatrixStage", "materialize"]
+#: ``Basic.free_symbols`` (the union over the arguments): a class that keeps it
+#: has no bound variables, so :func:`free_symbols` may walk its arguments itself.
+_UNION = sympy.Basic.free_symbols
+
+__all__ = ["ComponentBackend", "MatrixStage", "materialize", "free_symbols"]
 
 Components = tuple[sympy.Expr, ...]
 
@@ -144,3 +148,27 @@ def materialize(terms: Sequence[sympy.Expr], atoms, algebra: ComponentAlgebra,
     if stages is not None:
         stages.extend(backend.stages)
     return out
+
+
+def free_symbols(exprs) -> set:
+    r"""The free symbols of ``exprs``, each distinct subexpression visited once.
+
+    Materialized terms are DAGs: an atom's value is shared by every term that
+    reads it, so the tree that SymPy's recursive ``free_symbols`` walks (it
+    caches nothing) can be :math:`10^4` times the DAG (LAMB's order-2 field on
+    the two-layer network: 5153 distinct nodes, :math:`1.9\cdot 10^8` tree
+    nodes). Same result as :math:`\bigcup_e` ``e.free_symbols``: a node whose
+    class defines its own ``free_symbols`` (bound variables) answers for itself."""
+    found: set = set()
+    seen: set = set()
+    stack = list(exprs)
+    while stack:
+        expr = stack.pop()
+        if expr in seen:
+            continue
+        seen.add(expr)
+        if type(expr).free_symbols is _UNION:
+            stack.extend(expr.args)
+        else:
+            found |= expr.free_symbols
+    return found

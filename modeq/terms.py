@@ -27,7 +27,7 @@ import sympy
 from .algebra import ATOMS, ComponentAlgebra
 from .algebra.base import STEP
 from .algebra.index import AtomRegistry
-from .components import materialize
+from .components import free_symbols, materialize
 from .optimizers.base import Optimizer
 from .optimizers.language import h
 
@@ -57,7 +57,7 @@ class ComponentField:
     @property
     def free_symbols(self) -> set[sympy.Symbol]:
         """Symbols other than the parameters (hyperparameters left symbolic)."""
-        symbols = set().union(*(t.free_symbols for term in self.terms for t in term))
+        symbols = free_symbols(t for term in self.terms for t in term)  # the terms share subexpressions
         return symbols - set(self.params) - {s for stage in self.stages for s in stage.outputs}
 
 

@@ -229,16 +229,19 @@ def _library() -> dict:
     return {**BUILTIN, **BLOCKWISE}
 
 
-def _features(optimizer) -> tuple[bool, int, int]:
-    """(matrix maps, moving averages, lags and slow states, operations) of the update: what the cost grows with."""
+def _features(optimizer) -> tuple[bool, bool, int, int]:
+    """(matrix maps, layer-wise sums such as block norms, moving averages, lags and slow states,
+    operations) of the update: what the cost grows with."""
     import sympy
 
     from ..optimizers.language import EMA, Lag
+    from ..primitives.block_sum import BlockSum
     from ..primitives.matrix import BlockMap
     from ..primitives.state import State
 
     update = optimizer.update()
-    return bool(update.atoms(BlockMap)), len(update.atoms(EMA, Lag, State)), int(sympy.count_ops(update))
+    return (bool(update.atoms(BlockMap)), bool(update.atoms(BlockSum)), len(update.atoms(EMA, Lag, State)),
+            int(sympy.count_ops(update)))
 
 
 def _builtin(optimizer) -> str | None:
@@ -255,14 +258,15 @@ def _builtin(optimizer) -> str | None:
 
 
 def _nearest(optimizer, names) -> str:
-    """The measured built-in closest to ``optimizer``: with matrix maps if it has them, then
-    in memory, then in description size."""
+    """The measured built-in closest to ``optimizer``: with matrix maps if it has them, then with
+    layer-wise sums (LARS's, LAMB's block norms: their terms share deep subexpressions) if it has
+    them, then in memory, then in description size."""
     library = _library()
-    maps, memory, size = _features(optimizer)
+    maps, sums, memory, size = _features(optimizer)
 
     def distance(name):
-        m, k, s = _features(library[name])
-        return (m != maps, abs(k - memory), abs(math.log((s + 1) / (size + 1))))
+        m, b, k, s = _features(library[name])
+        return (m != maps, b != sums, abs(k - memory), abs(math.log((s + 1) / (size + 1))))
 
     return min(names, key=distance)
 

@@ -165,5 +165,8 @@ COMPILE: dict[tuple[str, int, int], float] = {
     ("gd", 2, 16): 3.409, ("gd", 2, 64): 4.192, ("gd", 2, 256): 6.329,  # dense
     ("muon", 1, 48): 6.532, ("muon", 1, 108): 7.33, ("muon", 2, 108): 20.472,  # two-layer network
     ("shampoo", 1, 48): 15.102, ("shampoo", 2, 48): 22.779,  # two-layer network, square blocks
+    # layerwise norms on the two-layer network (2026-12-01, after code generation stopped walking the terms'
+    # trees: LAMB's order 2 is a 5153-node DAG of 1.9e8 tree nodes, and took > 140 s before)
+    ("lars", 1, 108): 5.006, ("lars", 2, 108): 8.17, ("lamb", 1, 108): 5.907, ("lamb", 2, 108): 15.626,
 }
 

@@ -35,6 +35,7 @@ from typing import Sequence
 import sympy
 
 from ..algebra.base import STEP, TIME_SYMBOL
+from ..components import free_symbols
 from ..terms import ComponentField
 from ..optimizers.language import h as H
 from .cache import write_module
@@ -71,7 +72,7 @@ def _check(fields: Sequence[ComponentField]) -> tuple[tuple[sympy.Symbol, ...], 
         if f.params != params or f.order != order:
             raise ValueError("all per-step fields must have the same parameters and the same order")
     for f in fields:
-        extra = (f.free_symbols | {s for stage in f.stages for arg in stage.args for x in arg for s in x.free_symbols}) \
+        extra = (f.free_symbols | free_symbols(x for stage in f.stages for arg in stage.args for x in arg)) \
             - set(params) - {STEP, TIME_SYMBOL} - {s for stage in f.stages for s in stage.outputs}
         if H in extra:
             raise ValueError("a term contains the step size h; give the terms f_k of f = sum_k h^k f_k, not their sum")
@@ -150,8 +151,9 @@ def field_source(fields: ComponentField | Sequence[ComponentField], cycle: Seque
         cycle = [int(i) for i in cycle]
         if not cycle or not all(0 <= i < len(fields) for i in cycle):
             raise ValueError(f"cycle must list indices 0..{len(fields) - 1} of the per-step fields, got {cycle}")
-    step_dependent = len(fields) > 1 or any(STEP in t.free_symbols for f in fields for term in f.terms for t in term)
-    time_dependent = any(TIME_SYMBOL in t.free_symbols for f in fields for term in f.terms for t in term)
+    symbols = free_symbols(t for f in fields for term in f.terms for t in term)  # once: the terms are DAGs
+    step_dependent = len(fields) > 1 or STEP in symbols
+    time_dependent = TIME_SYMBOL in symbols
     meta = (f"PARAMS = {tuple(map(str, params))!r}\nORDER = {order}\nSTEP_DEPENDENT = {step_dependent}\n"
             f"TIME_DEPENDENT = {time_dependent}\n"
             + (f"_CYCLE = np.array({cycle!r}, dtype=np.int64)\n" if cycle is not None else ""))

@@ -1,6 +1,7 @@
 """Compiled fields against SymPy in high precision; step-dependent fields; the cache."""
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -116,3 +117,36 @@ def test_cached_field_loads_without_sympy_or_rederiving(cache, monkeypatch):
     values, imported = out.rsplit(" ", 1)
     assert imported.strip() == "False"
     np.testing.assert_allclose(eval(values), first([1.0, 0.5], 0.1), rtol=1e-15)
+
+
+def _shared(depth):
+    """Terms whose tree doubles per level while their DAG grows by two nodes:
+    e_{k+1} = e_k (e_k + y) from e_0 = x (materialized atoms are shared like this)."""
+    e = x
+    for _ in range(depth):
+        e = e * (e + y)
+    return e
+
+
+def test_symbols_of_shared_terms_are_collected_once_per_subexpression():
+    from modeq.components import free_symbols
+    from modeq.numerics.codegen import field_source
+    from modeq.terms import ComponentField
+
+    a, n = sympy.symbols("a n")
+    bound = [sympy.Integral(x * a, (a, 0, y)), sympy.Derivative(x * a, a), sympy.IndexedBase("F")[n] + _shared(3)]
+    assert free_symbols(bound) == set().union(*(e.free_symbols for e in bound))
+    # 2^60 tree nodes: SymPy's recursive free_symbols never returns; a time limit makes that a failure, not a hang
+    def too_slow(*_):
+        raise TimeoutError("the terms' symbols were collected by walking their tree, not their DAG")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(60)
+    try:
+        deep = _shared(60)
+        field = ComponentField(BILINEAR, (x, y), ((deep, deep + x),))
+        assert free_symbols([deep]) == {x, y} and field.free_symbols == set()
+        assert "def _terms_0" in field_source(field)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
