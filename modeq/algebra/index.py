@@ -238,6 +238,82 @@ def distribute(x: sympy.Expr) -> sympy.Expr:
     return x
 
 
+def _canonical_component(factors: Sequence[sympy.Expr]) -> tuple[sympy.Expr, sympy.Expr]:
+    r"""``(c, K)`` with :math:`c` a number and :math:`cK` the product of ``factors``, in one form
+    :math:`K` for the forms of equal value that SymPy keeps apart (so that an atom with
+    :math:`K` in its argument is interned once):
+
+    * a sum under an integer power holding a radical :math:`\sqrt B` is factored
+      (:func:`_factored_sum`): a coefficient with numeric hyperparameters is expanded
+      (:func:`_tidy_coefficient`), so :math:`|g|(|g| + 1/6)^2` reaches here as
+      :math:`g^2|g| + g^2/3 + |g|/36` and :math:`(g^2 + 1/6)^{3/2}` as
+      :math:`g^2\sqrt{g^2 + 1/6} + \sqrt{g^2 + 1/6}/6`;
+    * the numeric content of a sum moves out, its leading term's coefficient made 1
+      (:math:`1/(20|g| + 10/3) = \tfrac1{20}\cdot 1/(|g| + 1/6)`: SymPy distributes a number
+      over a sum, so a scaled sum is another base);
+    * the powers of a radicand :math:`B` (:math:`X^2`, or a sum) merge with its radicals,
+      :math:`B^kB^{r} = B^{k+r}` (:math:`g^2/\sqrt{g^2} = \sqrt{g^2}`, an odd power
+      :math:`X^{2k+1} = X(X^2)^k`)."""
+    scale = sympy.S.One
+    out = []
+    powers: dict[sympy.Expr, sympy.Expr] = {}  # radicand B -> its total exponent
+    work = list(factors)
+    radicands = set()
+    for factor in work:
+        radicands |= {r.base for r in factor.atoms(sympy.Pow) if _radical(r)}
+    while work:
+        factor = work.pop()
+        base, exp = factor.as_base_exp()
+        if base.is_Add and exp.is_Integer:
+            content, base = _factored_sum(base)
+            scale *= content**exp
+            if not base.is_Add:  # a product of sums and powers: each its own factor
+                work.extend(f**exp for f in sympy.Mul.make_args(base))
+                radicands |= {r.base for f in sympy.Mul.make_args(base) for r in f.atoms(sympy.Pow) if _radical(r)}
+                continue
+            lead = base.as_ordered_terms()[0].as_coeff_Mul()[0]
+            if lead.is_Rational and lead != 1:
+                scale *= lead**exp
+                base = sympy.Add(*(term / lead for term in base.args))
+            factor = base**exp
+        if _radical(factor) or (exp.is_Integer and base in radicands):
+            powers[base] = powers.get(base, sympy.S.Zero) + exp
+            continue
+        if exp.is_Integer and base**2 in radicands:  # X^n = X^(n mod 2) (X^2)^(n div 2)
+            if exp % 2:
+                out.append(base)
+            powers[base**2] = powers.get(base**2, sympy.S.Zero) + (exp - exp % 2) / 2
+            continue
+        out.append(factor)
+    out += [sympy.Pow(base, exp) for base, exp in powers.items()]
+    return scale, sympy.Mul(*out)
+
+
+def _radical(x: sympy.Expr) -> bool:
+    """Whether ``x`` is :math:`B^{k/2}`, :math:`k` odd, of a radicand :math:`B` that is a sum or a square."""
+    return (x.is_Pow and x.exp.is_Rational and x.exp.q == 2
+            and (x.base.is_Add or (x.base.is_Pow and x.base.exp == 2)))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _factored_sum(base: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
+    r"""``(c, B)`` with :math:`cB` = ``base``: a sum holding radicals :math:`\sqrt{B_i}` factored over
+    the rationals with each :math:`\sqrt{B_i}` a positive generator :math:`a_i` (and
+    :math:`X^2 = a_i^2` where :math:`B_i = X^2`: :math:`|X|^2 = X^2`); any other sum as it is."""
+    radicands = {r.base for r in base.atoms(sympy.Pow) if _radical(r)}
+    if not radicands:
+        return sympy.S.One, base
+    names = {b: sympy.Dummy("a", positive=True) for b in radicands}
+    y = base.replace(lambda e: _radical(e) and e.base in names, lambda e: names[e.base] ** (2 * e.exp))
+    squares = {b.base: a for b, a in names.items() if b.is_Pow}
+    if squares:
+        y = y.replace(lambda e: e.is_Pow and e.base in squares and e.exp.is_Integer,
+                      lambda e: squares[e.base]**e.exp if e.exp % 2 == 0
+                      else e.base * squares[e.base]**(e.exp - 1))
+    content, factored = sympy.factor(y).as_coeff_Mul()
+    return content, factored.xreplace({a: sympy.sqrt(b) for b, a in names.items()})
+
+
 def _linear_terms(residual: sympy.Expr, unknowns: Sequence[sympy.Symbol]
                   ) -> tuple[list[linear.Terms], linear.Terms] | None:
     r"""``residual`` :math:`= \sum_i a_i U_i + c` read off term by term, as sums
@@ -523,7 +599,8 @@ class AtomRegistry:
             scalar, component = [], []
             for factor in sympy.Mul.make_args(term):
                 (scalar if constant(factor) else component).append(factor)
-            parts[sympy.Mul(*component)].append(sympy.Mul(*scalar))
+            scale, key = _canonical_component(component)
+            parts[key].append(sympy.Mul(*scalar) if scale == 1 else scale * sympy.Mul(*scalar))
         out = {}
         for component, scalars in parts.items():
             total = scalars[0] if len(scalars) == 1 else self.scalars.add(scalars)
