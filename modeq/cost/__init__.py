@@ -84,6 +84,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -244,6 +245,13 @@ def _features(optimizer) -> tuple[bool, bool, int, int]:
             int(sympy.count_ops(update)))
 
 
+@functools.cache
+def _library_features(name: str) -> tuple[bool, bool, int, int]:
+    """:func:`_features` of the built-in ``name``, computed once per process (every
+    estimate for an optimizer that is not a built-in compares it with all of them)."""
+    return _features(_library()[name])
+
+
 def _builtin(optimizer) -> str | None:
     """The name of the built-in ``optimizer`` is, unchanged (same description), else None.
     The built-in itself, or a copy with its options, is it without hashing the
@@ -261,11 +269,10 @@ def _nearest(optimizer, names) -> str:
     """The measured built-in closest to ``optimizer``: with matrix maps if it has them, then with
     layer-wise sums (LARS's, LAMB's block norms: their terms share deep subexpressions) if it has
     them, then in memory, then in description size."""
-    library = _library()
     maps, sums, memory, size = _features(optimizer)
 
     def distance(name):
-        m, b, k, s = _features(library[name])
+        m, b, k, s = _library_features(name)
         return (m != maps, b != sums, abs(k - memory), abs(math.log((s + 1) / (size + 1))))
 
     return min(names, key=distance)
