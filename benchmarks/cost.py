@@ -132,7 +132,7 @@ COMPILE_CASES = [("gd", 1, "chain", (4, 16, 64)), ("gd", 1, "dense", (4, 8, 16, 
                  # layerwise norms: their terms share the norms' subexpressions, deep DAGs (LAMB order 2
                  # was estimated 23 s from Adam's and took > 140 s while codegen walked their trees)
                  ("lars", 1, "network", (12,)), ("lars", 2, "network", (12,)),
-                 ("lamb", 1, "network", (12,)), ("lamb", 2, "network", (12,)),
+                 ("lamb", 1, "network", (12,)), ("lamb", 2, "network", (12,)), ("lamb", 3, "network", (12,)),
                  # validation: not pasted (the model scales them from the cases above)
                  ("muon", 2, "square", (8,)), ("shampoo_ema", 2, "square", (8,))]
 
