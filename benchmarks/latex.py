@@ -26,7 +26,7 @@ from modeq.optimizers.library import BLOCKWISE, BUILTIN
 
 #: Every built-in at orders 1-3. The longest order-3 cases (CPU seconds on the shared 2-core machine,
 #: 2026-12-01, derive / index / vector): AdEMAMix 505 / 96 / 77, AdEMAMix's warm-up 344 / 182 / 166,
-#: Lookahead 632 / 13 / 10 (modeq.cost estimated 300 s, now 596 s), schedule-free AdamW 262 / 28 / 21, Adan
+#: Lookahead 632 / 13 / 10 (modeq.cost estimates it: tests/test_cost_model.py), schedule-free AdamW 262 / 28 / 21, Adan
 #: 130 / 35 / 33, LAMB 70 / 45 / 40, NAdam 36 / 21 / 18; shampoo_ema (its index notation nests more
 #: than ten sums) 3.5 / 1.2 / 0.9.
 CASES = [(name, k) for name in [*BUILTIN, *BLOCKWISE] for k in (1, 2, 3)]
