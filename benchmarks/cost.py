@@ -54,7 +54,7 @@ def tick(done, total):
     now = time.process_time()
     print(json.dumps({{"order": done - 1, "seconds": now - last}}), flush=True)
     last = now
-derive(opt, order=12, regime={regime!r}, values=values, max_seconds=None, progress=tick)
+derive(opt, order={order}, regime={regime!r}, values=values, max_seconds=None, progress=tick)
 """
 
 STEPS_PROBE = """
@@ -153,8 +153,8 @@ def validate(names, modes, orders: int, budget: float) -> None:
         opt = get(name)
         for mode in modes:
             values = opt.defaults() if mode == "numeric" else None
-            times = stream(DERIVE_PROBE.format(name=name, numeric=mode == "numeric", regime="stationary")
-                           .replace("order=12", f"order={orders}"), budget)
+            times = stream(DERIVE_PROBE.format(name=name, numeric=mode == "numeric", regime="stationary", order=orders),
+                           budget)
             for k in range(1, len(times)):
                 total, estimate = sum(times[: k + 1]), cost.derive_seconds(opt, k, values=values)
                 measured[(name, mode, k)] = round(total, 3)
@@ -181,8 +181,8 @@ def main() -> None:
         cases = [(n, m, "stationary") for n in names for m in numerics]
         cases += [(n, m, "exact") for n in ("heavy_ball", "rmsprop", "adam") if n in names for m in numerics]
         for name, numeric, regime in cases:
-            times = stream(DERIVE_PROBE.format(name=name, numeric=numeric, regime=regime)
-                           .replace("order=12", f"order={args.orders or 12}"), args.budget)
+            times = stream(DERIVE_PROBE.format(name=name, numeric=numeric, regime=regime, order=args.orders or 12),
+                           args.budget)
             mode = "numeric" if numeric else "symbolic"
             derive[(name, mode, regime)] = tuple(round(t, 4) for t in times)
             print(f"{name:<15} {mode:<9} {regime:<10} " + " ".join(f"{t:8.3f}" for t in times), flush=True)
