@@ -35,7 +35,8 @@ import subprocess
 import sys
 import tempfile
 
-from modeq.optimizers.library import BLOCKWISE, BUILTIN
+from modeq import cost
+from modeq.optimizers.library import BLOCKWISE, BUILTIN, get
 
 #: Every built-in: those on any parameter vector and those on parameter blocks (derived like
 #: the library derives them, ``derive(get(name), ...)``: the block updates act on whole matrices
@@ -143,9 +144,6 @@ STEPS_CASES = (("heavy_ball", 1), ("heavy_ball", 2), ("adam", 1), ("adam", 2))
 def validate(names, modes, orders: int, budget: float) -> None:
     """A run apart from the calibration: each optimizer derived to ``orders`` (fresh process, until an order
     took ``budget`` CPU seconds), its total CPU time to each order against :func:`modeq.cost.derive_seconds`."""
-    from modeq import cost
-    from modeq.optimizers import get
-
     print("Validation: CPU seconds of derive(optimizer, order) (the orders 0..order of one run) against the estimate")
     print(f"{'optimizer':<20} {'mode':<9} {'order':>5} {'estimate':>10} {'measured':>10} {'ratio':>7}")
     measured = {}
@@ -190,9 +188,6 @@ def main() -> None:
     if args.only == "validate":
         validate(args.names or NAMES, args.modes, args.orders or 4, args.budget)
     if args.only in (None, "steps"):
-        from modeq import cost
-        from modeq.optimizers import get
-
         print("\nStep-by-step fields (3 batches, cyclic): CPU seconds per step")
         steps = {}
         for name, order in ([(n, 1) for n in args.names] if args.names else STEPS_CASES):
@@ -209,9 +204,6 @@ def main() -> None:
                               f"ratio {estimate / sum(times[:n]):.2f}", flush=True)
         print("STEPS =", repr(steps))
     if args.only in (None, "compile"):
-        from modeq import cost
-        from modeq.optimizers import get
-
         print("\nMaterialize + generate + compile a field for a loss in p parameters (CPU seconds); "
               "coupled = entries of the Hessian's pattern")
         compiled = {}
