@@ -300,9 +300,17 @@ def _growth(mode: str, table: Mapping = DERIVE) -> float:
     """Median growth of the ratio (:func:`_growths`, each row's geometric mean) over the
     rows of ``table`` in ``mode`` that measured two ratios or more: the growth assumed
     for a row that measured fewer."""
-    rows = sorted(math.exp(sum(map(math.log, g)) / len(g)) for (_, m, _), t in table.items()
-                  if m == mode and (g := _growths(t)))
-    return min(max(rows[len(rows) // 2], 1.0), _MAX_GROWTH) if rows else 1.5
+    rows = sorted(_geometric_mean(g) for (_, m, _), t in table.items() if m == mode and (g := _growths(t)))
+    return _clamp_growth(rows[len(rows) // 2]) if rows else 1.5
+
+
+def _geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(map(math.log, values)) / len(values))
+
+
+def _clamp_growth(q: float) -> float:
+    """``q`` between 1 and :data:`_MAX_GROWTH`."""
+    return min(max(q, 1.0), _MAX_GROWTH)
 
 
 def _extrapolate(measured: tuple[float, ...], count: int, growth: float) -> list[float]:
@@ -314,7 +322,7 @@ def _extrapolate(measured: tuple[float, ...], count: int, growth: float) -> list
     times = list(measured[:count])
     ratios, growths = _ratios(measured), _growths(measured)
     ratio = max(ratios[-1], _MIN_RATIO) if ratios else _GROWTH / growth
-    q = min(max(math.exp(sum(map(math.log, growths)) / len(growths)), 1.0), _MAX_GROWTH) if growths else growth
+    q = _clamp_growth(_geometric_mean(growths)) if growths else growth
     while len(times) < count:
         ratio *= q
         times.append(times[-1] * ratio)
