@@ -39,7 +39,7 @@ this, see ``benchmarks/torch_fields.py``). On a backend that :attr:`~Backend.sum
 is a sum is itself added in parts: its summands grouped by their latest input
 in the plan, so that a contraction is dropped once its part is added rather
 than held until the whole term can be evaluated (Adam's :math:`f_3` reads 39
-vectors). The order of evaluation is :func:`modeq.evaluation_order.schedule`'s:
+vectors). The order of evaluation is :func:`modeq.evaluation_order.evaluation_order`'s:
 each part is completed in turn, its inputs computed just before it, the part
 chosen being the one that leaves the fewest vectors alive, so that few are
 held where memory peaks, at the contractions of two or more directions
@@ -626,7 +626,7 @@ class Evaluator(Generic[Value]):
 
     def _closure(self, order: int) -> list[int]:
         """Indices of the nodes :math:`f_0..f_{order}` depend on, in evaluation order
-        (:func:`modeq.evaluation_order.schedule`: few vectors alive at the contractions;
+        (:func:`modeq.evaluation_order.evaluation_order`: few vectors alive at the contractions;
         the linearizations first, :meth:`_segmented` places them)."""
         if order not in self._needed:
             outputs = {i for parts in self._outputs[: order + 1] for i in parts}
