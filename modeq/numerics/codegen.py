@@ -61,7 +61,8 @@ import numpy as np
 '''
 
 
-def _check(fields: Sequence[ComponentField]) -> tuple[tuple[sympy.Symbol, ...], int]:
+def _check(fields: Sequence[ComponentField]) -> tuple[tuple[sympy.Symbol, ...], int, set[sympy.Symbol]]:
+    """The fields' parameters and order, checked, and the free symbols of all their terms."""
     if not fields:
         raise ValueError("give at least one component field (ModifiedEquation.materialize(loss, params))")
     for f in fields:
@@ -71,15 +72,18 @@ def _check(fields: Sequence[ComponentField]) -> tuple[tuple[sympy.Symbol, ...], 
     for f in fields[1:]:
         if f.params != params or f.order != order:
             raise ValueError("all per-step fields must have the same parameters and the same order")
+    symbols: set[sympy.Symbol] = set()
     for f in fields:
-        extra = (f.free_symbols | free_symbols(x for stage in f.stages for arg in stage.args for x in arg)) \
+        found = free_symbols(t for term in f.terms for t in term)  # one walk: the terms are DAGs
+        symbols |= found
+        extra = (found | free_symbols(x for stage in f.stages for arg in stage.args for x in arg)) \
             - set(params) - {STEP, TIME_SYMBOL} - {s for stage in f.stages for s in stage.outputs}
         if H in extra:
             raise ValueError("a term contains the step size h; give the terms f_k of f = sum_k h^k f_k, not their sum")
         if extra:
             names = ", ".join(sorted(map(str, extra)))
             raise ValueError(f"the field still contains the symbols {names}; fix them with values={{...}} to compile it")
-    return params, order
+    return params, order, symbols
 
 
 def _terms_function(index: int, field: ComponentField) -> str:
@@ -146,12 +150,11 @@ def field_batch(thetas, h, order, n, t):
 def field_source(fields: ComponentField | Sequence[ComponentField], cycle: Sequence[int] | None = None) -> str:
     """The module source for one field or a list of per-step fields."""
     fields = [fields] if isinstance(fields, ComponentField) else list(fields)
-    params, order = _check(fields)
+    params, order, symbols = _check(fields)
     if cycle is not None:
         cycle = [int(i) for i in cycle]
         if not cycle or not all(0 <= i < len(fields) for i in cycle):
             raise ValueError(f"cycle must list indices 0..{len(fields) - 1} of the per-step fields, got {cycle}")
-    symbols = free_symbols(t for f in fields for term in f.terms for t in term)  # once: the terms are DAGs
     step_dependent = len(fields) > 1 or STEP in symbols
     time_dependent = TIME_SYMBOL in symbols
     meta = (f"PARAMS = {tuple(map(str, params))!r}\nORDER = {order}\nSTEP_DEPENDENT = {step_dependent}\n"
