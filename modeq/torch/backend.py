@@ -132,28 +132,40 @@ class Chunked:
 
     def __call__(self, *args):
         size = max((a.numel() for a in args if isinstance(a, torch.Tensor) and a.dim() == 1), default=0)
+        narrow = _narrow(args)
+        if narrow is not None:  # 0-d tensors widened once, vectors slice by slice
+            args = [_wide(a) if isinstance(a, torch.Tensor) and a.dim() == 0 else a for a in args]
         if size <= self.chunk:
-            return self._wide(args)
+            return self._apply(args, narrow)
         out = None
         for start in range(0, size, self.chunk):
             part = slice(start, start + self.chunk)
-            value = self._wide([a[part] if isinstance(a, torch.Tensor) and a.dim() == 1 else a for a in args])
+            value = self._apply([a[part] if isinstance(a, torch.Tensor) and a.dim() == 1 else a for a in args], narrow)
             if out is None:
                 out = torch.empty(size, dtype=value.dtype, device=value.device)
             out[part] = value
         return out
 
-    def _wide(self, args):
-        """The function on ``args`` computed in float64 (where the device has it),
-        returned in the arguments' dtype (why: the module docs)."""
-        tensors = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()]
-        if not tensors or tensors[0].device.type == "mps":  # MPS has no float64
+    def _apply(self, args, narrow: torch.dtype | None) -> torch.Tensor:
+        """The function on ``args``; with ``narrow``, computed in float64 and returned as ``narrow``."""
+        if narrow is None:
             return self.function(*args)
-        narrow = functools.reduce(torch.promote_types, (a.dtype for a in tensors))
-        if narrow == torch.float64:
-            return self.function(*args)
-        wide = [a.to(torch.float64) if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
-        return self.function(*wide).to(narrow)
+        return self.function(*(_wide(a) if isinstance(a, torch.Tensor) else a for a in args)).to(narrow)
+
+
+def _narrow(args) -> torch.dtype | None:
+    """The floating dtype of the arguments when it is narrower than float64 and
+    the device has float64 (MPS has not), else None: elementwise expressions are
+    computed in float64 and returned in it (why: the module docs)."""
+    tensors = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()]
+    if not tensors or tensors[0].device.type == "mps":
+        return None
+    narrow = functools.reduce(torch.promote_types, (a.dtype for a in tensors))
+    return None if narrow == torch.float64 else narrow
+
+
+def _wide(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.to(torch.float64) if tensor.is_floating_point() else tensor
 
 
 @dataclass(frozen=True)
