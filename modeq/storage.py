@@ -29,7 +29,7 @@ from .codec import DecodeError, Encoder, decode_nodes
 from .description import DescriptionError
 from .map_codec import map_from_json, map_json
 from .optimizers.base import Domain, HyperParameter, Optimizer
-from .optimizers.library import BLOCKWISE, BUILTIN
+from .optimizers.library import builtin as builtin_named
 from .primitives import Primitive
 from .terms import OpaqueTime, SlowStateTerms
 from .version import __version__
@@ -69,7 +69,7 @@ def to_json(equation) -> dict:
                        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
         "optimizer": {
             "name": optimizer.name,
-            "builtin": (BUILTIN.get(optimizer.name) or BLOCKWISE.get(optimizer.name)) is not None,
+            "builtin": builtin_named(optimizer.name) is not None,
             "options": {k: _jsonable(v) for k, v in optimizer.options.items()},
             "description": optimizer.description,
             "hyperparameters": [{"name": hp.name, "domain": hp.domain.name, "default": hp.default, "latex": hp.latex,
@@ -216,7 +216,7 @@ def _optimizer(opt: dict, update: sympy.Expr) -> Optimizer:
     hyperparameters = tuple(
         HyperParameter(str(hp["name"]), Domain[hp["domain"]], hp["default"], hp["latex"], str(hp["description"]))
         for hp in opt["hyperparameters"])
-    builtin = (BUILTIN.get(opt["name"]) or BLOCKWISE.get(opt["name"])) if opt.get("builtin") else None
+    builtin = builtin_named(opt["name"]) if opt.get("builtin") else None
     if builtin is not None:
         try:  # an option saved as its text (a tuple of rationals: Muon's coefficients) is not the option itself
             configured = builtin(**opt["options"]) if opt["options"] else builtin

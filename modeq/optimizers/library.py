@@ -200,12 +200,17 @@ REFUSED = {
 REFUSED["dadapt_adam"] = REFUSED["prodigy"]
 
 
+def builtin(name: str):
+    """The built-in optimizer of that name (:data:`BUILTIN` or :data:`BLOCKWISE`), or ``None``."""
+    return BUILTIN.get(name) or BLOCKWISE.get(name)
+
+
 def get(name: str):
     """A built-in optimizer by name, or an error listing the known names
     (or saying why a known optimizer has no description here)."""
     if name in REFUSED:
         raise ValueError(f"{name} is not a built-in: {REFUSED[name]}")
-    found = BUILTIN.get(name) or BLOCKWISE.get(name)
+    found = builtin(name)
     if found is None:
         raise ValueError(f"unknown optimizer {name!r}; the built-in optimizers are: {', '.join(BUILTIN)}; "
                          f"for parameter blocks: {', '.join(BLOCKWISE)}")
