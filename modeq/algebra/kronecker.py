@@ -105,7 +105,6 @@ class GramStatistic(MatrixMap):
         return identity_like(x, -self.part) @ (x.T @ x)
 
 
-
 @dataclass(frozen=True)
 class KroneckerRoot(MatrixMap):
     r"""Shampoo's direction from the gradient block :math:`X` and its packed statistics:
