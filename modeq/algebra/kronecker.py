@@ -130,13 +130,13 @@ class KroneckerRoot(MatrixMap):
         return 2 if self.sides == 1 else 1 + 2 * self.parts
 
     def __call__(self, x, *statistics):
-        if self.sides == 2 and self.parts > 1:
-            k = self.parts
-            left = _sum(p @ identity_like(x, c).T for c, p in enumerate(statistics[:k]))
-            right = _sum(identity_like(x, -c).T @ q for c, q in enumerate(statistics[k:]))
-            return inverse_root(left, 2, self.eps) @ x @ inverse_root(right, 2, self.eps)
         if self.sides == 2:
-            left, right = statistics
+            if self.parts > 1:
+                k = self.parts
+                left = _sum(p @ identity_like(x, c).T for c, p in enumerate(statistics[:k]))
+                right = _sum(identity_like(x, -c).T @ q for c, q in enumerate(statistics[k:]))
+            else:
+                left, right = statistics
             return inverse_root(left, 2, self.eps) @ x @ inverse_root(right, 2, self.eps)
         (packed,) = statistics
         unit = identity_like(x)
